@@ -1,0 +1,598 @@
+//! An in-process OTLP trace receiver (gRPC and HTTP) that records what it is sent.
+//!
+//! [`OtlpReceiver`] binds two listeners on `127.0.0.1` with OS-chosen ports — one
+//! serving the OTLP/gRPC `TraceService`, one serving OTLP/HTTP `POST /v1/traces`
+//! (protobuf or JSON, optionally gzip-compressed) — and serves both from a
+//! dedicated thread with its own tokio runtime. It therefore works from plain
+//! `#[test]` functions as well as from async tests of any runtime flavour.
+//!
+//! Its answer to export requests is set by a [`Behavior`], which can be changed
+//! while it runs to simulate a failing or stuck backend.
+
+use std::convert::Infallible;
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tokio::sync::oneshot;
+use tonic::codec::CompressionEncoding;
+
+/// Largest request (after decompression) the receiver accepts.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How the receiver answers export requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Behavior {
+    /// Record the request and answer success.
+    #[default]
+    Accept,
+    /// Do not record the request; answer gRPC `UNAVAILABLE` / HTTP `503`.
+    Unavailable,
+    /// Do not record the request and never answer it (the call stays pending
+    /// until the client gives up or the receiver is dropped).
+    Hang,
+}
+
+/// The protocol an export request arrived over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// OTLP/gRPC.
+    Grpc,
+    /// OTLP/HTTP with a protobuf body.
+    HttpProtobuf,
+    /// OTLP/HTTP with a JSON body.
+    HttpJson,
+}
+
+/// One accepted export request, with the transport details it came with.
+#[derive(Debug, Clone)]
+pub struct ReceivedRequest {
+    /// The protocol it arrived over.
+    pub transport: Transport,
+    /// Request headers (gRPC metadata for gRPC), names lower-cased, in arrival order.
+    /// Values that are not valid text are left out.
+    pub headers: Vec<(String, String)>,
+    /// The decoded request.
+    pub request: ExportTraceServiceRequest,
+}
+
+impl ReceivedRequest {
+    /// The first value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A span flattened out of an export request, together with its context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedSpan {
+    /// The span itself.
+    pub span: Span,
+    /// Attributes of the resource the span was reported under.
+    pub resource_attributes: Vec<KeyValue>,
+    /// The instrumentation scope the span was reported under, if any.
+    pub scope: Option<InstrumentationScope>,
+}
+
+impl ReceivedSpan {
+    /// The span's name.
+    pub fn name(&self) -> &str {
+        &self.span.name
+    }
+
+    /// The span's trace id as lower-case hex.
+    pub fn trace_id_hex(&self) -> String {
+        crate::hex(&self.span.trace_id)
+    }
+
+    /// The span's id as lower-case hex.
+    pub fn span_id_hex(&self) -> String {
+        crate::hex(&self.span.span_id)
+    }
+
+    /// The parent span id as lower-case hex (empty for a root span).
+    pub fn parent_span_id_hex(&self) -> String {
+        crate::hex(&self.span.parent_span_id)
+    }
+
+    /// The instrumentation scope's name, or `""` if there is no scope.
+    pub fn scope_name(&self) -> &str {
+        self.scope.as_ref().map_or("", |scope| scope.name.as_str())
+    }
+}
+
+/// Flattens export requests into their spans, in order.
+pub fn flatten_spans<'a>(
+    requests: impl IntoIterator<Item = &'a ExportTraceServiceRequest>,
+) -> Vec<ReceivedSpan> {
+    let mut out = Vec::new();
+    for request in requests {
+        for resource_spans in &request.resource_spans {
+            let resource_attributes = resource_spans
+                .resource
+                .as_ref()
+                .map(|resource| resource.attributes.clone())
+                .unwrap_or_default();
+            for scope_spans in &resource_spans.scope_spans {
+                for span in &scope_spans.spans {
+                    out.push(ReceivedSpan {
+                        span: span.clone(),
+                        resource_attributes: resource_attributes.clone(),
+                        scope: scope_spans.scope.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// State shared between the test thread and the server thread.
+#[derive(Debug, Default)]
+struct Shared {
+    received: Mutex<Vec<ReceivedRequest>>,
+    arrived: Condvar,
+    behavior: Mutex<Behavior>,
+    attempts: AtomicUsize,
+}
+
+impl Shared {
+    fn lock_received(&self) -> MutexGuard<'_, Vec<ReceivedRequest>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent.
+        self.received.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn behavior(&self) -> Behavior {
+        *self.behavior.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts an attempt and returns how to answer it.
+    fn begin_attempt(&self) -> Behavior {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        self.behavior()
+    }
+
+    fn record(&self, request: ReceivedRequest) {
+        self.lock_received().push(request);
+        self.arrived.notify_all();
+    }
+}
+
+/// An OTLP trace receiver running on its own thread; see the [module docs](self).
+///
+/// Dropping it stops the server thread (pending `Hang` calls are abandoned).
+#[derive(Debug)]
+pub struct OtlpReceiver {
+    shared: Arc<Shared>,
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl OtlpReceiver {
+    /// Starts a receiver that accepts everything, on free `127.0.0.1` ports.
+    ///
+    /// # Panics
+    /// If the listeners or the runtime cannot be set up.
+    pub fn start() -> Self {
+        Self::start_with(Behavior::Accept)
+    }
+
+    /// Starts a receiver with the given initial behaviour, on free `127.0.0.1` ports.
+    ///
+    /// # Panics
+    /// If the listeners or the runtime cannot be set up.
+    pub fn start_with(behavior: Behavior) -> Self {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::try_start_at(any_port, any_port, behavior)
+            .unwrap_or_else(|e| panic!("failed to start the OTLP receiver: {e}"))
+    }
+
+    /// Starts a receiver on the given addresses (port 0 = any free port).
+    ///
+    /// Useful to bring a receiver back on the ports of a dropped one, e.g. to
+    /// simulate a backend that was down and comes back.
+    pub fn try_start_at(
+        grpc_addr: SocketAddr,
+        http_addr: SocketAddr,
+        behavior: Behavior,
+    ) -> io::Result<Self> {
+        let shared = Arc::new(Shared {
+            behavior: Mutex::new(behavior),
+            ..Shared::default()
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+
+        let grpc_std = StdTcpListener::bind(grpc_addr)?;
+        let http_std = StdTcpListener::bind(http_addr)?;
+        grpc_std.set_nonblocking(true)?;
+        http_std.set_nonblocking(true)?;
+        let grpc_addr = grpc_std.local_addr()?;
+        let http_addr = http_std.local_addr()?;
+        let (grpc_listener, http_listener) = {
+            let _guard = runtime.enter();
+            (
+                tokio::net::TcpListener::from_std(grpc_std)?,
+                tokio::net::TcpListener::from_std(http_std)?,
+            )
+        };
+
+        let (shutdown_tx, shutdown_rx) = oneshot::channel();
+        let grpc_service = TraceServiceServer::new(GrpcService {
+            shared: Arc::clone(&shared),
+        })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let http_shared = Arc::clone(&shared);
+
+        let thread = std::thread::Builder::new()
+            .name(format!("otlp-receiver-{}", grpc_addr.port()))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let grpc = tonic::transport::Server::builder().serve_with_incoming(
+                        grpc_service,
+                        tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
+                    );
+                    let http = serve_http(http_listener, http_shared);
+                    tokio::select! {
+                        result = grpc => {
+                            if let Err(e) = result {
+                                eprintln!("OTLP receiver: gRPC server failed: {e}");
+                            }
+                        }
+                        () = http => {}
+                        _ = shutdown_rx => {}
+                    }
+                });
+                // Dropping the runtime here drops all connection tasks, including
+                // calls held open by `Behavior::Hang`.
+            })?;
+
+        Ok(Self {
+            shared,
+            grpc_addr,
+            http_addr,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The gRPC endpoint, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    /// The gRPC listening address.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// The HTTP base endpoint, `http://127.0.0.1:PORT` (traces go to `/v1/traces`).
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// The full OTLP/HTTP traces URL, `http://127.0.0.1:PORT/v1/traces`.
+    pub fn http_traces_url(&self) -> String {
+        format!("http://{}/v1/traces", self.http_addr)
+    }
+
+    /// The HTTP listening address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The current behaviour.
+    pub fn behavior(&self) -> Behavior {
+        self.shared.behavior()
+    }
+
+    /// Changes how subsequent requests are answered.
+    pub fn set_behavior(&self, behavior: Behavior) {
+        *self
+            .shared
+            .behavior
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = behavior;
+    }
+
+    /// Number of export calls that reached the server, whatever the answer
+    /// (rejected and hanging ones included).
+    pub fn attempts(&self) -> usize {
+        self.shared.attempts.load(Ordering::SeqCst)
+    }
+
+    /// All accepted requests with their transport details, in arrival order.
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.shared.lock_received().clone()
+    }
+
+    /// All accepted export requests, in arrival order.
+    pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.shared
+            .lock_received()
+            .iter()
+            .map(|received| received.request.clone())
+            .collect()
+    }
+
+    /// All accepted spans, flattened, in arrival order.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        let received = self.shared.lock_received();
+        flatten_spans(received.iter().map(|r| &r.request))
+    }
+
+    /// Number of accepted spans.
+    pub fn span_count(&self) -> usize {
+        count_spans(&self.shared.lock_received())
+    }
+
+    /// Forgets everything received so far (and resets [`attempts`](Self::attempts)).
+    pub fn clear(&self) {
+        self.shared.lock_received().clear();
+        self.shared.attempts.store(0, Ordering::SeqCst);
+    }
+
+    /// Blocks until at least `n` spans have been accepted or `timeout` has passed,
+    /// then returns all accepted spans (possibly fewer than `n`).
+    pub fn wait_for_spans(&self, n: usize, timeout: Duration) -> Vec<ReceivedSpan> {
+        let deadline = Instant::now() + timeout;
+        let mut received = self.shared.lock_received();
+        while count_spans(&received) < n {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            received = self
+                .shared
+                .arrived
+                .wait_timeout(received, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        flatten_spans(received.iter().map(|r| &r.request))
+    }
+
+    /// Like [`wait_for_spans`](Self::wait_for_spans), but yields to the caller's
+    /// tokio runtime instead of blocking its thread (needs the `time` driver).
+    pub async fn wait_for_spans_async(&self, n: usize, timeout: Duration) -> Vec<ReceivedSpan> {
+        let deadline = Instant::now() + timeout;
+        while self.span_count() < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.spans()
+    }
+
+    /// Blocks until at least `n` export calls arrived (see [`attempts`](Self::attempts))
+    /// or `timeout` has passed; returns the number of attempts.
+    pub fn wait_for_attempts(&self, n: usize, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        while self.attempts() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.attempts()
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            // The server may already have stopped by itself; nothing to do then.
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() && !std::thread::panicking() {
+                panic!("the OTLP receiver thread panicked");
+            }
+        }
+    }
+}
+
+fn count_spans(received: &[ReceivedRequest]) -> usize {
+    received
+        .iter()
+        .flat_map(|r| &r.request.resource_spans)
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum()
+}
+
+fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .to_str()
+                .ok()
+                .map(|value| (name.as_str().to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// The gRPC `TraceService` implementation.
+struct GrpcService {
+    shared: Arc<Shared>,
+}
+
+#[tonic::async_trait]
+impl TraceService for GrpcService {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        match self.shared.begin_attempt() {
+            Behavior::Accept => {
+                let headers = header_pairs(&request.metadata().clone().into_headers());
+                self.shared.record(ReceivedRequest {
+                    transport: Transport::Grpc,
+                    headers,
+                    request: request.into_inner(),
+                });
+                Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+            }
+            Behavior::Unavailable => Err(tonic::Status::unavailable(
+                "test receiver is set to Unavailable",
+            )),
+            Behavior::Hang => std::future::pending().await,
+        }
+    }
+}
+
+/// Accepts HTTP connections until the task is dropped.
+async fn serve_http(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                eprintln!("OTLP receiver: HTTP accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                handle_http(Arc::clone(&shared), request)
+            });
+            // Connection errors (client went away, ...) are of no interest here.
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+type HttpResponse = http::Response<Full<Bytes>>;
+
+fn http_response(status: http::StatusCode, content_type: &str, body: Bytes) -> HttpResponse {
+    let mut response = http::Response::new(Full::new(body));
+    *response.status_mut() = status;
+    if let Ok(value) = http::HeaderValue::from_str(content_type) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+fn http_error(status: http::StatusCode, message: impl Into<String>) -> HttpResponse {
+    http_response(status, "text/plain", Bytes::from(message.into()))
+}
+
+async fn handle_http(
+    shared: Arc<Shared>,
+    request: http::Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    if request.uri().path() != "/v1/traces" {
+        return Ok(http_error(http::StatusCode::NOT_FOUND, "only /v1/traces"));
+    }
+    if request.method() != http::Method::POST {
+        return Ok(http_error(
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            "only POST",
+        ));
+    }
+    match shared.begin_attempt() {
+        Behavior::Accept => {}
+        Behavior::Unavailable => {
+            return Ok(http_error(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "test receiver is set to Unavailable",
+            ))
+        }
+        Behavior::Hang => std::future::pending().await,
+    }
+
+    let headers = header_pairs(request.headers());
+    let header = |name: http::header::HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let json = header(http::header::CONTENT_TYPE).starts_with("application/json");
+    let encoding = header(http::header::CONTENT_ENCODING);
+
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return Ok(http_error(http::StatusCode::BAD_REQUEST, e.to_string())),
+    };
+    let body = match encoding.as_str() {
+        "" | "identity" => body.to_vec(),
+        "gzip" => {
+            let mut decoded = Vec::new();
+            let limit = u64::try_from(MAX_MESSAGE_BYTES).unwrap_or(u64::MAX);
+            if let Err(e) = flate2::read::GzDecoder::new(&body[..])
+                .take(limit)
+                .read_to_end(&mut decoded)
+            {
+                return Ok(http_error(http::StatusCode::BAD_REQUEST, e.to_string()));
+            }
+            decoded
+        }
+        other => {
+            return Ok(http_error(
+                http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("unsupported content-encoding {other}"),
+            ))
+        }
+    };
+
+    let (decoded, transport) = if json {
+        (
+            serde_json::from_slice::<ExportTraceServiceRequest>(&body).map_err(|e| e.to_string()),
+            Transport::HttpJson,
+        )
+    } else {
+        (
+            ExportTraceServiceRequest::decode(&body[..]).map_err(|e| e.to_string()),
+            Transport::HttpProtobuf,
+        )
+    };
+    let request = match decoded {
+        Ok(request) => request,
+        Err(e) => return Ok(http_error(http::StatusCode::BAD_REQUEST, e)),
+    };
+    shared.record(ReceivedRequest {
+        transport,
+        headers,
+        request,
+    });
+
+    Ok(if json {
+        http_response(
+            http::StatusCode::OK,
+            "application/json",
+            Bytes::from_static(b"{}"),
+        )
+    } else {
+        http_response(
+            http::StatusCode::OK,
+            "application/x-protobuf",
+            Bytes::from(ExportTraceServiceResponse::default().encode_to_vec()),
+        )
+    })
+}

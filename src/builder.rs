@@ -1,0 +1,351 @@
+//! [`ObserverBuilder`]: code-level configuration, layered over the file and the environment.
+
+use crate::config::env::Environment;
+use crate::config::{
+    file, parse, Compression, EndpointPath, EndpointSetting, ExporterConfig, Protocol, Settings,
+    TracesExporter,
+};
+use crate::error::BuildError;
+use crate::export::console::ConsoleExporter;
+use crate::export::convert::RequestBuilder;
+use crate::export::grpc::GrpcTarget;
+use crate::export::http::HttpExporter;
+use crate::export::SpanExporter;
+use crate::pipeline::{ExporterFactory, Pipeline};
+use crate::Observer;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Configures and starts an [`Observer`].
+///
+/// Settings come from, in increasing precedence: defaults, the config file
+/// (`OBSERVER_CONFIG` or [`config_file`](Self::config_file)), environment variables
+/// (`OTEL_*`, `OBSERVER_*`), and the methods called on this builder.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_observer::{Observer, Protocol};
+///
+/// let observer = Observer::builder()
+///     .service_name("checkout")
+///     .endpoint("http://127.0.0.1:4317")
+///     .protocol(Protocol::Grpc)
+///     .scheduled_delay(Duration::from_millis(500))
+///     .build()?;
+/// # Ok::<(), tracing_observer::BuildError>(())
+/// ```
+#[must_use = "call .build() to start the observer"]
+pub struct ObserverBuilder {
+    overrides: Settings,
+    errors: Vec<BuildError>,
+    config_file: Option<PathBuf>,
+    environment: Environment,
+    exporter: Option<Box<dyn SpanExporter>>,
+}
+
+impl std::fmt::Debug for ObserverBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObserverBuilder")
+            .field("overrides", &self.overrides)
+            .field("config_file", &self.config_file)
+            .field("custom_exporter", &self.exporter.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ObserverBuilder {
+    fn default() -> Self {
+        Self {
+            overrides: Settings::default(),
+            errors: Vec::new(),
+            config_file: None,
+            environment: Environment::Process,
+            exporter: None,
+        }
+    }
+}
+
+impl ObserverBuilder {
+    /// The `service.name` resource attribute.
+    ///
+    /// Environment: `OTEL_SERVICE_NAME`. Default: `unknown_service:<executable>`.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.overrides.service_name = Some(name.into());
+        self
+    }
+
+    /// The `service.version` resource attribute.
+    ///
+    /// Environment: `service.version` in `OTEL_RESOURCE_ATTRIBUTES`. Default: none.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.overrides.service_version = Some(version.into());
+        self
+    }
+
+    /// Adds a resource attribute (e.g. `deployment.environment.name`).
+    ///
+    /// Environment: `OTEL_RESOURCE_ATTRIBUTES=key=value,…`.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.overrides
+            .resource_attributes
+            .push((key.into(), value.into()));
+        self
+    }
+
+    /// Where spans go: OTLP, the console (OTLP/JSON on stderr) or nowhere.
+    ///
+    /// Environment: `OTEL_TRACES_EXPORTER=otlp|console|none`. Default: OTLP.
+    pub fn traces_exporter(mut self, exporter: TracesExporter) -> Self {
+        self.overrides.traces_exporter = Some(exporter);
+        self
+    }
+
+    /// The collector's OTLP endpoint, with scheme (`http://` or `https://`).
+    ///
+    /// For HTTP, `/v1/traces` is appended when the URL has no path.
+    /// Environment: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base URL). Default: `http://localhost:4317`
+    /// for gRPC, `http://localhost:4318/v1/traces` for HTTP.
+    pub fn endpoint(mut self, url: impl AsRef<str>) -> Self {
+        let url = url.as_ref();
+        match parse::endpoint(url) {
+            Ok(parsed) => {
+                self.overrides.endpoint = Some(EndpointSetting {
+                    url: parsed,
+                    path: EndpointPath::AppendIfEmpty,
+                })
+            }
+            Err(reason) => self.errors.push(BuildError::invalid(
+                "ObserverBuilder::endpoint",
+                url,
+                reason,
+            )),
+        }
+        self
+    }
+
+    /// The OTLP transport.
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}PROTOCOL=grpc|http/protobuf|http/json`. Default: gRPC.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.overrides.protocol = Some(protocol);
+        self
+    }
+
+    /// Adds a header (gRPC metadata) to every export request, e.g. an API key.
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}HEADERS=key=value,…`.
+    pub fn header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.overrides.headers.push((key.into(), value.into()));
+        self
+    }
+
+    /// Compression of export requests.
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}COMPRESSION=gzip|none`. Default: none.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.overrides.compression = Some(compression);
+        self
+    }
+
+    /// Timeout of one OTLP request.
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}TIMEOUT` (milliseconds). Default: 10 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.request_timeout = Some(timeout);
+        self
+    }
+
+    /// A PEM file of the CA certificate that signs the collector's TLS certificate.
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}CERTIFICATE`. Default: the system's roots.
+    pub fn certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        self.overrides.certificate = Some((path.into(), "ObserverBuilder::certificate".into()));
+        self
+    }
+
+    /// Spans the queue holds at most; when it is full new spans are dropped and counted.
+    ///
+    /// Environment: `OTEL_BSP_MAX_QUEUE_SIZE` (or the seeds' `OBSERVER_ASYNC_QUEUE_SIZE`).
+    /// Default: [`DEFAULT_MAX_QUEUE_SIZE`](crate::config::DEFAULT_MAX_QUEUE_SIZE).
+    pub fn max_queue_size(mut self, spans: usize) -> Self {
+        self.overrides.max_queue_size = Some(self.positive("max_queue_size", spans));
+        self
+    }
+
+    /// Spans per export request at most (clamped to the queue size).
+    ///
+    /// Environment: `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512.
+    pub fn max_export_batch_size(mut self, spans: usize) -> Self {
+        self.overrides.max_export_batch_size = Some(self.positive("max_export_batch_size", spans));
+        self
+    }
+
+    /// Longest wait before a partial batch is exported.
+    ///
+    /// Environment: `OTEL_BSP_SCHEDULE_DELAY` (milliseconds). Default: 5 s.
+    pub fn scheduled_delay(mut self, delay: Duration) -> Self {
+        if delay.is_zero() {
+            self.errors.push(BuildError::invalid(
+                "ObserverBuilder::scheduled_delay",
+                "0s",
+                "must be greater than zero",
+            ));
+        }
+        self.overrides.scheduled_delay = Some(delay);
+        self
+    }
+
+    /// Longest time one batch export may take.
+    ///
+    /// Environment: `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds). Default: 30 s.
+    pub fn export_timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.export_timeout = Some(timeout);
+        self
+    }
+
+    /// Attributes kept per span; further ones are counted in `attributes_dropped`.
+    ///
+    /// Environment: `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`. Default: 128.
+    pub fn max_attributes_per_span(mut self, n: usize) -> Self {
+        self.overrides.max_attributes_per_span = Some(self.positive("max_attributes_per_span", n));
+        self
+    }
+
+    /// Events kept per span (errors get the same again as reserve); further ones are counted.
+    ///
+    /// Environment: `OTEL_SPAN_EVENT_COUNT_LIMIT`. Default: 128.
+    pub fn max_events_per_span(mut self, n: usize) -> Self {
+        self.overrides.max_events_per_span = Some(self.positive("max_events_per_span", n));
+        self
+    }
+
+    /// Links kept per span; further ones are counted.
+    ///
+    /// Environment: `OTEL_SPAN_LINK_COUNT_LIMIT`. Default: 128.
+    pub fn max_links_per_span(mut self, n: usize) -> Self {
+        self.overrides.max_links_per_span = Some(self.positive("max_links_per_span", n));
+        self
+    }
+
+    /// Bytes kept of one formatted value; longer values are cut and marked with `…`.
+    ///
+    /// Environment: `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`. Default: 4096.
+    pub fn max_attribute_value_bytes(mut self, bytes: usize) -> Self {
+        self.overrides.max_attribute_value_bytes =
+            Some(self.positive("max_attribute_value_bytes", bytes));
+        self
+    }
+
+    /// The timeout of the shutdown that runs when the [`Observer`] is dropped.
+    ///
+    /// Environment: `OBSERVER_SHUTDOWN_TIMEOUT` (`5s`, `500ms`). Default: 5 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Turns the observer off: the layer records nothing and costs almost nothing.
+    ///
+    /// Environment: `OTEL_SDK_DISABLED=true`. Default: false.
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.overrides.disabled = Some(disabled);
+        self
+    }
+
+    /// A TOML config file with this builder's method names as keys.
+    ///
+    /// Environment: `OBSERVER_CONFIG`. Unknown keys are errors.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// Sends spans to a custom exporter instead of the one `traces_exporter` names.
+    pub fn exporter(mut self, exporter: impl SpanExporter) -> Self {
+        self.exporter = Some(Box::new(exporter));
+        self
+    }
+
+    /// Reads settings from these variables instead of the process environment
+    /// (for tests, or to configure from another source).
+    ///
+    /// ```
+    /// let observer = tracing_observer::Observer::builder()
+    ///     .environment([("OTEL_SERVICE_NAME", "from-map")])
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn environment<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.environment = Environment::Map(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
+    fn positive(&mut self, method: &str, n: usize) -> usize {
+        if n == 0 {
+            self.errors.push(BuildError::invalid(
+                format!("ObserverBuilder::{method}"),
+                "0",
+                "must be greater than zero",
+            ));
+        }
+        n
+    }
+
+    /// Validates the configuration and starts the worker thread.
+    ///
+    /// Works with or without a tokio runtime: the worker has its own. An unreachable
+    /// collector is not an error here: exports fail later and are counted.
+    ///
+    /// # Errors
+    /// A [`BuildError`] naming the setting and value that cannot be used, an
+    /// unreadable or invalid config file, or a failure to start the worker thread.
+    pub fn build(mut self) -> Result<Observer, BuildError> {
+        if !self.errors.is_empty() {
+            return Err(self.errors.remove(0));
+        }
+        let file_path = match self.config_file.take() {
+            Some(path) => Some(path),
+            None => self.environment.config_file()?,
+        };
+        let from_file = match &file_path {
+            Some(path) => file::load(path)?,
+            None => Settings::default(),
+        };
+        let from_env = self.environment.settings()?;
+        let config = from_file
+            .overlay(from_env)
+            .overlay(self.overrides)
+            .resolve()?;
+        if config.disabled {
+            return Ok(Observer::disabled());
+        }
+        let factory: ExporterFactory = match (self.exporter, &config.exporter) {
+            (Some(custom), _) => Box::new(move || Some(custom)),
+            (None, ExporterConfig::Otlp(otlp)) if otlp.protocol == Protocol::Grpc => {
+                let target = GrpcTarget::new(otlp)?;
+                Box::new(move || Some(Box::new(target.connect()) as Box<dyn SpanExporter>))
+            }
+            (None, ExporterConfig::Otlp(otlp)) => {
+                let exporter = HttpExporter::new(otlp)?;
+                Box::new(move || Some(Box::new(exporter) as Box<dyn SpanExporter>))
+            }
+            (None, ExporterConfig::Console) => {
+                Box::new(|| Some(Box::new(ConsoleExporter) as Box<dyn SpanExporter>))
+            }
+            (None, ExporterConfig::None) => Box::new(|| None),
+        };
+        let requests = RequestBuilder::new(&config.service_name, &config.resource_attributes);
+        let pipeline = Pipeline::start(config.batch, config.limits, requests, factory)
+            .map_err(BuildError::WorkerSpawn)?;
+        Ok(Observer::running(pipeline, config.shutdown_timeout))
+    }
+}

@@ -1,0 +1,217 @@
+//! Environment variables: the OpenTelemetry ones where they exist, `OBSERVER_*` for the rest.
+
+use super::{parse, EndpointPath, EndpointSetting, Settings};
+use crate::error::BuildError;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Names of the environment variables this crate reads.
+pub mod vars {
+    /// Disables the observer: the layer becomes a no-op.
+    pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+    /// The `service.name` resource attribute.
+    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+    /// Extra resource attributes, `key=value,key=value`.
+    pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+    /// `otlp`, `console` or `none`.
+    pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+    /// The spec's batch-processor and span-limit variables.
+    pub const OTEL_BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
+    /// Longest time one batch export may take, in milliseconds.
+    pub const OTEL_BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
+    /// Spans held in the queue at most.
+    pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+    /// Spans per export request at most.
+    pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+    /// Attributes kept per span.
+    pub const OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
+    /// Events kept per span.
+    pub const OTEL_SPAN_EVENT_COUNT_LIMIT: &str = "OTEL_SPAN_EVENT_COUNT_LIMIT";
+    /// Links kept per span.
+    pub const OTEL_SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
+    /// Bytes kept of one attribute value.
+    pub const OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    /// Path of a TOML config file with the builder's keys.
+    pub const OBSERVER_CONFIG: &str = "OBSERVER_CONFIG";
+    /// Timeout of the shutdown run when the observer is dropped (`5s`, `500ms`, or milliseconds).
+    pub const OBSERVER_SHUTDOWN_TIMEOUT: &str = "OBSERVER_SHUTDOWN_TIMEOUT";
+    /// The seeds' name for the queue size; `OTEL_BSP_MAX_QUEUE_SIZE` wins when both are set.
+    pub const OBSERVER_ASYNC_QUEUE_SIZE: &str = "OBSERVER_ASYNC_QUEUE_SIZE";
+}
+
+/// Looks variables up in the process environment or in a given map.
+pub(crate) enum Environment {
+    Process,
+    Map(HashMap<String, String>),
+}
+
+impl Environment {
+    pub(crate) fn get(&self, name: &str) -> Result<Option<String>, BuildError> {
+        let value = match self {
+            Self::Process => match std::env::var(name) {
+                Ok(v) => Some(v),
+                Err(std::env::VarError::NotPresent) => None,
+                Err(std::env::VarError::NotUnicode(raw)) => {
+                    return Err(BuildError::invalid(
+                        name,
+                        raw.to_string_lossy(),
+                        "not valid UTF-8",
+                    ))
+                }
+            },
+            Self::Map(map) => map.get(name).cloned(),
+        };
+        // The spec treats an empty variable as unset.
+        Ok(value.filter(|v| !v.trim().is_empty()))
+    }
+
+    fn parsed<T>(
+        &self,
+        name: &str,
+        parser: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, BuildError> {
+        self.get(name)?
+            .map(|value| parser(&value).map_err(|reason| BuildError::invalid(name, value, reason)))
+            .transpose()
+    }
+
+    /// The traces-specific variable when set, else the generic OTLP one; returns the name used.
+    fn otlp<T>(
+        &self,
+        suffix: &str,
+        parser: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<(T, String)>, BuildError> {
+        for name in [
+            format!("OTEL_EXPORTER_OTLP_TRACES_{suffix}"),
+            format!("OTEL_EXPORTER_OTLP_{suffix}"),
+        ] {
+            if let Some(value) = self.parsed(&name, &parser)? {
+                return Ok(Some((value, name)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The config file named by `OBSERVER_CONFIG`.
+    pub(crate) fn config_file(&self) -> Result<Option<PathBuf>, BuildError> {
+        Ok(self.get(vars::OBSERVER_CONFIG)?.map(PathBuf::from))
+    }
+
+    /// Reads every variable this crate knows into a settings layer.
+    pub(crate) fn settings(&self) -> Result<Settings, BuildError> {
+        use vars::*;
+        let endpoint = match self.otlp("ENDPOINT", parse::endpoint)? {
+            Some((url, origin)) => {
+                let path = if origin.contains("_TRACES_") {
+                    EndpointPath::Exact
+                } else {
+                    EndpointPath::Base
+                };
+                Some(EndpointSetting { url, path })
+            }
+            None => None,
+        };
+        let queue_size = match self.parsed(OTEL_BSP_MAX_QUEUE_SIZE, parse::count)? {
+            Some(n) => Some(n),
+            None => self.parsed(OBSERVER_ASYNC_QUEUE_SIZE, parse::count)?,
+        };
+        Ok(Settings {
+            service_name: self.get(OTEL_SERVICE_NAME)?,
+            service_version: None,
+            resource_attributes: self
+                .parsed(OTEL_RESOURCE_ATTRIBUTES, parse::key_values)?
+                .unwrap_or_default(),
+            traces_exporter: self.parsed(OTEL_TRACES_EXPORTER, parse::traces_exporter)?,
+            endpoint,
+            protocol: self.otlp("PROTOCOL", parse::protocol)?.map(|(v, _)| v),
+            headers: self
+                .otlp("HEADERS", parse::key_values)?
+                .map(|(v, _)| v)
+                .unwrap_or_default(),
+            compression: self
+                .otlp("COMPRESSION", parse::compression)?
+                .map(|(v, _)| v),
+            request_timeout: self.otlp("TIMEOUT", parse::millis)?.map(|(v, _)| v),
+            insecure: self.otlp("INSECURE", parse::boolean)?,
+            certificate: self.otlp("CERTIFICATE", |v| Ok(PathBuf::from(v.trim())))?,
+            max_queue_size: queue_size,
+            max_export_batch_size: self.parsed(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, parse::count)?,
+            scheduled_delay: self.parsed(OTEL_BSP_SCHEDULE_DELAY, parse::millis)?,
+            export_timeout: self.parsed(OTEL_BSP_EXPORT_TIMEOUT, parse::millis)?,
+            max_attributes_per_span: self.parsed(OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, parse::count)?,
+            max_events_per_span: self.parsed(OTEL_SPAN_EVENT_COUNT_LIMIT, parse::count)?,
+            max_links_per_span: self.parsed(OTEL_SPAN_LINK_COUNT_LIMIT, parse::count)?,
+            max_attribute_value_bytes: self
+                .parsed(OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, parse::count)?,
+            shutdown_timeout: self.parsed(OBSERVER_SHUTDOWN_TIMEOUT, parse::duration)?,
+            disabled: self.parsed(OTEL_SDK_DISABLED, parse::boolean)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn env(pairs: &[(&str, &str)]) -> Environment {
+        Environment::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn traces_specific_variables_win() {
+        let s = env(&[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2000"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"),
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(s.request_timeout, Some(Duration::from_millis(2000)));
+        let endpoint = s.endpoint.unwrap();
+        assert_eq!(endpoint.path, EndpointPath::Base);
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_value() {
+        let cases = [
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "abc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpcx"),
+            ("OTEL_SDK_DISABLED", "maybe"),
+            ("OTEL_TRACES_EXPORTER", "zipkin"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+            ("OBSERVER_SHUTDOWN_TIMEOUT", "soon"),
+        ];
+        for (name, value) in cases {
+            let err = env(&[(name, value)]).settings().unwrap_err().to_string();
+            assert!(err.starts_with(&format!("{name}={value}: ")), "{err}");
+        }
+    }
+
+    #[test]
+    fn empty_variables_are_unset() {
+        let s = env(&[("OTEL_SERVICE_NAME", " ")]).settings().unwrap();
+        assert_eq!(s.service_name, None);
+    }
+
+    #[test]
+    fn seed_queue_size_name_is_an_alias() {
+        let s = env(&[("OBSERVER_ASYNC_QUEUE_SIZE", "77")])
+            .settings()
+            .unwrap();
+        assert_eq!(s.max_queue_size, Some(77));
+        let s = env(&[
+            ("OBSERVER_ASYNC_QUEUE_SIZE", "77"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "88"),
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(s.max_queue_size, Some(88));
+    }
+}

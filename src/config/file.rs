@@ -1,0 +1,195 @@
+//! The TOML config file (`OBSERVER_CONFIG`): the builder's settings under the builder's names.
+//!
+//! ```toml
+//! service_name = "checkout"
+//! endpoint = "http://collector:4317"
+//! protocol = "grpc"
+//! request_timeout = "10s"
+//! scheduled_delay = "1s"
+//! max_queue_size = 65536
+//! headers = { authorization = "Bearer token" }
+//! resource_attributes = { "deployment.environment.name" = "prod" }
+//! ```
+
+use super::{parse, EndpointPath, EndpointSetting, Settings};
+use crate::error::BuildError;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    service_name: Option<String>,
+    service_version: Option<String>,
+    #[serde(default)]
+    resource_attributes: BTreeMap<String, String>,
+    traces_exporter: Option<String>,
+    endpoint: Option<String>,
+    protocol: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    compression: Option<String>,
+    request_timeout: Option<String>,
+    insecure: Option<bool>,
+    certificate: Option<PathBuf>,
+    max_queue_size: Option<usize>,
+    max_export_batch_size: Option<usize>,
+    scheduled_delay: Option<String>,
+    export_timeout: Option<String>,
+    max_attributes_per_span: Option<usize>,
+    max_events_per_span: Option<usize>,
+    max_links_per_span: Option<usize>,
+    max_attribute_value_bytes: Option<usize>,
+    shutdown_timeout: Option<String>,
+    disabled: Option<bool>,
+}
+
+/// Reads and parses a config file into a settings layer.
+pub(crate) fn load(path: &Path) -> Result<Settings, BuildError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| BuildError::ConfigFileUnreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+    parse_text(&text, path)
+}
+
+fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
+    let file: FileSettings = toml::from_str(text).map_err(|e| BuildError::ConfigFileInvalid {
+        path: path.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    let origin = |key: &str| format!("{key} (config file {})", path.display());
+    fn parse_field<T>(
+        origin: &dyn Fn(&str) -> String,
+        key: &str,
+        value: Option<String>,
+        parser: fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, BuildError> {
+        value
+            .map(|v| parser(&v).map_err(|reason| BuildError::invalid(origin(key), v, reason)))
+            .transpose()
+    }
+    let count = |key: &str, value: Option<usize>| -> Result<Option<usize>, BuildError> {
+        match value {
+            Some(0) => Err(BuildError::invalid(
+                origin(key),
+                "0",
+                "must be greater than zero",
+            )),
+            other => Ok(other),
+        }
+    };
+    let endpoint = match file.endpoint {
+        Some(v) => Some(EndpointSetting {
+            url: parse::endpoint(&v)
+                .map_err(|reason| BuildError::invalid(origin("endpoint"), &v, reason))?,
+            path: EndpointPath::AppendIfEmpty,
+        }),
+        None => None,
+    };
+    Ok(Settings {
+        service_name: file.service_name,
+        service_version: file.service_version,
+        resource_attributes: file.resource_attributes.into_iter().collect(),
+        traces_exporter: parse_field(
+            &origin,
+            "traces_exporter",
+            file.traces_exporter,
+            parse::traces_exporter,
+        )?,
+        endpoint,
+        protocol: parse_field(&origin, "protocol", file.protocol, parse::protocol)?,
+        headers: file.headers.into_iter().collect(),
+        compression: parse_field(&origin, "compression", file.compression, parse::compression)?,
+        request_timeout: parse_field(
+            &origin,
+            "request_timeout",
+            file.request_timeout,
+            parse::duration,
+        )?,
+        insecure: file.insecure.map(|v| (v, origin("insecure"))),
+        certificate: file.certificate.map(|p| (p, origin("certificate"))),
+        max_queue_size: count("max_queue_size", file.max_queue_size)?,
+        max_export_batch_size: count("max_export_batch_size", file.max_export_batch_size)?,
+        scheduled_delay: parse_field(
+            &origin,
+            "scheduled_delay",
+            file.scheduled_delay,
+            parse::duration,
+        )?,
+        export_timeout: parse_field(
+            &origin,
+            "export_timeout",
+            file.export_timeout,
+            parse::duration,
+        )?,
+        max_attributes_per_span: count("max_attributes_per_span", file.max_attributes_per_span)?,
+        max_events_per_span: count("max_events_per_span", file.max_events_per_span)?,
+        max_links_per_span: count("max_links_per_span", file.max_links_per_span)?,
+        max_attribute_value_bytes: count(
+            "max_attribute_value_bytes",
+            file.max_attribute_value_bytes,
+        )?,
+        shutdown_timeout: parse_field(
+            &origin,
+            "shutdown_timeout",
+            file.shutdown_timeout,
+            parse::duration,
+        )?,
+        disabled: file.disabled,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn parse(text: &str) -> Result<Settings, BuildError> {
+        parse_text(text, Path::new("observer.toml"))
+    }
+
+    #[test]
+    fn reads_builder_keys() {
+        let s = parse(
+            r#"
+            service_name = "checkout"
+            endpoint = "http://collector:4318"
+            protocol = "http/protobuf"
+            scheduled_delay = "1s"
+            max_queue_size = 1000
+            headers = { authorization = "Bearer x" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.service_name.as_deref(), Some("checkout"));
+        assert_eq!(s.scheduled_delay, Some(Duration::from_secs(1)));
+        assert_eq!(s.max_queue_size, Some(1000));
+        assert_eq!(s.headers, vec![("authorization".into(), "Bearer x".into())]);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let err = parse("servce_name = \"typo\"").unwrap_err().to_string();
+        assert!(err.contains("servce_name"), "{err}");
+        assert!(err.contains("observer.toml"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_file() {
+        let err = parse("protocol = \"grpcx\"").unwrap_err().to_string();
+        assert!(
+            err.starts_with("protocol (config file observer.toml)=grpcx:"),
+            "{err}"
+        );
+        let err = parse("max_queue_size = \"big\"").unwrap_err().to_string();
+        assert!(err.contains("max_queue_size"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_file_is_an_error() {
+        let err = load(Path::new("/nonexistent/observer.toml")).unwrap_err();
+        assert!(matches!(err, BuildError::ConfigFileUnreadable { .. }));
+    }
+}

@@ -1,0 +1,448 @@
+//! Configuration: defaults, the config file, environment variables and the builder.
+//!
+//! Sources are layered, each overriding the one before it:
+//! defaults < config file (`OBSERVER_CONFIG`) < environment variables < builder methods.
+//! Every source is parsed into [`Settings`] (all optional), the layers are merged,
+//! and [`Settings::resolve`] turns the result into a validated [`Config`].
+
+pub(crate) mod env;
+pub(crate) mod file;
+pub(crate) mod parse;
+
+pub use env::vars;
+
+use crate::error::BuildError;
+use crate::record::Limits;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Spans held in the queue at most (`OTEL_BSP_MAX_QUEUE_SIZE`).
+///
+/// Larger than the spec's 2048: this observer never blocks the host, so the queue is
+/// what absorbs bursts, and records are compact.
+pub const DEFAULT_MAX_QUEUE_SIZE: usize = 65_536;
+/// Spans per export request at most (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 512;
+/// Longest wait before a partial batch is exported (`OTEL_BSP_SCHEDULE_DELAY`).
+pub const DEFAULT_SCHEDULED_DELAY: Duration = Duration::from_millis(5_000);
+/// Longest time one batch export may take (`OTEL_BSP_EXPORT_TIMEOUT`).
+pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_millis(30_000);
+/// Longest time one OTLP request may take (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(10_000);
+/// The shutdown timeout used when the [`Observer`](crate::Observer) is dropped (`OBSERVER_SHUTDOWN_TIMEOUT`).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attributes kept per span (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`).
+pub const DEFAULT_MAX_ATTRIBUTES_PER_SPAN: usize = 128;
+/// Events kept per span (`OTEL_SPAN_EVENT_COUNT_LIMIT`).
+pub const DEFAULT_MAX_EVENTS_PER_SPAN: usize = 128;
+/// Links kept per span (`OTEL_SPAN_LINK_COUNT_LIMIT`).
+pub const DEFAULT_MAX_LINKS_PER_SPAN: usize = 128;
+/// Bytes kept of one attribute value (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`); the spec has no
+/// default limit, this crate bounds values so a hostile field cannot blow memory.
+pub const DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES: usize = 4096;
+/// The gRPC endpoint used when none is configured.
+pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
+/// The HTTP endpoint used when none is configured.
+pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318/v1/traces";
+
+/// The OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+///
+/// ```
+/// use tracing_observer::{Observer, Protocol};
+/// let builder = Observer::builder().protocol(Protocol::HttpProtobuf);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP over gRPC (`grpc`), the default.
+    #[default]
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies (`http/protobuf`).
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// OTLP over HTTP with JSON bodies (`http/json`).
+    #[serde(rename = "http/json")]
+    HttpJson,
+}
+
+/// Compression of export requests (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+///
+/// ```
+/// use tracing_observer::{Compression, Observer};
+/// let builder = Observer::builder().compression(Compression::Gzip);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// No compression, the default.
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+}
+
+/// Where spans go (`OTEL_TRACES_EXPORTER`).
+///
+/// ```
+/// use tracing_observer::{Observer, TracesExporter};
+/// let builder = Observer::builder().traces_exporter(TracesExporter::Console);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TracesExporter {
+    /// OTLP to a collector, the default.
+    #[default]
+    Otlp,
+    /// OTLP/JSON lines on standard error (standard output stays the program's own).
+    Console,
+    /// Nowhere: spans are counted as dropped with reason `no_exporter`.
+    None,
+}
+
+/// How an endpoint's path is completed for OTLP/HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EndpointPath {
+    /// Used as given (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
+    Exact,
+    /// A base URL: `v1/traces` is appended (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    Base,
+    /// `/v1/traces` is appended only when the URL has no path (builder, config file).
+    AppendIfEmpty,
+}
+
+/// A configured endpoint with where it came from.
+#[derive(Clone, Debug)]
+pub(crate) struct EndpointSetting {
+    pub(crate) url: url::Url,
+    pub(crate) path: EndpointPath,
+}
+
+/// One layer of configuration: every field optional, later layers win.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Settings {
+    pub(crate) service_name: Option<String>,
+    pub(crate) service_version: Option<String>,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) traces_exporter: Option<TracesExporter>,
+    pub(crate) endpoint: Option<EndpointSetting>,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) insecure: Option<(bool, String)>,
+    pub(crate) certificate: Option<(PathBuf, String)>,
+    pub(crate) max_queue_size: Option<usize>,
+    pub(crate) max_export_batch_size: Option<usize>,
+    pub(crate) scheduled_delay: Option<Duration>,
+    pub(crate) export_timeout: Option<Duration>,
+    pub(crate) max_attributes_per_span: Option<usize>,
+    pub(crate) max_events_per_span: Option<usize>,
+    pub(crate) max_links_per_span: Option<usize>,
+    pub(crate) max_attribute_value_bytes: Option<usize>,
+    pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) disabled: Option<bool>,
+}
+
+/// The export destination, resolved.
+#[derive(Clone, Debug)]
+pub(crate) enum ExporterConfig {
+    Otlp(OtlpConfig),
+    Console,
+    None,
+}
+
+/// OTLP export settings, resolved and validated.
+#[derive(Clone, Debug)]
+pub(crate) struct OtlpConfig {
+    pub(crate) protocol: Protocol,
+    pub(crate) endpoint: url::Url,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) compression: Compression,
+    pub(crate) timeout: Duration,
+    /// PEM bytes of the CA certificate to trust, read at build time.
+    pub(crate) certificate: Option<Vec<u8>>,
+}
+
+/// Batching settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchConfig {
+    pub(crate) max_queue_size: usize,
+    pub(crate) max_export_batch_size: usize,
+    pub(crate) scheduled_delay: Duration,
+    pub(crate) export_timeout: Duration,
+}
+
+/// The complete, validated configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) service_name: String,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) exporter: ExporterConfig,
+    pub(crate) batch: BatchConfig,
+    pub(crate) limits: Limits,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) disabled: bool,
+}
+
+// === impl Settings ===
+
+impl Settings {
+    /// This layer with `over` on top: every value `over` sets wins.
+    pub(crate) fn overlay(self, over: Settings) -> Settings {
+        fn merge(
+            mut base: Vec<(String, String)>,
+            over: Vec<(String, String)>,
+        ) -> Vec<(String, String)> {
+            for (key, value) in over {
+                match base.iter_mut().find(|(k, _)| *k == key) {
+                    Some(slot) => slot.1 = value,
+                    None => base.push((key, value)),
+                }
+            }
+            base
+        }
+        Settings {
+            service_name: over.service_name.or(self.service_name),
+            service_version: over.service_version.or(self.service_version),
+            resource_attributes: merge(self.resource_attributes, over.resource_attributes),
+            traces_exporter: over.traces_exporter.or(self.traces_exporter),
+            endpoint: over.endpoint.or(self.endpoint),
+            protocol: over.protocol.or(self.protocol),
+            headers: merge(self.headers, over.headers),
+            compression: over.compression.or(self.compression),
+            request_timeout: over.request_timeout.or(self.request_timeout),
+            insecure: over.insecure.or(self.insecure),
+            certificate: over.certificate.or(self.certificate),
+            max_queue_size: over.max_queue_size.or(self.max_queue_size),
+            max_export_batch_size: over.max_export_batch_size.or(self.max_export_batch_size),
+            scheduled_delay: over.scheduled_delay.or(self.scheduled_delay),
+            export_timeout: over.export_timeout.or(self.export_timeout),
+            max_attributes_per_span: over
+                .max_attributes_per_span
+                .or(self.max_attributes_per_span),
+            max_events_per_span: over.max_events_per_span.or(self.max_events_per_span),
+            max_links_per_span: over.max_links_per_span.or(self.max_links_per_span),
+            max_attribute_value_bytes: over
+                .max_attribute_value_bytes
+                .or(self.max_attribute_value_bytes),
+            shutdown_timeout: over.shutdown_timeout.or(self.shutdown_timeout),
+            disabled: over.disabled.or(self.disabled),
+        }
+    }
+
+    /// Applies defaults and validates the combination.
+    pub(crate) fn resolve(self) -> Result<Config, BuildError> {
+        let max_queue_size = self.max_queue_size.unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
+        let batch = BatchConfig {
+            max_queue_size,
+            // The spec requires batch <= queue; like the SDKs we clamp rather than refuse.
+            max_export_batch_size: self
+                .max_export_batch_size
+                .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE)
+                .min(max_queue_size),
+            scheduled_delay: self.scheduled_delay.unwrap_or(DEFAULT_SCHEDULED_DELAY),
+            export_timeout: self.export_timeout.unwrap_or(DEFAULT_EXPORT_TIMEOUT),
+        };
+        let limits = Limits {
+            max_attributes: self
+                .max_attributes_per_span
+                .unwrap_or(DEFAULT_MAX_ATTRIBUTES_PER_SPAN),
+            max_events: self
+                .max_events_per_span
+                .unwrap_or(DEFAULT_MAX_EVENTS_PER_SPAN),
+            max_links: self
+                .max_links_per_span
+                .unwrap_or(DEFAULT_MAX_LINKS_PER_SPAN),
+            max_value_bytes: self
+                .max_attribute_value_bytes
+                .unwrap_or(DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES),
+        };
+        let exporter = match self.traces_exporter.unwrap_or_default() {
+            TracesExporter::Otlp => ExporterConfig::Otlp(resolve_otlp(&self)?),
+            TracesExporter::Console => ExporterConfig::Console,
+            TracesExporter::None => ExporterConfig::None,
+        };
+        let mut resource_attributes = self.resource_attributes;
+        if let Some(version) = self.service_version {
+            resource_attributes.retain(|(k, _)| k != "service.version");
+            resource_attributes.push(("service.version".into(), version));
+        }
+        let service_name = self
+            .service_name
+            .or_else(|| {
+                resource_attributes
+                    .iter()
+                    .find(|(k, _)| k == "service.name")
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_else(default_service_name);
+        resource_attributes.retain(|(k, _)| k != "service.name");
+        Ok(Config {
+            service_name,
+            resource_attributes,
+            exporter,
+            batch,
+            limits,
+            shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            disabled: self.disabled.unwrap_or(false),
+        })
+    }
+}
+
+fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
+    let protocol = settings.protocol.unwrap_or_default();
+    let endpoint = match &settings.endpoint {
+        None if protocol == Protocol::Grpc => url::Url::parse(DEFAULT_GRPC_ENDPOINT),
+        None => url::Url::parse(DEFAULT_HTTP_ENDPOINT),
+        Some(setting) => Ok(complete_endpoint(setting, protocol)),
+    }
+    .expect("default endpoints are valid URLs");
+    if let Some((true, origin)) = &settings.insecure {
+        if endpoint.scheme() == "https" {
+            return Err(BuildError::invalid(
+                origin,
+                "true",
+                format!("conflicts with the https endpoint {endpoint}; use an http:// endpoint for plaintext"),
+            ));
+        }
+    }
+    let certificate = match &settings.certificate {
+        None => None,
+        Some((path, origin)) => Some(std::fs::read(path).map_err(|e| {
+            BuildError::invalid(
+                origin,
+                path.display().to_string(),
+                format!("cannot read the certificate: {e}"),
+            )
+        })?),
+    };
+    Ok(OtlpConfig {
+        protocol,
+        endpoint,
+        headers: settings.headers.clone(),
+        compression: settings.compression.unwrap_or_default(),
+        timeout: settings.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+        certificate,
+    })
+}
+
+/// Completes an endpoint for the protocol: gRPC uses scheme and authority only;
+/// HTTP gets the `/v1/traces` path by the endpoint's rule.
+fn complete_endpoint(setting: &EndpointSetting, protocol: Protocol) -> url::Url {
+    let mut url = setting.url.clone();
+    if protocol == Protocol::Grpc {
+        url.set_path("");
+        return url;
+    }
+    let path = url.path().to_owned();
+    match setting.path {
+        EndpointPath::Exact => {}
+        EndpointPath::Base => {
+            url.set_path(&format!("{}/v1/traces", path.trim_end_matches('/')));
+        }
+        EndpointPath::AppendIfEmpty if path.is_empty() || path == "/" => url.set_path("/v1/traces"),
+        EndpointPath::AppendIfEmpty => {}
+    }
+    url
+}
+
+/// `unknown_service:<executable name>`, as the resource semantic conventions say.
+fn default_service_name() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    match exe {
+        Some(name) => format!("unknown_service:{name}"),
+        None => "unknown_service".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(url: &str, path: EndpointPath) -> EndpointSetting {
+        EndpointSetting {
+            url: url::Url::parse(url).unwrap(),
+            path,
+        }
+    }
+
+    #[test]
+    fn http_endpoints_follow_the_spec() {
+        let http = Protocol::HttpProtobuf;
+        let base = endpoint("http://c:4318", EndpointPath::Base);
+        assert_eq!(
+            complete_endpoint(&base, http).as_str(),
+            "http://c:4318/v1/traces"
+        );
+        let base = endpoint("http://c:4318/otlp/", EndpointPath::Base);
+        assert_eq!(
+            complete_endpoint(&base, http).as_str(),
+            "http://c:4318/otlp/v1/traces"
+        );
+        let exact = endpoint("http://c:4318/custom", EndpointPath::Exact);
+        assert_eq!(
+            complete_endpoint(&exact, http).as_str(),
+            "http://c:4318/custom"
+        );
+        let builder = endpoint("http://c:4318", EndpointPath::AppendIfEmpty);
+        assert_eq!(
+            complete_endpoint(&builder, http).as_str(),
+            "http://c:4318/v1/traces"
+        );
+        let grpc = endpoint("http://c:4317/ignored", EndpointPath::Exact);
+        assert_eq!(
+            complete_endpoint(&grpc, Protocol::Grpc).as_str(),
+            "http://c:4317/"
+        );
+    }
+
+    #[test]
+    fn later_layers_win_and_lists_merge_by_key() {
+        let file = Settings {
+            service_name: Some("file".into()),
+            max_queue_size: Some(10),
+            headers: vec![("a".into(), "1".into()), ("b".into(), "2".into())],
+            ..Settings::default()
+        };
+        let env = Settings {
+            service_name: Some("env".into()),
+            headers: vec![("b".into(), "3".into())],
+            ..Settings::default()
+        };
+        let merged = file.overlay(env);
+        assert_eq!(merged.service_name.as_deref(), Some("env"));
+        assert_eq!(merged.max_queue_size, Some(10));
+        assert_eq!(
+            merged.headers,
+            vec![("a".into(), "1".into()), ("b".into(), "3".into())]
+        );
+    }
+
+    #[test]
+    fn batch_size_is_clamped_to_the_queue() {
+        let config = Settings {
+            max_queue_size: Some(100),
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(config.batch.max_export_batch_size, 100);
+    }
+
+    #[test]
+    fn service_name_falls_back_to_resource_then_executable() {
+        let config = Settings {
+            resource_attributes: vec![("service.name".into(), "from-resource".into())],
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(config.service_name, "from-resource");
+        assert!(config.resource_attributes.is_empty());
+        let config = Settings::default().resolve().unwrap();
+        assert!(config.service_name.starts_with("unknown_service:"));
+    }
+}

@@ -1,0 +1,183 @@
+//! Parsers shared by environment variables, the config file and the builder.
+//!
+//! Each returns a plain reason on failure; the caller attaches the setting's name
+//! and value, so every error reads `SETTING=value: reason`.
+
+use super::{Compression, Protocol, TracesExporter};
+use std::time::Duration;
+
+pub(crate) fn boolean(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+pub(crate) fn count(value: &str) -> Result<usize, String> {
+    let n: usize = value
+        .trim()
+        .parse()
+        .map_err(|_| "expected a positive integer".to_owned())?;
+    if n == 0 {
+        return Err("must be greater than zero".into());
+    }
+    Ok(n)
+}
+
+/// Milliseconds, as the OpenTelemetry spec writes durations in environment variables.
+pub(crate) fn millis(value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| "expected a whole number of milliseconds".into())
+}
+
+/// A duration with a unit (`250ms`, `5s`, `2m`, `1h`); a bare number means milliseconds.
+pub(crate) fn duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (digits, unit) = value.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected a duration such as 250ms, 5s, 2m or 1h".to_owned())?;
+    let per_unit = match unit.trim() {
+        "" | "ms" => Duration::from_millis(1),
+        "s" => Duration::from_secs(1),
+        "m" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        other => return Err(format!("unknown unit {other:?}: use ms, s, m or h")),
+    };
+    per_unit
+        .checked_mul(u32::try_from(n).map_err(|_| "duration is too large".to_owned())?)
+        .ok_or_else(|| "duration is too large".into())
+}
+
+pub(crate) fn protocol(value: &str) -> Result<Protocol, String> {
+    match value.trim() {
+        "grpc" => Ok(Protocol::Grpc),
+        "http/protobuf" => Ok(Protocol::HttpProtobuf),
+        "http/json" => Ok(Protocol::HttpJson),
+        _ => Err("expected grpc, http/protobuf or http/json".into()),
+    }
+}
+
+pub(crate) fn compression(value: &str) -> Result<Compression, String> {
+    match value.trim() {
+        "gzip" => Ok(Compression::Gzip),
+        "none" | "" => Ok(Compression::None),
+        _ => Err("expected gzip or none".into()),
+    }
+}
+
+pub(crate) fn traces_exporter(value: &str) -> Result<TracesExporter, String> {
+    match value.trim() {
+        "otlp" => Ok(TracesExporter::Otlp),
+        "console" => Ok(TracesExporter::Console),
+        "none" => Ok(TracesExporter::None),
+        _ => Err("expected otlp, console or none (one exporter)".into()),
+    }
+}
+
+/// A W3C-baggage-style list: `key1=value1,key2=value2`, values percent-decoded.
+pub(crate) fn key_values(value: &str) -> Result<Vec<(String, String)>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let (key, val) = item
+                .split_once('=')
+                .ok_or_else(|| format!("{item:?} is not key=value"))?;
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(format!("{item:?} has an empty key"));
+            }
+            let val = percent_decode(val.trim())
+                .ok_or_else(|| format!("{item:?} has an invalid percent-encoding"))?;
+            Ok((key.to_owned(), val))
+        })
+        .collect()
+}
+
+fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Checks an endpoint URL: it must parse and use http or https.
+pub(crate) fn endpoint(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| {
+        format!("not a URL ({e}); write it with a scheme, e.g. http://localhost:4317")
+    })?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err("the URL has no host".into()),
+        _ => Err(
+            "the endpoint needs an http:// or https:// scheme, e.g. http://localhost:4317".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("1500"), Ok(Duration::from_millis(1500)));
+        assert!(duration("5 parsecs").is_err());
+        assert!(duration("").is_err());
+        assert!(millis("1.5").is_err());
+    }
+
+    #[test]
+    fn key_value_lists() {
+        assert_eq!(
+            key_values("a=1, b = x%20y ,").unwrap(),
+            vec![("a".into(), "1".into()), ("b".into(), "x y".into())]
+        );
+        assert!(key_values("novalue").is_err());
+        assert!(key_values("=v").is_err());
+        assert!(key_values("a=%zz").is_err());
+    }
+
+    #[test]
+    fn endpoints_need_a_scheme() {
+        assert!(endpoint("http://localhost:4317").is_ok());
+        assert!(endpoint("localhost:4317").is_err());
+        assert!(endpoint("ftp://collector").is_err());
+        assert!(endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn enums() {
+        assert_eq!(protocol("http/protobuf"), Ok(Protocol::HttpProtobuf));
+        assert!(protocol("grpcx").is_err());
+        assert_eq!(compression("gzip"), Ok(Compression::Gzip));
+        assert!(compression("zstd").is_err());
+        assert_eq!(traces_exporter("none"), Ok(TracesExporter::None));
+        assert!(traces_exporter("otlp,console").is_err());
+        assert_eq!(boolean("TRUE"), Ok(true));
+        assert!(boolean("yes").is_err());
+        assert!(count("0").is_err());
+    }
+}

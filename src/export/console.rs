@@ -1,0 +1,28 @@
+//! `OTEL_TRACES_EXPORTER=console`: OTLP/JSON, one request per line, on standard error.
+
+use super::SpanExporter;
+use crate::error::{ExportError, ExportErrorKind};
+use futures_util::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use std::io::Write;
+
+/// Writes each batch as one OTLP/JSON line to standard error.
+pub(crate) struct ConsoleExporter;
+
+impl SpanExporter for ConsoleExporter {
+    fn export(
+        &mut self,
+        batch: ExportTraceServiceRequest,
+    ) -> BoxFuture<'_, Result<(), ExportError>> {
+        let result = serde_json::to_vec(&batch)
+            .map_err(|e| ExportError::new(ExportErrorKind::Encode, e.to_string()))
+            .and_then(|mut line| {
+                line.push(b'\n');
+                std::io::stderr()
+                    .lock()
+                    .write_all(&line)
+                    .map_err(|e| ExportError::new(ExportErrorKind::Other, e.to_string()))
+            });
+        Box::pin(async move { result })
+    }
+}

@@ -1,0 +1,146 @@
+//! OTLP over gRPC, with tonic.
+
+use super::SpanExporter;
+use crate::config::{Compression, OtlpConfig};
+use crate::error::{BuildError, ExportError, ExportErrorKind};
+use futures_util::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use std::time::Duration;
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+/// A validated gRPC target; connecting needs a runtime, so it happens on the worker.
+#[derive(Clone, Debug)]
+pub(crate) struct GrpcTarget {
+    endpoint: Endpoint,
+    metadata: MetadataMap,
+    gzip: bool,
+    timeout: Duration,
+}
+
+impl GrpcTarget {
+    /// Validates the endpoint, TLS settings and headers.
+    pub(crate) fn new(config: &OtlpConfig) -> Result<Self, BuildError> {
+        let url = config.endpoint.as_str().trim_end_matches('/').to_owned();
+        let mut endpoint = Endpoint::from_shared(url.clone())
+            .map_err(|e| BuildError::invalid("endpoint", &url, e.to_string()))?
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(5)))
+            .tcp_nodelay(true);
+        if config.endpoint.scheme() == "https" {
+            let mut tls = ClientTlsConfig::new().with_enabled_roots();
+            if let Some(pem) = &config.certificate {
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| {
+                BuildError::invalid("endpoint", &url, format!("TLS setup failed: {e}"))
+            })?;
+        }
+        let mut metadata = MetadataMap::new();
+        for (key, value) in &config.headers {
+            let name = AsciiMetadataKey::from_bytes(key.to_ascii_lowercase().as_bytes())
+                .map_err(|e| BuildError::invalid("header", key, e.to_string()))?;
+            let value = AsciiMetadataValue::try_from(value.as_str())
+                .map_err(|e| BuildError::invalid(format!("header {key}"), value, e.to_string()))?;
+            metadata.insert(name, value);
+        }
+        Ok(Self {
+            endpoint,
+            metadata,
+            gzip: config.compression == Compression::Gzip,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Creates the client; the connection is made lazily, on the first export.
+    pub(crate) fn connect(self) -> GrpcExporter {
+        let mut client = TraceServiceClient::new(self.endpoint.connect_lazy());
+        if self.gzip {
+            client = client.send_compressed(CompressionEncoding::Gzip);
+        }
+        GrpcExporter {
+            client,
+            metadata: self.metadata,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// Exports batches with the OTLP `TraceService/Export` call.
+pub(crate) struct GrpcExporter {
+    client: TraceServiceClient<Channel>,
+    metadata: MetadataMap,
+    timeout: Duration,
+}
+
+impl SpanExporter for GrpcExporter {
+    fn export(
+        &mut self,
+        batch: ExportTraceServiceRequest,
+    ) -> BoxFuture<'_, Result<(), ExportError>> {
+        let mut request = tonic::Request::new(batch);
+        *request.metadata_mut() = self.metadata.clone();
+        request.set_timeout(self.timeout);
+        Box::pin(async move {
+            self.client
+                .export(request)
+                .await
+                .map(drop)
+                .map_err(|status| classify(&status))
+        })
+    }
+}
+
+/// Maps a gRPC status to an export error kind, per the OTLP retry rules.
+fn classify(status: &tonic::Status) -> ExportError {
+    use tonic::Code;
+    let message = status.message();
+    let kind = match status.code() {
+        Code::Unavailable if message.contains("connect") => ExportErrorKind::Connect,
+        Code::Unavailable | Code::Aborted | Code::DataLoss => ExportErrorKind::Unavailable,
+        Code::DeadlineExceeded | Code::Cancelled => ExportErrorKind::Timeout,
+        Code::ResourceExhausted => ExportErrorKind::Throttled,
+        Code::InvalidArgument
+        | Code::Unauthenticated
+        | Code::PermissionDenied
+        | Code::Unimplemented
+        | Code::NotFound
+        | Code::FailedPrecondition
+        | Code::OutOfRange
+        | Code::AlreadyExists => ExportErrorKind::Rejected,
+        _ => ExportErrorKind::Other,
+    };
+    ExportError::new(kind, format!("gRPC {:?}: {message}", status.code()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_for_retry() {
+        let kind = |s: tonic::Status| classify(&s).kind();
+        assert_eq!(
+            kind(tonic::Status::unavailable("tcp connect error")),
+            ExportErrorKind::Connect
+        );
+        assert_eq!(
+            kind(tonic::Status::unavailable("restarting")),
+            ExportErrorKind::Unavailable
+        );
+        assert_eq!(
+            kind(tonic::Status::deadline_exceeded("slow")),
+            ExportErrorKind::Timeout
+        );
+        assert_eq!(
+            kind(tonic::Status::resource_exhausted("busy")),
+            ExportErrorKind::Throttled
+        );
+        assert_eq!(
+            kind(tonic::Status::unauthenticated("who")),
+            ExportErrorKind::Rejected
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! OTLP over HTTP (`http/protobuf` and `http/json`), with reqwest.
+
+use super::SpanExporter;
+use crate::config::{Compression, OtlpConfig, Protocol};
+use crate::error::{BuildError, ExportError, ExportErrorKind};
+use futures_util::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
+};
+use std::io::Write;
+use std::time::Duration;
+
+/// Bytes of a refused response's body kept in the error message.
+const MAX_ERROR_BODY: usize = 256;
+
+/// Posts each batch to the traces URL.
+#[derive(Clone, Debug)]
+pub(crate) struct HttpExporter {
+    client: reqwest::Client,
+    url: url::Url,
+    json: bool,
+    gzip: bool,
+}
+
+impl HttpExporter {
+    /// Validates headers and TLS settings and builds the client (no connection yet).
+    pub(crate) fn new(config: &OtlpConfig) -> Result<Self, BuildError> {
+        let mut headers = HeaderMap::new();
+        for (key, value) in &config.headers {
+            let name = HeaderName::from_bytes(key.as_bytes())
+                .map_err(|e| BuildError::invalid("header", key, e.to_string()))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|e| BuildError::invalid(format!("header {key}"), value, e.to_string()))?;
+            headers.insert(name, value);
+        }
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(5)))
+            .tcp_nodelay(true);
+        if let Some(pem) = &config.certificate {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+                BuildError::invalid(
+                    "certificate",
+                    "(PEM)",
+                    format!("not a valid PEM certificate: {e}"),
+                )
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder.build().map_err(|e| {
+            BuildError::invalid("endpoint", config.endpoint.as_str(), e.to_string())
+        })?;
+        Ok(Self {
+            client,
+            url: config.endpoint.clone(),
+            json: config.protocol == Protocol::HttpJson,
+            gzip: config.compression == Compression::Gzip,
+        })
+    }
+
+    fn body(&self, batch: &ExportTraceServiceRequest) -> Result<Vec<u8>, ExportError> {
+        let encode_error =
+            |e: &dyn std::fmt::Display| ExportError::new(ExportErrorKind::Encode, e.to_string());
+        let raw = if self.json {
+            serde_json::to_vec(batch).map_err(|e| encode_error(&e))?
+        } else {
+            batch.encode_to_vec()
+        };
+        if !self.gzip {
+            return Ok(raw);
+        }
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&raw).map_err(|e| encode_error(&e))?;
+        encoder.finish().map_err(|e| encode_error(&e))
+    }
+}
+
+impl SpanExporter for HttpExporter {
+    fn export(
+        &mut self,
+        batch: ExportTraceServiceRequest,
+    ) -> BoxFuture<'_, Result<(), ExportError>> {
+        Box::pin(async move {
+            let body = self.body(&batch)?;
+            let content_type = if self.json {
+                "application/json"
+            } else {
+                "application/x-protobuf"
+            };
+            let mut request = self
+                .client
+                .post(self.url.clone())
+                .header(CONTENT_TYPE, content_type)
+                .body(body);
+            if self.gzip {
+                request = request.header(CONTENT_ENCODING, "gzip");
+            }
+            let response = request.send().await.map_err(|e| classify_transport(&e))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let text = response.text().await.unwrap_or_default();
+            let mut cut = text.len().min(MAX_ERROR_BODY);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let kind = classify_status(status.as_u16());
+            let error = ExportError::new(kind, format!("HTTP {status}: {}", &text[..cut]));
+            Err(match retry_after {
+                Some(delay) => error.with_retry_after(delay),
+                None => error,
+            })
+        })
+    }
+}
+
+fn classify_transport(error: &reqwest::Error) -> ExportError {
+    let kind = if error.is_timeout() {
+        ExportErrorKind::Timeout
+    } else if error.is_connect() {
+        ExportErrorKind::Connect
+    } else {
+        ExportErrorKind::Other
+    };
+    // reqwest's Display hides the cause; the chain says what actually failed.
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    ExportError::new(kind, message)
+}
+
+/// Maps an HTTP status to an export error kind, per the OTLP/HTTP retry rules.
+fn classify_status(status: u16) -> ExportErrorKind {
+    match status {
+        429 => ExportErrorKind::Throttled,
+        502..=504 => ExportErrorKind::Unavailable,
+        408 => ExportErrorKind::Timeout,
+        400..=499 => ExportErrorKind::Rejected,
+        _ => ExportErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_for_retry() {
+        assert_eq!(classify_status(429), ExportErrorKind::Throttled);
+        assert_eq!(classify_status(503), ExportErrorKind::Unavailable);
+        assert_eq!(classify_status(400), ExportErrorKind::Rejected);
+        assert_eq!(classify_status(401), ExportErrorKind::Rejected);
+        assert_eq!(classify_status(500), ExportErrorKind::Other);
+    }
+}

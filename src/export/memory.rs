@@ -1,0 +1,85 @@
+use super::{span_count, SpanExporter};
+use crate::error::ExportError;
+use futures_util::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// An exporter that keeps batches in memory, for tests and benchmarks.
+///
+/// Clones share the same storage, so keep one clone to inspect what the observer exported.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_subscriber::prelude::*;
+/// use tracing_observer::{InMemoryExporter, Observer};
+///
+/// let exporter = InMemoryExporter::new();
+/// let observer = Observer::builder().exporter(exporter.clone()).build().unwrap();
+/// let subscriber = tracing_subscriber::registry().with(observer.layer());
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _span = tracing::info_span!("work").entered();
+/// });
+/// observer.shutdown(Duration::from_secs(5));
+/// assert_eq!(exporter.spans()[0].name, "work");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryExporter {
+    requests: Option<Arc<Mutex<Vec<ExportTraceServiceRequest>>>>,
+    spans: Arc<AtomicUsize>,
+}
+
+impl InMemoryExporter {
+    /// An exporter that keeps every request.
+    pub fn new() -> Self {
+        Self {
+            requests: Some(Arc::default()),
+            spans: Arc::default(),
+        }
+    }
+
+    /// An exporter that only counts spans and keeps nothing (for benchmarks).
+    pub fn counting() -> Self {
+        Self::default()
+    }
+
+    /// Every request exported so far (empty for a counting exporter).
+    pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.requests
+            .as_ref()
+            .and_then(|r| r.lock().ok().map(|r| r.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Every span exported so far, in export order (empty for a counting exporter).
+    pub fn spans(&self) -> Vec<Span> {
+        self.requests()
+            .into_iter()
+            .flat_map(|r| r.resource_spans)
+            .flat_map(|r| r.scope_spans)
+            .flat_map(|s| s.spans)
+            .collect()
+    }
+
+    /// How many spans were exported so far.
+    pub fn span_count(&self) -> usize {
+        self.spans.load(Ordering::Acquire)
+    }
+}
+
+impl SpanExporter for InMemoryExporter {
+    fn export(
+        &mut self,
+        batch: ExportTraceServiceRequest,
+    ) -> BoxFuture<'_, Result<(), ExportError>> {
+        let n = span_count(&batch);
+        if let Some(requests) = &self.requests {
+            if let Ok(mut requests) = requests.lock() {
+                requests.push(batch);
+            }
+        }
+        self.spans.fetch_add(n, Ordering::AcqRel);
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,75 @@
+//! Export: the seam between the worker and the wire.
+//!
+//! The worker hands each batch, already converted to an OTLP
+//! `ExportTraceServiceRequest`, to a [`SpanExporter`]. The built-in exporters speak
+//! OTLP over gRPC (tonic) and HTTP (reqwest), or print OTLP/JSON; tests and
+//! benchmarks use [`InMemoryExporter`]; retry, circuit breaking and spooling wrap
+//! this trait.
+
+pub(crate) mod console;
+pub(crate) mod convert;
+pub(crate) mod grpc;
+pub(crate) mod http;
+mod memory;
+
+pub use memory::InMemoryExporter;
+
+use crate::error::ExportError;
+use futures_util::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+/// Something that delivers batches of spans, driven by the observer's worker.
+///
+/// Implementations run on the worker's own current-thread tokio runtime, so they may
+/// use tokio I/O and timers. The worker bounds each call by the export timeout.
+///
+/// ```
+/// use futures_util::future::BoxFuture;
+/// use tracing_observer::{ExportError, SpanExporter};
+/// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+///
+/// struct Discard;
+///
+/// impl SpanExporter for Discard {
+///     fn export(&mut self, _batch: ExportTraceServiceRequest) -> BoxFuture<'_, Result<(), ExportError>> {
+///         Box::pin(async { Ok(()) })
+///     }
+/// }
+///
+/// let observer = tracing_observer::Observer::builder().exporter(Discard).build().unwrap();
+/// ```
+pub trait SpanExporter: Send + 'static {
+    /// Delivers one batch. An error counts the batch's spans as failed.
+    fn export(
+        &mut self,
+        batch: ExportTraceServiceRequest,
+    ) -> BoxFuture<'_, Result<(), ExportError>>;
+
+    /// Releases resources at shutdown; the default does nothing.
+    fn shutdown(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+impl SpanExporter for Box<dyn SpanExporter> {
+    fn export(
+        &mut self,
+        batch: ExportTraceServiceRequest,
+    ) -> BoxFuture<'_, Result<(), ExportError>> {
+        (**self).export(batch)
+    }
+
+    fn shutdown(&mut self) -> BoxFuture<'_, ()> {
+        (**self).shutdown()
+    }
+}
+
+/// Number of spans in a request.
+pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> usize {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum()
+}

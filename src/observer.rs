@@ -1,0 +1,141 @@
+//! [`Observer`]: owns the pipeline, hands out the layer, flushes and shuts down.
+
+use crate::builder::ObserverBuilder;
+use crate::error::FlushError;
+use crate::layer::ObserverLayer;
+use crate::pipeline::Pipeline;
+use crate::report::{PipelineStats, ShutdownReport};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The observer pipeline of one process: create it once, add its
+/// [`layer`](Self::layer) to the subscriber, and shut it down (or drop it) at exit.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_subscriber::prelude::*;
+///
+/// let observer = tracing_observer::Observer::builder().service_name("checkout").build()?;
+/// let subscriber = tracing_subscriber::registry().with(observer.layer());
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::info_span!("request").in_scope(|| tracing::info!("handled"));
+/// });
+/// let report = observer.shutdown(Duration::from_secs(5));
+/// eprintln!("{report}");
+/// # Ok::<(), tracing_observer::BuildError>(())
+/// ```
+pub struct Observer {
+    pipeline: Option<Pipeline>,
+    shutdown_timeout: Duration,
+    report: Mutex<Option<ShutdownReport>>,
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observer")
+            .field("disabled", &self.pipeline.is_none())
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Observer {
+    /// A builder, starting from the `OTEL_*` / `OBSERVER_*` environment.
+    pub fn builder() -> ObserverBuilder {
+        ObserverBuilder::default()
+    }
+
+    pub(crate) fn running(pipeline: Pipeline, shutdown_timeout: Duration) -> Self {
+        Self {
+            pipeline: Some(pipeline),
+            shutdown_timeout,
+            report: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn disabled() -> Self {
+        Self {
+            pipeline: None,
+            shutdown_timeout: Duration::ZERO,
+            report: Mutex::new(None),
+        }
+    }
+
+    /// The layer to add to a `tracing_subscriber` registry. Layers are cheap clones
+    /// that all feed this observer.
+    pub fn layer(&self) -> ObserverLayer {
+        ObserverLayer::new(self.pipeline.as_ref().map(|p| p.shared().clone()))
+    }
+
+    /// Whether the observer was disabled (`OTEL_SDK_DISABLED=true` or
+    /// [`ObserverBuilder::disabled`]); a disabled observer records nothing.
+    pub fn is_disabled(&self) -> bool {
+        self.pipeline.is_none()
+    }
+
+    /// The pipeline's counters now.
+    pub fn stats(&self) -> PipelineStats {
+        self.pipeline
+            .as_ref()
+            .map(Pipeline::stats)
+            .unwrap_or_default()
+    }
+
+    /// Exports every span that has closed so far; waits at most `timeout`.
+    ///
+    /// Safe to call from any thread, inside or outside a tokio runtime (it blocks the
+    /// calling thread, not the worker).
+    ///
+    /// # Errors
+    /// [`FlushError::Timeout`] when the export did not finish in time (it goes on in
+    /// the background), [`FlushError::ShutDown`] after shutdown or when disabled.
+    pub fn force_flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        match &self.pipeline {
+            Some(pipeline) => pipeline.flush(timeout),
+            None => Err(FlushError::ShutDown),
+        }
+    }
+
+    /// Stops recording, exports what is queued, and reports what happened; returns
+    /// within `timeout` whatever the collector does, from sync or async code.
+    ///
+    /// Spans still undelivered at the timeout are counted in
+    /// [`DroppedSpans::shutdown`](crate::DroppedSpans::shutdown). Later calls return
+    /// the first call's report.
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let mut slot = match self.report.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(report) = slot.as_ref() {
+            return report.clone();
+        }
+        let started = Instant::now();
+        let report = match &self.pipeline {
+            Some(pipeline) => {
+                let outcome = pipeline.shutdown(timeout);
+                ShutdownReport {
+                    stats: outcome.stats,
+                    elapsed: started.elapsed(),
+                    timed_out: outcome.timed_out,
+                    disabled: false,
+                }
+            }
+            None => ShutdownReport {
+                stats: PipelineStats::default(),
+                elapsed: started.elapsed(),
+                timed_out: false,
+                disabled: true,
+            },
+        };
+        *slot = Some(report.clone());
+        report
+    }
+}
+
+impl Drop for Observer {
+    /// Shuts down with the configured shutdown timeout unless shutdown already ran.
+    fn drop(&mut self) {
+        self.shutdown(self.shutdown_timeout);
+    }
+}

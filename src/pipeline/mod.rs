@@ -1,0 +1,172 @@
+//! The background pipeline: a named thread with its own runtime that batches and exports.
+//!
+//! The host's threads only push finished records into the [`SpanQueue`]. Everything
+//! else — conversion to OTLP, encoding, I/O — runs on one thread called
+//! `tracing-observer`, which owns a current-thread tokio runtime (so it works whether
+//! the host runs tokio or not) and has tracing switched off (so the observer never
+//! records its own exports).
+
+mod stats;
+mod worker;
+
+use crate::config::BatchConfig;
+use crate::export::convert::RequestBuilder;
+use crate::export::SpanExporter;
+use crate::queue::SpanQueue;
+use crate::record::Limits;
+use crate::report::PipelineStats;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+
+pub(crate) use stats::Stats;
+
+/// The worker thread's name.
+pub(crate) const THREAD_NAME: &str = "tracing-observer";
+
+/// State shared by the layer (producer) and the worker (consumer).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) queue: SpanQueue,
+    pub(crate) stats: Stats,
+    pub(crate) limits: Limits,
+    accepting: AtomicBool,
+}
+
+impl Shared {
+    /// Whether new spans should be recorded (false once shutdown began).
+    pub(crate) fn is_accepting(&self) -> bool {
+        self.accepting.load(Ordering::Relaxed)
+    }
+}
+
+/// Builds the exporter on the worker thread, inside its runtime.
+pub(crate) type ExporterFactory = Box<dyn FnOnce() -> Option<Box<dyn SpanExporter>> + Send>;
+
+/// A request from the [`Observer`](crate::Observer) to the worker, answered on `reply`.
+pub(crate) enum Control {
+    Flush {
+        reply: mpsc::SyncSender<()>,
+    },
+    Shutdown {
+        deadline: Instant,
+        reply: mpsc::SyncSender<()>,
+    },
+}
+
+/// How a shutdown ended, as seen by the caller.
+pub(crate) struct ShutdownOutcome {
+    pub(crate) stats: PipelineStats,
+    pub(crate) timed_out: bool,
+}
+
+/// The handle to a running pipeline.
+pub(crate) struct Pipeline {
+    shared: Arc<Shared>,
+    control: UnboundedSender<Control>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Pipeline {
+    /// Starts the worker thread.
+    pub(crate) fn start(
+        batch: BatchConfig,
+        limits: Limits,
+        requests: RequestBuilder,
+        exporter: ExporterFactory,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            queue: SpanQueue::new(batch.max_queue_size, batch.max_export_batch_size),
+            stats: Stats::default(),
+            limits,
+            accepting: AtomicBool::new(true),
+        });
+        let (control, commands) = unbounded_channel();
+        let worker_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(THREAD_NAME.into())
+            .spawn(move || {
+                // The observer must not observe its own exports (tonic, hyper and h2 trace).
+                let _quiet =
+                    tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    // Without a runtime the worker cannot run; dropping `commands` makes
+                    // every flush and shutdown return at once instead of waiting.
+                    Err(_) => return,
+                };
+                runtime.block_on(async move {
+                    let exporter = exporter();
+                    worker::Worker::new(worker_shared, exporter, requests, batch, commands)
+                        .run()
+                        .await;
+                });
+            })?;
+        Ok(Self {
+            shared,
+            control,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn stats(&self) -> PipelineStats {
+        self.shared.stats.snapshot(&self.shared.queue)
+    }
+
+    /// Exports everything queued now; waits at most `timeout`.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), crate::FlushError> {
+        if !self.shared.is_accepting() {
+            return Err(crate::FlushError::ShutDown);
+        }
+        let (reply, done) = mpsc::sync_channel(1);
+        if self.control.send(Control::Flush { reply }).is_err() {
+            return Err(crate::FlushError::ShutDown);
+        }
+        match done.recv_timeout(timeout) {
+            Ok(()) => Ok(()),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(crate::FlushError::Timeout(timeout)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(crate::FlushError::ShutDown),
+        }
+    }
+
+    /// Stops recording, drains the queue and stops the worker, within `timeout`.
+    ///
+    /// The worker gets a deadline slightly inside the timeout so that it can count
+    /// what it could not deliver before the caller stops waiting.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {
+        self.shared.accepting.store(false, Ordering::Relaxed);
+        let margin = (timeout / 10).min(Duration::from_millis(100));
+        let deadline = Instant::now() + timeout.saturating_sub(margin);
+        let (reply, done) = mpsc::sync_channel(1);
+        let sent = self
+            .control
+            .send(Control::Shutdown { deadline, reply })
+            .is_ok();
+        let finished = sent && done.recv_timeout(timeout).is_ok();
+        if finished {
+            if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+                // The worker replied as its last act; joining is immediate.
+                let _ = thread.join();
+            }
+        }
+        let mut stats = self.stats();
+        if stats.pending > 0 {
+            // Whatever the worker could not finish is lost: count it, never hide it.
+            self.shared.stats.shutdown_dropped(stats.pending);
+            stats = self.stats();
+        }
+        ShutdownOutcome {
+            stats,
+            timed_out: !finished,
+        }
+    }
+}

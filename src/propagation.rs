@@ -1,0 +1,197 @@
+//! W3C trace context: the `traceparent` / `tracestate` headers and remote parents.
+//!
+//! A span continues a trace started in another process when it is given a remote
+//! parent, either with a `traceparent` field at creation:
+//!
+//! ```
+//! let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+//! let span = tracing::info_span!("request", traceparent = header);
+//! ```
+//!
+//! or afterwards, before the span has children, with
+//! [`ObserverSpanExt::set_parent`](crate::ObserverSpanExt::set_parent).
+
+use crate::record::ids::{SpanId, TraceId};
+use std::fmt;
+
+/// The W3C trace-flags bit that says the caller sampled the trace.
+const FLAG_SAMPLED: u8 = 0x01;
+/// The longest `tracestate` we carry; longer values are ignored, as the spec allows.
+const MAX_TRACE_STATE_LEN: usize = 512;
+
+/// The identity of a span as seen across process boundaries.
+///
+/// ```
+/// use tracing_observer::SpanContext;
+/// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+/// assert!(cx.is_sampled());
+/// assert_eq!(cx.to_traceparent(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SpanContext {
+    trace_id: TraceId,
+    span_id: SpanId,
+    trace_flags: u8,
+    trace_state: Option<String>,
+}
+
+impl SpanContext {
+    /// A context with the given ids and the sampled flag set.
+    pub fn new(trace_id: TraceId, span_id: SpanId) -> Self {
+        Self {
+            trace_id,
+            span_id,
+            trace_flags: FLAG_SAMPLED,
+            trace_state: None,
+        }
+    }
+
+    /// Parses a `traceparent` header value.
+    ///
+    /// Returns `None` for anything the W3C spec says to ignore: a wrong length, version `ff`,
+    /// uppercase or non-hex digits, all-zero ids, or a version-00 header with trailing data.
+    pub fn from_traceparent(value: &str) -> Option<Self> {
+        let value = value.trim_matches(|c| c == ' ' || c == '\t');
+        let bytes = value.as_bytes();
+        if bytes.len() < 55 || !value.is_ascii() {
+            return None;
+        }
+        let version = u8::from_str_radix(lower_hex(&value[0..2])?, 16).ok()?;
+        if version == 0xff
+            || (version == 0 && bytes.len() != 55)
+            || (bytes.len() > 55 && bytes[55] != b'-')
+            || bytes[2] != b'-'
+            || bytes[35] != b'-'
+            || bytes[52] != b'-'
+        {
+            return None;
+        }
+        let trace_id = TraceId::from_hex(&value[3..35])?;
+        let span_id = SpanId::from_hex(&value[36..52])?;
+        let trace_flags = u8::from_str_radix(lower_hex(&value[53..55])?, 16).ok()?;
+        Some(Self {
+            trace_id,
+            span_id,
+            trace_flags,
+            trace_state: None,
+        })
+    }
+
+    /// Sets the W3C trace flags byte (bit 0: sampled).
+    pub fn with_trace_flags(mut self, flags: u8) -> Self {
+        self.trace_flags = flags;
+        self
+    }
+
+    /// Adds a `tracestate` header value; values longer than 512 bytes or with
+    /// non-printable characters are ignored.
+    pub fn with_trace_state(mut self, value: &str) -> Self {
+        let valid =
+            value.len() <= MAX_TRACE_STATE_LEN && value.bytes().all(|b| (0x20..0x7f).contains(&b));
+        self.trace_state = (valid && !value.is_empty()).then(|| value.to_owned());
+        self
+    }
+
+    /// Formats the context as a version-00 `traceparent` header value.
+    pub fn to_traceparent(&self) -> String {
+        format!(
+            "00-{}-{}-{:02x}",
+            self.trace_id, self.span_id, self.trace_flags
+        )
+    }
+
+    /// The trace id.
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// The span id.
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    /// The W3C trace flags byte.
+    pub fn trace_flags(&self) -> u8 {
+        self.trace_flags
+    }
+
+    /// Whether the caller sampled this trace.
+    pub fn is_sampled(&self) -> bool {
+        self.trace_flags & FLAG_SAMPLED != 0
+    }
+
+    /// The `tracestate` carried with this context, if any.
+    pub fn trace_state(&self) -> Option<&str> {
+        self.trace_state.as_deref()
+    }
+}
+
+impl fmt::Display for SpanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_traceparent())
+    }
+}
+
+fn lower_hex(s: &str) -> Option<&str> {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        .then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn parses_a_valid_header() {
+        let cx = SpanContext::from_traceparent(VALID).unwrap();
+        assert_eq!(
+            cx.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(cx.span_id().to_string(), "00f067aa0ba902b7");
+        assert!(cx.is_sampled());
+        assert_eq!(cx.to_traceparent(), VALID);
+    }
+
+    #[test]
+    fn ignores_invalid_headers() {
+        let cases = [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-é1",
+        ];
+        for case in cases {
+            assert_eq!(SpanContext::from_traceparent(case), None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn accepts_future_versions_with_extra_fields() {
+        let header = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-future";
+        let cx = SpanContext::from_traceparent(header).unwrap();
+        assert!(!cx.is_sampled());
+    }
+
+    #[test]
+    fn bounds_trace_state() {
+        let cx = SpanContext::from_traceparent(VALID).unwrap();
+        assert_eq!(
+            cx.clone()
+                .with_trace_state("congo=t61rcWkgMzE")
+                .trace_state(),
+            Some("congo=t61rcWkgMzE")
+        );
+        assert_eq!(cx.with_trace_state(&"a".repeat(600)).trace_state(), None);
+    }
+}

@@ -1,0 +1,557 @@
+//! Field capture: `tracing` values into bounded attributes.
+//!
+//! Values are formatted with a byte budget (formatting stops once the budget is
+//! spent, so a huge value costs no more than the limit) and inside
+//! `catch_unwind`, so a panicking `Debug` impl records a placeholder instead of
+//! unwinding into the host. The `otel.*` fields and `error` are understood the
+//! way tracing-opentelemetry understands them.
+
+use super::{Attribute, EventName, EventRecord, Limits, SpanKind, SpanRecord, StatusCode, Value};
+use crate::propagation::SpanContext;
+use std::error::Error;
+use std::fmt::{self, Write as _};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+use tracing_core::field::{Field, Visit};
+use tracing_core::{Event, Level};
+
+/// Replaces a value whose `Debug` or `Display` impl panicked.
+pub(crate) const PANICKED_VALUE: &str = "<value formatting panicked>";
+/// Appended to a value cut at the byte limit.
+const TRUNCATION_MARK: char = '…';
+
+/// Field names with a meaning beyond an attribute.
+mod reserved {
+    pub(super) const OTEL_NAME: &str = "otel.name";
+    pub(super) const OTEL_KIND: &str = "otel.kind";
+    pub(super) const OTEL_STATUS_CODE: &str = "otel.status_code";
+    pub(super) const OTEL_STATUS_DESCRIPTION: &str = "otel.status_description";
+    pub(super) const TRACEPARENT: &str = "traceparent";
+    pub(super) const TRACESTATE: &str = "tracestate";
+    pub(super) const ERROR: &str = "error";
+    pub(super) const MESSAGE: &str = "message";
+    pub(super) const EXCEPTION_TYPE: &str = "exception.type";
+    pub(super) const EXCEPTION_MESSAGE: &str = "exception.message";
+}
+
+/// Semantic-convention keys of an `exception` event.
+pub(crate) mod exception {
+    pub(crate) const EVENT_NAME: &str = "exception";
+    pub(crate) const TYPE: &str = "exception.type";
+    pub(crate) const MESSAGE: &str = "exception.message";
+    /// The `source()` chain of an error value, outermost first, the error itself excluded.
+    pub(crate) const SOURCE_CHAIN: &str = "exception.source_chain";
+}
+
+// === formatting ===
+
+/// A `fmt::Write` that keeps at most `max` bytes and then refuses more.
+struct BoundedWriter {
+    buf: String,
+    max: usize,
+    truncated: bool,
+}
+
+impl fmt::Write for BoundedWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.max.saturating_sub(self.buf.len());
+        if s.len() <= room {
+            self.buf.push_str(s);
+            return Ok(());
+        }
+        let mut cut = room;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.buf.push_str(&s[..cut]);
+        self.truncated = true;
+        Err(fmt::Error)
+    }
+}
+
+/// Formats `value` within `max` bytes; returns the text and whether it was cut or replaced.
+fn format_bounded(max: usize, value: impl fmt::Display) -> (String, bool) {
+    let attempt = catch_unwind(AssertUnwindSafe(|| {
+        let mut w = BoundedWriter {
+            buf: String::new(),
+            max,
+            truncated: false,
+        };
+        // An error here is either our own refusal past the limit or a faulty impl:
+        // in both cases we keep what was written.
+        let _ = write!(w, "{value}");
+        w
+    }));
+    match attempt {
+        Ok(mut w) if w.truncated => {
+            w.buf.push(TRUNCATION_MARK);
+            (w.buf, true)
+        }
+        Ok(w) => (w.buf, false),
+        Err(_) => (PANICKED_VALUE.to_owned(), true),
+    }
+}
+
+struct DebugAsDisplay<'a>(&'a dyn fmt::Debug);
+
+impl fmt::Display for DebugAsDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+fn cut_str(value: &str, max: usize) -> (String, bool) {
+    if value.len() <= max {
+        return (value.to_owned(), false);
+    }
+    format_bounded(max, value)
+}
+
+/// An error value's message and its `source()` chain, each bounded.
+struct ErrorText {
+    message: String,
+    chain: Vec<String>,
+}
+
+fn error_text(err: &(dyn Error + 'static), limits: &Limits, truncated: &mut u32) -> ErrorText {
+    let (message, cut) = format_bounded(limits.max_value_bytes, err);
+    *truncated += u32::from(cut);
+    let mut chain = Vec::new();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        if chain.len() >= limits.max_attributes {
+            break;
+        }
+        let (text, cut) = format_bounded(limits.max_value_bytes, inner);
+        *truncated += u32::from(cut);
+        chain.push(text);
+        source = inner.source();
+    }
+    ErrorText { message, chain }
+}
+
+fn u64_value(value: u64) -> Value {
+    i64::try_from(value).map_or_else(|_| Value::Str(value.to_string()), Value::I64)
+}
+
+fn i128_value(value: i128) -> Value {
+    i64::try_from(value).map_or_else(|_| Value::Str(value.to_string()), Value::I64)
+}
+
+// === span fields ===
+
+/// What a span's fields said, captured without touching the span's stored record.
+#[derive(Debug, Default)]
+pub(crate) struct SpanFields {
+    attributes: Vec<Attribute>,
+    name: Option<String>,
+    kind: Option<SpanKind>,
+    status: Option<StatusCode>,
+    status_description: Option<String>,
+    error: Option<ErrorText>,
+    remote_parent: Option<SpanContext>,
+    trace_state: Option<String>,
+    dropped_attributes: u32,
+    truncated: u32,
+}
+
+impl fmt::Debug for ErrorText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorText")
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+/// Visits span fields (at creation or on `record`) into [`SpanFields`].
+pub(crate) struct SpanFieldVisitor<'a> {
+    fields: SpanFields,
+    limits: &'a Limits,
+}
+
+impl<'a> SpanFieldVisitor<'a> {
+    pub(crate) fn new(limits: &'a Limits) -> Self {
+        Self {
+            fields: SpanFields::default(),
+            limits,
+        }
+    }
+
+    pub(crate) fn finish(self) -> SpanFields {
+        self.fields
+    }
+
+    fn push(&mut self, key: &'static str, value: Value) {
+        if self.fields.attributes.len() < self.limits.max_attributes {
+            self.fields.attributes.push(Attribute { key, value });
+        } else {
+            self.fields.dropped_attributes += 1;
+        }
+    }
+
+    fn record_text(&mut self, field: &Field, text: String) {
+        let f = &mut self.fields;
+        match field.name() {
+            reserved::OTEL_NAME => f.name = Some(text),
+            reserved::OTEL_KIND => f.kind = parse_kind(&text),
+            reserved::OTEL_STATUS_CODE => f.status = parse_status(&text),
+            reserved::OTEL_STATUS_DESCRIPTION => f.status_description = Some(text),
+            reserved::TRACEPARENT => f.remote_parent = SpanContext::from_traceparent(&text),
+            reserved::TRACESTATE => f.trace_state = Some(text),
+            reserved::ERROR => {
+                f.error = Some(ErrorText {
+                    message: text,
+                    chain: Vec::new(),
+                })
+            }
+            name => self.push(name, Value::Str(text)),
+        }
+    }
+}
+
+impl Visit for SpanFieldVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field.name(), Value::F64(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field.name(), Value::I64(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field.name(), u64_value(value));
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.push(field.name(), i128_value(value));
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.push(field.name(), Value::Str(value.to_string()));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field.name(), Value::Bool(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let (text, cut) = cut_str(value, self.limits.max_value_bytes);
+        self.fields.truncated += u32::from(cut);
+        self.record_text(field, text);
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        let text = error_text(value, self.limits, &mut self.fields.truncated);
+        if field.name() == reserved::ERROR {
+            self.fields.error = Some(text);
+        } else {
+            self.record_text(field, text.message);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let (text, cut) = format_bounded(self.limits.max_value_bytes, DebugAsDisplay(value));
+        self.fields.truncated += u32::from(cut);
+        self.record_text(field, text);
+    }
+}
+
+impl SpanFields {
+    /// The remote parent named by a `traceparent` field (with its `tracestate`).
+    pub(crate) fn take_remote_parent(&mut self) -> Option<SpanContext> {
+        let parent = self.remote_parent.take()?;
+        Some(match self.trace_state.take() {
+            Some(state) => parent.with_trace_state(&state),
+            None => parent,
+        })
+    }
+
+    /// Applies the fields to a record; `replace` merges with values already there.
+    pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits, now: Instant) {
+        if record.attributes.is_empty() {
+            record.attributes = self.attributes;
+        } else {
+            for attribute in self.attributes {
+                record.set_attribute(attribute, limits);
+            }
+        }
+        record.dropped_attributes += self.dropped_attributes;
+        record.truncated_values += self.truncated;
+        if let Some(name) = self.name {
+            record.name = Some(name);
+        }
+        if let Some(kind) = self.kind {
+            record.kind = kind;
+        }
+        if let Some(description) = self.status_description {
+            record.status_description = Some(description);
+        }
+        if let Some(status) = self.status {
+            record.status = status;
+        }
+        if let Some(error) = self.error {
+            record.mark_error(Some(&error.message));
+            let event = exception_event(record.metadata.target(), error, now);
+            record.push_event(event, true, limits);
+        }
+    }
+}
+
+fn parse_kind(text: &str) -> Option<SpanKind> {
+    match text.to_ascii_lowercase().as_str() {
+        "server" => Some(SpanKind::Server),
+        "client" => Some(SpanKind::Client),
+        "producer" => Some(SpanKind::Producer),
+        "consumer" => Some(SpanKind::Consumer),
+        "internal" => Some(SpanKind::Internal),
+        _ => None,
+    }
+}
+
+fn parse_status(text: &str) -> Option<StatusCode> {
+    match text.to_ascii_lowercase().as_str() {
+        "ok" => Some(StatusCode::Ok),
+        "error" => Some(StatusCode::Error),
+        "unset" => Some(StatusCode::Unset),
+        _ => None,
+    }
+}
+
+fn exception_event(exception_type: &str, error: ErrorText, time: Instant) -> EventRecord {
+    let mut attributes = vec![
+        Attribute {
+            key: exception::TYPE,
+            value: Value::Str(exception_type.to_owned()),
+        },
+        Attribute {
+            key: exception::MESSAGE,
+            value: Value::Str(error.message),
+        },
+    ];
+    if !error.chain.is_empty() {
+        attributes.push(Attribute {
+            key: exception::SOURCE_CHAIN,
+            value: Value::StrArray(error.chain),
+        });
+    }
+    EventRecord {
+        name: EventName::Static(exception::EVENT_NAME),
+        time,
+        attributes,
+    }
+}
+
+// === events ===
+
+/// A `tracing` event captured for its span.
+pub(crate) struct CapturedEvent {
+    pub(crate) record: EventRecord,
+    /// The error message when the event marks its span failed.
+    pub(crate) error: Option<String>,
+    pub(crate) truncated: u32,
+}
+
+/// Visits an event's fields into an [`EventRecord`].
+struct EventFieldVisitor<'a> {
+    attributes: Vec<Attribute>,
+    message: Option<String>,
+    error: Option<ErrorText>,
+    exception_type: Option<String>,
+    limits: &'a Limits,
+    truncated: u32,
+}
+
+impl EventFieldVisitor<'_> {
+    fn push(&mut self, key: &'static str, value: Value) {
+        if self.attributes.len() < self.limits.max_attributes {
+            self.attributes.push(Attribute { key, value });
+        }
+    }
+
+    fn record_text(&mut self, field: &Field, text: String) {
+        match field.name() {
+            reserved::MESSAGE => self.message = Some(text),
+            reserved::ERROR | reserved::EXCEPTION_MESSAGE => {
+                self.error = Some(ErrorText {
+                    message: text,
+                    chain: Vec::new(),
+                })
+            }
+            reserved::EXCEPTION_TYPE => self.exception_type = Some(text),
+            name => self.push(name, Value::Str(text)),
+        }
+    }
+}
+
+impl Visit for EventFieldVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field.name(), Value::F64(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field.name(), Value::I64(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field.name(), u64_value(value));
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.push(field.name(), i128_value(value));
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.push(field.name(), Value::Str(value.to_string()));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field.name(), Value::Bool(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let (text, cut) = cut_str(value, self.limits.max_value_bytes);
+        self.truncated += u32::from(cut);
+        self.record_text(field, text);
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        let text = error_text(value, self.limits, &mut self.truncated);
+        if field.name() == reserved::ERROR {
+            self.error = Some(text);
+        } else {
+            self.record_text(field, text.message);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let (text, cut) = format_bounded(self.limits.max_value_bytes, DebugAsDisplay(value));
+        self.truncated += u32::from(cut);
+        self.record_text(field, text);
+    }
+}
+
+/// Whether an event marks its span failed: ERROR level or an `error` field.
+pub(crate) fn is_error_event(event: &Event<'_>) -> bool {
+    let metadata = event.metadata();
+    *metadata.level() == Level::ERROR || metadata.fields().field(reserved::ERROR).is_some()
+}
+
+/// Captures an event: its fields, level and target; errors become `exception` events.
+pub(crate) fn capture_event(event: &Event<'_>, limits: &Limits, now: Instant) -> CapturedEvent {
+    let metadata = event.metadata();
+    let mut visitor = EventFieldVisitor {
+        attributes: Vec::new(),
+        message: None,
+        error: None,
+        exception_type: None,
+        limits,
+        truncated: 0,
+    };
+    event.record(&mut visitor);
+    let level = Attribute {
+        key: "level",
+        value: Value::Static(metadata.level().as_str()),
+    };
+    let target = Attribute {
+        key: "target",
+        value: Value::Static(metadata.target()),
+    };
+
+    if !is_error_event(event) {
+        let mut attributes = visitor.attributes;
+        attributes.extend([level, target]);
+        let name = visitor
+            .message
+            .map_or(EventName::Static(metadata.name()), EventName::Message);
+        return CapturedEvent {
+            record: EventRecord {
+                name,
+                time: now,
+                attributes,
+            },
+            error: None,
+            truncated: visitor.truncated,
+        };
+    }
+
+    let error = match (visitor.error, visitor.message) {
+        (Some(error), Some(message)) => {
+            visitor.attributes.push(Attribute {
+                key: reserved::MESSAGE,
+                value: Value::Str(message),
+            });
+            error
+        }
+        (Some(error), None) => error,
+        (None, message) => ErrorText {
+            message: message.unwrap_or_else(|| metadata.name().to_owned()),
+            chain: Vec::new(),
+        },
+    };
+    let exception_type = visitor
+        .exception_type
+        .unwrap_or_else(|| metadata.target().to_owned());
+    let message = error.message.clone();
+    let mut record = exception_event(&exception_type, error, now);
+    record.attributes.extend(visitor.attributes);
+    record.attributes.extend([level, target]);
+    CapturedEvent {
+        record,
+        error: Some(message),
+        truncated: visitor.truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Panics;
+    impl fmt::Debug for Panics {
+        fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+            panic!("boom in Debug")
+        }
+    }
+
+    struct Endless;
+    impl fmt::Display for Endless {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            loop {
+                f.write_str("xxxxxxxx")?;
+            }
+        }
+    }
+
+    #[test]
+    fn panicking_debug_becomes_a_placeholder() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let (text, cut) = format_bounded(64, DebugAsDisplay(&Panics));
+        std::panic::set_hook(prev);
+        assert_eq!(text, PANICKED_VALUE);
+        assert!(cut);
+    }
+
+    #[test]
+    fn endless_values_stop_at_the_limit() {
+        let (text, cut) = format_bounded(100, Endless);
+        assert!(cut);
+        assert_eq!(text.len(), 100 + TRUNCATION_MARK.len_utf8());
+    }
+
+    #[test]
+    fn cuts_on_char_boundaries() {
+        let (text, cut) = cut_str("ééééé", 3);
+        assert!(cut);
+        assert_eq!(text, "é…");
+    }
+
+    #[test]
+    fn kinds_and_statuses_parse_like_tracing_opentelemetry() {
+        assert_eq!(parse_kind("server"), Some(SpanKind::Server));
+        assert_eq!(parse_kind("Client"), Some(SpanKind::Client));
+        assert_eq!(parse_kind("bogus"), None);
+        assert_eq!(parse_status("error"), Some(StatusCode::Error));
+        assert_eq!(parse_status("OK"), Some(StatusCode::Ok));
+    }
+}

@@ -1,0 +1,244 @@
+//! The compact per-span state recorded on the host's threads.
+//!
+//! A [`SpanRecord`] lives in the span's registry extensions while the span is open
+//! and is handed to the pipeline, boxed, when it closes. It keeps borrowed
+//! `'static` data (metadata, field names) where it can, so that the hot path
+//! formats only user values and everything else (OTLP conversion, semantic
+//! convention attributes) happens on the worker.
+
+pub(crate) mod fields;
+pub(crate) mod ids;
+pub(crate) mod thread;
+
+use crate::propagation::SpanContext;
+use ids::{SpanId, TraceId};
+use std::time::{Duration, Instant};
+use tracing_core::Metadata;
+
+/// Bounds applied to what one span may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Attributes kept per span (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`).
+    pub(crate) max_attributes: usize,
+    /// Events kept per span (`OTEL_SPAN_EVENT_COUNT_LIMIT`); error events get the same again as reserve.
+    pub(crate) max_events: usize,
+    /// Links kept per span (`OTEL_SPAN_LINK_COUNT_LIMIT`).
+    pub(crate) max_links: usize,
+    /// Bytes kept of one formatted value (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
+    pub(crate) max_value_bytes: usize,
+}
+
+/// An attribute or field value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    Bool(bool),
+    I64(i64),
+    F64(f64),
+    Str(String),
+    Static(&'static str),
+    StrArray(Vec<String>),
+}
+
+/// One key/value pair; keys are field names or semantic-convention names, all `'static`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Attribute {
+    pub(crate) key: &'static str,
+    pub(crate) value: Value,
+}
+
+/// The OpenTelemetry span kind, set with the `otel.kind` field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SpanKind {
+    #[default]
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+/// The OpenTelemetry status code, set by errors or the `otel.status_code` field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum StatusCode {
+    #[default]
+    Unset,
+    Ok,
+    Error,
+}
+
+/// A span event: a `tracing` event inside the span, or an `exception`.
+#[derive(Clone, Debug)]
+pub(crate) struct EventRecord {
+    pub(crate) name: EventName,
+    pub(crate) time: Instant,
+    pub(crate) attributes: Vec<Attribute>,
+}
+
+/// An event's name: its message when it has one, else its callsite name.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum EventName {
+    Static(&'static str),
+    Message(String),
+}
+
+/// Wall-clock bookkeeping for one span, kept as monotonic instants.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timing {
+    pub(crate) start: Instant,
+    pub(crate) end: Instant,
+    pub(crate) busy: Duration,
+    pub(crate) idle: Duration,
+    last: Instant,
+    entered: u32,
+}
+
+/// Everything recorded about one span.
+#[derive(Debug)]
+pub(crate) struct SpanRecord {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_span_id: Option<SpanId>,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) trace_flags: u8,
+    pub(crate) trace_state: Option<String>,
+    pub(crate) metadata: &'static Metadata<'static>,
+    pub(crate) name: Option<String>,
+    pub(crate) kind: SpanKind,
+    pub(crate) status: StatusCode,
+    pub(crate) status_description: Option<String>,
+    pub(crate) thread_id: u64,
+    pub(crate) timing: Timing,
+    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) dropped_attributes: u32,
+    pub(crate) events: Vec<EventRecord>,
+    pub(crate) dropped_events: u32,
+    pub(crate) links: Vec<SpanContext>,
+    pub(crate) dropped_links: u32,
+    /// Values cut to `max_value_bytes` or replaced because their `Debug` panicked.
+    pub(crate) truncated_values: u32,
+}
+
+// === impl Timing ===
+
+impl Timing {
+    pub(crate) fn new(now: Instant) -> Self {
+        Self {
+            start: now,
+            end: now,
+            busy: Duration::ZERO,
+            idle: Duration::ZERO,
+            last: now,
+            entered: 0,
+        }
+    }
+
+    /// The span was entered; concurrent enters from several threads count once.
+    pub(crate) fn enter(&mut self, now: Instant) {
+        if self.entered == 0 {
+            self.idle += now.saturating_duration_since(self.last);
+            self.last = now;
+        }
+        self.entered = self.entered.saturating_add(1);
+    }
+
+    /// The span was exited.
+    pub(crate) fn exit(&mut self, now: Instant) {
+        self.entered = self.entered.saturating_sub(1);
+        if self.entered == 0 {
+            self.busy += now.saturating_duration_since(self.last);
+            self.last = now;
+        }
+    }
+
+    /// The span closed: what is left since the last exit is idle time.
+    pub(crate) fn close(&mut self, now: Instant) {
+        if self.entered == 0 {
+            self.idle += now.saturating_duration_since(self.last);
+        } else {
+            self.busy += now.saturating_duration_since(self.last);
+        }
+        self.end = now;
+    }
+}
+
+// === impl SpanRecord ===
+
+impl SpanRecord {
+    /// The span's name: `otel.name` when set, else the callsite name.
+    pub(crate) fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(self.metadata.name())
+    }
+
+    /// Sets an attribute, replacing an earlier value of the same key.
+    pub(crate) fn set_attribute(&mut self, attribute: Attribute, limits: &Limits) {
+        if let Some(existing) = self.attributes.iter_mut().find(|a| a.key == attribute.key) {
+            existing.value = attribute.value;
+        } else if self.attributes.len() < limits.max_attributes {
+            self.attributes.push(attribute);
+        } else {
+            self.dropped_attributes += 1;
+        }
+    }
+
+    /// Adds an event, within the limit (errors have a reserve of the same size).
+    pub(crate) fn push_event(&mut self, event: EventRecord, is_error: bool, limits: &Limits) {
+        let cap = if is_error {
+            limits.max_events.saturating_mul(2)
+        } else {
+            limits.max_events
+        };
+        if self.events.len() < cap {
+            self.events.push(event);
+        } else {
+            self.dropped_events += 1;
+        }
+    }
+
+    /// Marks the span failed; the first description wins.
+    pub(crate) fn mark_error(&mut self, description: Option<&str>) {
+        self.status = StatusCode::Error;
+        if self.status_description.is_none() {
+            self.status_description = description.map(str::to_owned);
+        }
+    }
+
+    /// Adds a `follows_from` link, within the limit.
+    pub(crate) fn push_link(&mut self, link: SpanContext, limits: &Limits) {
+        if self.links.len() < limits.max_links {
+            self.links.push(link);
+        } else {
+            self.dropped_links += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_and_idle_add_up_with_reentry() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut timing = Timing::new(t0);
+        timing.enter(t0 + ms(10));
+        timing.exit(t0 + ms(15));
+        timing.enter(t0 + ms(20));
+        timing.enter(t0 + ms(21)); // a second thread enters concurrently
+        timing.exit(t0 + ms(25));
+        timing.exit(t0 + ms(30));
+        timing.close(t0 + ms(40));
+        assert_eq!(timing.busy, ms(15));
+        assert_eq!(timing.idle, ms(25));
+        assert_eq!(timing.end - timing.start, ms(40));
+    }
+
+    #[test]
+    fn unbalanced_exit_never_underflows() {
+        let t0 = Instant::now();
+        let mut timing = Timing::new(t0);
+        timing.exit(t0 + Duration::from_millis(1));
+        timing.close(t0 + Duration::from_millis(2));
+        assert_eq!(timing.busy + timing.idle, Duration::from_millis(2));
+    }
+}

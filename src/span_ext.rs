@@ -1,0 +1,70 @@
+//! [`ObserverSpanExt`]: read and set a `tracing::Span`'s trace context.
+
+use crate::propagation::SpanContext;
+use crate::record::SpanRecord;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Registry;
+
+/// Trace-context access on [`tracing::Span`], for propagation and log correlation.
+///
+/// Works when the subscriber is built on [`tracing_subscriber::Registry`] (as
+/// `tracing_subscriber::registry()` is) with an [`ObserverLayer`](crate::ObserverLayer).
+///
+/// ```
+/// use tracing_observer::{ObserverSpanExt, SpanContext};
+/// use tracing_subscriber::prelude::*;
+///
+/// let observer = tracing_observer::Observer::builder().build().unwrap();
+/// let subscriber = tracing_subscriber::registry().with(observer.layer());
+/// tracing::subscriber::with_default(subscriber, || {
+///     let remote = SpanContext::from_traceparent(
+///         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+///     let span = tracing::info_span!("request");
+///     span.set_parent(&remote);
+///     assert_eq!(span.span_context().unwrap().trace_id(), remote.trace_id());
+/// });
+/// ```
+pub trait ObserverSpanExt {
+    /// The span's context (trace id, span id, flags), if the observer records it.
+    fn span_context(&self) -> Option<SpanContext>;
+
+    /// Makes `parent`, from another process, the span's parent.
+    ///
+    /// Call it right after creating the span, before it has children: children
+    /// created earlier keep the trace they started in. Returns whether it took effect.
+    fn set_parent(&self, parent: &SpanContext) -> bool;
+}
+
+fn with_record<T>(span: &tracing::Span, f: impl FnOnce(&mut SpanRecord) -> T) -> Option<T> {
+    span.with_subscriber(|(id, dispatch)| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let data = registry.span(id)?;
+        let mut extensions = data.extensions_mut();
+        extensions.get_mut::<SpanRecord>().map(f)
+    })
+    .flatten()
+}
+
+impl ObserverSpanExt for tracing::Span {
+    fn span_context(&self) -> Option<SpanContext> {
+        with_record(self, |record| {
+            let cx = SpanContext::new(record.trace_id, record.span_id)
+                .with_trace_flags(record.trace_flags);
+            match &record.trace_state {
+                Some(state) => cx.with_trace_state(state),
+                None => cx,
+            }
+        })
+    }
+
+    fn set_parent(&self, parent: &SpanContext) -> bool {
+        with_record(self, |record| {
+            record.trace_id = parent.trace_id();
+            record.parent_span_id = Some(parent.span_id());
+            record.parent_is_remote = true;
+            record.trace_flags = parent.trace_flags();
+            record.trace_state = parent.trace_state().map(str::to_owned);
+        })
+        .is_some()
+    }
+}
