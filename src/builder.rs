@@ -12,6 +12,7 @@ use crate::export::grpc::GrpcTarget;
 use crate::export::http::HttpExporter;
 use crate::export::SpanExporter;
 use crate::pipeline::{ExporterFactory, Pipeline};
+use crate::record::policy::FieldPolicy;
 use crate::Observer;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -220,6 +221,15 @@ impl ObserverBuilder {
         self
     }
 
+    /// Attributes kept per event; further ones are left out.
+    ///
+    /// Environment: `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`. Default: 128.
+    pub fn max_attributes_per_event(mut self, n: usize) -> Self {
+        self.overrides.max_attributes_per_event =
+            Some(self.positive("max_attributes_per_event", n));
+        self
+    }
+
     /// Links kept per span; further ones are counted.
     ///
     /// Environment: `OTEL_SPAN_LINK_COUNT_LIMIT`. Default: 128.
@@ -234,6 +244,33 @@ impl ObserverBuilder {
     pub fn max_attribute_value_bytes(mut self, bytes: usize) -> Self {
         self.overrides.max_attribute_value_bytes =
             Some(self.positive("max_attribute_value_bytes", bytes));
+        self
+    }
+
+    /// Field-name patterns (case-insensitive substrings) whose values are replaced by
+    /// `[REDACTED]` before they leave the caller's thread; replaces the default list.
+    ///
+    /// Environment: `OBSERVER_REDACT_FIELDS=a,b` (`none` for no redaction).
+    /// Default: `password`, `secret`, `token`, `authorization`, `api_key`, `cookie`.
+    pub fn redact_fields<I, T>(mut self, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.overrides.redact_fields = Some(patterns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Exports only these fields (by exact name, case-insensitive); all others are left
+    /// out. `otel.*`, `message` and `error` keep their meaning regardless.
+    ///
+    /// Environment: `OBSERVER_ALLOW_FIELDS=a,b`. Default: every field.
+    pub fn allow_fields<I, T>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.overrides.allow_fields = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -344,8 +381,14 @@ impl ObserverBuilder {
             (None, ExporterConfig::None) => Box::new(|| None),
         };
         let requests = RequestBuilder::new(&config.service_name, &config.resource_attributes);
-        let pipeline = Pipeline::start(config.batch, config.limits, requests, factory)
-            .map_err(BuildError::WorkerSpawn)?;
+        let pipeline = Pipeline::start(
+            config.batch,
+            config.limits,
+            FieldPolicy::new(&config.redact_fields, config.allow_fields.as_deref()),
+            requests,
+            factory,
+        )
+        .map_err(BuildError::WorkerSpawn)?;
         Ok(Observer::running(pipeline, config.shutdown_timeout))
     }
 }

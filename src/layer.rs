@@ -7,7 +7,7 @@
 
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
-use crate::record::fields::{capture_event, is_error_event, SpanFieldVisitor};
+use crate::record::fields::{capture_event, capture_span_fields, is_error_event};
 use crate::record::ids::{SpanId, TraceId};
 use crate::record::{thread, SpanRecord, Timing};
 use std::sync::Arc;
@@ -101,9 +101,7 @@ where
         let Some(shared) = self.active() else { return };
         let Some(span) = ctx.span(id) else { return };
         let now = Instant::now();
-        let mut visitor = SpanFieldVisitor::new(&shared.limits);
-        attrs.record(&mut visitor);
-        let mut fields = visitor.finish();
+        let mut fields = capture_span_fields(|v| attrs.record(v), shared.rules());
 
         let (trace_id, parent_span_id, trace_flags, trace_state, parent_is_remote) =
             match fields.take_remote_parent() {
@@ -150,9 +148,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
         let Some(span) = ctx.span(id) else { return };
-        let mut visitor = SpanFieldVisitor::new(&shared.limits);
-        values.record(&mut visitor);
-        let fields = visitor.finish();
+        let fields = capture_span_fields(|v| values.record(v), shared.rules());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<SpanRecord>() {
             fields.apply(record, &shared.limits, Instant::now());
@@ -224,7 +220,7 @@ where
             return;
         }
         // Format outside the span's lock: a field's Debug may itself emit events.
-        let captured = capture_event(event, limits, Instant::now());
+        let captured = capture_event(event, shared.rules(), Instant::now());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<SpanRecord>() {
             record.truncated_values += captured.truncated;

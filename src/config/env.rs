@@ -31,6 +31,15 @@ pub mod vars {
     pub const OTEL_SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
     /// Bytes kept of one attribute value.
     pub const OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    /// Bytes kept of one span attribute value; wins over `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
+    pub const OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str =
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+    /// Attributes kept per event.
+    pub const OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
+    /// Field-name patterns whose values are replaced by `[REDACTED]` (comma-separated, `none` for none).
+    pub const OBSERVER_REDACT_FIELDS: &str = "OBSERVER_REDACT_FIELDS";
+    /// When set, only these field names are exported (comma-separated).
+    pub const OBSERVER_ALLOW_FIELDS: &str = "OBSERVER_ALLOW_FIELDS";
     /// Path of a TOML config file with the builder's keys.
     pub const OBSERVER_CONFIG: &str = "OBSERVER_CONFIG";
     /// Timeout of the shutdown run when the observer is dropped (`5s`, `500ms`, or milliseconds).
@@ -141,8 +150,16 @@ impl Environment {
             max_attributes_per_span: self.parsed(OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, parse::count)?,
             max_events_per_span: self.parsed(OTEL_SPAN_EVENT_COUNT_LIMIT, parse::count)?,
             max_links_per_span: self.parsed(OTEL_SPAN_LINK_COUNT_LIMIT, parse::count)?,
-            max_attribute_value_bytes: self
-                .parsed(OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, parse::count)?,
+            max_attribute_value_bytes: match self
+                .parsed(OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, parse::count)?
+            {
+                Some(n) => Some(n),
+                None => self.parsed(OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, parse::count)?,
+            },
+            max_attributes_per_event: self
+                .parsed(OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, parse::count)?,
+            redact_fields: self.parsed(OBSERVER_REDACT_FIELDS, parse::name_list)?,
+            allow_fields: self.parsed(OBSERVER_ALLOW_FIELDS, parse::name_list)?,
             shutdown_timeout: self.parsed(OBSERVER_SHUTDOWN_TIMEOUT, parse::duration)?,
             disabled: self.parsed(OTEL_SDK_DISABLED, parse::boolean)?,
         })

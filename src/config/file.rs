@@ -38,10 +38,13 @@ struct FileSettings {
     export_timeout: Option<String>,
     max_attributes_per_span: Option<usize>,
     max_events_per_span: Option<usize>,
+    max_attributes_per_event: Option<usize>,
     max_links_per_span: Option<usize>,
     max_attribute_value_bytes: Option<usize>,
     shutdown_timeout: Option<String>,
     disabled: Option<bool>,
+    redact_fields: Option<Vec<String>>,
+    allow_fields: Option<Vec<String>>,
 }
 
 /// Reads and parses a config file into a settings layer.
@@ -126,6 +129,7 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
         )?,
         max_attributes_per_span: count("max_attributes_per_span", file.max_attributes_per_span)?,
         max_events_per_span: count("max_events_per_span", file.max_events_per_span)?,
+        max_attributes_per_event: count("max_attributes_per_event", file.max_attributes_per_event)?,
         max_links_per_span: count("max_links_per_span", file.max_links_per_span)?,
         max_attribute_value_bytes: count(
             "max_attribute_value_bytes",
@@ -138,6 +142,8 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             parse::duration,
         )?,
         disabled: file.disabled,
+        redact_fields: file.redact_fields,
+        allow_fields: file.allow_fields,
     })
 }
 

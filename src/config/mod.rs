@@ -33,6 +33,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(10_000);
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attributes kept per span (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`).
 pub const DEFAULT_MAX_ATTRIBUTES_PER_SPAN: usize = 128;
+/// Attributes kept per event (`OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`).
+pub const DEFAULT_MAX_ATTRIBUTES_PER_EVENT: usize = 128;
 /// Events kept per span (`OTEL_SPAN_EVENT_COUNT_LIMIT`).
 pub const DEFAULT_MAX_EVENTS_PER_SPAN: usize = 128;
 /// Links kept per span (`OTEL_SPAN_LINK_COUNT_LIMIT`).
@@ -138,10 +140,13 @@ pub(crate) struct Settings {
     pub(crate) export_timeout: Option<Duration>,
     pub(crate) max_attributes_per_span: Option<usize>,
     pub(crate) max_events_per_span: Option<usize>,
+    pub(crate) max_attributes_per_event: Option<usize>,
     pub(crate) max_links_per_span: Option<usize>,
     pub(crate) max_attribute_value_bytes: Option<usize>,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) disabled: Option<bool>,
+    pub(crate) redact_fields: Option<Vec<String>>,
+    pub(crate) allow_fields: Option<Vec<String>>,
 }
 
 /// The export destination, resolved.
@@ -181,6 +186,8 @@ pub(crate) struct Config {
     pub(crate) exporter: ExporterConfig,
     pub(crate) batch: BatchConfig,
     pub(crate) limits: Limits,
+    pub(crate) redact_fields: Vec<String>,
+    pub(crate) allow_fields: Option<Vec<String>>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
 }
@@ -222,12 +229,17 @@ impl Settings {
                 .max_attributes_per_span
                 .or(self.max_attributes_per_span),
             max_events_per_span: over.max_events_per_span.or(self.max_events_per_span),
+            max_attributes_per_event: over
+                .max_attributes_per_event
+                .or(self.max_attributes_per_event),
             max_links_per_span: over.max_links_per_span.or(self.max_links_per_span),
             max_attribute_value_bytes: over
                 .max_attribute_value_bytes
                 .or(self.max_attribute_value_bytes),
             shutdown_timeout: over.shutdown_timeout.or(self.shutdown_timeout),
             disabled: over.disabled.or(self.disabled),
+            redact_fields: over.redact_fields.or(self.redact_fields),
+            allow_fields: over.allow_fields.or(self.allow_fields),
         }
     }
 
@@ -251,6 +263,9 @@ impl Settings {
             max_events: self
                 .max_events_per_span
                 .unwrap_or(DEFAULT_MAX_EVENTS_PER_SPAN),
+            max_event_attributes: self
+                .max_attributes_per_event
+                .unwrap_or(DEFAULT_MAX_ATTRIBUTES_PER_EVENT),
             max_links: self
                 .max_links_per_span
                 .unwrap_or(DEFAULT_MAX_LINKS_PER_SPAN),
@@ -284,6 +299,13 @@ impl Settings {
             exporter,
             batch,
             limits,
+            redact_fields: self.redact_fields.unwrap_or_else(|| {
+                crate::record::policy::DEFAULT_REDACT_PATTERNS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect()
+            }),
+            allow_fields: self.allow_fields,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             disabled: self.disabled.unwrap_or(false),
         })

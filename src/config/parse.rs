@@ -120,6 +120,23 @@ fn percent_decode(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A comma-separated list of names; `none` means the empty list.
+pub(crate) fn name_list(value: &str) -> Result<Vec<String>, String> {
+    if value.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Err("expected comma-separated names, or none".into());
+    }
+    Ok(names)
+}
+
 /// Checks an endpoint URL: it must parse and use http or https.
 pub(crate) fn endpoint(value: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(value.trim()).map_err(|e| {

@@ -13,6 +13,8 @@ use crate::config::BatchConfig;
 use crate::export::convert::RequestBuilder;
 use crate::export::SpanExporter;
 use crate::queue::SpanQueue;
+use crate::record::fields::Rules;
+use crate::record::policy::FieldPolicy;
 use crate::record::Limits;
 use crate::report::PipelineStats;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +34,7 @@ pub(crate) struct Shared {
     pub(crate) queue: SpanQueue,
     pub(crate) stats: Stats,
     pub(crate) limits: Limits,
+    pub(crate) policy: FieldPolicy,
     accepting: AtomicBool,
 }
 
@@ -39,6 +42,14 @@ impl Shared {
     /// Whether new spans should be recorded (false once shutdown began).
     pub(crate) fn is_accepting(&self) -> bool {
         self.accepting.load(Ordering::Relaxed)
+    }
+
+    /// The bounds and field policy for capturing values.
+    pub(crate) fn rules(&self) -> Rules<'_> {
+        Rules {
+            limits: &self.limits,
+            policy: &self.policy,
+        }
     }
 }
 
@@ -74,6 +85,7 @@ impl Pipeline {
     pub(crate) fn start(
         batch: BatchConfig,
         limits: Limits,
+        policy: FieldPolicy,
         requests: RequestBuilder,
         exporter: ExporterFactory,
     ) -> std::io::Result<Self> {
@@ -81,6 +93,7 @@ impl Pipeline {
             queue: SpanQueue::new(batch.max_queue_size, batch.max_export_batch_size),
             stats: Stats::default(),
             limits,
+            policy,
             accepting: AtomicBool::new(true),
         });
         let (control, commands) = unbounded_channel();

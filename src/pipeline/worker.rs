@@ -17,7 +17,10 @@ pub(super) struct Worker {
     requests: RequestBuilder,
     batch: BatchConfig,
     commands: UnboundedReceiver<Control>,
-    #[allow(clippy::vec_box, reason = "records arrive boxed from the queue; unboxing would copy each")]
+    #[allow(
+        clippy::vec_box,
+        reason = "records arrive boxed from the queue; unboxing would copy each"
+    )]
     pending: Vec<Box<SpanRecord>>,
 }
 

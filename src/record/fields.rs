@@ -6,6 +6,7 @@
 //! unwinding into the host. The `otel.*` fields and `error` are understood the
 //! way tracing-opentelemetry understands them.
 
+use super::policy::{FieldPolicy, Verdict, REDACTED};
 use super::{Attribute, EventName, EventRecord, Limits, SpanKind, SpanRecord, StatusCode, Value};
 use crate::propagation::SpanContext;
 use std::error::Error;
@@ -52,8 +53,8 @@ struct BoundedWriter {
     truncated: bool,
 }
 
-impl fmt::Write for BoundedWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
+impl BoundedWriter {
+    fn push_bounded(&mut self, s: &str) -> fmt::Result {
         let room = self.max.saturating_sub(self.buf.len());
         if s.len() <= room {
             self.buf.push_str(s);
@@ -67,6 +68,42 @@ impl fmt::Write for BoundedWriter {
         self.truncated = true;
         Err(fmt::Error)
     }
+}
+
+impl fmt::Write for BoundedWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if !s.bytes().any(is_escaped) {
+            return self.push_bounded(s);
+        }
+        // Control characters are escaped so a value can never forge log lines or terminals.
+        let mut rest = s;
+        while let Some(at) = rest.bytes().position(is_escaped) {
+            self.push_bounded(&rest[..at])?;
+            let mut escape = [0u8; 4];
+            let code = rest.as_bytes()[at];
+            let escaped = format_escape(code, &mut escape);
+            self.push_bounded(escaped)?;
+            rest = &rest[at + 1..];
+        }
+        self.push_bounded(rest)
+    }
+}
+
+/// Control bytes that are escaped (tab and newline are kept). All are ASCII, so
+/// skipping one byte never splits a character.
+fn is_escaped(b: u8) -> bool {
+    (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f
+}
+
+fn format_escape(code: u8, buf: &mut [u8; 4]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    *buf = [
+        b'\\',
+        b'x',
+        HEX[usize::from(code >> 4)],
+        HEX[usize::from(code & 0xf)],
+    ];
+    std::str::from_utf8(buf).unwrap_or("?")
 }
 
 /// Formats `value` within `max` bytes; returns the text and whether it was cut or replaced.
@@ -101,7 +138,7 @@ impl fmt::Display for DebugAsDisplay<'_> {
 }
 
 fn cut_str(value: &str, max: usize) -> (String, bool) {
-    if value.len() <= max {
+    if value.len() <= max && !value.bytes().any(is_escaped) {
         return (value.to_owned(), false);
     }
     format_bounded(max, value)
@@ -138,6 +175,141 @@ fn i128_value(value: i128) -> Value {
     i64::try_from(value).map_or_else(|_| Value::Str(value.to_string()), Value::I64)
 }
 
+// === visiting ===
+
+/// A field value as `tracing` hands it over, before any formatting.
+enum Raw<'a> {
+    F64(f64),
+    I64(i64),
+    U64(u64),
+    I128(i128),
+    U128(u128),
+    Bool(bool),
+    Str(&'a str),
+    Error(&'a (dyn Error + 'static)),
+    Debug(&'a dyn fmt::Debug),
+}
+
+/// Where captured fields go; [`Capture`] adapts it to `tracing`'s `Visit`.
+trait FieldSink {
+    fn rules(&self) -> &Rules<'_>;
+    /// Reserved names handled here, before the policy; returns whether it took the field.
+    fn special(&mut self, name: &'static str, raw: &Raw<'_>) -> bool;
+    fn attribute(&mut self, key: &'static str, value: Value);
+    fn count_truncated(&mut self);
+}
+
+/// The bounds and the field policy that apply to one capture.
+#[derive(Clone, Copy)]
+pub(crate) struct Rules<'a> {
+    pub(crate) limits: &'a Limits,
+    pub(crate) policy: &'a FieldPolicy,
+}
+
+/// Turns each raw value into an attribute value, applying the policy and the byte limit.
+struct Capture<T>(T);
+
+impl<T: FieldSink> Capture<T> {
+    fn field(&mut self, field: &Field, raw: Raw<'_>) {
+        let name = field.name();
+        if self.0.special(name, &raw) {
+            return;
+        }
+        match self.0.rules().policy.verdict(name) {
+            Verdict::Omit => return,
+            Verdict::Redact => return self.0.attribute(name, Value::Static(REDACTED)),
+            Verdict::Keep => {}
+        }
+        let max = self.0.rules().limits.max_value_bytes;
+        let (value, cut) = match raw {
+            Raw::F64(v) => (Value::F64(v), false),
+            Raw::I64(v) => (Value::I64(v), false),
+            Raw::U64(v) => (u64_value(v), false),
+            Raw::I128(v) => (i128_value(v), false),
+            Raw::U128(v) => (Value::Str(v.to_string()), false),
+            Raw::Bool(v) => (Value::Bool(v), false),
+            Raw::Str(v) => text_value(cut_str(v, max)),
+            Raw::Error(v) => text_value(format_bounded(max, v)),
+            Raw::Debug(v) => text_value(format_bounded(max, DebugAsDisplay(v))),
+        };
+        if cut {
+            self.0.count_truncated();
+        }
+        self.0.attribute(name, value);
+    }
+}
+
+fn text_value((text, cut): (String, bool)) -> (Value, bool) {
+    (Value::Str(text), cut)
+}
+
+impl<T: FieldSink> Visit for Capture<T> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.field(field, Raw::F64(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.field(field, Raw::I64(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.field(field, Raw::U64(value));
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.field(field, Raw::I128(value));
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.field(field, Raw::U128(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.field(field, Raw::Bool(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.field(field, Raw::Str(value));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        self.field(field, Raw::Error(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.field(field, Raw::Debug(value));
+    }
+}
+
+/// Formats a reserved field's value as text (for `otel.*`, `message`, `error`, …).
+fn raw_text(raw: &Raw<'_>, rules: &Rules<'_>, truncated: &mut u32) -> String {
+    let max = rules.limits.max_value_bytes;
+    let (text, cut) = match raw {
+        Raw::Str(v) => cut_str(v, max),
+        Raw::Error(v) => format_bounded(max, v),
+        Raw::Debug(v) => format_bounded(max, DebugAsDisplay(*v)),
+        Raw::F64(v) => (v.to_string(), false),
+        Raw::I64(v) => (v.to_string(), false),
+        Raw::U64(v) => (v.to_string(), false),
+        Raw::I128(v) => (v.to_string(), false),
+        Raw::U128(v) => (v.to_string(), false),
+        Raw::Bool(v) => (v.to_string(), false),
+    };
+    *truncated += u32::from(cut);
+    text
+}
+
+/// An `error` field's text: with its `source()` chain when it is a `&dyn Error`.
+fn raw_error(raw: &Raw<'_>, rules: &Rules<'_>, truncated: &mut u32) -> ErrorText {
+    match raw {
+        Raw::Error(err) => error_text(*err, rules.limits, truncated),
+        other => ErrorText {
+            message: raw_text(other, rules, truncated),
+            chain: Vec::new(),
+        },
+    }
+}
+
 // === span fields ===
 
 /// What a span's fields said, captured without touching the span's stored record.
@@ -163,97 +335,62 @@ impl fmt::Debug for ErrorText {
     }
 }
 
-/// Visits span fields (at creation or on `record`) into [`SpanFields`].
-pub(crate) struct SpanFieldVisitor<'a> {
+struct SpanSink<'a> {
     fields: SpanFields,
-    limits: &'a Limits,
+    rules: Rules<'a>,
 }
 
-impl<'a> SpanFieldVisitor<'a> {
-    pub(crate) fn new(limits: &'a Limits) -> Self {
-        Self {
-            fields: SpanFields::default(),
-            limits,
+impl FieldSink for SpanSink<'_> {
+    fn rules(&self) -> &Rules<'_> {
+        &self.rules
+    }
+
+    fn special(&mut self, name: &'static str, raw: &Raw<'_>) -> bool {
+        let (rules, f) = (&self.rules, &mut self.fields);
+        match name {
+            reserved::OTEL_NAME => f.name = Some(raw_text(raw, rules, &mut f.truncated)),
+            reserved::OTEL_KIND => f.kind = parse_kind(&raw_text(raw, rules, &mut f.truncated)),
+            reserved::OTEL_STATUS_CODE => {
+                f.status = parse_status(&raw_text(raw, rules, &mut f.truncated))
+            }
+            reserved::OTEL_STATUS_DESCRIPTION => {
+                f.status_description = Some(raw_text(raw, rules, &mut f.truncated))
+            }
+            reserved::TRACEPARENT => {
+                f.remote_parent =
+                    SpanContext::from_traceparent(&raw_text(raw, rules, &mut f.truncated))
+            }
+            reserved::TRACESTATE => f.trace_state = Some(raw_text(raw, rules, &mut f.truncated)),
+            reserved::ERROR => f.error = Some(raw_error(raw, rules, &mut f.truncated)),
+            _ => return false,
         }
+        true
     }
 
-    pub(crate) fn finish(self) -> SpanFields {
-        self.fields
-    }
-
-    fn push(&mut self, key: &'static str, value: Value) {
-        if self.fields.attributes.len() < self.limits.max_attributes {
+    fn attribute(&mut self, key: &'static str, value: Value) {
+        if self.fields.attributes.len() < self.rules.limits.max_attributes {
             self.fields.attributes.push(Attribute { key, value });
         } else {
             self.fields.dropped_attributes += 1;
         }
     }
 
-    fn record_text(&mut self, field: &Field, text: String) {
-        let f = &mut self.fields;
-        match field.name() {
-            reserved::OTEL_NAME => f.name = Some(text),
-            reserved::OTEL_KIND => f.kind = parse_kind(&text),
-            reserved::OTEL_STATUS_CODE => f.status = parse_status(&text),
-            reserved::OTEL_STATUS_DESCRIPTION => f.status_description = Some(text),
-            reserved::TRACEPARENT => f.remote_parent = SpanContext::from_traceparent(&text),
-            reserved::TRACESTATE => f.trace_state = Some(text),
-            reserved::ERROR => {
-                f.error = Some(ErrorText {
-                    message: text,
-                    chain: Vec::new(),
-                })
-            }
-            name => self.push(name, Value::Str(text)),
-        }
+    fn count_truncated(&mut self) {
+        self.fields.truncated += 1;
     }
 }
 
-impl Visit for SpanFieldVisitor<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field.name(), Value::F64(value));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field.name(), Value::I64(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field.name(), u64_value(value));
-    }
-
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.push(field.name(), i128_value(value));
-    }
-
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.push(field.name(), Value::Str(value.to_string()));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field.name(), Value::Bool(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let (text, cut) = cut_str(value, self.limits.max_value_bytes);
-        self.fields.truncated += u32::from(cut);
-        self.record_text(field, text);
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        let text = error_text(value, self.limits, &mut self.fields.truncated);
-        if field.name() == reserved::ERROR {
-            self.fields.error = Some(text);
-        } else {
-            self.record_text(field, text.message);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let (text, cut) = format_bounded(self.limits.max_value_bytes, DebugAsDisplay(value));
-        self.fields.truncated += u32::from(cut);
-        self.record_text(field, text);
-    }
+/// Captures a span's fields (at creation or on `record`).
+pub(crate) fn capture_span_fields(
+    values: impl FnOnce(&mut dyn Visit),
+    rules: Rules<'_>,
+) -> SpanFields {
+    let mut capture = Capture(SpanSink {
+        fields: SpanFields::default(),
+        rules,
+    });
+    values(&mut capture);
+    capture.0.fields
 }
 
 impl SpanFields {
@@ -266,7 +403,7 @@ impl SpanFields {
         })
     }
 
-    /// Applies the fields to a record; `replace` merges with values already there.
+    /// Applies the fields to a record, replacing values of keys it already has.
     pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits, now: Instant) {
         if record.attributes.is_empty() {
             record.attributes = self.attributes;
@@ -351,82 +488,43 @@ pub(crate) struct CapturedEvent {
     pub(crate) truncated: u32,
 }
 
-/// Visits an event's fields into an [`EventRecord`].
-struct EventFieldVisitor<'a> {
+struct EventSink<'a> {
     attributes: Vec<Attribute>,
     message: Option<String>,
     error: Option<ErrorText>,
     exception_type: Option<String>,
-    limits: &'a Limits,
+    rules: Rules<'a>,
     truncated: u32,
 }
 
-impl EventFieldVisitor<'_> {
-    fn push(&mut self, key: &'static str, value: Value) {
-        if self.attributes.len() < self.limits.max_attributes {
+impl FieldSink for EventSink<'_> {
+    fn rules(&self) -> &Rules<'_> {
+        &self.rules
+    }
+
+    fn special(&mut self, name: &'static str, raw: &Raw<'_>) -> bool {
+        let rules = &self.rules;
+        match name {
+            reserved::MESSAGE => self.message = Some(raw_text(raw, rules, &mut self.truncated)),
+            reserved::ERROR | reserved::EXCEPTION_MESSAGE => {
+                self.error = Some(raw_error(raw, rules, &mut self.truncated))
+            }
+            reserved::EXCEPTION_TYPE => {
+                self.exception_type = Some(raw_text(raw, rules, &mut self.truncated))
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn attribute(&mut self, key: &'static str, value: Value) {
+        if self.attributes.len() < self.rules.limits.max_event_attributes {
             self.attributes.push(Attribute { key, value });
         }
     }
 
-    fn record_text(&mut self, field: &Field, text: String) {
-        match field.name() {
-            reserved::MESSAGE => self.message = Some(text),
-            reserved::ERROR | reserved::EXCEPTION_MESSAGE => {
-                self.error = Some(ErrorText {
-                    message: text,
-                    chain: Vec::new(),
-                })
-            }
-            reserved::EXCEPTION_TYPE => self.exception_type = Some(text),
-            name => self.push(name, Value::Str(text)),
-        }
-    }
-}
-
-impl Visit for EventFieldVisitor<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field.name(), Value::F64(value));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field.name(), Value::I64(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field.name(), u64_value(value));
-    }
-
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.push(field.name(), i128_value(value));
-    }
-
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.push(field.name(), Value::Str(value.to_string()));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field.name(), Value::Bool(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        let (text, cut) = cut_str(value, self.limits.max_value_bytes);
-        self.truncated += u32::from(cut);
-        self.record_text(field, text);
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        let text = error_text(value, self.limits, &mut self.truncated);
-        if field.name() == reserved::ERROR {
-            self.error = Some(text);
-        } else {
-            self.record_text(field, text.message);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let (text, cut) = format_bounded(self.limits.max_value_bytes, DebugAsDisplay(value));
-        self.truncated += u32::from(cut);
-        self.record_text(field, text);
+    fn count_truncated(&mut self) {
+        self.truncated += 1;
     }
 }
 
@@ -437,17 +535,18 @@ pub(crate) fn is_error_event(event: &Event<'_>) -> bool {
 }
 
 /// Captures an event: its fields, level and target; errors become `exception` events.
-pub(crate) fn capture_event(event: &Event<'_>, limits: &Limits, now: Instant) -> CapturedEvent {
+pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -> CapturedEvent {
     let metadata = event.metadata();
-    let mut visitor = EventFieldVisitor {
+    let mut capture = Capture(EventSink {
         attributes: Vec::new(),
         message: None,
         error: None,
         exception_type: None,
-        limits,
+        rules,
         truncated: 0,
-    };
-    event.record(&mut visitor);
+    });
+    event.record(&mut capture);
+    let mut sink = capture.0;
     let level = Attribute {
         key: "level",
         value: Value::Static(metadata.level().as_str()),
@@ -458,9 +557,9 @@ pub(crate) fn capture_event(event: &Event<'_>, limits: &Limits, now: Instant) ->
     };
 
     if !is_error_event(event) {
-        let mut attributes = visitor.attributes;
+        let mut attributes = sink.attributes;
         attributes.extend([level, target]);
-        let name = visitor
+        let name = sink
             .message
             .map_or(EventName::Static(metadata.name()), EventName::Message);
         return CapturedEvent {
@@ -470,13 +569,13 @@ pub(crate) fn capture_event(event: &Event<'_>, limits: &Limits, now: Instant) ->
                 attributes,
             },
             error: None,
-            truncated: visitor.truncated,
+            truncated: sink.truncated,
         };
     }
 
-    let error = match (visitor.error, visitor.message) {
+    let error = match (sink.error, sink.message) {
         (Some(error), Some(message)) => {
-            visitor.attributes.push(Attribute {
+            sink.attributes.push(Attribute {
                 key: reserved::MESSAGE,
                 value: Value::Str(message),
             });
@@ -488,17 +587,17 @@ pub(crate) fn capture_event(event: &Event<'_>, limits: &Limits, now: Instant) ->
             chain: Vec::new(),
         },
     };
-    let exception_type = visitor
+    let exception_type = sink
         .exception_type
         .unwrap_or_else(|| metadata.target().to_owned());
     let message = error.message.clone();
     let mut record = exception_event(&exception_type, error, now);
-    record.attributes.extend(visitor.attributes);
+    record.attributes.extend(sink.attributes);
     record.attributes.extend([level, target]);
     CapturedEvent {
         record,
         error: Some(message),
-        truncated: visitor.truncated,
+        truncated: sink.truncated,
     }
 }
 
@@ -544,6 +643,13 @@ mod tests {
         let (text, cut) = cut_str("ééééé", 3);
         assert!(cut);
         assert_eq!(text, "é…");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let (text, cut) = cut_str("a\u{1b}[31mred\r\nok\tx", 100);
+        assert!(!cut);
+        assert_eq!(text, "a\\x1b[31mred\\x0d\nok\tx");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub(crate) mod fields;
 pub(crate) mod ids;
+pub(crate) mod policy;
 pub(crate) mod thread;
 
 use crate::propagation::SpanContext;
@@ -20,6 +21,8 @@ use tracing_core::Metadata;
 pub(crate) struct Limits {
     /// Attributes kept per span (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`).
     pub(crate) max_attributes: usize,
+    /// Attributes kept per event (`OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`).
+    pub(crate) max_event_attributes: usize,
     /// Events kept per span (`OTEL_SPAN_EVENT_COUNT_LIMIT`); error events get the same again as reserve.
     pub(crate) max_events: usize,
     /// Links kept per span (`OTEL_SPAN_LINK_COUNT_LIMIT`).

@@ -1,0 +1,137 @@
+//! Which fields leave the caller's thread: redaction by name pattern and an optional allow-list.
+//!
+//! Field names are `&'static str`, so each thread caches the verdict per name
+//! (keyed by the name's address and the policy's id): a pattern scan happens once
+//! per field name and thread, not once per span.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What replaces the value of a redacted field.
+pub(crate) const REDACTED: &str = "[REDACTED]";
+/// Name patterns redacted by default (case-insensitive substrings).
+pub(crate) const DEFAULT_REDACT_PATTERNS: [&str; 6] = [
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "api_key",
+    "cookie",
+];
+/// Verdicts kept per thread before the cache is cleared.
+const MAX_CACHED: usize = 4096;
+
+/// What happens to one field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Keep,
+    Redact,
+    Omit,
+}
+
+/// Redaction patterns and allow-list, lower-cased once at build time.
+#[derive(Debug)]
+pub(crate) struct FieldPolicy {
+    id: u64,
+    redact: Vec<String>,
+    allow: Option<Vec<String>>,
+}
+
+impl FieldPolicy {
+    pub(crate) fn new(redact: &[String], allow: Option<&[String]>) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let lower = |items: &[String]| -> Vec<String> {
+            items.iter().map(|s| s.to_ascii_lowercase()).collect()
+        };
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            redact: lower(redact),
+            allow: allow.map(lower),
+        }
+    }
+
+    /// The verdict for a field name, cached per thread.
+    pub(crate) fn verdict(&self, name: &'static str) -> Verdict {
+        if self.redact.is_empty() && self.allow.is_none() {
+            return Verdict::Keep;
+        }
+        thread_local! {
+            static CACHE: RefCell<HashMap<(u64, usize, usize), Verdict>> = RefCell::new(HashMap::new());
+        }
+        let key = (self.id, name.as_ptr() as usize, name.len());
+        CACHE
+            .try_with(|cache| {
+                let mut cache = cache.try_borrow_mut().ok()?;
+                if let Some(verdict) = cache.get(&key) {
+                    return Some(*verdict);
+                }
+                if cache.len() >= MAX_CACHED {
+                    cache.clear();
+                }
+                let verdict = self.decide(name);
+                cache.insert(key, verdict);
+                Some(verdict)
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.decide(name))
+    }
+
+    fn decide(&self, name: &str) -> Verdict {
+        let name = name.to_ascii_lowercase();
+        if let Some(allow) = &self.allow {
+            if !allow.iter().any(|a| *a == name) {
+                return Verdict::Omit;
+            }
+        }
+        if self.redact.iter().any(|p| name.contains(p.as_str())) {
+            Verdict::Redact
+        } else {
+            Verdict::Keep
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Vec<String> {
+        DEFAULT_REDACT_PATTERNS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn default_patterns_redact_case_insensitively() {
+        let policy = FieldPolicy::new(&defaults(), None);
+        assert_eq!(policy.verdict("user_password"), Verdict::Redact);
+        assert_eq!(policy.verdict("Authorization"), Verdict::Redact);
+        assert_eq!(policy.verdict("API_KEY"), Verdict::Redact);
+        assert_eq!(policy.verdict("order_id"), Verdict::Keep);
+        assert_eq!(policy.verdict("order_id"), Verdict::Keep, "cached");
+    }
+
+    #[test]
+    fn allow_list_omits_everything_else() {
+        let allow = vec!["order_id".to_string(), "token".to_string()];
+        let policy = FieldPolicy::new(&defaults(), Some(&allow));
+        assert_eq!(policy.verdict("order_id"), Verdict::Keep);
+        assert_eq!(policy.verdict("user"), Verdict::Omit);
+        assert_eq!(
+            policy.verdict("token"),
+            Verdict::Redact,
+            "redaction still applies"
+        );
+    }
+
+    #[test]
+    fn policies_do_not_share_cache_entries() {
+        let strict = FieldPolicy::new(&["user".to_string()], None);
+        let lax = FieldPolicy::new(&[], None);
+        assert_eq!(strict.verdict("user"), Verdict::Redact);
+        assert_eq!(lax.verdict("user"), Verdict::Keep);
+    }
+}
