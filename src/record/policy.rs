@@ -81,7 +81,7 @@ impl FieldPolicy {
     fn decide(&self, name: &str) -> Verdict {
         let name = name.to_ascii_lowercase();
         if let Some(allow) = &self.allow {
-            if !allow.iter().any(|a| *a == name) {
+            if !allow.contains(&name) {
                 return Verdict::Omit;
             }
         }
