@@ -168,7 +168,10 @@ impl Config {
                     .build()
                     .expect("observer builds");
                 let subscriber = tracing_subscriber::registry().with(observer.layer());
-                let sink = Sink::Observer { observer, exporter };
+                let sink = Sink::Observer {
+                    observer: Box::new(observer),
+                    exporter,
+                };
                 (Some(Dispatch::new(subscriber)), sink)
             }
         }
@@ -184,7 +187,7 @@ enum Sink {
         always_on: bool,
     },
     Observer {
-        observer: Observer,
+        observer: Box<Observer>,
         exporter: InMemoryExporter,
     },
 }
@@ -192,6 +195,10 @@ enum Sink {
 impl Sink {
     /// Shuts the pipeline down and prints what reached the exporter.
     fn shutdown_and_report(self, workload: Workload, config: Config, ops: u64) {
+        if ops == 0 {
+            // Filtered out on the command line: shut down quietly (Drop does it).
+            return;
+        }
         let produced = ops * workload.spans_per_op;
         let prefix = format!(
             "delivery: group={} config={} ops={ops} produced={produced}",
@@ -263,7 +270,7 @@ fn measure(group: &mut BenchmarkGroup<'_, WallTime>, workload: Workload, config:
     let (dispatch, sink) = config.build();
     let ops = Cell::new(0u64);
     let op = workload.op;
-    let mut run = |b: &mut criterion::Bencher<'_>| {
+    let run = |b: &mut criterion::Bencher<'_>| {
         b.iter(|| {
             ops.set(ops.get() + 1);
             op();

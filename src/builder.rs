@@ -13,6 +13,7 @@ use crate::export::http::HttpExporter;
 use crate::export::SpanExporter;
 use crate::pipeline::{ExporterFactory, Pipeline};
 use crate::record::policy::FieldPolicy;
+use crate::sampling::{HeadSampler, Sampler, Sampling, SamplingRule, SkeletonTable};
 use crate::Observer;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -182,6 +183,16 @@ impl ObserverBuilder {
         self
     }
 
+    /// Export requests in flight at once, so that the collector's latency does not
+    /// cap throughput.
+    ///
+    /// Environment: `OTEL_BSP_MAX_CONCURRENT_EXPORTS` (or the seeds' `OBSERVER_ASYNC_WORKER_THREADS`).
+    /// Default: 4.
+    pub fn max_concurrent_exports(mut self, n: usize) -> Self {
+        self.overrides.max_concurrent_exports = Some(self.positive("max_concurrent_exports", n));
+        self
+    }
+
     /// Longest wait before a partial batch is exported.
     ///
     /// Environment: `OTEL_BSP_SCHEDULE_DELAY` (milliseconds). Default: 5 s.
@@ -274,6 +285,47 @@ impl ObserverBuilder {
         self
     }
 
+    /// The head sampler.
+    ///
+    /// Environment: `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+    /// Default: `parentbased_always_on`.
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.overrides.sampler = Some(sampler);
+        self
+    }
+
+    /// Adds a sampling rule; rules are tried in order, the first match decides.
+    /// Rules given here replace those from the environment or the config file.
+    ///
+    /// Environment: `OBSERVER_SAMPLING_RULES=TARGET[/NAME]=RATIO[@RATE],…`. Default: none.
+    pub fn sampling_rule(mut self, rule: SamplingRule) -> Self {
+        let origin = "ObserverBuilder::sampling_rule".to_owned();
+        self.overrides
+            .sampling_rules
+            .get_or_insert_with(|| (Vec::new(), origin))
+            .0
+            .push(rule);
+        self
+    }
+
+    /// Keeps spans that fail although head sampling dropped them, with their local
+    /// ancestors (marked `observer.sampling.kept_by=error`).
+    ///
+    /// Environment: `OBSERVER_KEEP_ERRORS`. Default: true.
+    pub fn keep_errors(mut self, keep: bool) -> Self {
+        self.overrides.keep_errors = Some(keep);
+        self
+    }
+
+    /// Keeps spans at least this slow although head sampling dropped them, with
+    /// their local ancestors (marked `observer.sampling.kept_by=slow`).
+    ///
+    /// Environment: `OBSERVER_SLOW_SPAN_THRESHOLD` (`500ms`). Default: off.
+    pub fn slow_span_threshold(mut self, threshold: Duration) -> Self {
+        self.overrides.slow_span_threshold = Some(threshold);
+        self
+    }
+
     /// The timeout of the shutdown that runs when the [`Observer`] is dropped.
     ///
     /// Environment: `OBSERVER_SHUTDOWN_TIMEOUT` (`5s`, `500ms`). Default: 5 s.
@@ -349,13 +401,20 @@ impl ObserverBuilder {
         if !self.errors.is_empty() {
             return Err(self.errors.remove(0));
         }
-        let file_path = match self.config_file.take() {
-            Some(path) => Some(path),
-            None => self.environment.config_file()?,
-        };
-        let from_file = match &file_path {
-            Some(path) => file::load(path)?,
-            None => Settings::default(),
+        let from_file = match self.config_file.take() {
+            Some(path) => file::load(&path)?,
+            None => match self.environment.config_file()? {
+                // Name the variable, so the user knows where the path came from.
+                Some(path) => file::load(&path).map_err(|e| match e {
+                    BuildError::ConfigFileUnreadable { path, source } => BuildError::invalid(
+                        crate::config::vars::OBSERVER_CONFIG,
+                        path.display().to_string(),
+                        format!("cannot read the config file: {source}"),
+                    ),
+                    other => other,
+                })?,
+                None => Settings::default(),
+            },
         };
         let from_env = self.environment.settings()?;
         let config = from_file
@@ -385,6 +444,12 @@ impl ObserverBuilder {
             config.batch,
             config.limits,
             FieldPolicy::new(&config.redact_fields, config.allow_fields.as_deref()),
+            Sampling {
+                head: HeadSampler::new(&config.sampler, &config.sampling_rules),
+                table: SkeletonTable::new(),
+                keep_errors: config.keep_errors,
+                slow_span_threshold: config.slow_span_threshold,
+            },
             requests,
             factory,
         )

@@ -2,14 +2,20 @@
 //!
 //! Each hook touches only the span's own [`SpanRecord`] in the registry's
 //! extensions (a per-span lock, never held while user code or formatting runs) and,
-//! at close, pushes the record into the lock-free queue. Nothing here blocks, does
-//! I/O, or panics on user input.
+//! at close, pushes the record into the lock-free queue. A span that head sampling
+//! dropped has no record: it lives in the sampled-out table until it closes, unless
+//! an error (or slowness) promotes it and its ancestors to full records. Nothing
+//! here blocks, does I/O, or panics on user input.
 
+use crate::clock;
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
-use crate::record::fields::{capture_event, capture_span_fields, is_error_event};
+use crate::record::fields::{
+    capture_event, capture_span_fields, is_error_event, records_error, remote_parent,
+};
 use crate::record::ids::{SpanId, TraceId};
-use crate::record::{thread, SpanRecord, Timing};
+use crate::record::{Lineage, SpanRecord};
+use crate::sampling::Lookup;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing_core::span::{Attributes, Id, Record};
@@ -18,7 +24,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
 
-/// The W3C "sampled" flag, set on every trace this layer starts.
+/// The W3C "sampled" flag, set on every trace this layer records.
 const SAMPLED: u8 = 0x01;
 
 /// The [`Layer`] that records spans for an [`Observer`](crate::Observer).
@@ -46,6 +52,9 @@ impl std::fmt::Debug for ObserverLayer {
     }
 }
 
+/// The remote parent of a sampled-out local root, kept in case the root is promoted.
+struct RemoteParent(SpanContext);
+
 impl ObserverLayer {
     pub(crate) fn new(shared: Option<Arc<Shared>>) -> Self {
         Self { shared }
@@ -56,30 +65,84 @@ impl ObserverLayer {
     }
 }
 
-/// The identity a span hands to its children and to links.
-fn context_of(record: &SpanRecord) -> SpanContext {
-    let cx = SpanContext::new(record.trace_id, record.span_id).with_trace_flags(record.trace_flags);
-    match &record.trace_state {
-        Some(state) => cx.with_trace_state(state),
-        None => cx,
-    }
-}
-
-/// The nearest ancestor this layer recorded (ancestors may be filtered or unrecorded).
-fn recorded_parent<S>(span: &SpanRef<'_, S>) -> Option<(TraceId, SpanId, u8, Option<String>)>
+/// The identity of the nearest ancestor this layer recorded (ancestors may be filtered).
+fn recorded_parent<S>(span: &SpanRef<'_, S>) -> Option<SpanContext>
 where
     S: for<'a> LookupSpan<'a>,
 {
     span.scope().skip(1).find_map(|ancestor| {
-        let extensions = ancestor.extensions();
-        let parent = extensions.get::<SpanRecord>()?;
-        Some((
-            parent.trace_id,
-            parent.span_id,
-            parent.trace_flags,
-            parent.trace_state.clone(),
-        ))
+        ancestor
+            .extensions()
+            .get::<SpanRecord>()
+            .map(SpanRecord::context)
     })
+}
+
+/// The parent the registry gives a new span, without looking the parent up.
+fn registry_parent<S>(attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<Id>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if attrs.is_root() {
+        None
+    } else if let Some(parent) = attrs.parent() {
+        Some(parent.clone())
+    } else {
+        ctx.current_span().id().cloned()
+    }
+}
+
+/// Turns a sampled-out span and its sampled-out local ancestors into full records, so
+/// that the path to a failure (or a slow span) is exported. Runs only on that path.
+fn promote<S>(shared: &Shared, span: &SpanRef<'_, S>, reason: &'static str, now: Instant)
+where
+    S: for<'a> LookupSpan<'a>,
+{
+    let table = &shared.sampling.table;
+    let mut chain = Vec::new();
+    let mut anchor = None;
+    for ancestor in span.scope() {
+        if let Some(record) = ancestor.extensions().get::<SpanRecord>() {
+            anchor = Some(Lineage::child_of(&record.context(), false));
+            break;
+        }
+        let start = match table.lookup(ancestor.id().into_u64()) {
+            Lookup::SampledOut { start, .. } => Some(start),
+            Lookup::Unknown => None,
+        };
+        let remote = ancestor
+            .extensions()
+            .get::<RemoteParent>()
+            .map(|r| r.0.clone());
+        chain.push((ancestor, start));
+        if let Some(remote) = remote {
+            anchor = Some(Lineage::child_of(&remote, true));
+            break;
+        }
+    }
+    // A parent starts no later than its child: fill starts lost to table evictions.
+    let mut earliest = clock::nanos(now);
+    let chain: Vec<_> = chain
+        .into_iter()
+        .map(|(span, start)| {
+            earliest = start.map_or(earliest, |s| s.min(earliest));
+            (span, earliest)
+        })
+        .collect();
+    let mut lineage = anchor.unwrap_or_else(|| Lineage::root(TraceId::random(), SAMPLED));
+    lineage.trace_flags |= SAMPLED;
+    for (span, start) in chain.into_iter().rev() {
+        let mut record = SpanRecord::new(
+            span.metadata(),
+            lineage.clone(),
+            SpanId::random(),
+            clock::instant(start),
+        );
+        record.kept_by = Some(reason);
+        lineage = Lineage::child_of(&record.context(), false);
+        span.extensions_mut().replace(record);
+        table.remove(span.id().into_u64());
+    }
 }
 
 impl<S> Layer<S> for ObserverLayer
@@ -99,48 +162,49 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
-        let Some(span) = ctx.span(id) else { return };
+        let sampling = &shared.sampling;
         let now = Instant::now();
-        let mut fields = capture_span_fields(|v| attrs.record(v), shared.rules());
-
-        let (trace_id, parent_span_id, trace_flags, trace_state, parent_is_remote) =
-            match fields.take_remote_parent() {
-                Some(remote) => (
-                    remote.trace_id(),
-                    Some(remote.span_id()),
-                    remote.trace_flags(),
-                    remote.trace_state().map(str::to_owned),
-                    true,
-                ),
-                None => match recorded_parent(&span) {
-                    Some((trace_id, span_id, flags, state)) => {
-                        (trace_id, Some(span_id), flags, state, false)
+        // A child of a sampled-out span is sampled out: one table read, nothing formatted.
+        if sampling.head.may_drop() {
+            if let Some(parent) = registry_parent(attrs, &ctx) {
+                if let Lookup::SampledOut { .. } = sampling.table.lookup(parent.into_u64()) {
+                    sampling
+                        .table
+                        .insert(id.into_u64(), clock::nanos(now), false);
+                    return;
+                }
+            }
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let lineage = match recorded_parent(&span) {
+            Some(parent) => Lineage::child_of(&parent, false),
+            None => {
+                let remote = remote_parent(attrs);
+                let lineage = match &remote {
+                    Some(remote) => Lineage::child_of(remote, true),
+                    None => Lineage::root(TraceId::random(), SAMPLED),
+                };
+                let sampled = !sampling.head.may_drop()
+                    || sampling.head.sample_root(
+                        attrs.metadata(),
+                        lineage.trace_id,
+                        remote.as_ref(),
+                        || clock::nanos(now),
+                    );
+                if !sampled {
+                    sampling
+                        .table
+                        .insert(id.into_u64(), clock::nanos(now), true);
+                    if let Some(remote) = remote {
+                        span.extensions_mut().replace(RemoteParent(remote));
                     }
-                    None => (TraceId::random(), None, SAMPLED, None, false),
-                },
-            };
-        let mut record = SpanRecord {
-            trace_id,
-            span_id: SpanId::random(),
-            parent_span_id,
-            parent_is_remote,
-            trace_flags,
-            trace_state,
-            metadata: attrs.metadata(),
-            name: None,
-            kind: Default::default(),
-            status: Default::default(),
-            status_description: None,
-            thread_id: thread::current_id(),
-            timing: Timing::new(now),
-            attributes: Vec::new(),
-            dropped_attributes: 0,
-            events: Vec::new(),
-            dropped_events: 0,
-            links: Vec::new(),
-            dropped_links: 0,
-            truncated_values: 0,
+                    return;
+                }
+                lineage
+            }
         };
+        let mut record = SpanRecord::new(attrs.metadata(), lineage, SpanId::random(), now);
+        let fields = capture_span_fields(|v| attrs.record(v), shared.rules());
         fields.apply(&mut record, &shared.limits, now);
         span.extensions_mut().replace(record);
     }
@@ -148,6 +212,16 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
         let Some(span) = ctx.span(id) else { return };
+        if span.extensions().get::<SpanRecord>().is_none() {
+            let sampled_out = shared.sampling.table.lookup(id.into_u64()) != Lookup::Unknown;
+            if !(sampled_out
+                && shared.sampling.keep_errors
+                && records_error(values, span.metadata()))
+            {
+                return;
+            }
+            promote(shared, &span, "error", Instant::now());
+        }
         let fields = capture_span_fields(|v| values.record(v), shared.rules());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<SpanRecord>() {
@@ -157,20 +231,26 @@ where
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
-        let (Some(span), Some(cause)) = (ctx.span(id), ctx.span(follows)) else {
-            return;
-        };
-        let Some(link) = cause.extensions().get::<SpanRecord>().map(context_of) else {
-            return;
-        };
+        let Some(span) = ctx.span(id) else { return };
+        // A cause that closed already (or was sampled out) has no identity to link to.
+        let link = ctx.span(follows).and_then(|cause| {
+            cause
+                .extensions()
+                .get::<SpanRecord>()
+                .map(SpanRecord::context)
+        });
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<SpanRecord>() {
-            record.push_link(link, &shared.limits);
+            match link {
+                Some(link) => record.push_link(link, &shared.limits),
+                None => record.dropped_links += 1,
+            }
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.active().is_none() {
+        let Some(shared) = self.active() else { return };
+        if shared.skips(id) {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
@@ -181,7 +261,8 @@ where
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.active().is_none() {
+        let Some(shared) = self.active() else { return };
+        if shared.skips(id) {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
@@ -193,21 +274,40 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let is_error = is_error_event(event);
+        let span_id = if event.is_contextual() {
+            ctx.current_span().id().cloned()
+        } else {
+            event.parent().cloned()
+        };
+        let Some(span_id) = span_id else { return };
+        if !is_error && shared.skips(&span_id) {
+            return;
+        }
         let Some(span) = ctx.event_span(event) else {
             return;
         };
-        let is_error = is_error_event(event);
         let limits = &shared.limits;
-        let room = match span.extensions().get::<SpanRecord>() {
-            None => return,
-            Some(record) => {
-                let cap = if is_error {
-                    limits.max_events * 2
-                } else {
-                    limits.max_events
-                };
-                record.events.len() < cap
+        let cap = if is_error {
+            limits.max_events * 2
+        } else {
+            limits.max_events
+        };
+        // Read the length in its own statement: `promote` below takes the write lock.
+        let events = span
+            .extensions()
+            .get::<SpanRecord>()
+            .map(|r| r.events.len());
+        let room = match events {
+            Some(len) => len < cap,
+            None if is_error && shared.sampling.keep_errors => {
+                if shared.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
+                    return;
+                }
+                promote(shared, &span, "error", Instant::now());
+                true
             }
+            None => return,
         };
         if !room {
             let mut extensions = span.extensions_mut();
@@ -233,11 +333,27 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let now = Instant::now();
+        let sampling = &shared.sampling;
+        if sampling.head.may_drop() {
+            if let Lookup::SampledOut { start, .. } = sampling.table.lookup(id.into_u64()) {
+                let slow = sampling
+                    .slow_span_threshold
+                    .is_some_and(|t| now.saturating_duration_since(clock::instant(start)) >= t);
+                match ctx.span(&id) {
+                    Some(span) if slow => promote(shared, &span, "slow", now),
+                    _ => {
+                        sampling.table.remove(id.into_u64());
+                        return;
+                    }
+                }
+            }
+        }
         let Some(span) = ctx.span(&id) else { return };
         let Some(mut record) = span.extensions_mut().remove::<SpanRecord>() else {
             return;
         };
-        record.timing.close(Instant::now());
+        record.timing.close(now);
         shared.queue.push(Box::new(record));
     }
 }

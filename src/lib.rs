@@ -46,6 +46,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+mod clock;
 pub mod config;
 mod error;
 mod export;
@@ -56,6 +57,7 @@ mod propagation;
 mod queue;
 mod record;
 mod report;
+mod sampling;
 mod span_ext;
 
 pub use builder::ObserverBuilder;
@@ -67,6 +69,7 @@ pub use observer::Observer;
 pub use propagation::SpanContext;
 pub use record::ids::{SpanId, TraceId};
 pub use report::{DroppedSpans, PipelineStats, ShutdownReport};
+pub use sampling::{Sampler, SamplingRule};
 pub use span_ext::ObserverSpanExt;
 
 /// The OTLP protobuf types batches are made of (re-exported from `opentelemetry-proto`),

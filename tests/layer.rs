@@ -304,3 +304,164 @@ fn shutdown_is_idempotent_and_stops_recording() {
     });
     assert_eq!(exporter.span_count(), 1);
 }
+
+fn kept_by(span: &Span) -> Option<&Value> {
+    attr(&span.attributes, "observer.sampling.kept_by")
+}
+
+#[instrument(err)]
+fn innermost(fail: bool) -> Result<(), Outer> {
+    if fail {
+        Err(Outer(Inner))
+    } else {
+        Ok(())
+    }
+}
+
+#[instrument(fields(password = "hunter2", order_id = 7))]
+fn middle(fail: bool) {
+    let _ = innermost(fail);
+}
+
+#[instrument]
+fn outer_op(fail: bool) {
+    middle(fail);
+}
+
+#[test]
+fn errors_are_kept_with_their_ancestors_when_sampled_out() {
+    let builder = Observer::builder().sampler(tracing_observer::Sampler::AlwaysOff);
+    let (spans, report) = record(builder, || {
+        for i in 0..10 {
+            outer_op(i == 3);
+        }
+    });
+    assert_eq!(spans.len(), 3, "only the failing op's path: {spans:#?}");
+    let inner = named(&spans, "innermost");
+    let middle = named(&spans, "middle");
+    let outer = named(&spans, "outer_op");
+    assert_eq!(inner.parent_span_id, middle.span_id);
+    assert_eq!(middle.parent_span_id, outer.span_id);
+    assert!(outer.parent_span_id.is_empty());
+    assert!(spans.iter().all(|s| s.trace_id == outer.trace_id));
+    assert_eq!(
+        inner.status.as_ref().unwrap().code,
+        StatusCode::Error as i32
+    );
+    assert_eq!(
+        middle.status.as_ref().unwrap().code,
+        StatusCode::Unset as i32
+    );
+    for span in &spans {
+        assert_eq!(kept_by(span), Some(&Value::StringValue("error".into())));
+        assert!(span.start_time_unix_nano <= span.end_time_unix_nano);
+    }
+    assert!(outer.start_time_unix_nano <= middle.start_time_unix_nano);
+    assert!(middle.start_time_unix_nano <= inner.start_time_unix_nano);
+    assert_eq!(inner.events[0].name, "exception");
+    assert_eq!(report.stats.recorded, 3);
+}
+
+#[test]
+fn keep_errors_can_be_turned_off() {
+    let builder = Observer::builder()
+        .sampler(tracing_observer::Sampler::AlwaysOff)
+        .keep_errors(false);
+    let (spans, _) = record(builder, || outer_op(true));
+    assert!(spans.is_empty());
+}
+
+#[test]
+fn ratio_sampling_keeps_whole_traces() {
+    let builder = Observer::builder().sampler(tracing_observer::Sampler::TraceIdRatio(0.3));
+    let (spans, _) = record(builder, || {
+        for _ in 0..2000 {
+            outer_op(false);
+        }
+    });
+    let roots = spans.iter().filter(|s| s.name == "outer_op").count();
+    assert!(
+        (450..750).contains(&roots),
+        "{roots} of 2000 roots at ratio 0.3"
+    );
+    assert_eq!(spans.len(), roots * 3, "children follow their root");
+    let ids: std::collections::HashSet<_> = spans.iter().map(|s| s.span_id.clone()).collect();
+    assert!(spans
+        .iter()
+        .all(|s| s.parent_span_id.is_empty() || ids.contains(&s.parent_span_id)));
+}
+
+#[test]
+fn rules_pick_ratios_per_module_and_name() {
+    let builder = Observer::builder()
+        .sampler(tracing_observer::Sampler::AlwaysOn)
+        .sampling_rule(tracing_observer::SamplingRule::name("outer_op").ratio(0.0))
+        .keep_errors(false);
+    let (spans, _) = record(builder, || {
+        outer_op(false);
+        let _other = tracing::info_span!("other").entered();
+    });
+    let names: Vec<_> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["other"]);
+}
+
+#[test]
+fn remote_parent_flag_is_respected_by_parent_based_sampling() {
+    let (spans, _) = record(Observer::builder(), || {
+        let unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+        tracing::info_span!("dropped", traceparent = unsampled).in_scope(|| {
+            tracing::info_span!("child").in_scope(|| {});
+        });
+        let sampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        tracing::info_span!("kept", traceparent = sampled).in_scope(|| {});
+    });
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name, "kept");
+    assert_eq!(
+        spans[0].parent_span_id,
+        vec![0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]
+    );
+    assert_eq!(spans[0].flags & 0x300, 0x300, "parent marked remote");
+}
+
+#[test]
+fn slow_spans_are_kept_when_sampled_out() {
+    let builder = Observer::builder()
+        .sampler(tracing_observer::Sampler::AlwaysOff)
+        .slow_span_threshold(Duration::from_millis(20));
+    let (spans, _) = record(builder, || {
+        tracing::info_span!("fast").in_scope(|| {});
+        tracing::info_span!("slow_parent").in_scope(|| {
+            tracing::info_span!("slow").in_scope(|| std::thread::sleep(Duration::from_millis(30)));
+        });
+    });
+    let names: Vec<_> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["slow", "slow_parent"]);
+    assert!(spans
+        .iter()
+        .all(|s| kept_by(s) == Some(&Value::StringValue("slow".into()))));
+}
+
+#[test]
+fn secrets_are_redacted_before_export() {
+    let (spans, _) = record(Observer::builder(), || outer_op(false));
+    let middle = named(&spans, "middle");
+    assert_eq!(
+        attr(&middle.attributes, "password"),
+        Some(&Value::StringValue("[REDACTED]".into()))
+    );
+    assert_eq!(
+        attr(&middle.attributes, "order_id"),
+        Some(&Value::IntValue(7))
+    );
+    let (spans, _) = record(Observer::builder().allow_fields(["fail"]), || {
+        outer_op(false)
+    });
+    let middle = named(&spans, "middle");
+    assert!(attr(&middle.attributes, "order_id").is_none());
+    assert!(attr(&middle.attributes, "password").is_none());
+    assert_eq!(
+        attr(&middle.attributes, "fail"),
+        Some(&Value::BoolValue(false))
+    );
+}

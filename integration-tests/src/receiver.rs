@@ -253,7 +253,8 @@ impl OtlpReceiver {
                 runtime.block_on(async move {
                     let grpc = tonic::transport::Server::builder().serve_with_incoming(
                         grpc_service,
-                        tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
+                        tonic::transport::server::TcpIncoming::from(grpc_listener)
+                            .with_nodelay(Some(true)),
                     );
                     let http = serve_http(http_listener, http_shared);
                     tokio::select! {

@@ -23,6 +23,10 @@ pub mod vars {
     pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
     /// Spans per export request at most.
     pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+    /// Export requests in flight at once.
+    pub const OTEL_BSP_MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
+    /// The seeds' name for concurrent exports; `OTEL_BSP_MAX_CONCURRENT_EXPORTS` wins when both are set.
+    pub const OBSERVER_ASYNC_WORKER_THREADS: &str = "OBSERVER_ASYNC_WORKER_THREADS";
     /// Attributes kept per span.
     pub const OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
     /// Events kept per span.
@@ -38,6 +42,16 @@ pub mod vars {
     pub const OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
     /// Field-name patterns whose values are replaced by `[REDACTED]` (comma-separated, `none` for none).
     pub const OBSERVER_REDACT_FIELDS: &str = "OBSERVER_REDACT_FIELDS";
+    /// The head sampler: `always_on`, `always_off`, `traceidratio`, `parentbased_*`.
+    pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+    /// The ratio of the `traceidratio` samplers.
+    pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+    /// Sampling rules: `TARGET[/NAME]=RATIO[@RATE],…`.
+    pub const OBSERVER_SAMPLING_RULES: &str = "OBSERVER_SAMPLING_RULES";
+    /// Keep failing spans (and their local ancestors) that head sampling dropped: `true` or `false`.
+    pub const OBSERVER_KEEP_ERRORS: &str = "OBSERVER_KEEP_ERRORS";
+    /// Keep spans at least this slow that head sampling dropped (`500ms`, `2s`).
+    pub const OBSERVER_SLOW_SPAN_THRESHOLD: &str = "OBSERVER_SLOW_SPAN_THRESHOLD";
     /// When set, only these field names are exported (comma-separated).
     pub const OBSERVER_ALLOW_FIELDS: &str = "OBSERVER_ALLOW_FIELDS";
     /// Path of a TOML config file with the builder's keys.
@@ -145,6 +159,12 @@ impl Environment {
             certificate: self.otlp("CERTIFICATE", |v| Ok(PathBuf::from(v.trim())))?,
             max_queue_size: queue_size,
             max_export_batch_size: self.parsed(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, parse::count)?,
+            max_concurrent_exports: match self
+                .parsed(OTEL_BSP_MAX_CONCURRENT_EXPORTS, parse::count)?
+            {
+                Some(n) => Some(n),
+                None => self.parsed(OBSERVER_ASYNC_WORKER_THREADS, parse::count)?,
+            },
             scheduled_delay: self.parsed(OTEL_BSP_SCHEDULE_DELAY, parse::millis)?,
             export_timeout: self.parsed(OTEL_BSP_EXPORT_TIMEOUT, parse::millis)?,
             max_attributes_per_span: self.parsed(OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, parse::count)?,
@@ -160,6 +180,15 @@ impl Environment {
                 .parsed(OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, parse::count)?,
             redact_fields: self.parsed(OBSERVER_REDACT_FIELDS, parse::name_list)?,
             allow_fields: self.parsed(OBSERVER_ALLOW_FIELDS, parse::name_list)?,
+            sampler: {
+                let arg = self.parsed(OTEL_TRACES_SAMPLER_ARG, parse::ratio)?;
+                self.parsed(OTEL_TRACES_SAMPLER, |v| parse::sampler(v, arg))?
+            },
+            sampling_rules: self
+                .parsed(OBSERVER_SAMPLING_RULES, parse::sampling_rules)?
+                .map(|rules| (rules, OBSERVER_SAMPLING_RULES.to_owned())),
+            keep_errors: self.parsed(OBSERVER_KEEP_ERRORS, parse::boolean)?,
+            slow_span_threshold: self.parsed(OBSERVER_SLOW_SPAN_THRESHOLD, parse::duration)?,
             shutdown_timeout: self.parsed(OBSERVER_SHUTDOWN_TIMEOUT, parse::duration)?,
             disabled: self.parsed(OTEL_SDK_DISABLED, parse::boolean)?,
         })

@@ -34,6 +34,7 @@ struct FileSettings {
     certificate: Option<PathBuf>,
     max_queue_size: Option<usize>,
     max_export_batch_size: Option<usize>,
+    max_concurrent_exports: Option<usize>,
     scheduled_delay: Option<String>,
     export_timeout: Option<String>,
     max_attributes_per_span: Option<usize>,
@@ -45,6 +46,11 @@ struct FileSettings {
     disabled: Option<bool>,
     redact_fields: Option<Vec<String>>,
     allow_fields: Option<Vec<String>>,
+    sampler: Option<String>,
+    sampler_arg: Option<f64>,
+    sampling_rules: Option<Vec<crate::sampling::SamplingRule>>,
+    keep_errors: Option<bool>,
+    slow_span_threshold: Option<String>,
 }
 
 /// Reads and parses a config file into a settings layer.
@@ -115,6 +121,7 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
         certificate: file.certificate.map(|p| (p, origin("certificate"))),
         max_queue_size: count("max_queue_size", file.max_queue_size)?,
         max_export_batch_size: count("max_export_batch_size", file.max_export_batch_size)?,
+        max_concurrent_exports: count("max_concurrent_exports", file.max_concurrent_exports)?,
         scheduled_delay: parse_field(
             &origin,
             "scheduled_delay",
@@ -144,6 +151,30 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
         disabled: file.disabled,
         redact_fields: file.redact_fields,
         allow_fields: file.allow_fields,
+        sampler: match file.sampler {
+            Some(name) => {
+                if let Some(arg) = file.sampler_arg {
+                    parse::ratio(&arg.to_string()).map_err(|reason| {
+                        BuildError::invalid(origin("sampler_arg"), arg.to_string(), reason)
+                    })?;
+                }
+                Some(
+                    parse::sampler(&name, file.sampler_arg)
+                        .map_err(|reason| BuildError::invalid(origin("sampler"), &name, reason))?,
+                )
+            }
+            None => None,
+        },
+        sampling_rules: file
+            .sampling_rules
+            .map(|rules| (rules, origin("sampling_rules"))),
+        keep_errors: file.keep_errors,
+        slow_span_threshold: parse_field(
+            &origin,
+            "slow_span_threshold",
+            file.slow_span_threshold,
+            parse::duration,
+        )?,
     })
 }
 

@@ -13,6 +13,7 @@ pub use env::vars;
 
 use crate::error::BuildError;
 use crate::record::Limits;
+use crate::sampling::{Sampler, SamplingRule};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub const DEFAULT_MAX_QUEUE_SIZE: usize = 65_536;
 pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 512;
 /// Longest wait before a partial batch is exported (`OTEL_BSP_SCHEDULE_DELAY`).
 pub const DEFAULT_SCHEDULED_DELAY: Duration = Duration::from_millis(5_000);
+/// Export requests in flight at once (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`).
+pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 4;
 /// Longest time one batch export may take (`OTEL_BSP_EXPORT_TIMEOUT`).
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_millis(30_000);
 /// Longest time one OTLP request may take (`OTEL_EXPORTER_OTLP_TIMEOUT`).
@@ -136,6 +139,7 @@ pub(crate) struct Settings {
     pub(crate) certificate: Option<(PathBuf, String)>,
     pub(crate) max_queue_size: Option<usize>,
     pub(crate) max_export_batch_size: Option<usize>,
+    pub(crate) max_concurrent_exports: Option<usize>,
     pub(crate) scheduled_delay: Option<Duration>,
     pub(crate) export_timeout: Option<Duration>,
     pub(crate) max_attributes_per_span: Option<usize>,
@@ -147,6 +151,10 @@ pub(crate) struct Settings {
     pub(crate) disabled: Option<bool>,
     pub(crate) redact_fields: Option<Vec<String>>,
     pub(crate) allow_fields: Option<Vec<String>>,
+    pub(crate) sampler: Option<Sampler>,
+    pub(crate) sampling_rules: Option<(Vec<SamplingRule>, String)>,
+    pub(crate) keep_errors: Option<bool>,
+    pub(crate) slow_span_threshold: Option<Duration>,
 }
 
 /// The export destination, resolved.
@@ -174,6 +182,7 @@ pub(crate) struct OtlpConfig {
 pub(crate) struct BatchConfig {
     pub(crate) max_queue_size: usize,
     pub(crate) max_export_batch_size: usize,
+    pub(crate) max_concurrent_exports: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) export_timeout: Duration,
 }
@@ -188,6 +197,10 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) redact_fields: Vec<String>,
     pub(crate) allow_fields: Option<Vec<String>>,
+    pub(crate) sampler: Sampler,
+    pub(crate) sampling_rules: Vec<SamplingRule>,
+    pub(crate) keep_errors: bool,
+    pub(crate) slow_span_threshold: Option<Duration>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
 }
@@ -223,6 +236,7 @@ impl Settings {
             certificate: over.certificate.or(self.certificate),
             max_queue_size: over.max_queue_size.or(self.max_queue_size),
             max_export_batch_size: over.max_export_batch_size.or(self.max_export_batch_size),
+            max_concurrent_exports: over.max_concurrent_exports.or(self.max_concurrent_exports),
             scheduled_delay: over.scheduled_delay.or(self.scheduled_delay),
             export_timeout: over.export_timeout.or(self.export_timeout),
             max_attributes_per_span: over
@@ -240,6 +254,10 @@ impl Settings {
             disabled: over.disabled.or(self.disabled),
             redact_fields: over.redact_fields.or(self.redact_fields),
             allow_fields: over.allow_fields.or(self.allow_fields),
+            sampler: over.sampler.or(self.sampler),
+            sampling_rules: over.sampling_rules.or(self.sampling_rules),
+            keep_errors: over.keep_errors.or(self.keep_errors),
+            slow_span_threshold: over.slow_span_threshold.or(self.slow_span_threshold),
         }
     }
 
@@ -253,6 +271,9 @@ impl Settings {
                 .max_export_batch_size
                 .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE)
                 .min(max_queue_size),
+            max_concurrent_exports: self
+                .max_concurrent_exports
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_EXPORTS),
             scheduled_delay: self.scheduled_delay.unwrap_or(DEFAULT_SCHEDULED_DELAY),
             export_timeout: self.export_timeout.unwrap_or(DEFAULT_EXPORT_TIMEOUT),
         };
@@ -306,6 +327,20 @@ impl Settings {
                     .collect()
             }),
             allow_fields: self.allow_fields,
+            sampler: self.sampler.unwrap_or_default(),
+            sampling_rules: match self.sampling_rules {
+                None => Vec::new(),
+                Some((rules, origin)) => {
+                    for rule in &rules {
+                        rule.validate().map_err(|reason| {
+                            BuildError::invalid(&origin, format!("{rule:?}"), reason)
+                        })?;
+                    }
+                    rules
+                }
+            },
+            keep_errors: self.keep_errors.unwrap_or(true),
+            slow_span_threshold: self.slow_span_threshold,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             disabled: self.disabled.unwrap_or(false),
         })

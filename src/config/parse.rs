@@ -4,6 +4,7 @@
 //! and value, so every error reads `SETTING=value: reason`.
 
 use super::{Compression, Protocol, TracesExporter};
+use crate::sampling::{Sampler, SamplingRule};
 use std::time::Duration;
 
 pub(crate) fn boolean(value: &str) -> Result<bool, String> {
@@ -120,6 +121,71 @@ fn percent_decode(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// `OTEL_TRACES_SAMPLER` with its `OTEL_TRACES_SAMPLER_ARG` (parsed by [`ratio`]).
+pub(crate) fn sampler(value: &str, ratio: Option<f64>) -> Result<Sampler, String> {
+    let ratio = ratio.unwrap_or(1.0);
+    Ok(match value.trim() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatio(ratio),
+        "parentbased_always_on" => Sampler::parent_based(Sampler::AlwaysOn),
+        "parentbased_always_off" => Sampler::parent_based(Sampler::AlwaysOff),
+        "parentbased_traceidratio" => Sampler::parent_based(Sampler::TraceIdRatio(ratio)),
+        _ => {
+            return Err(
+                "expected always_on, always_off, traceidratio, parentbased_always_on, \
+                        parentbased_always_off or parentbased_traceidratio"
+                    .into(),
+            )
+        }
+    })
+}
+
+/// A sampling ratio between 0 and 1.
+pub(crate) fn ratio(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err("expected a ratio between 0.0 and 1.0".into()),
+    }
+}
+
+/// Rules as `TARGET[/NAME]=RATIO[@RATE],…`, e.g. `app::hot=0.001,app::jobs=0.2@10,/health=0`.
+pub(crate) fn sampling_rules(value: &str) -> Result<Vec<SamplingRule>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let (selector, spec) = item
+                .split_once('=')
+                .ok_or_else(|| format!("{item:?} is not SELECTOR=RATIO[@RATE]"))?;
+            let (target, name) = match selector.trim().split_once('/') {
+                Some((target, name)) => (target.trim(), Some(name.trim())),
+                None => (selector.trim(), None),
+            };
+            let (ratio_text, rate) = match spec.split_once('@') {
+                Some((r, rate)) => (r, Some(rate)),
+                None => (spec, None),
+            };
+            let mut rule = match (target, name) {
+                ("", Some(name)) => SamplingRule::name(name),
+                (target, Some(name)) => SamplingRule::target(target).with_name(name),
+                (target, None) => SamplingRule::target(target),
+            };
+            rule = rule.ratio(ratio(ratio_text).map_err(|e| format!("{item:?}: {e}"))?);
+            if let Some(rate) = rate {
+                let rate: f64 = rate
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{item:?}: the rate after @ must be a number"))?;
+                rule = rule.rate_limit(rate);
+            }
+            rule.validate().map_err(|e| format!("{item:?}: {e}"))?;
+            Ok(rule)
+        })
+        .collect()
+}
+
 /// A comma-separated list of names; `none` means the empty list.
 pub(crate) fn name_list(value: &str) -> Result<Vec<String>, String> {
     if value.trim() == "none" {
@@ -183,6 +249,33 @@ mod tests {
         assert!(endpoint("localhost:4317").is_err());
         assert!(endpoint("ftp://collector").is_err());
         assert!(endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn samplers_and_rules() {
+        assert_eq!(
+            sampler("traceidratio", Some(0.5)),
+            Ok(Sampler::TraceIdRatio(0.5))
+        );
+        assert_eq!(
+            sampler("parentbased_always_on", None),
+            Ok(Sampler::default())
+        );
+        assert!(sampler("jaeger_remote", None).is_err());
+        assert!(ratio("1.5").is_err());
+        assert!(ratio("abc").is_err());
+        let rules = sampling_rules("app::hot=0.001, app::jobs=0.2@10, /health=0").unwrap();
+        assert_eq!(rules[0], SamplingRule::target("app::hot").ratio(0.001));
+        assert_eq!(
+            rules[1],
+            SamplingRule::target("app::jobs")
+                .ratio(0.2)
+                .rate_limit(10.0)
+        );
+        assert_eq!(rules[2], SamplingRule::name("health").ratio(0.0));
+        assert!(sampling_rules("app=2").is_err());
+        assert!(sampling_rules("app").is_err());
+        assert!(sampling_rules("app=0.5@fast").is_err());
     }
 
     #[test]

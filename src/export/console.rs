@@ -11,9 +11,9 @@ pub(crate) struct ConsoleExporter;
 
 impl SpanExporter for ConsoleExporter {
     fn export(
-        &mut self,
+        &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'_, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<(), ExportError>> {
         let result = serde_json::to_vec(&batch)
             .map_err(|e| ExportError::new(ExportErrorKind::Encode, e.to_string()))
             .and_then(|mut line| {

@@ -7,6 +7,7 @@ use crate::propagation::SpanContext;
 use crate::record::{
     thread, Attribute, EventName, EventRecord, SpanKind, SpanRecord, StatusCode, Value,
 };
+use crate::sampling::KEPT_BY_KEY;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
@@ -172,7 +173,19 @@ fn span(record: &SpanRecord, clock: &ClockAnchor) -> Span {
     attributes.push(kv_str("level", metadata.level().as_str()));
     attributes.push(kv("busy_ns", nanos_value(record.timing.busy)));
     attributes.push(kv("idle_ns", nanos_value(record.timing.idle)));
-    attributes.extend(record.attributes.iter().map(attribute));
+    // A user field named like a built-in attribute (`level`, `thread.id`, …) wins:
+    // OTLP forbids duplicate keys.
+    let builtin = attributes.len();
+    for user in &record.attributes {
+        let kv = attribute(user);
+        match attributes[..builtin].iter_mut().find(|a| a.key == kv.key) {
+            Some(slot) => *slot = kv,
+            None => attributes.push(kv),
+        }
+    }
+    if let Some(reason) = record.kept_by {
+        attributes.push(kv_str(KEPT_BY_KEY, reason));
+    }
 
     let mut flags = u32::from(record.trace_flags) | FLAG_HAS_IS_REMOTE;
     if record.parent_is_remote {

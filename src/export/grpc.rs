@@ -77,14 +77,16 @@ pub(crate) struct GrpcExporter {
 
 impl SpanExporter for GrpcExporter {
     fn export(
-        &mut self,
+        &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'_, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<(), ExportError>> {
         let mut request = tonic::Request::new(batch);
         *request.metadata_mut() = self.metadata.clone();
         request.set_timeout(self.timeout);
+        // Clones share the channel: concurrent exports multiplex over one connection.
+        let mut client = self.client.clone();
         Box::pin(async move {
-            self.client
+            client
                 .export(request)
                 .await
                 .map(drop)

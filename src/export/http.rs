@@ -80,24 +80,24 @@ impl HttpExporter {
 
 impl SpanExporter for HttpExporter {
     fn export(
-        &mut self,
+        &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'_, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<(), ExportError>> {
+        let body = self.body(&batch);
+        let content_type = if self.json {
+            "application/json"
+        } else {
+            "application/x-protobuf"
+        };
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .header(CONTENT_TYPE, content_type);
+        if self.gzip {
+            request = request.header(CONTENT_ENCODING, "gzip");
+        }
         Box::pin(async move {
-            let body = self.body(&batch)?;
-            let content_type = if self.json {
-                "application/json"
-            } else {
-                "application/x-protobuf"
-            };
-            let mut request = self
-                .client
-                .post(self.url.clone())
-                .header(CONTENT_TYPE, content_type)
-                .body(body);
-            if self.gzip {
-                request = request.header(CONTENT_ENCODING, "gzip");
-            }
+            let request = request.body(body?);
             let response = request.send().await.map_err(|e| classify_transport(&e))?;
             let status = response.status();
             if status.is_success() {

@@ -70,9 +70,9 @@ impl InMemoryExporter {
 
 impl SpanExporter for InMemoryExporter {
     fn export(
-        &mut self,
+        &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'_, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<(), ExportError>> {
         let n = span_count(&batch);
         if let Some(requests) = &self.requests {
             if let Ok(mut requests) = requests.lock() {

@@ -21,7 +21,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 /// Something that delivers batches of spans, driven by the observer's worker.
 ///
 /// Implementations run on the worker's own current-thread tokio runtime, so they may
-/// use tokio I/O and timers. The worker bounds each call by the export timeout.
+/// use tokio I/O and timers. The worker runs up to `max_concurrent_exports` exports at
+/// once (each future owns what it needs, hence `'static`) and bounds each by the
+/// export timeout.
 ///
 /// ```
 /// use futures_util::future::BoxFuture;
@@ -31,7 +33,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 /// struct Discard;
 ///
 /// impl SpanExporter for Discard {
-///     fn export(&mut self, _batch: ExportTraceServiceRequest) -> BoxFuture<'_, Result<(), ExportError>> {
+///     fn export(&self, _batch: ExportTraceServiceRequest) -> BoxFuture<'static, Result<(), ExportError>> {
 ///         Box::pin(async { Ok(()) })
 ///     }
 /// }
@@ -41,25 +43,25 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 pub trait SpanExporter: Send + 'static {
     /// Delivers one batch. An error counts the batch's spans as failed.
     fn export(
-        &mut self,
+        &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'_, Result<(), ExportError>>;
+    ) -> BoxFuture<'static, Result<(), ExportError>>;
 
     /// Releases resources at shutdown; the default does nothing.
-    fn shutdown(&mut self) -> BoxFuture<'_, ()> {
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
         Box::pin(async {})
     }
 }
 
 impl SpanExporter for Box<dyn SpanExporter> {
     fn export(
-        &mut self,
+        &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'_, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<(), ExportError>> {
         (**self).export(batch)
     }
 
-    fn shutdown(&mut self) -> BoxFuture<'_, ()> {
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
         (**self).shutdown()
     }
 }

@@ -17,6 +17,7 @@ use crate::record::fields::Rules;
 use crate::record::policy::FieldPolicy;
 use crate::record::Limits;
 use crate::report::PipelineStats;
+use crate::sampling::{Lookup, Sampling};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -35,6 +36,7 @@ pub(crate) struct Shared {
     pub(crate) stats: Stats,
     pub(crate) limits: Limits,
     pub(crate) policy: FieldPolicy,
+    pub(crate) sampling: Sampling,
     accepting: AtomicBool,
 }
 
@@ -42,6 +44,13 @@ impl Shared {
     /// Whether new spans should be recorded (false once shutdown began).
     pub(crate) fn is_accepting(&self) -> bool {
         self.accepting.load(Ordering::Relaxed)
+    }
+
+    /// Whether a hook can skip this span at once: it is in the sampled-out table and
+    /// the table is consulted before the registry.
+    pub(crate) fn skips(&self, id: &tracing_core::span::Id) -> bool {
+        self.sampling.head.table_first()
+            && self.sampling.table.lookup(id.into_u64()) != Lookup::Unknown
     }
 
     /// The bounds and field policy for capturing values.
@@ -78,6 +87,8 @@ pub(crate) struct Pipeline {
     shared: Arc<Shared>,
     control: UnboundedSender<Control>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The counters as shutdown left them; an abandoned export cannot change them later.
+    final_stats: Mutex<Option<PipelineStats>>,
 }
 
 impl Pipeline {
@@ -86,14 +97,17 @@ impl Pipeline {
         batch: BatchConfig,
         limits: Limits,
         policy: FieldPolicy,
+        sampling: Sampling,
         requests: RequestBuilder,
         exporter: ExporterFactory,
     ) -> std::io::Result<Self> {
+        crate::clock::start();
         let shared = Arc::new(Shared {
             queue: SpanQueue::new(batch.max_queue_size, batch.max_export_batch_size),
             stats: Stats::default(),
             limits,
             policy,
+            sampling,
             accepting: AtomicBool::new(true),
         });
         let (control, commands) = unbounded_channel();
@@ -124,6 +138,7 @@ impl Pipeline {
             shared,
             control,
             thread: Mutex::new(Some(thread)),
+            final_stats: Mutex::new(None),
         })
     }
 
@@ -132,6 +147,9 @@ impl Pipeline {
     }
 
     pub(crate) fn stats(&self) -> PipelineStats {
+        if let Some(stats) = self.final_stats.lock().ok().and_then(|s| s.clone()) {
+            return stats;
+        }
         self.shared.stats.snapshot(&self.shared.queue)
     }
 
@@ -171,15 +189,16 @@ impl Pipeline {
                 let _ = thread.join();
             }
         }
-        let mut stats = self.stats();
-        if stats.pending > 0 {
-            // Whatever the worker could not finish is lost: count it, never hide it.
-            self.shared.stats.shutdown_dropped(stats.pending);
-            stats = self.stats();
+        let mut stats = self.shared.stats.snapshot(&self.shared.queue);
+        // Whatever the worker could not finish is lost: count it, never hide it.
+        stats.dropped.shutdown += stats.pending;
+        stats.pending = 0;
+        if let Ok(mut slot) = self.final_stats.lock() {
+            *slot = Some(stats.clone());
         }
         ShutdownOutcome {
+            timed_out: !finished || self.shared.stats.was_cut() || stats.dropped.shutdown > 0,
             stats,
-            timed_out: !finished,
         }
     }
 }

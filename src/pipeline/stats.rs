@@ -5,7 +5,7 @@ use crate::queue::SpanQueue;
 use crate::record::SpanRecord;
 use crate::report::{DroppedSpans, PipelineStats};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
 /// Pipeline counters; written by the worker only (the queue counts its own drops).
@@ -22,6 +22,7 @@ pub(crate) struct Stats {
     events_dropped: AtomicU64,
     links_dropped: AtomicU64,
     values_truncated: AtomicU64,
+    cut: AtomicBool,
     errors: Mutex<ErrorLog>,
 }
 
@@ -65,8 +66,15 @@ impl Stats {
         self.no_exporter.fetch_add(spans as u64, Relaxed);
     }
 
-    pub(crate) fn shutdown_dropped(&self, spans: u64) {
+    /// Spans the shutdown deadline cut off (queued, or in an abandoned export).
+    pub(crate) fn cut_by_shutdown(&self, spans: u64) {
+        self.cut.store(true, Relaxed);
         self.shutdown.fetch_add(spans, Relaxed);
+    }
+
+    /// Whether the shutdown deadline cut anything off.
+    pub(crate) fn was_cut(&self) -> bool {
+        self.cut.load(Relaxed)
     }
 
     /// A consistent-enough snapshot; `pending` is derived so the identity always holds.

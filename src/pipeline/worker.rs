@@ -1,4 +1,9 @@
 //! The worker loop: wait for a batch, a tick or a command; drain; export.
+//!
+//! Up to `max_concurrent_exports` requests are in flight at once, so the collector's
+//! latency does not cap throughput. Shutdown drains the queue, waits for what is in
+//! flight until its deadline, and counts what the deadline cut off as
+//! `dropped.shutdown`.
 
 use super::{Control, Shared};
 use crate::config::BatchConfig;
@@ -6,10 +11,18 @@ use crate::error::{ExportError, ExportErrorKind};
 use crate::export::convert::RequestBuilder;
 use crate::export::SpanExporter;
 use crate::record::SpanRecord;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::MissedTickBehavior;
+
+/// How one export ended.
+struct Outcome {
+    spans: usize,
+    result: Result<(), ExportError>,
+}
 
 pub(super) struct Worker {
     shared: Arc<Shared>,
@@ -22,6 +35,8 @@ pub(super) struct Worker {
         reason = "records arrive boxed from the queue; unboxing would copy each"
     )]
     pending: Vec<Box<SpanRecord>>,
+    in_flight: FuturesUnordered<BoxFuture<'static, Outcome>>,
+    in_flight_spans: usize,
 }
 
 impl Worker {
@@ -32,14 +47,15 @@ impl Worker {
         batch: BatchConfig,
         commands: UnboundedReceiver<Control>,
     ) -> Self {
-        let pending = Vec::with_capacity(batch.max_export_batch_size);
         Self {
             shared,
             exporter,
             requests,
+            pending: Vec::with_capacity(batch.max_export_batch_size),
             batch,
             commands,
-            pending,
+            in_flight: FuturesUnordered::new(),
+            in_flight_spans: 0,
         }
     }
 
@@ -53,11 +69,13 @@ impl Worker {
                 command = self.commands.recv() => match command {
                     Some(Control::Flush { reply }) => {
                         self.drain(None).await;
+                        self.settle(None).await;
                         let _ = reply.send(());
                     }
                     Some(Control::Shutdown { deadline, reply }) => {
                         self.drain(Some(deadline)).await;
-                        if let Some(exporter) = self.exporter.as_mut() {
+                        self.settle(Some(deadline)).await;
+                        if let Some(exporter) = &self.exporter {
                             let _ = tokio::time::timeout_at(deadline.into(), exporter.shutdown()).await;
                         }
                         let _ = reply.send(());
@@ -66,6 +84,9 @@ impl Worker {
                     // The Observer is gone without a shutdown (it always sends one): stop.
                     None => return,
                 },
+                Some(outcome) = self.in_flight.next(), if !self.in_flight.is_empty() => {
+                    self.record(outcome);
+                }
                 () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
                 _ = tick.tick() => self.drain(None).await,
             }
@@ -89,7 +110,7 @@ impl Worker {
     /// Exports full batches only; a partial one waits for the next tick.
     async fn export_full_batches(&mut self) {
         while self.fill() {
-            self.export_pending(None).await;
+            self.launch(None).await;
         }
     }
 
@@ -101,45 +122,94 @@ impl Worker {
                 return;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                let left = self.pending.len() as u64;
+                let mut cut = self.pending.len() as u64;
                 self.pending.clear();
-                let mut rest = 0;
                 while let Some(record) = self.shared.queue.pop() {
                     self.shared.stats.received(&record);
-                    rest += 1;
+                    cut += 1;
                 }
-                self.shared.stats.shutdown_dropped(left + rest);
+                self.shared.stats.cut_by_shutdown(cut);
                 return;
             }
-            self.export_pending(deadline).await;
+            self.launch(deadline).await;
             if !full {
                 return;
             }
         }
     }
 
-    async fn export_pending(&mut self, deadline: Option<Instant>) {
+    /// Waits for the exports in flight; past `deadline` they are abandoned and counted.
+    async fn settle(&mut self, deadline: Option<Instant>) {
+        while !self.in_flight.is_empty() {
+            let next = self.in_flight.next();
+            let outcome = match deadline {
+                None => next.await,
+                Some(d) => match tokio::time::timeout_at(d.into(), next).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        self.in_flight.clear();
+                        self.shared
+                            .stats
+                            .cut_by_shutdown(self.in_flight_spans as u64);
+                        self.in_flight_spans = 0;
+                        return;
+                    }
+                },
+            };
+            if let Some(outcome) = outcome {
+                self.record(outcome);
+            }
+        }
+    }
+
+    /// Starts exporting `pending`, first waiting for a slot when the limit is reached.
+    async fn launch(&mut self, deadline: Option<Instant>) {
         let count = self.pending.len();
-        let Some(exporter) = self.exporter.as_mut() else {
+        let Some(exporter) = &self.exporter else {
             self.shared.stats.no_exporter(count);
             self.pending.clear();
             return;
         };
         let request = self.requests.request(&self.pending);
         self.pending.clear();
-        let limit = Instant::now() + self.batch.export_timeout;
-        let until = deadline.map_or(limit, |d| d.min(limit));
-        let budget = until.saturating_duration_since(Instant::now());
-        let result = match tokio::time::timeout_at(until.into(), exporter.export(request)).await {
-            Ok(result) => result,
-            Err(_) => Err(ExportError::new(
-                ExportErrorKind::Timeout,
-                format!("export did not complete within {budget:?}"),
-            )),
-        };
-        match result {
-            Ok(()) => self.shared.stats.exported(count),
-            Err(error) => self.shared.stats.export_failed(count, &error),
+        let export = exporter.export(request);
+        let timeout = self.batch.export_timeout;
+        self.in_flight_spans += count;
+        self.in_flight.push(Box::pin(async move {
+            let result = match tokio::time::timeout(timeout, export).await {
+                Ok(result) => result,
+                Err(_) => Err(ExportError::new(
+                    ExportErrorKind::Timeout,
+                    format!("export did not complete within {timeout:?}"),
+                )),
+            };
+            Outcome {
+                spans: count,
+                result,
+            }
+        }));
+        while self.in_flight.len() >= self.batch.max_concurrent_exports {
+            let next = self.in_flight.next();
+            let outcome = match deadline {
+                None => next.await,
+                // At shutdown a slot is waited for only until the deadline; `settle` counts the rest.
+                Some(d) => match tokio::time::timeout_at(d.into(), next).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return,
+                },
+            };
+            match outcome {
+                Some(outcome) => self.record(outcome),
+                None => return,
+            }
+        }
+    }
+
+    fn record(&mut self, outcome: Outcome) {
+        self.in_flight_spans -= outcome.spans;
+        match outcome.result {
+            Ok(()) => self.shared.stats.exported(outcome.spans),
+            Err(error) => self.shared.stats.export_failed(outcome.spans, &error),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::fmt::{self, Write as _};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Level};
+use tracing_core::{Event, Level, Metadata};
 
 /// Replaces a value whose `Debug` or `Display` impl panicked.
 pub(crate) const PANICKED_VALUE: &str = "<value formatting panicked>";
@@ -321,8 +321,6 @@ pub(crate) struct SpanFields {
     status: Option<StatusCode>,
     status_description: Option<String>,
     error: Option<ErrorText>,
-    remote_parent: Option<SpanContext>,
-    trace_state: Option<String>,
     dropped_attributes: u32,
     truncated: u32,
 }
@@ -356,11 +354,8 @@ impl FieldSink for SpanSink<'_> {
             reserved::OTEL_STATUS_DESCRIPTION => {
                 f.status_description = Some(raw_text(raw, rules, &mut f.truncated))
             }
-            reserved::TRACEPARENT => {
-                f.remote_parent =
-                    SpanContext::from_traceparent(&raw_text(raw, rules, &mut f.truncated))
-            }
-            reserved::TRACESTATE => f.trace_state = Some(raw_text(raw, rules, &mut f.truncated)),
+            // Read by `remote_parent` before sampling; not an attribute.
+            reserved::TRACEPARENT | reserved::TRACESTATE => {}
             reserved::ERROR => f.error = Some(raw_error(raw, rules, &mut f.truncated)),
             _ => return false,
         }
@@ -393,16 +388,55 @@ pub(crate) fn capture_span_fields(
     capture.0.fields
 }
 
-impl SpanFields {
-    /// The remote parent named by a `traceparent` field (with its `tracestate`).
-    pub(crate) fn take_remote_parent(&mut self) -> Option<SpanContext> {
-        let parent = self.remote_parent.take()?;
-        Some(match self.trace_state.take() {
-            Some(state) => parent.with_trace_state(&state),
-            None => parent,
-        })
+/// The remote parent named by a span's `traceparent` (and `tracestate`) fields.
+///
+/// Checks the callsite's field names first, so spans without the field pay nothing.
+pub(crate) fn remote_parent(attrs: &tracing_core::span::Attributes<'_>) -> Option<SpanContext> {
+    let fields = attrs.metadata().fields();
+    fields.field(reserved::TRACEPARENT)?;
+    #[derive(Default)]
+    struct Headers {
+        traceparent: Option<String>,
+        tracestate: Option<String>,
     }
+    impl Visit for Headers {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.record_text(field, || value.to_owned());
+        }
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            self.record_text(field, || format_bounded(1024, DebugAsDisplay(value)).0);
+        }
+    }
+    impl Headers {
+        fn record_text(&mut self, field: &Field, text: impl FnOnce() -> String) {
+            match field.name() {
+                reserved::TRACEPARENT => self.traceparent = Some(text()),
+                reserved::TRACESTATE => self.tracestate = Some(text()),
+                _ => {}
+            }
+        }
+    }
+    let mut headers = Headers::default();
+    attrs.record(&mut headers);
+    let parent = SpanContext::from_traceparent(headers.traceparent.as_deref()?)?;
+    Some(match headers.tracestate {
+        Some(state) => parent.with_trace_state(&state),
+        None => parent,
+    })
+}
 
+/// Whether recorded values include an `error` field (which promotes a sampled-out span).
+pub(crate) fn records_error(
+    values: &tracing_core::span::Record<'_>,
+    metadata: &Metadata<'_>,
+) -> bool {
+    metadata
+        .fields()
+        .field(reserved::ERROR)
+        .is_some_and(|field| values.contains(&field))
+}
+
+impl SpanFields {
     /// Applies the fields to a record, replacing values of keys it already has.
     pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits, now: Instant) {
         if record.attributes.is_empty() {
@@ -556,9 +590,17 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -
         value: Value::Static(metadata.target()),
     };
 
+    // `level` and `target` describe the event unless a field already has the name.
+    let describe = |attributes: &mut Vec<Attribute>| {
+        for extra in [level, target] {
+            if !attributes.iter().any(|a| a.key == extra.key) {
+                attributes.push(extra);
+            }
+        }
+    };
     if !is_error_event(event) {
         let mut attributes = sink.attributes;
-        attributes.extend([level, target]);
+        describe(&mut attributes);
         let name = sink
             .message
             .map_or(EventName::Static(metadata.name()), EventName::Message);
@@ -593,7 +635,7 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -
     let message = error.message.clone();
     let mut record = exception_event(&exception_type, error, now);
     record.attributes.extend(sink.attributes);
-    record.attributes.extend([level, target]);
+    describe(&mut record.attributes);
     CapturedEvent {
         record,
         error: Some(message),

@@ -119,6 +119,42 @@ pub(crate) struct SpanRecord {
     pub(crate) dropped_links: u32,
     /// Values cut to `max_value_bytes` or replaced because their `Debug` panicked.
     pub(crate) truncated_values: u32,
+    /// The tail rule that kept this span although head sampling dropped it.
+    pub(crate) kept_by: Option<&'static str>,
+}
+
+/// Where a new record sits in its trace.
+#[derive(Clone, Debug)]
+pub(crate) struct Lineage {
+    pub(crate) trace_id: TraceId,
+    pub(crate) parent_span_id: Option<SpanId>,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) trace_flags: u8,
+    pub(crate) trace_state: Option<String>,
+}
+
+impl Lineage {
+    /// The lineage of a span whose parent is `parent`, in this process or another.
+    pub(crate) fn child_of(parent: &SpanContext, parent_is_remote: bool) -> Self {
+        Self {
+            trace_id: parent.trace_id(),
+            parent_span_id: Some(parent.span_id()),
+            parent_is_remote,
+            trace_flags: parent.trace_flags(),
+            trace_state: parent.trace_state().map(str::to_owned),
+        }
+    }
+
+    /// The lineage of a new trace's root.
+    pub(crate) fn root(trace_id: TraceId, trace_flags: u8) -> Self {
+        Self {
+            trace_id,
+            parent_span_id: None,
+            parent_is_remote: false,
+            trace_flags,
+            trace_state: None,
+        }
+    }
 }
 
 // === impl Timing ===
@@ -167,6 +203,47 @@ impl Timing {
 // === impl SpanRecord ===
 
 impl SpanRecord {
+    /// An empty record for a span that started at `start`.
+    pub(crate) fn new(
+        metadata: &'static Metadata<'static>,
+        lineage: Lineage,
+        span_id: SpanId,
+        start: Instant,
+    ) -> Self {
+        Self {
+            trace_id: lineage.trace_id,
+            span_id,
+            parent_span_id: lineage.parent_span_id,
+            parent_is_remote: lineage.parent_is_remote,
+            trace_flags: lineage.trace_flags,
+            trace_state: lineage.trace_state,
+            metadata,
+            name: None,
+            kind: SpanKind::default(),
+            status: StatusCode::default(),
+            status_description: None,
+            thread_id: thread::current_id(),
+            timing: Timing::new(start),
+            attributes: Vec::new(),
+            dropped_attributes: 0,
+            events: Vec::new(),
+            dropped_events: 0,
+            links: Vec::new(),
+            dropped_links: 0,
+            truncated_values: 0,
+            kept_by: None,
+        }
+    }
+
+    /// This span's identity, as its children and links see it.
+    pub(crate) fn context(&self) -> SpanContext {
+        let cx = SpanContext::new(self.trace_id, self.span_id).with_trace_flags(self.trace_flags);
+        match &self.trace_state {
+            Some(state) => cx.with_trace_state(state),
+            None => cx,
+        }
+    }
+
     /// The span's name: `otel.name` when set, else the callsite name.
     pub(crate) fn name(&self) -> &str {
         self.name.as_deref().unwrap_or(self.metadata.name())

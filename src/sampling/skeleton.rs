@@ -1,0 +1,143 @@
+//! Sampled-out spans, remembered without allocating: a fixed table indexed by span id.
+//!
+//! A span that head sampling dropped keeps no record, but the error rule may need it
+//! later: when one of its descendants fails, the failing path is exported. The table
+//! remembers, per open sampled-out span, when it started and whether it is a local
+//! root, in two atomic words per slot. The table has a fixed size; when two live
+//! spans hash to the same slot the older one's start time is lost (it is then
+//! approximated by its child's) and the eviction is counted. Hooks check the table
+//! first, so a sampled-out span costs a slot read instead of a registry look-up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Slots in the table (16 bytes each: 1 MiB).
+const SLOTS: usize = 1 << 16;
+const ROOT_BIT: u64 = 1;
+
+/// What the table says about a span id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Not sampled out (recorded, filtered, or its slot was taken by another span).
+    Unknown,
+    /// Sampled out, with its start (monotonic nanoseconds) and whether it is a local root.
+    SampledOut { start: u64, is_root: bool },
+}
+
+#[derive(Default)]
+struct Slot {
+    id: AtomicU64,
+    start: AtomicU64,
+}
+
+/// The table of open sampled-out spans.
+pub(crate) struct SkeletonTable {
+    slots: Box<[Slot]>,
+    evictions: AtomicU64,
+}
+
+impl std::fmt::Debug for SkeletonTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkeletonTable")
+            .field("slots", &self.slots.len())
+            .field("evictions", &self.evictions())
+            .finish()
+    }
+}
+
+impl SkeletonTable {
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    fn slot(&self, id: u64) -> &Slot {
+        // Fibonacci hashing spreads the registry's sequential ids over the table.
+        let index = (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize;
+        &self.slots[index % SLOTS]
+    }
+
+    /// Remembers a sampled-out span.
+    pub(crate) fn insert(&self, id: u64, start: u64, is_root: bool) {
+        let slot = self.slot(id);
+        let previous = slot.id.swap(0, Ordering::AcqRel);
+        if previous != 0 && previous != id {
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+        }
+        slot.start
+            .store((start & !ROOT_BIT) | u64::from(is_root), Ordering::Relaxed);
+        slot.id.store(id, Ordering::Release);
+    }
+
+    pub(crate) fn lookup(&self, id: u64) -> Lookup {
+        let slot = self.slot(id);
+        if slot.id.load(Ordering::Acquire) != id {
+            return Lookup::Unknown;
+        }
+        let start = slot.start.load(Ordering::Relaxed);
+        if slot.id.load(Ordering::Acquire) != id {
+            return Lookup::Unknown;
+        }
+        Lookup::SampledOut {
+            start: start & !ROOT_BIT,
+            is_root: start & ROOT_BIT != 0,
+        }
+    }
+
+    /// Forgets a span (it closed, or it was promoted to a full record).
+    pub(crate) fn remove(&self, id: u64) {
+        let _ = self
+            .slot(id)
+            .id
+            .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    /// Sampled-out spans whose slot was taken by another live span.
+    pub(crate) fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_and_forgets() {
+        let table = SkeletonTable::new();
+        table.insert(7, 1000, true);
+        assert_eq!(
+            table.lookup(7),
+            Lookup::SampledOut {
+                start: 1000,
+                is_root: true
+            }
+        );
+        assert_eq!(table.lookup(8), Lookup::Unknown);
+        table.remove(7);
+        assert_eq!(table.lookup(7), Lookup::Unknown);
+    }
+
+    #[test]
+    fn collisions_evict_and_count() {
+        let table = SkeletonTable::new();
+        let a = 1u64;
+        let b = (1..u64::MAX)
+            .skip(1)
+            .find(|&b| std::ptr::eq(table.slot(a), table.slot(b)))
+            .unwrap();
+        table.insert(a, 10, false);
+        table.insert(b, 20, false);
+        assert_eq!(table.lookup(a), Lookup::Unknown);
+        assert_eq!(table.evictions(), 1);
+        table.remove(a); // must not clear b
+        assert_eq!(
+            table.lookup(b),
+            Lookup::SampledOut {
+                start: 20,
+                is_root: false
+            }
+        );
+    }
+}
