@@ -73,8 +73,8 @@ where
     span.scope().skip(1).find_map(|ancestor| {
         ancestor
             .extensions()
-            .get::<SpanRecord>()
-            .map(SpanRecord::context)
+            .get::<Box<SpanRecord>>()
+            .map(|record| record.context())
     })
 }
 
@@ -102,7 +102,7 @@ where
     let mut chain = Vec::new();
     let mut anchor = None;
     for ancestor in span.scope() {
-        if let Some(record) = ancestor.extensions().get::<SpanRecord>() {
+        if let Some(record) = ancestor.extensions().get::<Box<SpanRecord>>() {
             anchor = Some(Lineage::child_of(&record.context(), false));
             break;
         }
@@ -132,7 +132,7 @@ where
     let mut lineage = anchor.unwrap_or_else(|| Lineage::root(TraceId::random(), SAMPLED));
     lineage.trace_flags |= SAMPLED;
     for (span, start) in chain.into_iter().rev() {
-        let mut record = SpanRecord::new(
+        let mut record = shared.new_record(
             span.metadata(),
             lineage.clone(),
             SpanId::random(),
@@ -164,9 +164,10 @@ where
         let Some(shared) = self.active() else { return };
         let sampling = &shared.sampling;
         let now = Instant::now();
+        let parent_id = registry_parent(attrs, &ctx);
         // A child of a sampled-out span is sampled out: one table read, nothing formatted.
         if sampling.head.may_drop() {
-            if let Some(parent) = registry_parent(attrs, &ctx) {
+            if let Some(parent) = &parent_id {
                 if let Lookup::SampledOut { .. } = sampling.table.lookup(parent.into_u64()) {
                     sampling
                         .table
@@ -176,7 +177,13 @@ where
             }
         }
         let Some(span) = ctx.span(id) else { return };
-        let lineage = match recorded_parent(&span) {
+        // Roots skip the ancestor walk; a direct parent is the usual case.
+        let parent = parent_id.and_then(|parent| {
+            ctx.span(&parent)
+                .and_then(|p| p.extensions().get::<Box<SpanRecord>>().map(|r| r.context()))
+                .or_else(|| recorded_parent(&span))
+        });
+        let lineage = match parent {
             Some(parent) => Lineage::child_of(&parent, false),
             None => {
                 let remote = remote_parent(attrs);
@@ -203,8 +210,9 @@ where
                 lineage
             }
         };
-        let mut record = SpanRecord::new(attrs.metadata(), lineage, SpanId::random(), now);
-        let fields = capture_span_fields(|v| attrs.record(v), shared.rules());
+        let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now);
+        let attributes = std::mem::take(&mut record.attributes);
+        let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
         fields.apply(&mut record, &shared.limits, now);
         span.extensions_mut().replace(record);
     }
@@ -212,7 +220,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
         let Some(span) = ctx.span(id) else { return };
-        if span.extensions().get::<SpanRecord>().is_none() {
+        if span.extensions().get::<Box<SpanRecord>>().is_none() {
             let sampled_out = shared.sampling.table.lookup(id.into_u64()) != Lookup::Unknown;
             if !(sampled_out
                 && shared.sampling.keep_errors
@@ -222,9 +230,9 @@ where
             }
             promote(shared, &span, "error", Instant::now());
         }
-        let fields = capture_span_fields(|v| values.record(v), shared.rules());
+        let fields = capture_span_fields(|v| values.record(v), shared.rules(), Vec::new());
         let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<SpanRecord>() {
+        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             fields.apply(record, &shared.limits, Instant::now());
         }
     }
@@ -236,11 +244,11 @@ where
         let link = ctx.span(follows).and_then(|cause| {
             cause
                 .extensions()
-                .get::<SpanRecord>()
-                .map(SpanRecord::context)
+                .get::<Box<SpanRecord>>()
+                .map(|record| record.context())
         });
         let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<SpanRecord>() {
+        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             match link {
                 Some(link) => record.push_link(link, &shared.limits),
                 None => record.dropped_links += 1,
@@ -255,7 +263,7 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<SpanRecord>() {
+        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             record.timing.enter(Instant::now());
         }
     }
@@ -267,7 +275,7 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<SpanRecord>() {
+        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             record.timing.exit(Instant::now());
         }
     }
@@ -296,7 +304,7 @@ where
         // Read the length in its own statement: `promote` below takes the write lock.
         let events = span
             .extensions()
-            .get::<SpanRecord>()
+            .get::<Box<SpanRecord>>()
             .map(|r| r.events.len());
         let room = match events {
             Some(len) => len < cap,
@@ -311,7 +319,7 @@ where
         };
         if !room {
             let mut extensions = span.extensions_mut();
-            if let Some(record) = extensions.get_mut::<SpanRecord>() {
+            if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
                 record.dropped_events += 1;
                 if is_error {
                     record.mark_error(None);
@@ -322,7 +330,7 @@ where
         // Format outside the span's lock: a field's Debug may itself emit events.
         let captured = capture_event(event, shared.rules(), Instant::now());
         let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<SpanRecord>() {
+        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             record.truncated_values += captured.truncated;
             if let Some(message) = &captured.error {
                 record.mark_error(Some(message));
@@ -350,10 +358,10 @@ where
             }
         }
         let Some(span) = ctx.span(&id) else { return };
-        let Some(mut record) = span.extensions_mut().remove::<SpanRecord>() else {
+        let Some(mut record) = span.extensions_mut().remove::<Box<SpanRecord>>() else {
             return;
         };
         record.timing.close(now);
-        shared.queue.push(Box::new(record));
+        shared.queue.push(record);
     }
 }

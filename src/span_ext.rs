@@ -40,7 +40,9 @@ fn with_record<T>(span: &tracing::Span, f: impl FnOnce(&mut SpanRecord) -> T) ->
         let registry = dispatch.downcast_ref::<Registry>()?;
         let data = registry.span(id)?;
         let mut extensions = data.extensions_mut();
-        extensions.get_mut::<SpanRecord>().map(f)
+        extensions
+            .get_mut::<Box<SpanRecord>>()
+            .map(|record| f(record))
     })
     .flatten()
 }

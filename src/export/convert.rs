@@ -16,7 +16,10 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
     span, status, ResourceSpans, ScopeSpans, Span, Status,
 };
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tracing_core::Metadata;
 
 /// The instrumentation scope every span is exported under.
 pub(crate) const SCOPE_NAME: &str = "tracing-observer";
@@ -59,10 +62,11 @@ impl ClockAnchor {
 }
 
 /// Builds export requests for one resource.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct RequestBuilder {
     resource: Resource,
     scope: InstrumentationScope,
+    caches: Caches,
 }
 
 impl RequestBuilder {
@@ -102,13 +106,15 @@ impl RequestBuilder {
                 version: VERSION.into(),
                 ..Default::default()
             },
+            caches: Caches::default(),
         }
     }
 
     /// One request holding every record of the batch.
-    pub(crate) fn request(&self, records: &[Box<SpanRecord>]) -> ExportTraceServiceRequest {
+    pub(crate) fn request(&mut self, records: &[Box<SpanRecord>]) -> ExportTraceServiceRequest {
         let clock = ClockAnchor::now();
-        let spans = records.iter().map(|r| span(r, &clock)).collect();
+        let caches = &mut self.caches;
+        let spans = records.iter().map(|r| span(r, &clock, caches)).collect();
         ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 resource: Some(self.resource.clone()),
@@ -142,9 +148,9 @@ fn instance_id() -> String {
     .clone()
 }
 
-fn span(record: &SpanRecord, clock: &ClockAnchor) -> Span {
-    let metadata = record.metadata;
-    let mut attributes = Vec::with_capacity(record.attributes.len() + 9);
+/// Attributes that depend only on the callsite (`code.*`, `level`), built once each.
+fn callsite_attributes(metadata: &Metadata<'static>) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(5);
     if let Some(module) = metadata.module_path() {
         attributes.push(kv_str(
             "code.function.name",
@@ -163,14 +169,52 @@ fn span(record: &SpanRecord, clock: &ClockAnchor) -> Span {
             any_value::Value::IntValue(i64::from(line)),
         ));
     }
+    attributes.push(kv_str("level", metadata.level().as_str()));
+    attributes
+}
+
+/// What the worker remembers between batches: per-callsite attributes and thread names.
+#[derive(Debug, Default)]
+struct Caches {
+    callsites: HashMap<usize, Vec<KeyValue>>,
+    threads: HashMap<u64, Option<Arc<str>>>,
+}
+
+/// Entries kept per cache before it is cleared (callsites and threads are few).
+const MAX_CACHED: usize = 8192;
+
+impl Caches {
+    fn callsite(&mut self, metadata: &'static Metadata<'static>) -> &[KeyValue] {
+        if self.callsites.len() >= MAX_CACHED {
+            self.callsites.clear();
+        }
+        let key = metadata as *const Metadata<'static> as usize;
+        self.callsites
+            .entry(key)
+            .or_insert_with(|| callsite_attributes(metadata))
+    }
+
+    fn thread_name(&mut self, id: u64) -> Option<Arc<str>> {
+        if self.threads.len() >= MAX_CACHED {
+            self.threads.clear();
+        }
+        self.threads
+            .entry(id)
+            .or_insert_with(|| thread::name_of(id))
+            .clone()
+    }
+}
+
+fn span(record: &SpanRecord, clock: &ClockAnchor, caches: &mut Caches) -> Span {
+    let mut attributes = Vec::with_capacity(record.attributes.len() + 10);
+    attributes.extend_from_slice(caches.callsite(record.metadata));
     attributes.push(kv(
         "thread.id",
         any_value::Value::IntValue(i64::try_from(record.thread_id).unwrap_or(i64::MAX)),
     ));
-    if let Some(name) = thread::name_of(record.thread_id) {
+    if let Some(name) = caches.thread_name(record.thread_id) {
         attributes.push(kv_str("thread.name", &name));
     }
-    attributes.push(kv_str("level", metadata.level().as_str()));
     attributes.push(kv("busy_ns", nanos_value(record.timing.busy)));
     attributes.push(kv("idle_ns", nanos_value(record.timing.idle)));
     // A user field named like a built-in attribute (`level`, `thread.id`, …) wins:
@@ -222,9 +266,23 @@ fn event(event: &EventRecord, clock: &ClockAnchor) -> span::Event {
         time_unix_nano: clock.unix_nanos(event.time),
         name: match &event.name {
             EventName::Static(name) => (*name).to_owned(),
-            EventName::Message(message) => message.clone(),
+            EventName::Message(message) => message.as_str().to_owned(),
         },
-        attributes: event.attributes.iter().map(attribute).collect(),
+        attributes: {
+            let mut attributes: Vec<KeyValue> = event.attributes.iter().map(attribute).collect();
+            if let Some(metadata) = event.metadata {
+                // `level` and `target` describe the event unless a field has the name.
+                for (key, value) in [
+                    ("level", metadata.level().as_str()),
+                    ("target", metadata.target()),
+                ] {
+                    if !attributes.iter().any(|a| a.key == key) {
+                        attributes.push(kv_str(key, value));
+                    }
+                }
+            }
+            attributes
+        },
         dropped_attributes_count: 0,
     }
 }
@@ -267,7 +325,7 @@ fn attribute(attribute: &Attribute) -> KeyValue {
         Value::Bool(b) => any_value::Value::BoolValue(*b),
         Value::I64(i) => any_value::Value::IntValue(*i),
         Value::F64(f) => any_value::Value::DoubleValue(*f),
-        Value::Str(s) => any_value::Value::StringValue(s.clone()),
+        Value::Str(s) => any_value::Value::StringValue(s.as_str().to_owned()),
         Value::Static(s) => any_value::Value::StringValue((*s).to_owned()),
         Value::StrArray(items) => any_value::Value::ArrayValue(ArrayValue {
             values: items

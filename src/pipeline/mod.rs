@@ -14,17 +14,23 @@ use crate::export::convert::RequestBuilder;
 use crate::export::SpanExporter;
 use crate::queue::SpanQueue;
 use crate::record::fields::Rules;
+use crate::record::ids::SpanId;
 use crate::record::policy::FieldPolicy;
-use crate::record::Limits;
+use crate::record::{Limits, Lineage, SpanRecord};
 use crate::report::PipelineStats;
 use crate::sampling::{Lookup, Sampling};
+use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tracing_core::Metadata;
 
 pub(crate) use stats::Stats;
+
+/// Records kept for reuse at most.
+const RECYCLED_RECORDS: usize = 1024;
 
 /// The worker thread's name.
 pub(crate) const THREAD_NAME: &str = "tracing-observer";
@@ -37,6 +43,9 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) policy: FieldPolicy,
     pub(crate) sampling: Sampling,
+    /// Records the worker is done with, handed back so the host's threads reuse
+    /// them instead of allocating (and so memory is not freed across threads).
+    recycled: ArrayQueue<Box<SpanRecord>>,
     accepting: AtomicBool,
 }
 
@@ -44,6 +53,31 @@ impl Shared {
     /// Whether new spans should be recorded (false once shutdown began).
     pub(crate) fn is_accepting(&self) -> bool {
         self.accepting.load(Ordering::Relaxed)
+    }
+
+    /// A record for a new span: a recycled one when available.
+    pub(crate) fn new_record(
+        &self,
+        metadata: &'static Metadata<'static>,
+        lineage: Lineage,
+        span_id: SpanId,
+        start: Instant,
+    ) -> Box<SpanRecord> {
+        match self.recycled.pop() {
+            Some(mut record) => {
+                record.reuse(metadata, lineage, span_id, start);
+                record
+            }
+            None => Box::new(SpanRecord::new(metadata, lineage, span_id, start)),
+        }
+    }
+
+    /// Hands an exported record back for reuse; its values are dropped here, on the worker.
+    pub(crate) fn recycle(&self, mut record: Box<SpanRecord>) {
+        record.attributes.clear();
+        record.events.clear();
+        record.links.clear();
+        let _ = self.recycled.push(record);
     }
 
     /// Whether a hook can skip this span at once: it is in the sampled-out table and
@@ -108,6 +142,7 @@ impl Pipeline {
             limits,
             policy,
             sampling,
+            recycled: ArrayQueue::new(RECYCLED_RECORDS),
             accepting: AtomicBool::new(true),
         });
         let (control, commands) = unbounded_channel();

@@ -171,7 +171,9 @@ impl Worker {
             return;
         };
         let request = self.requests.request(&self.pending);
-        self.pending.clear();
+        for record in self.pending.drain(..) {
+            self.shared.recycle(record);
+        }
         let export = exporter.export(request);
         let timeout = self.batch.export_timeout;
         self.in_flight_spans += count;

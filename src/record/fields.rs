@@ -9,6 +9,7 @@
 use super::policy::{FieldPolicy, Verdict, REDACTED};
 use super::{Attribute, EventName, EventRecord, Limits, SpanKind, SpanRecord, StatusCode, Value};
 use crate::propagation::SpanContext;
+use compact_str::{CompactString, ToCompactString};
 use std::error::Error;
 use std::fmt::{self, Write as _};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -48,7 +49,7 @@ pub(crate) mod exception {
 
 /// A `fmt::Write` that keeps at most `max` bytes and then refuses more.
 struct BoundedWriter {
-    buf: String,
+    buf: CompactString,
     max: usize,
     truncated: bool,
 }
@@ -107,10 +108,10 @@ fn format_escape(code: u8, buf: &mut [u8; 4]) -> &str {
 }
 
 /// Formats `value` within `max` bytes; returns the text and whether it was cut or replaced.
-fn format_bounded(max: usize, value: impl fmt::Display) -> (String, bool) {
+fn format_bounded(max: usize, value: impl fmt::Display) -> (CompactString, bool) {
     let attempt = catch_unwind(AssertUnwindSafe(|| {
         let mut w = BoundedWriter {
-            buf: String::new(),
+            buf: CompactString::default(),
             max,
             truncated: false,
         };
@@ -125,7 +126,7 @@ fn format_bounded(max: usize, value: impl fmt::Display) -> (String, bool) {
             (w.buf, true)
         }
         Ok(w) => (w.buf, false),
-        Err(_) => (PANICKED_VALUE.to_owned(), true),
+        Err(_) => (CompactString::const_new(PANICKED_VALUE), true),
     }
 }
 
@@ -137,16 +138,16 @@ impl fmt::Display for DebugAsDisplay<'_> {
     }
 }
 
-fn cut_str(value: &str, max: usize) -> (String, bool) {
+fn cut_str(value: &str, max: usize) -> (CompactString, bool) {
     if value.len() <= max && !value.bytes().any(is_escaped) {
-        return (value.to_owned(), false);
+        return (CompactString::new(value), false);
     }
     format_bounded(max, value)
 }
 
 /// An error value's message and its `source()` chain, each bounded.
 struct ErrorText {
-    message: String,
+    message: CompactString,
     chain: Vec<String>,
 }
 
@@ -161,18 +162,18 @@ fn error_text(err: &(dyn Error + 'static), limits: &Limits, truncated: &mut u32)
         }
         let (text, cut) = format_bounded(limits.max_value_bytes, inner);
         *truncated += u32::from(cut);
-        chain.push(text);
+        chain.push(text.into_string());
         source = inner.source();
     }
     ErrorText { message, chain }
 }
 
 fn u64_value(value: u64) -> Value {
-    i64::try_from(value).map_or_else(|_| Value::Str(value.to_string()), Value::I64)
+    i64::try_from(value).map_or_else(|_| Value::Str(value.to_compact_string()), Value::I64)
 }
 
 fn i128_value(value: i128) -> Value {
-    i64::try_from(value).map_or_else(|_| Value::Str(value.to_string()), Value::I64)
+    i64::try_from(value).map_or_else(|_| Value::Str(value.to_compact_string()), Value::I64)
 }
 
 // === visiting ===
@@ -226,7 +227,7 @@ impl<T: FieldSink> Capture<T> {
             Raw::I64(v) => (Value::I64(v), false),
             Raw::U64(v) => (u64_value(v), false),
             Raw::I128(v) => (i128_value(v), false),
-            Raw::U128(v) => (Value::Str(v.to_string()), false),
+            Raw::U128(v) => (Value::Str(v.to_compact_string()), false),
             Raw::Bool(v) => (Value::Bool(v), false),
             Raw::Str(v) => text_value(cut_str(v, max)),
             Raw::Error(v) => text_value(format_bounded(max, v)),
@@ -239,7 +240,7 @@ impl<T: FieldSink> Capture<T> {
     }
 }
 
-fn text_value((text, cut): (String, bool)) -> (Value, bool) {
+fn text_value((text, cut): (CompactString, bool)) -> (Value, bool) {
     (Value::Str(text), cut)
 }
 
@@ -282,18 +283,18 @@ impl<T: FieldSink> Visit for Capture<T> {
 }
 
 /// Formats a reserved field's value as text (for `otel.*`, `message`, `error`, …).
-fn raw_text(raw: &Raw<'_>, rules: &Rules<'_>, truncated: &mut u32) -> String {
+fn raw_text(raw: &Raw<'_>, rules: &Rules<'_>, truncated: &mut u32) -> CompactString {
     let max = rules.limits.max_value_bytes;
     let (text, cut) = match raw {
         Raw::Str(v) => cut_str(v, max),
         Raw::Error(v) => format_bounded(max, v),
         Raw::Debug(v) => format_bounded(max, DebugAsDisplay(*v)),
-        Raw::F64(v) => (v.to_string(), false),
-        Raw::I64(v) => (v.to_string(), false),
-        Raw::U64(v) => (v.to_string(), false),
-        Raw::I128(v) => (v.to_string(), false),
-        Raw::U128(v) => (v.to_string(), false),
-        Raw::Bool(v) => (v.to_string(), false),
+        Raw::F64(v) => (v.to_compact_string(), false),
+        Raw::I64(v) => (v.to_compact_string(), false),
+        Raw::U64(v) => (v.to_compact_string(), false),
+        Raw::I128(v) => (v.to_compact_string(), false),
+        Raw::U128(v) => (v.to_compact_string(), false),
+        Raw::Bool(v) => (v.to_compact_string(), false),
     };
     *truncated += u32::from(cut);
     text
@@ -346,13 +347,15 @@ impl FieldSink for SpanSink<'_> {
     fn special(&mut self, name: &'static str, raw: &Raw<'_>) -> bool {
         let (rules, f) = (&self.rules, &mut self.fields);
         match name {
-            reserved::OTEL_NAME => f.name = Some(raw_text(raw, rules, &mut f.truncated)),
+            reserved::OTEL_NAME => {
+                f.name = Some(raw_text(raw, rules, &mut f.truncated).into_string())
+            }
             reserved::OTEL_KIND => f.kind = parse_kind(&raw_text(raw, rules, &mut f.truncated)),
             reserved::OTEL_STATUS_CODE => {
                 f.status = parse_status(&raw_text(raw, rules, &mut f.truncated))
             }
             reserved::OTEL_STATUS_DESCRIPTION => {
-                f.status_description = Some(raw_text(raw, rules, &mut f.truncated))
+                f.status_description = Some(raw_text(raw, rules, &mut f.truncated).into_string())
             }
             // Read by `remote_parent` before sampling; not an attribute.
             reserved::TRACEPARENT | reserved::TRACESTATE => {}
@@ -375,13 +378,18 @@ impl FieldSink for SpanSink<'_> {
     }
 }
 
-/// Captures a span's fields (at creation or on `record`).
+/// Captures a span's fields (at creation or on `record`) into `attributes` (empty,
+/// but maybe with capacity from a recycled record).
 pub(crate) fn capture_span_fields(
     values: impl FnOnce(&mut dyn Visit),
     rules: Rules<'_>,
+    attributes: Vec<Attribute>,
 ) -> SpanFields {
     let mut capture = Capture(SpanSink {
-        fields: SpanFields::default(),
+        fields: SpanFields {
+            attributes,
+            ..SpanFields::default()
+        },
         rules,
     });
     values(&mut capture);
@@ -404,7 +412,9 @@ pub(crate) fn remote_parent(attrs: &tracing_core::span::Attributes<'_>) -> Optio
             self.record_text(field, || value.to_owned());
         }
         fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-            self.record_text(field, || format_bounded(1024, DebugAsDisplay(value)).0);
+            self.record_text(field, || {
+                format_bounded(1024, DebugAsDisplay(value)).0.into_string()
+            });
         }
     }
     impl Headers {
@@ -492,7 +502,7 @@ fn exception_event(exception_type: &str, error: ErrorText, time: Instant) -> Eve
     let mut attributes = vec![
         Attribute {
             key: exception::TYPE,
-            value: Value::Str(exception_type.to_owned()),
+            value: Value::Str(CompactString::new(exception_type)),
         },
         Attribute {
             key: exception::MESSAGE,
@@ -507,6 +517,7 @@ fn exception_event(exception_type: &str, error: ErrorText, time: Instant) -> Eve
     }
     EventRecord {
         name: EventName::Static(exception::EVENT_NAME),
+        metadata: None,
         time,
         attributes,
     }
@@ -518,13 +529,13 @@ fn exception_event(exception_type: &str, error: ErrorText, time: Instant) -> Eve
 pub(crate) struct CapturedEvent {
     pub(crate) record: EventRecord,
     /// The error message when the event marks its span failed.
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<CompactString>,
     pub(crate) truncated: u32,
 }
 
 struct EventSink<'a> {
     attributes: Vec<Attribute>,
-    message: Option<String>,
+    message: Option<CompactString>,
     error: Option<ErrorText>,
     exception_type: Option<String>,
     rules: Rules<'a>,
@@ -544,7 +555,7 @@ impl FieldSink for EventSink<'_> {
                 self.error = Some(raw_error(raw, rules, &mut self.truncated))
             }
             reserved::EXCEPTION_TYPE => {
-                self.exception_type = Some(raw_text(raw, rules, &mut self.truncated))
+                self.exception_type = Some(raw_text(raw, rules, &mut self.truncated).into_string())
             }
             _ => return false,
         }
@@ -572,7 +583,7 @@ pub(crate) fn is_error_event(event: &Event<'_>) -> bool {
 pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -> CapturedEvent {
     let metadata = event.metadata();
     let mut capture = Capture(EventSink {
-        attributes: Vec::new(),
+        attributes: Vec::with_capacity(metadata.fields().len()),
         message: None,
         error: None,
         exception_type: None,
@@ -581,32 +592,15 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -
     });
     event.record(&mut capture);
     let mut sink = capture.0;
-    let level = Attribute {
-        key: "level",
-        value: Value::Static(metadata.level().as_str()),
-    };
-    let target = Attribute {
-        key: "target",
-        value: Value::Static(metadata.target()),
-    };
-
-    // `level` and `target` describe the event unless a field already has the name.
-    let describe = |attributes: &mut Vec<Attribute>| {
-        for extra in [level, target] {
-            if !attributes.iter().any(|a| a.key == extra.key) {
-                attributes.push(extra);
-            }
-        }
-    };
     if !is_error_event(event) {
-        let mut attributes = sink.attributes;
-        describe(&mut attributes);
+        let attributes = sink.attributes;
         let name = sink
             .message
             .map_or(EventName::Static(metadata.name()), EventName::Message);
         return CapturedEvent {
             record: EventRecord {
                 name,
+                metadata: Some(metadata),
                 time: now,
                 attributes,
             },
@@ -625,7 +619,7 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -
         }
         (Some(error), None) => error,
         (None, message) => ErrorText {
-            message: message.unwrap_or_else(|| metadata.name().to_owned()),
+            message: message.unwrap_or_else(|| CompactString::new(metadata.name())),
             chain: Vec::new(),
         },
     };
@@ -635,7 +629,7 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -
     let message = error.message.clone();
     let mut record = exception_event(&exception_type, error, now);
     record.attributes.extend(sink.attributes);
-    describe(&mut record.attributes);
+    record.metadata = Some(metadata);
     CapturedEvent {
         record,
         error: Some(message),

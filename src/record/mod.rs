@@ -12,6 +12,7 @@ pub(crate) mod policy;
 pub(crate) mod thread;
 
 use crate::propagation::SpanContext;
+use compact_str::CompactString;
 use ids::{SpanId, TraceId};
 use std::time::{Duration, Instant};
 use tracing_core::Metadata;
@@ -37,7 +38,7 @@ pub(crate) enum Value {
     Bool(bool),
     I64(i64),
     F64(f64),
-    Str(String),
+    Str(CompactString),
     Static(&'static str),
     StrArray(Vec<String>),
 }
@@ -73,6 +74,9 @@ pub(crate) enum StatusCode {
 #[derive(Clone, Debug)]
 pub(crate) struct EventRecord {
     pub(crate) name: EventName,
+    /// The callsite of a `tracing` event (its `level` and `target` are added on the
+    /// worker); `None` for an exception made from a span's `error` field.
+    pub(crate) metadata: Option<&'static Metadata<'static>>,
     pub(crate) time: Instant,
     pub(crate) attributes: Vec<Attribute>,
 }
@@ -81,7 +85,7 @@ pub(crate) struct EventRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum EventName {
     Static(&'static str),
-    Message(String),
+    Message(CompactString),
 }
 
 /// Wall-clock bookkeeping for one span, kept as monotonic instants.
@@ -233,6 +237,28 @@ impl SpanRecord {
             truncated_values: 0,
             kept_by: None,
         }
+    }
+
+    /// Turns a used record into a new one, keeping its vectors' capacity.
+    pub(crate) fn reuse(
+        &mut self,
+        metadata: &'static Metadata<'static>,
+        lineage: Lineage,
+        span_id: SpanId,
+        start: Instant,
+    ) {
+        let mut attributes = std::mem::take(&mut self.attributes);
+        let mut events = std::mem::take(&mut self.events);
+        let mut links = std::mem::take(&mut self.links);
+        attributes.clear();
+        events.clear();
+        links.clear();
+        *self = Self {
+            attributes,
+            events,
+            links,
+            ..Self::new(metadata, lineage, span_id, start)
+        };
     }
 
     /// This span's identity, as its children and links see it.

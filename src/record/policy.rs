@@ -4,8 +4,7 @@
 //! (keyed by the name's address and the policy's id): a pattern scan happens once
 //! per field name and thread, not once per span.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What replaces the value of a redacted field.
@@ -19,8 +18,22 @@ pub(crate) const DEFAULT_REDACT_PATTERNS: [&str; 6] = [
     "api_key",
     "cookie",
 ];
-/// Verdicts kept per thread before the cache is cleared.
-const MAX_CACHED: usize = 4096;
+/// Slots of the per-thread verdict cache (direct-mapped: a collision recomputes).
+const CACHE_SLOTS: usize = 256;
+
+/// Which policy and which (static) field name a cached verdict is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CacheKey {
+    policy: u64,
+    ptr: usize,
+    len: usize,
+}
+
+thread_local! {
+    static CACHE: [Cell<(CacheKey, Verdict)>; CACHE_SLOTS] = const {
+        [const { Cell::new((CacheKey { policy: 0, ptr: 0, len: 0 }, Verdict::Keep)) }; CACHE_SLOTS]
+    };
+}
 
 /// What happens to one field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,26 +69,23 @@ impl FieldPolicy {
         if self.redact.is_empty() && self.allow.is_none() {
             return Verdict::Keep;
         }
-        thread_local! {
-            static CACHE: RefCell<HashMap<(u64, usize, usize), Verdict>> = RefCell::new(HashMap::new());
-        }
-        let key = (self.id, name.as_ptr() as usize, name.len());
+        let key = CacheKey {
+            policy: self.id,
+            ptr: name.as_ptr() as usize,
+            len: name.len(),
+        };
+        let slot = (key.ptr >> 3 ^ key.len) % CACHE_SLOTS;
         CACHE
             .try_with(|cache| {
-                let mut cache = cache.try_borrow_mut().ok()?;
-                if let Some(verdict) = cache.get(&key) {
-                    return Some(*verdict);
-                }
-                if cache.len() >= MAX_CACHED {
-                    cache.clear();
+                let (cached, verdict) = cache[slot].get();
+                if cached == key {
+                    return verdict;
                 }
                 let verdict = self.decide(name);
-                cache.insert(key, verdict);
-                Some(verdict)
+                cache[slot].set((key, verdict));
+                verdict
             })
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| self.decide(name))
+            .unwrap_or_else(|_| self.decide(name))
     }
 
     fn decide(&self, name: &str) -> Verdict {
