@@ -175,6 +175,15 @@ impl ObserverBuilder {
         self
     }
 
+    /// Bytes the queue holds at most (an estimate of the records' memory), so huge
+    /// spans cannot blow memory. One eighth is reserved for failed spans.
+    ///
+    /// Environment: `OBSERVER_MAX_QUEUE_BYTES` (`64MiB`). Default: 64 MiB.
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.overrides.max_queue_bytes = Some(self.positive("max_queue_bytes", bytes));
+        self
+    }
+
     /// Spans per export request at most (clamped to the queue size).
     ///
     /// Environment: `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512.

@@ -150,7 +150,9 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_register_dispatch(&self, dispatch: &Dispatch) {
-        if self.shared.is_none() {
+        if let Some(shared) = &self.shared {
+            shared.diagnostics.register(dispatch);
+        } else {
             tracing::dispatcher::with_default(dispatch, || {
                 tracing::info!(
                     target: "tracing_observer",

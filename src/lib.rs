@@ -48,6 +48,7 @@
 mod builder;
 mod clock;
 pub mod config;
+mod diagnostics;
 mod error;
 mod export;
 mod layer;

@@ -19,22 +19,33 @@ pub struct DroppedSpans {
     pub no_exporter: u64,
     /// Shutdown's timeout passed before the span could be exported.
     pub shutdown: u64,
+    /// A failed (or tail-kept) span found both queue lanes full.
+    pub error_lane_full: u64,
+    /// The span alone was larger than the queue's byte budget.
+    pub span_too_large: u64,
 }
 
 impl DroppedSpans {
     /// All dropped spans.
     pub fn total(&self) -> u64 {
-        self.queue_full + self.export_failed + self.no_exporter + self.shutdown
+        self.queue_full
+            + self.export_failed
+            + self.no_exporter
+            + self.shutdown
+            + self.error_lane_full
+            + self.span_too_large
     }
 }
 
 impl serde::Serialize for DroppedSpans {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("DroppedSpans", 5)?;
+        let mut s = serializer.serialize_struct("DroppedSpans", 7)?;
         s.serialize_field("queue_full", &self.queue_full)?;
         s.serialize_field("export_failed", &self.export_failed)?;
         s.serialize_field("no_exporter", &self.no_exporter)?;
         s.serialize_field("shutdown", &self.shutdown)?;
+        s.serialize_field("error_lane_full", &self.error_lane_full)?;
+        s.serialize_field("span_too_large", &self.span_too_large)?;
         s.serialize_field("total", &self.total())?;
         s.end()
     }
@@ -60,6 +71,8 @@ pub struct PipelineStats {
     pub dropped: DroppedSpans,
     /// Spans queued or in an export under way.
     pub pending: u64,
+    /// Bytes the queue holds now (an estimate of the records' memory).
+    pub queue_bytes: u64,
     /// Export requests made (successful or not).
     pub export_requests: u64,
     /// Export requests that failed.
@@ -144,8 +157,8 @@ impl fmt::Display for ShutdownReport {
         if d.total() > 0 {
             write!(
                 f,
-                "\n  dropped: queue_full={} export_failed={} no_exporter={} shutdown={}",
-                d.queue_full, d.export_failed, d.no_exporter, d.shutdown
+                "\n  dropped: queue_full={} error_lane_full={} span_too_large={} export_failed={} no_exporter={} shutdown={}",
+                d.queue_full, d.error_lane_full, d.span_too_large, d.export_failed, d.no_exporter, d.shutdown
             )?;
         }
         write!(

@@ -465,3 +465,120 @@ fn secrets_are_redacted_before_export() {
         Some(&Value::BoolValue(false))
     );
 }
+
+#[test]
+fn under_pressure_normal_spans_go_first_and_errors_are_kept() {
+    let exporter = InMemoryExporter::new();
+    let observer = Observer::builder()
+        .exporter(exporter.clone())
+        .max_queue_size(64)
+        .scheduled_delay(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..200 {
+            tracing::info_span!("normal").in_scope(|| {});
+        }
+        for _ in 0..5 {
+            tracing::info_span!("failing").in_scope(|| tracing::error!("boom"));
+        }
+    });
+    let report = observer.shutdown(Duration::from_secs(5));
+    let spans = exporter.spans();
+    assert_eq!(
+        spans.iter().filter(|s| s.name == "failing").count(),
+        5,
+        "{report}"
+    );
+    assert_eq!(report.stats.dropped.error_lane_full, 0, "{report}");
+    assert!(report.stats.dropped.queue_full >= 136, "{report}");
+    assert_eq!(report.stats.recorded, 205);
+    assert_eq!(report.stats.exported + report.stats.dropped.total(), 205);
+}
+
+#[test]
+fn the_byte_budget_bounds_huge_spans() {
+    let exporter = InMemoryExporter::new();
+    let observer = Observer::builder()
+        .exporter(exporter.clone())
+        .max_queue_bytes(2048)
+        .scheduled_delay(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let huge = "x".repeat(3000);
+        tracing::info_span!("huge", payload = huge.as_str()).in_scope(|| {});
+        for _ in 0..50 {
+            tracing::info_span!("small").in_scope(|| {});
+        }
+    });
+    let report = observer.shutdown(Duration::from_secs(5));
+    let s = &report.stats;
+    assert_eq!(s.dropped.span_too_large, 1, "{report}");
+    assert!(
+        s.dropped.queue_full > 0,
+        "the budget holds only a few records: {report}"
+    );
+    assert!(s.exported > 0 && s.exported < 50, "{report}");
+    assert_eq!(s.recorded, s.exported + s.dropped.total(), "{report}");
+}
+
+/// Counts the observer's own warnings.
+#[derive(Clone, Default)]
+struct Warnings(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "tracing_observer" && *event.metadata().level() == tracing::Level::WARN {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+struct Failing;
+
+impl tracing_observer::SpanExporter for Failing {
+    fn export(
+        &self,
+        _: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), tracing_observer::ExportError>> {
+        Box::pin(async {
+            Err(tracing_observer::ExportError::new(
+                tracing_observer::ExportErrorKind::Unavailable,
+                "collector down",
+            ))
+        })
+    }
+}
+
+#[test]
+fn drops_and_failures_are_announced_once_not_flooded() {
+    let warnings = Warnings::default();
+    let observer = Observer::builder()
+        .exporter(Failing)
+        .scheduled_delay(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(observer.layer())
+            .with(warnings.clone()),
+    );
+    tracing::dispatcher::with_default(&dispatch, || {
+        for _ in 0..100 {
+            tracing::info_span!("lost").in_scope(|| {});
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while warnings.0.load(std::sync::atomic::Ordering::SeqCst) == 0
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(warnings.0.load(std::sync::atomic::Ordering::SeqCst), 1, "one warning, not one per batch");
+    let report = observer.shutdown(Duration::from_secs(5));
+    assert_eq!(report.stats.dropped.export_failed, 100);
+}

@@ -23,6 +23,8 @@ pub mod vars {
     pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
     /// Spans per export request at most.
     pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+    /// Bytes the queue holds at most (`64MiB`, `1GiB`, or a number of bytes).
+    pub const OBSERVER_MAX_QUEUE_BYTES: &str = "OBSERVER_MAX_QUEUE_BYTES";
     /// Export requests in flight at once.
     pub const OTEL_BSP_MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
     /// The seeds' name for concurrent exports; `OTEL_BSP_MAX_CONCURRENT_EXPORTS` wins when both are set.
@@ -159,6 +161,7 @@ impl Environment {
             certificate: self.otlp("CERTIFICATE", |v| Ok(PathBuf::from(v.trim())))?,
             max_queue_size: queue_size,
             max_export_batch_size: self.parsed(OTEL_BSP_MAX_EXPORT_BATCH_SIZE, parse::count)?,
+            max_queue_bytes: self.parsed(OBSERVER_MAX_QUEUE_BYTES, parse::bytes)?,
             max_concurrent_exports: match self
                 .parsed(OTEL_BSP_MAX_CONCURRENT_EXPORTS, parse::count)?
             {

@@ -35,6 +35,7 @@ struct FileSettings {
     max_queue_size: Option<usize>,
     max_export_batch_size: Option<usize>,
     max_concurrent_exports: Option<usize>,
+    max_queue_bytes: Option<usize>,
     scheduled_delay: Option<String>,
     export_timeout: Option<String>,
     max_attributes_per_span: Option<usize>,
@@ -122,6 +123,7 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
         max_queue_size: count("max_queue_size", file.max_queue_size)?,
         max_export_batch_size: count("max_export_batch_size", file.max_export_batch_size)?,
         max_concurrent_exports: count("max_concurrent_exports", file.max_concurrent_exports)?,
+        max_queue_bytes: count("max_queue_bytes", file.max_queue_bytes)?,
         scheduled_delay: parse_field(
             &origin,
             "scheduled_delay",

@@ -22,6 +22,8 @@ use std::time::Duration;
 /// Larger than the spec's 2048: this observer never blocks the host, so the queue is
 /// what absorbs bursts, and records are compact.
 pub const DEFAULT_MAX_QUEUE_SIZE: usize = 65_536;
+/// Bytes the queue holds at most, both lanes together (`OBSERVER_MAX_QUEUE_BYTES`).
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 /// Spans per export request at most (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
 pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 512;
 /// Longest wait before a partial batch is exported (`OTEL_BSP_SCHEDULE_DELAY`).
@@ -139,6 +141,7 @@ pub(crate) struct Settings {
     pub(crate) certificate: Option<(PathBuf, String)>,
     pub(crate) max_queue_size: Option<usize>,
     pub(crate) max_export_batch_size: Option<usize>,
+    pub(crate) max_queue_bytes: Option<usize>,
     pub(crate) max_concurrent_exports: Option<usize>,
     pub(crate) scheduled_delay: Option<Duration>,
     pub(crate) export_timeout: Option<Duration>,
@@ -182,6 +185,7 @@ pub(crate) struct OtlpConfig {
 pub(crate) struct BatchConfig {
     pub(crate) max_queue_size: usize,
     pub(crate) max_export_batch_size: usize,
+    pub(crate) max_queue_bytes: usize,
     pub(crate) max_concurrent_exports: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) export_timeout: Duration,
@@ -237,6 +241,7 @@ impl Settings {
             max_queue_size: over.max_queue_size.or(self.max_queue_size),
             max_export_batch_size: over.max_export_batch_size.or(self.max_export_batch_size),
             max_concurrent_exports: over.max_concurrent_exports.or(self.max_concurrent_exports),
+            max_queue_bytes: over.max_queue_bytes.or(self.max_queue_bytes),
             scheduled_delay: over.scheduled_delay.or(self.scheduled_delay),
             export_timeout: over.export_timeout.or(self.export_timeout),
             max_attributes_per_span: over
@@ -271,6 +276,7 @@ impl Settings {
                 .max_export_batch_size
                 .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE)
                 .min(max_queue_size),
+            max_queue_bytes: self.max_queue_bytes.unwrap_or(DEFAULT_MAX_QUEUE_BYTES),
             max_concurrent_exports: self
                 .max_concurrent_exports
                 .unwrap_or(DEFAULT_MAX_CONCURRENT_EXPORTS),

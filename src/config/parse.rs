@@ -186,6 +186,30 @@ pub(crate) fn sampling_rules(value: &str) -> Result<Vec<SamplingRule>, String> {
         .collect()
 }
 
+/// A size in bytes: a number, optionally with `KiB`, `MiB` or `GiB` (or `K`, `M`, `G`).
+pub(crate) fn bytes(value: &str) -> Result<usize, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (digits, unit) = value.split_at(split);
+    let n: usize = digits
+        .parse()
+        .map_err(|_| "expected a size such as 65536, 64MiB or 1GiB".to_owned())?;
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?}: use KiB, MiB or GiB")),
+    };
+    match n.checked_mul(unit) {
+        Some(0) => Err("must be greater than zero".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err("size is too large".into()),
+    }
+}
+
 /// A comma-separated list of names; `none` means the empty list.
 pub(crate) fn name_list(value: &str) -> Result<Vec<String>, String> {
     if value.trim() == "none" {
@@ -249,6 +273,16 @@ mod tests {
         assert!(endpoint("localhost:4317").is_err());
         assert!(endpoint("ftp://collector").is_err());
         assert!(endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(bytes("1g"), Ok(1 << 30));
+        assert_eq!(bytes("4096"), Ok(4096));
+        assert!(bytes("0").is_err());
+        assert!(bytes("lots").is_err());
+        assert!(bytes("5TB").is_err());
     }
 
     #[test]

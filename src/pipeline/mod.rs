@@ -10,6 +10,7 @@ mod stats;
 mod worker;
 
 use crate::config::BatchConfig;
+use crate::diagnostics::Diagnostics;
 use crate::export::convert::RequestBuilder;
 use crate::export::SpanExporter;
 use crate::queue::SpanQueue;
@@ -30,7 +31,7 @@ use tracing_core::Metadata;
 pub(crate) use stats::Stats;
 
 /// Records kept for reuse at most.
-const RECYCLED_RECORDS: usize = 1024;
+const RECYCLED_RECORDS: usize = 4096;
 
 /// The worker thread's name.
 pub(crate) const THREAD_NAME: &str = "tracing-observer";
@@ -43,6 +44,7 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) policy: FieldPolicy,
     pub(crate) sampling: Sampling,
+    pub(crate) diagnostics: Diagnostics,
     /// Records the worker is done with, handed back so the host's threads reuse
     /// them instead of allocating (and so memory is not freed across threads).
     recycled: ArrayQueue<Box<SpanRecord>>,
@@ -137,11 +139,16 @@ impl Pipeline {
     ) -> std::io::Result<Self> {
         crate::clock::start();
         let shared = Arc::new(Shared {
-            queue: SpanQueue::new(batch.max_queue_size, batch.max_export_batch_size),
+            queue: SpanQueue::new(
+                batch.max_queue_size,
+                batch.max_queue_bytes,
+                batch.max_export_batch_size,
+            ),
             stats: Stats::default(),
             limits,
             policy,
             sampling,
+            diagnostics: Diagnostics::default(),
             recycled: ArrayQueue::new(RECYCLED_RECORDS),
             accepting: AtomicBool::new(true),
         });

@@ -80,7 +80,9 @@ impl Stats {
     /// A consistent-enough snapshot; `pending` is derived so the identity always holds.
     pub(crate) fn snapshot(&self, queue: &SpanQueue) -> PipelineStats {
         let dropped = DroppedSpans {
-            queue_full: queue.dropped_full(),
+            queue_full: queue.drops.queue_full.load(Relaxed),
+            error_lane_full: queue.drops.error_lane_full.load(Relaxed),
+            span_too_large: queue.drops.span_too_large.load(Relaxed),
             export_failed: self.export_failed.load(Relaxed),
             no_exporter: self.no_exporter.load(Relaxed),
             shutdown: self.shutdown.load(Relaxed),
@@ -88,7 +90,7 @@ impl Stats {
         let exported = self.exported.load(Relaxed);
         let received = self.received.load(Relaxed);
         let in_queue = queue.len() as u64;
-        let recorded = (received + in_queue + dropped.queue_full).max(exported + dropped.total());
+        let recorded = (received + in_queue + queue.dropped()).max(exported + dropped.total());
         let (export_errors, last_export_error) = match self.errors.lock() {
             Ok(log) => (
                 log.by_kind
@@ -103,6 +105,7 @@ impl Stats {
             recorded,
             exported,
             pending: recorded - exported - dropped.total(),
+            queue_bytes: queue.bytes() as u64,
             dropped,
             export_requests: self.requests.load(Relaxed),
             export_failures: self.failures.load(Relaxed),

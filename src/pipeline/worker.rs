@@ -88,7 +88,11 @@ impl Worker {
                     self.record(outcome);
                 }
                 () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
-                _ = tick.tick() => self.drain(None).await,
+                _ = tick.tick() => {
+                    self.drain(None).await;
+                    let stats = self.shared.stats.snapshot(&self.shared.queue);
+                    self.shared.diagnostics.check(&stats);
+                }
             }
         }
     }

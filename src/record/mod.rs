@@ -125,6 +125,8 @@ pub(crate) struct SpanRecord {
     pub(crate) truncated_values: u32,
     /// The tail rule that kept this span although head sampling dropped it.
     pub(crate) kept_by: Option<&'static str>,
+    /// The size the queue charged for this record, released when it leaves.
+    pub(crate) queued_bytes: usize,
 }
 
 /// Where a new record sits in its trace.
@@ -236,6 +238,7 @@ impl SpanRecord {
             dropped_links: 0,
             truncated_values: 0,
             kept_by: None,
+            queued_bytes: 0,
         }
     }
 
@@ -268,6 +271,34 @@ impl SpanRecord {
             Some(state) => cx.with_trace_state(state),
             None => cx,
         }
+    }
+
+    /// Whether the record goes in the queue's priority lane: it failed, or a tail rule kept it.
+    pub(crate) fn is_priority(&self) -> bool {
+        self.status == StatusCode::Error || self.kept_by.is_some()
+    }
+
+    /// An estimate of the memory the record holds, for the queue's byte budget.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        fn value_bytes(value: &Value) -> usize {
+            match value {
+                Value::Str(s) if s.is_heap_allocated() => s.len(),
+                Value::StrArray(items) => items.iter().map(|s| s.len() + 24).sum(),
+                _ => 0,
+            }
+        }
+        let attributes = |list: &[Attribute]| -> usize {
+            list.len() * std::mem::size_of::<Attribute>()
+                + list.iter().map(|a| value_bytes(&a.value)).sum::<usize>()
+        };
+        std::mem::size_of::<Self>()
+            + attributes(&self.attributes)
+            + self
+                .events
+                .iter()
+                .map(|e| std::mem::size_of::<EventRecord>() + attributes(&e.attributes))
+                .sum::<usize>()
+            + self.links.len() * std::mem::size_of::<SpanContext>()
     }
 
     /// The span's name: `otel.name` when set, else the callsite name.

@@ -74,7 +74,9 @@ impl FieldPolicy {
             ptr: name.as_ptr() as usize,
             len: name.len(),
         };
-        let slot = (key.ptr >> 3 ^ key.len) % CACHE_SLOTS;
+        // Fibonacci hashing: names are often adjacent in memory (`a`, `b`).
+        let slot = ((key.ptr ^ key.len.rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56)
+            % CACHE_SLOTS;
         CACHE
             .try_with(|cache| {
                 let (cached, verdict) = cache[slot].get();
