@@ -288,7 +288,7 @@ impl SpanRecord {
             }
         }
         let attributes = |list: &[Attribute]| -> usize {
-            list.len() * std::mem::size_of::<Attribute>()
+            std::mem::size_of_val(list)
                 + list.iter().map(|a| value_bytes(&a.value)).sum::<usize>()
         };
         std::mem::size_of::<Self>()
