@@ -531,7 +531,9 @@ struct Warnings(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
     fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() == "tracing_observer" && *event.metadata().level() == tracing::Level::WARN {
+        if event.metadata().target() == "tracing_observer"
+            && *event.metadata().level() == tracing::Level::WARN
+        {
             self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     }
@@ -578,7 +580,11 @@ fn drops_and_failures_are_announced_once_not_flooded() {
         std::thread::sleep(Duration::from_millis(10));
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(warnings.0.load(std::sync::atomic::Ordering::SeqCst), 1, "one warning, not one per batch");
+    assert_eq!(
+        warnings.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one warning, not one per batch"
+    );
     let report = observer.shutdown(Duration::from_secs(5));
     assert_eq!(report.stats.dropped.export_failed, 100);
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use integration_tests::{attr_i64, resource_attr_str, OtlpReceiver, ReceivedSpan, Rotel};
+use integration_tests::{attr_i64, attr_str, resource_attr_str, OtlpReceiver, ReceivedSpan, Rotel};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use serde_json::Value;
 
@@ -396,4 +396,75 @@ fn loadgen_through_rotel_over_grpc_delivers_every_span_once() {
 #[ignore = "needs rotel; run scripts/test"]
 fn loadgen_through_rotel_over_http_protobuf_delivers_every_span_once() {
     check_through_rotel("http/protobuf");
+}
+
+/// With `traceidratio 0.1`, every failing op's path (its leaf and both ancestors)
+/// still arrives through rotel, the other traces arrive at about the ratio, and no
+/// exported span misses its parent.
+#[test]
+#[ignore = "needs rotel; run scripts/test"]
+fn sampled_loadgen_through_rotel_keeps_every_error_path() {
+    let receiver = OtlpReceiver::start();
+    let rotel = Rotel::start(&receiver.endpoint());
+    let endpoint = rotel.grpc_endpoint();
+    let run = run_loadgen(
+        &ARGS,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ],
+    );
+    let json = run.summary();
+    let report = &json["report"];
+    let exported = u64_at(report, "/exported");
+    assert_eq!(u64_at(report, "/dropped/total"), 0, "{report}");
+    assert_eq!(u64_at(report, "/recorded"), exported, "{report}");
+
+    receiver.wait_for_spans(exported as usize, DELIVERY_TIMEOUT);
+    std::thread::sleep(Duration::from_millis(500));
+    let spans = receiver.spans();
+    assert_eq!(
+        spans.len() as u64,
+        exported,
+        "rotel output:\n{}",
+        rotel.logs()
+    );
+
+    let ids: HashSet<(&[u8], &[u8])> = spans
+        .iter()
+        .map(|s| (&s.span.trace_id[..], &s.span.span_id[..]))
+        .collect();
+    for span in &spans {
+        let parent = &span.span.parent_span_id[..];
+        assert!(
+            parent.is_empty() || ids.contains(&(&span.span.trace_id[..], parent)),
+            "a span whose parent is missing: {span:?}"
+        );
+    }
+    let mut per_trace: HashMap<&[u8], usize> = HashMap::new();
+    for span in &spans {
+        *per_trace.entry(&span.span.trace_id).or_default() += 1;
+    }
+    assert!(per_trace.values().all(|&n| n == 3), "whole traces only");
+    let errors: Vec<_> = spans.iter().filter(|s| is_error(s)).collect();
+    assert_eq!(errors.len(), 2_000, "every failing leaf arrives");
+    let kept_by_error = spans
+        .iter()
+        .filter(|s| attr_str(*s, "observer.sampling.kept_by").as_deref() == Some("error"))
+        .count();
+    // Error traces that head sampling kept are exported whole without the marker.
+    let error_traces: HashSet<&[u8]> = errors.iter().map(|s| &s.span.trace_id[..]).collect();
+    assert_eq!(error_traces.len(), 2_000);
+    assert!(
+        kept_by_error >= 3 * 1_600,
+        "most error paths were kept by the tail rule: {kept_by_error}"
+    );
+    // The 8,000 ops that did not fail are sampled at 0.1: expect about 800 traces.
+    let ok_traces = per_trace.len() - error_traces.len();
+    assert!(
+        (600..1_000).contains(&ok_traces),
+        "{ok_traces} non-error traces at ratio 0.1"
+    );
 }

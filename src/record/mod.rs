@@ -288,8 +288,7 @@ impl SpanRecord {
             }
         }
         let attributes = |list: &[Attribute]| -> usize {
-            std::mem::size_of_val(list)
-                + list.iter().map(|a| value_bytes(&a.value)).sum::<usize>()
+            std::mem::size_of_val(list) + list.iter().map(|a| value_bytes(&a.value)).sum::<usize>()
         };
         std::mem::size_of::<Self>()
             + attributes(&self.attributes)
