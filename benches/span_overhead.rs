@@ -14,7 +14,10 @@
 //!   configuration, counting no-op exporter);
 //! - `tracing_opentelemetry_always_off`: the same with the AlwaysOff sampler;
 //! - `tracing_observer`: registry + this crate's layer (counting in-memory exporter,
-//!   queue of 2^20 spans).
+//!   queue of 2^20 spans);
+//! - `tracing_observer_sampled_out`: the same with the `always_off` head sampler (errors
+//!   would still be kept: the cost of a span that is sampled out);
+//! - `tracing_observer_ratio_0.01`: the same with `traceidratio` 0.01.
 //!
 //! After each configuration's measurement its pipeline is shut down and one line
 //! starting with `delivery:` is printed on stderr: how many spans the benchmark
@@ -32,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{Dispatch, Subscriber};
-use tracing_observer::{InMemoryExporter, Observer};
+use tracing_observer::{InMemoryExporter, Observer, Sampler as ObserverSampler};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::Layer;
 
@@ -106,15 +109,19 @@ enum Config {
     TracingOpentelemetry,
     TracingOpentelemetryAlwaysOff,
     TracingObserver,
+    TracingObserverSampledOut,
+    TracingObserverRatio,
 }
 
-const CONFIGS: [Config; 5] = [
+const CONFIGS: [Config; 7] = [
     // First, before any dispatcher exists, so callsites see no subscriber at all.
     Config::NoSubscriber,
     Config::Floor,
     Config::TracingOpentelemetry,
     Config::TracingOpentelemetryAlwaysOff,
     Config::TracingObserver,
+    Config::TracingObserverSampledOut,
+    Config::TracingObserverRatio,
 ];
 
 impl Config {
@@ -125,6 +132,8 @@ impl Config {
             Config::TracingOpentelemetry => "tracing_opentelemetry",
             Config::TracingOpentelemetryAlwaysOff => "tracing_opentelemetry_always_off",
             Config::TracingObserver => "tracing_observer",
+            Config::TracingObserverSampledOut => "tracing_observer_sampled_out",
+            Config::TracingObserverRatio => "tracing_observer_ratio_0.01",
         }
     }
 
@@ -158,9 +167,17 @@ impl Config {
                 };
                 (Some(Dispatch::new(subscriber)), sink)
             }
-            Config::TracingObserver => {
+            Config::TracingObserver
+            | Config::TracingObserverSampledOut
+            | Config::TracingObserverRatio => {
+                let sampler = match self {
+                    Config::TracingObserverSampledOut => ObserverSampler::AlwaysOff,
+                    Config::TracingObserverRatio => ObserverSampler::TraceIdRatio(0.01),
+                    _ => ObserverSampler::AlwaysOn,
+                };
                 let exporter = InMemoryExporter::counting();
                 let observer = Observer::builder()
+                    .sampler(sampler)
                     // Isolated from the process's OTEL_* / OBSERVER_* variables.
                     .environment(std::iter::empty::<(String, String)>())
                     .exporter(exporter.clone())
