@@ -13,7 +13,7 @@ use crate::export::http::HttpExporter;
 use crate::export::SpanExporter;
 use crate::pipeline::{ExporterFactory, Pipeline};
 use crate::record::policy::FieldPolicy;
-use crate::sampling::{HeadSampler, Sampler, Sampling, SamplingRule, SkeletonTable};
+use crate::sampling::{HeadSampler, OverheadMeter, Sampler, Sampling, SamplingRule, SkeletonTable};
 use crate::Observer;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -335,6 +335,24 @@ impl ObserverBuilder {
         self
     }
 
+    /// Keeps the observer's own cost under this fraction of the host's traced time
+    /// (e.g. `0.02`): above it the head-sampling ratio of non-error traces is halved
+    /// each second, below half of it doubled back (never above the configured ratio).
+    /// The measured ratio is always in [`PipelineStats::overhead_ratio`](crate::PipelineStats).
+    ///
+    /// Environment: `OBSERVER_OVERHEAD_THRESHOLD` (`0.02` or `2%`). Default: off.
+    pub fn overhead_budget(mut self, fraction: f64) -> Self {
+        match parse::budget(&fraction.to_string()) {
+            Ok(budget) => self.overrides.overhead_budget = Some(budget),
+            Err(reason) => self.errors.push(BuildError::invalid(
+                "ObserverBuilder::overhead_budget",
+                fraction.to_string(),
+                reason,
+            )),
+        }
+        self
+    }
+
     /// The timeout of the shutdown that runs when the [`Observer`] is dropped.
     ///
     /// Environment: `OBSERVER_SHUTDOWN_TIMEOUT` (`5s`, `500ms`). Default: 5 s.
@@ -458,6 +476,7 @@ impl ObserverBuilder {
                 table: SkeletonTable::new(),
                 keep_errors: config.keep_errors,
                 slow_span_threshold: config.slow_span_threshold,
+                overhead: OverheadMeter::new(config.overhead_budget),
             },
             requests,
             factory,

@@ -164,11 +164,12 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
         let now = Instant::now();
         let parent_id = registry_parent(attrs, &ctx);
         // A child of a sampled-out span is sampled out: one table read, nothing formatted.
-        if sampling.head.may_drop() {
+        if sampling.may_drop() {
             if let Some(parent) = &parent_id {
                 if let Lookup::SampledOut { .. } = sampling.table.lookup(parent.into_u64()) {
                     sampling
@@ -193,8 +194,8 @@ where
                     Some(remote) => Lineage::child_of(remote, true),
                     None => Lineage::root(TraceId::random(), SAMPLED),
                 };
-                let sampled = !sampling.head.may_drop()
-                    || sampling.head.sample_root(
+                let sampled = !sampling.may_drop()
+                    || sampling.sample_root(
                         attrs.metadata(),
                         lineage.trace_id,
                         remote.as_ref(),
@@ -221,6 +222,7 @@ where
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let _timer = shared.sampling.overhead.start();
         let Some(span) = ctx.span(id) else { return };
         if span.extensions().get::<Box<SpanRecord>>().is_none() {
             let sampled_out = shared.sampling.table.lookup(id.into_u64()) != Lookup::Unknown;
@@ -241,6 +243,7 @@ where
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let _timer = shared.sampling.overhead.start();
         let Some(span) = ctx.span(id) else { return };
         // A cause that closed already (or was sampled out) has no identity to link to.
         let link = ctx.span(follows).and_then(|cause| {
@@ -260,6 +263,7 @@ where
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let _timer = shared.sampling.overhead.start();
         if shared.skips(id) {
             return;
         }
@@ -272,6 +276,7 @@ where
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let _timer = shared.sampling.overhead.start();
         if shared.skips(id) {
             return;
         }
@@ -284,6 +289,7 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let _timer = shared.sampling.overhead.start();
         let is_error = is_error_event(event);
         let span_id = if event.is_contextual() {
             ctx.current_span().id().cloned()
@@ -343,10 +349,17 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
+        let _timer = shared.sampling.overhead.start();
         let now = Instant::now();
         let sampling = &shared.sampling;
-        if sampling.head.may_drop() {
-            if let Lookup::SampledOut { start, .. } = sampling.table.lookup(id.into_u64()) {
+        if sampling.may_drop() {
+            if let Lookup::SampledOut { start, is_root } = sampling.table.lookup(id.into_u64()) {
+                if is_root {
+                    let took = now.saturating_duration_since(clock::instant(start));
+                    sampling
+                        .overhead
+                        .add_host_time(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                }
                 let slow = sampling
                     .slow_span_threshold
                     .is_some_and(|t| now.saturating_duration_since(clock::instant(start)) >= t);

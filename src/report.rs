@@ -89,6 +89,11 @@ pub struct PipelineStats {
     pub links_dropped: u64,
     /// Values cut to `max_attribute_value_bytes`, or replaced because formatting panicked.
     pub values_truncated: u64,
+    /// The observer's own cost on the host's threads as a fraction of the host's traced
+    /// time, over the last second (sampled measurement).
+    pub overhead_ratio: f64,
+    /// The factor the overhead budget applies to head-sampling ratios (1.0: none).
+    pub sampling_factor: f64,
 }
 
 /// What [`Observer::shutdown`](crate::Observer::shutdown) achieved.

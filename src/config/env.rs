@@ -54,6 +54,8 @@ pub mod vars {
     pub const OBSERVER_KEEP_ERRORS: &str = "OBSERVER_KEEP_ERRORS";
     /// Keep spans at least this slow that head sampling dropped (`500ms`, `2s`).
     pub const OBSERVER_SLOW_SPAN_THRESHOLD: &str = "OBSERVER_SLOW_SPAN_THRESHOLD";
+    /// The overhead budget (`0.02` or `2%`): above it, head sampling is lowered.
+    pub const OBSERVER_OVERHEAD_THRESHOLD: &str = "OBSERVER_OVERHEAD_THRESHOLD";
     /// When set, only these field names are exported (comma-separated).
     pub const OBSERVER_ALLOW_FIELDS: &str = "OBSERVER_ALLOW_FIELDS";
     /// Path of a TOML config file with the builder's keys.
@@ -192,6 +194,7 @@ impl Environment {
                 .map(|rules| (rules, OBSERVER_SAMPLING_RULES.to_owned())),
             keep_errors: self.parsed(OBSERVER_KEEP_ERRORS, parse::boolean)?,
             slow_span_threshold: self.parsed(OBSERVER_SLOW_SPAN_THRESHOLD, parse::duration)?,
+            overhead_budget: self.parsed(OBSERVER_OVERHEAD_THRESHOLD, parse::budget)?,
             shutdown_timeout: self.parsed(OBSERVER_SHUTDOWN_TIMEOUT, parse::duration)?,
             disabled: self.parsed(OTEL_SDK_DISABLED, parse::boolean)?,
         })

@@ -52,6 +52,7 @@ struct FileSettings {
     sampling_rules: Option<Vec<crate::sampling::SamplingRule>>,
     keep_errors: Option<bool>,
     slow_span_threshold: Option<String>,
+    overhead_budget: Option<String>,
 }
 
 /// Reads and parses a config file into a settings layer.
@@ -171,6 +172,12 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             .sampling_rules
             .map(|rules| (rules, origin("sampling_rules"))),
         keep_errors: file.keep_errors,
+        overhead_budget: parse_field(
+            &origin,
+            "overhead_budget",
+            file.overhead_budget,
+            parse::budget,
+        )?,
         slow_span_threshold: parse_field(
             &origin,
             "slow_span_threshold",

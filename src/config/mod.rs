@@ -158,6 +158,7 @@ pub(crate) struct Settings {
     pub(crate) sampling_rules: Option<(Vec<SamplingRule>, String)>,
     pub(crate) keep_errors: Option<bool>,
     pub(crate) slow_span_threshold: Option<Duration>,
+    pub(crate) overhead_budget: Option<f64>,
 }
 
 /// The export destination, resolved.
@@ -205,6 +206,7 @@ pub(crate) struct Config {
     pub(crate) sampling_rules: Vec<SamplingRule>,
     pub(crate) keep_errors: bool,
     pub(crate) slow_span_threshold: Option<Duration>,
+    pub(crate) overhead_budget: Option<f64>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
 }
@@ -263,6 +265,7 @@ impl Settings {
             sampling_rules: over.sampling_rules.or(self.sampling_rules),
             keep_errors: over.keep_errors.or(self.keep_errors),
             slow_span_threshold: over.slow_span_threshold.or(self.slow_span_threshold),
+            overhead_budget: over.overhead_budget.or(self.overhead_budget),
         }
     }
 
@@ -347,6 +350,7 @@ impl Settings {
             },
             keep_errors: self.keep_errors.unwrap_or(true),
             slow_span_threshold: self.slow_span_threshold,
+            overhead_budget: self.overhead_budget,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             disabled: self.disabled.unwrap_or(false),
         })

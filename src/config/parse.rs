@@ -141,6 +141,19 @@ pub(crate) fn sampler(value: &str, ratio: Option<f64>) -> Result<Sampler, String
     })
 }
 
+/// An overhead budget: a fraction (`0.02`) or a percentage (`2%`), above 0 and below 1.
+pub(crate) fn budget(value: &str) -> Result<f64, String> {
+    let value = value.trim();
+    let parsed = match value.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => value.parse::<f64>(),
+    };
+    match parsed {
+        Ok(b) if b > 0.0 && b < 1.0 => Ok(b),
+        _ => Err("expected a fraction such as 0.02 or a percentage such as 2%".into()),
+    }
+}
+
 /// A sampling ratio between 0 and 1.
 pub(crate) fn ratio(value: &str) -> Result<f64, String> {
     match value.trim().parse::<f64>() {

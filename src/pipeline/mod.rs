@@ -57,6 +57,14 @@ impl Shared {
         self.accepting.load(Ordering::Relaxed)
     }
 
+    /// The pipeline's counters now, with the measured overhead.
+    pub(crate) fn snapshot(&self) -> PipelineStats {
+        let mut stats = self.stats.snapshot(&self.queue);
+        stats.overhead_ratio = self.sampling.overhead.ratio();
+        stats.sampling_factor = self.sampling.overhead.factor();
+        stats
+    }
+
     /// A record for a new span: a recycled one when available.
     pub(crate) fn new_record(
         &self,
@@ -85,8 +93,7 @@ impl Shared {
     /// Whether a hook can skip this span at once: it is in the sampled-out table and
     /// the table is consulted before the registry.
     pub(crate) fn skips(&self, id: &tracing_core::span::Id) -> bool {
-        self.sampling.head.table_first()
-            && self.sampling.table.lookup(id.into_u64()) != Lookup::Unknown
+        self.sampling.table_first() && self.sampling.table.lookup(id.into_u64()) != Lookup::Unknown
     }
 
     /// The bounds and field policy for capturing values.
@@ -192,7 +199,7 @@ impl Pipeline {
         if let Some(stats) = self.final_stats.lock().ok().and_then(|s| s.clone()) {
             return stats;
         }
-        self.shared.stats.snapshot(&self.shared.queue)
+        self.shared.snapshot()
     }
 
     /// Exports everything queued now; waits at most `timeout`.
@@ -231,7 +238,7 @@ impl Pipeline {
                 let _ = thread.join();
             }
         }
-        let mut stats = self.shared.stats.snapshot(&self.shared.queue);
+        let mut stats = self.shared.snapshot();
         // Whatever the worker could not finish is lost: count it, never hide it.
         stats.dropped.shutdown += stats.pending;
         stats.pending = 0;

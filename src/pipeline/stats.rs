@@ -115,6 +115,8 @@ impl Stats {
             events_dropped: self.events_dropped.load(Relaxed),
             links_dropped: self.links_dropped.load(Relaxed),
             values_truncated: self.values_truncated.load(Relaxed),
+            overhead_ratio: 0.0,
+            sampling_factor: 1.0,
         }
     }
 }

@@ -18,6 +18,9 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::MissedTickBehavior;
 
+/// How often the overhead ratio is computed and the sampling factor adjusted.
+const OVERHEAD_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How one export ended.
 struct Outcome {
     spans: usize,
@@ -63,6 +66,9 @@ impl Worker {
         let mut tick = tokio::time::interval(self.batch.scheduled_delay);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tick.tick().await;
+        let mut window = tokio::time::interval(OVERHEAD_WINDOW);
+        window.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        window.tick().await;
         loop {
             tokio::select! {
                 biased;
@@ -88,9 +94,10 @@ impl Worker {
                     self.record(outcome);
                 }
                 () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
+                _ = window.tick() => self.shared.sampling.overhead.adjust(),
                 _ = tick.tick() => {
                     self.drain(None).await;
-                    let stats = self.shared.stats.snapshot(&self.shared.queue);
+                    let stats = self.shared.snapshot();
                     self.shared.diagnostics.check(&stats);
                 }
             }
@@ -103,6 +110,13 @@ impl Worker {
             match self.shared.queue.pop() {
                 Some(record) => {
                     self.shared.stats.received(&record);
+                    if record.parent_span_id.is_none() || record.parent_is_remote {
+                        let took = record.timing.end - record.timing.start;
+                        self.shared
+                            .sampling
+                            .overhead
+                            .add_exported_root(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                    }
                     self.pending.push(record);
                 }
                 None => return false,

@@ -11,6 +11,7 @@
 //!   the failing path is exported; so is a span slower than `slow_span_threshold`.
 //!   Promoted spans carry `observer.sampling.kept_by` (`error` or `slow`).
 
+mod budget;
 mod rate;
 pub(crate) mod skeleton;
 
@@ -20,6 +21,7 @@ use rate::RateLimiter;
 use std::fmt;
 use tracing_core::Metadata;
 
+pub(crate) use budget::OverheadMeter;
 pub(crate) use skeleton::{Lookup, SkeletonTable};
 
 /// Everything the hot path needs to sample: the head decision, the table of
@@ -32,6 +34,33 @@ pub(crate) struct Sampling {
     pub(crate) keep_errors: bool,
     /// Keep sampled-out spans at least this slow (and their local ancestors).
     pub(crate) slow_span_threshold: Option<std::time::Duration>,
+    /// The observer's measured cost and the adaptive factor on sampling ratios.
+    pub(crate) overhead: OverheadMeter,
+}
+
+impl Sampling {
+    /// Whether any span can be sampled out.
+    pub(crate) fn may_drop(&self) -> bool {
+        self.head.may_drop() || self.overhead.is_adaptive()
+    }
+
+    /// Whether hooks check the sampled-out table before the registry: when many
+    /// spans are sampled out.
+    pub(crate) fn table_first(&self) -> bool {
+        self.head.table_first() || self.overhead.factor() < 1.0
+    }
+
+    /// The head decision for a new local trace, with the overhead factor applied.
+    pub(crate) fn sample_root(
+        &self,
+        metadata: &Metadata<'_>,
+        trace_id: TraceId,
+        remote: Option<&SpanContext>,
+        now: impl FnOnce() -> u64,
+    ) -> bool {
+        self.head
+            .sample_root(metadata, trace_id, remote, now, self.overhead.factor())
+    }
 }
 
 /// The attribute on spans kept by a tail rule although head sampling dropped them.
@@ -265,16 +294,24 @@ impl HeadSampler {
         trace_id: TraceId,
         remote: Option<&SpanContext>,
         now: impl FnOnce() -> u64,
+        factor: f64,
     ) -> bool {
         if let (true, Some(remote)) = (self.parent_based, remote) {
             return remote.is_sampled();
         }
+        let scaled = |threshold: u64| {
+            if factor >= 1.0 {
+                threshold
+            } else {
+                (threshold as f64 * factor) as u64
+            }
+        };
         match self.rules.iter().find(|r| r.rule.matches(metadata)) {
             Some(rule) => {
-                below(trace_id, rule.threshold)
+                below(trace_id, scaled(rule.threshold))
                     && rule.limiter.as_ref().is_none_or(|l| l.admit(now()))
             }
-            None => below(trace_id, self.root_threshold),
+            None => below(trace_id, scaled(self.root_threshold)),
         }
     }
 }
@@ -312,7 +349,7 @@ mod tests {
     fn share(sampler: &HeadSampler, metadata: &Metadata<'_>) -> f64 {
         let n = 20_000;
         let kept = (0..n)
-            .filter(|_| sampler.sample_root(metadata, TraceId::random(), None, || 0))
+            .filter(|_| sampler.sample_root(metadata, TraceId::random(), None, || 0, 1.0))
             .count();
         kept as f64 / n as f64
     }
@@ -344,7 +381,7 @@ mod tests {
         let sampler = HeadSampler::new(&Sampler::AlwaysOn, &rules);
         let job = meta("app", "job");
         let kept = (0..100)
-            .filter(|_| sampler.sample_root(&job, TraceId::random(), None, || 1_000_000_000))
+            .filter(|_| sampler.sample_root(&job, TraceId::random(), None, || 1_000_000_000, 1.0))
             .count();
         assert_eq!(kept, 6);
     }
@@ -357,8 +394,8 @@ mod tests {
         )
         .unwrap();
         let m = meta("app", "op");
-        assert!(!sampler.sample_root(&m, remote.trace_id(), Some(&remote), || 0));
-        assert!(sampler.sample_root(&m, TraceId::random(), None, || 0));
+        assert!(!sampler.sample_root(&m, remote.trace_id(), Some(&remote), || 0, 1.0));
+        assert!(sampler.sample_root(&m, TraceId::random(), None, || 0, 1.0));
     }
 
     #[test]

@@ -1,0 +1,201 @@
+//! The observer's own cost, measured on the host's threads, and the adaptive
+//! sampling factor that keeps it under a budget.
+//!
+//! One hook call in [`SAMPLE_EVERY`] per thread is timed (two clock reads); its
+//! duration, scaled up, is added to a per-thread sum that is published every few
+//! samples. The host's time is the duration of local root spans. Every second the
+//! worker divides one by the other: that is the overhead ratio. With a budget, a
+//! ratio above it halves the factor applied to head-sampling ratios (errors are
+//! still kept by the tail rule), and a ratio below half the budget doubles it back
+//! towards 1 — the gap between the two is the hysteresis.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+/// One hook call in this many is timed.
+pub(crate) const SAMPLE_EVERY: u32 = 64;
+/// The lowest factor the budget may impose.
+const MIN_FACTOR: f64 = 1.0 / 1024.0;
+/// Thread-local sums are published after this many samples.
+const PUBLISH_EVERY: u32 = 16;
+
+thread_local! {
+    static LOCAL: Cell<Local> = const { Cell::new(Local { calls: 0, samples: 0, observer_ns: 0, host_ns: 0 }) };
+}
+
+#[derive(Clone, Copy)]
+struct Local {
+    calls: u32,
+    samples: u32,
+    observer_ns: u64,
+    host_ns: u64,
+}
+
+/// Measured overhead and the adaptive factor.
+#[derive(Debug)]
+pub(crate) struct OverheadMeter {
+    budget: Option<f64>,
+    observer_ns: AtomicU64,
+    host_ns: AtomicU64,
+    ratio: AtomicU64,
+    factor: AtomicU64,
+}
+
+/// A started measurement of one hook call (nothing for unsampled calls); it stops
+/// when dropped, so every return path of a hook is measured.
+pub(crate) struct HookTimer<'a> {
+    meter: &'a OverheadMeter,
+    start: Option<Instant>,
+}
+
+impl Drop for HookTimer<'_> {
+    fn drop(&mut self) {
+        if let Some(start) = self.start {
+            let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.meter
+                .add(ns.saturating_mul(u64::from(SAMPLE_EVERY)), 0, true);
+        }
+    }
+}
+
+impl OverheadMeter {
+    pub(crate) fn new(budget: Option<f64>) -> Self {
+        Self {
+            budget,
+            observer_ns: AtomicU64::new(0),
+            host_ns: AtomicU64::new(0),
+            ratio: AtomicU64::new(0f64.to_bits()),
+            factor: AtomicU64::new(1f64.to_bits()),
+        }
+    }
+
+    /// Starts timing this hook call if it is one of the sampled ones.
+    #[inline]
+    pub(crate) fn start(&self) -> HookTimer<'_> {
+        let sampled = LOCAL
+            .try_with(|local| {
+                let mut l = local.get();
+                l.calls = l.calls.wrapping_add(1);
+                local.set(l);
+                l.calls % SAMPLE_EVERY == 0
+            })
+            .unwrap_or(false);
+        HookTimer {
+            meter: self,
+            start: sampled.then(Instant::now),
+        }
+    }
+
+    /// Adds the duration of a local root span that the worker will not see (sampled out).
+    pub(crate) fn add_host_time(&self, ns: u64) {
+        self.add(0, ns, false);
+    }
+
+    /// Adds the duration of an exported local root span (on the worker).
+    pub(crate) fn add_exported_root(&self, ns: u64) {
+        self.host_ns.fetch_add(ns, Relaxed);
+    }
+
+    fn add(&self, observer_ns: u64, host_ns: u64, sample: bool) {
+        let _ = LOCAL.try_with(|local| {
+            let mut l = local.get();
+            l.observer_ns = l.observer_ns.saturating_add(observer_ns);
+            l.host_ns = l.host_ns.saturating_add(host_ns);
+            l.samples += u32::from(sample);
+            if l.samples >= PUBLISH_EVERY || l.host_ns > 1_000_000_000 {
+                self.observer_ns.fetch_add(l.observer_ns, Relaxed);
+                self.host_ns.fetch_add(l.host_ns, Relaxed);
+                l = Local {
+                    calls: l.calls,
+                    samples: 0,
+                    observer_ns: 0,
+                    host_ns: 0,
+                };
+            }
+            local.set(l);
+        });
+    }
+
+    /// Closes a measurement window (the worker calls it every second): updates the
+    /// ratio and, with a budget, the factor.
+    pub(crate) fn adjust(&self) {
+        let observer = self.observer_ns.swap(0, Relaxed);
+        let host = self.host_ns.swap(0, Relaxed);
+        if host == 0 {
+            return;
+        }
+        let ratio = observer as f64 / host as f64;
+        self.ratio.store(ratio.to_bits(), Relaxed);
+        let Some(budget) = self.budget else { return };
+        let factor = self.factor();
+        let next = if ratio > budget {
+            (factor / 2.0).max(MIN_FACTOR)
+        } else if ratio < budget / 2.0 {
+            (factor * 2.0).min(1.0)
+        } else {
+            factor
+        };
+        self.factor.store(next.to_bits(), Relaxed);
+    }
+
+    /// The observer's cost as a fraction of the host's traced time, last window.
+    pub(crate) fn ratio(&self) -> f64 {
+        f64::from_bits(self.ratio.load(Relaxed))
+    }
+
+    /// The factor applied to head-sampling ratios (1.0 without a budget).
+    pub(crate) fn factor(&self) -> f64 {
+        f64::from_bits(self.factor.load(Relaxed))
+    }
+
+    /// Whether a budget is set.
+    pub(crate) fn is_adaptive(&self) -> bool {
+        self.budget.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_factor_halves_over_budget_and_recovers_under_half_of_it() {
+        let meter = OverheadMeter::new(Some(0.02));
+        let window = |observer: u64, host: u64| {
+            meter.observer_ns.store(observer, Relaxed);
+            meter.host_ns.store(host, Relaxed);
+            meter.adjust();
+        };
+        window(10, 100);
+        assert!((meter.ratio() - 0.1).abs() < 1e-9);
+        assert_eq!(meter.factor(), 0.5);
+        window(10, 100);
+        assert_eq!(meter.factor(), 0.25);
+        window(15, 1000); // 1.5 %: inside the hysteresis band, no change
+        assert_eq!(meter.factor(), 0.25);
+        window(5, 1000); // 0.5 %: under half the budget
+        assert_eq!(meter.factor(), 0.5);
+    }
+
+    #[test]
+    fn without_a_budget_only_the_ratio_moves() {
+        let meter = OverheadMeter::new(None);
+        meter.observer_ns.store(50, Relaxed);
+        meter.host_ns.store(100, Relaxed);
+        meter.adjust();
+        assert_eq!(meter.ratio(), 0.5);
+        assert_eq!(meter.factor(), 1.0);
+    }
+
+    #[test]
+    fn sampled_hook_timings_are_published() {
+        let meter = OverheadMeter::new(None);
+        for _ in 0..(SAMPLE_EVERY * PUBLISH_EVERY * 2) {
+            let _timer = meter.start();
+        }
+        meter.add_host_time(2_000_000_000);
+        assert!(meter.observer_ns.load(Relaxed) > 0);
+        assert!(meter.host_ns.load(Relaxed) >= 2_000_000_000);
+    }
+}
