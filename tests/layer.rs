@@ -686,3 +686,38 @@ fn overhead_is_measured_without_a_budget() {
     assert!(stats.overhead_ratio > 0.0, "{stats:?}");
     assert_eq!(stats.sampling_factor, 1.0);
 }
+
+#[test]
+fn a_million_events_in_one_span_stay_bounded() {
+    let (spans, report) = record(Observer::builder(), || {
+        let _span = tracing::info_span!("chatty").entered();
+        for i in 0..1_000_000u32 {
+            tracing::debug!(i, "tick");
+        }
+    });
+    assert_eq!(spans[0].events.len(), 128);
+    assert_eq!(spans[0].dropped_events_count, 1_000_000 - 128);
+    assert_eq!(report.stats.events_dropped, 1_000_000 - 128);
+}
+
+#[test]
+fn ten_thousand_deep_nesting_and_a_failure_at_the_bottom() {
+    let builder = Observer::builder().sampler(tracing_observer::Sampler::AlwaysOff);
+    let (spans, _) = record(builder, || {
+        let mut guards = Vec::with_capacity(10_000);
+        for depth in 0..10_000u32 {
+            guards.push(tracing::info_span!("deep", depth).entered());
+        }
+        tracing::error!("bottom failed");
+        while let Some(guard) = guards.pop() {
+            drop(guard);
+        }
+    });
+    // The error rule keeps the whole path, each span parented by the one above.
+    assert_eq!(spans.len(), 10_000);
+    let ids: std::collections::HashSet<_> = spans.iter().map(|s| s.span_id.clone()).collect();
+    assert_eq!(spans.iter().filter(|s| s.parent_span_id.is_empty()).count(), 1);
+    assert!(spans
+        .iter()
+        .all(|s| s.parent_span_id.is_empty() || ids.contains(&s.parent_span_id)));
+}
