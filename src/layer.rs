@@ -179,12 +179,12 @@ where
                 }
             }
         }
-        let Some(span) = ctx.span(id) else { return };
-        // Roots skip the ancestor walk; a direct parent is the usual case.
+        // Roots skip the ancestor walk; a direct parent is the usual case, and a
+        // filtered or unrecorded one sends us up the scope.
         let parent = parent_id.and_then(|parent| {
             ctx.span(&parent)
                 .and_then(|p| p.extensions().get::<Box<SpanRecord>>().map(|r| r.context()))
-                .or_else(|| recorded_parent(&span))
+                .or_else(|| ctx.span(id).and_then(|span| recorded_parent(&span)))
         });
         let lineage = match parent {
             Some(parent) => Lineage::child_of(&parent, false),
@@ -205,7 +205,7 @@ where
                     sampling
                         .table
                         .insert(id.into_u64(), clock::nanos(now), true);
-                    if let Some(remote) = remote {
+                    if let (Some(remote), Some(span)) = (remote, ctx.span(id)) {
                         span.extensions_mut().replace(RemoteParent(remote));
                     }
                     return;
@@ -213,6 +213,7 @@ where
                 lineage
             }
         };
+        let Some(span) = ctx.span(id) else { return };
         let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now);
         let attributes = std::mem::take(&mut record.attributes);
         let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
@@ -363,9 +364,9 @@ where
                 let slow = sampling
                     .slow_span_threshold
                     .is_some_and(|t| now.saturating_duration_since(clock::instant(start)) >= t);
-                match ctx.span(&id) {
-                    Some(span) if slow => promote(shared, &span, "slow", now),
-                    _ => {
+                match slow.then(|| ctx.span(&id)).flatten() {
+                    Some(span) => promote(shared, &span, "slow", now),
+                    None => {
                         sampling.table.remove(id.into_u64());
                         return;
                     }
