@@ -2,8 +2,10 @@
 //!
 //! Sources are layered, each overriding the one before it:
 //! defaults < config file (`OBSERVER_CONFIG`) < environment variables < builder methods.
-//! Every source is parsed into [`Settings`] (all optional), the layers are merged,
-//! and [`Settings::resolve`] turns the result into a validated [`Config`].
+//! Every source is parsed into one layer of settings (all optional), the layers are
+//! merged, and the result is resolved into a validated configuration. This module
+//! exposes the defaults, the environment variable names ([`vars`]) and the enums the
+//! builder takes.
 
 pub(crate) mod env;
 pub(crate) mod file;
