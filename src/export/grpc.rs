@@ -11,6 +11,11 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
+/// HTTP/2 flow-control window per stream.
+const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
+/// HTTP/2 flow-control window per connection.
+const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
+
 /// A validated gRPC target; connecting needs a runtime, so it happens on the worker.
 #[derive(Clone, Debug)]
 pub(crate) struct GrpcTarget {
@@ -28,7 +33,11 @@ impl GrpcTarget {
             .map_err(|e| BuildError::invalid("endpoint", &url, e.to_string()))?
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            // Export requests are large: HTTP/2's default 64 KiB windows would stall
+            // each one on flow control round trips.
+            .initial_stream_window_size(Some(STREAM_WINDOW))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW));
         if config.endpoint.scheme() == "https" {
             let mut tls = ClientTlsConfig::new().with_enabled_roots();
             if let Some(pem) = &config.certificate {
