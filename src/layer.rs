@@ -166,15 +166,13 @@ where
         let Some(shared) = self.active() else { return };
         let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
-        let now = Instant::now();
+        let now_ns = clock::now_nanos();
         let parent_id = registry_parent(attrs, &ctx);
         // A child of a sampled-out span is sampled out: one table read, nothing formatted.
         if sampling.may_drop() {
             if let Some(parent) = &parent_id {
                 if let Lookup::SampledOut { .. } = sampling.table.lookup(parent.into_u64()) {
-                    sampling
-                        .table
-                        .insert(id.into_u64(), clock::nanos(now), false);
+                    sampling.table.insert(id.into_u64(), now_ns, false);
                     return;
                 }
             }
@@ -199,12 +197,10 @@ where
                         attrs.metadata(),
                         lineage.trace_id,
                         remote.as_ref(),
-                        || clock::nanos(now),
+                        || now_ns,
                     );
                 if !sampled {
-                    sampling
-                        .table
-                        .insert(id.into_u64(), clock::nanos(now), true);
+                    sampling.table.insert(id.into_u64(), now_ns, true);
                     if let (Some(remote), Some(span)) = (remote, ctx.span(id)) {
                         span.extensions_mut().replace(RemoteParent(remote));
                     }
@@ -214,6 +210,7 @@ where
             }
         };
         let Some(span) = ctx.span(id) else { return };
+        let now = clock::instant(now_ns);
         let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now);
         let attributes = std::mem::take(&mut record.attributes);
         let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
@@ -351,21 +348,18 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(shared) = self.active() else { return };
         let _timer = shared.sampling.overhead.start();
-        let now = Instant::now();
         let sampling = &shared.sampling;
         if sampling.may_drop() {
             if let Lookup::SampledOut { start, is_root } = sampling.table.lookup(id.into_u64()) {
+                let took = clock::now_nanos().saturating_sub(start);
                 if is_root {
-                    let took = now.saturating_duration_since(clock::instant(start));
-                    sampling
-                        .overhead
-                        .add_host_time(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                    sampling.overhead.add_host_time(took);
                 }
                 let slow = sampling
                     .slow_span_threshold
-                    .is_some_and(|t| now.saturating_duration_since(clock::instant(start)) >= t);
+                    .is_some_and(|t| u128::from(took) >= t.as_nanos());
                 match slow.then(|| ctx.span(&id)).flatten() {
-                    Some(span) => promote(shared, &span, "slow", now),
+                    Some(span) => promote(shared, &span, "slow", Instant::now()),
                     None => {
                         sampling.table.remove(id.into_u64());
                         return;
@@ -377,7 +371,7 @@ where
         let Some(mut record) = span.extensions_mut().remove::<Box<SpanRecord>>() else {
             return;
         };
-        record.timing.close(now);
+        record.timing.close(Instant::now());
         shared.queue.push(record);
     }
 }

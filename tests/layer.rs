@@ -716,7 +716,10 @@ fn ten_thousand_deep_nesting_and_a_failure_at_the_bottom() {
     // The error rule keeps the whole path, each span parented by the one above.
     assert_eq!(spans.len(), 10_000);
     let ids: std::collections::HashSet<_> = spans.iter().map(|s| s.span_id.clone()).collect();
-    assert_eq!(spans.iter().filter(|s| s.parent_span_id.is_empty()).count(), 1);
+    assert_eq!(
+        spans.iter().filter(|s| s.parent_span_id.is_empty()).count(),
+        1
+    );
     assert!(spans
         .iter()
         .all(|s| s.parent_span_id.is_empty() || ids.contains(&s.parent_span_id)));
