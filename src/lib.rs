@@ -61,6 +61,15 @@ mod report;
 mod sampling;
 mod span_ext;
 
+// === propagation helpers and middleware (ecosystem) ===
+mod current;
+pub mod http;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
+pub use current::{current_span_context, current_span_id, current_trace_id};
+// === end propagation ===
+
 pub use builder::ObserverBuilder;
 pub use config::{Compression, Protocol, TracesExporter};
 pub use error::{BuildError, ExportError, ExportErrorKind, FlushError};

@@ -1,0 +1,95 @@
+//! The trace context of the current span, for log correlation and other layers.
+//!
+//! A JSON log layer, an error reporter or a response header can read the ids of
+//! the span the code is in without depending on the observer's internals:
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//!
+//! let observer = tracing_observer::Observer::builder().build().unwrap();
+//! let subscriber = tracing_subscriber::registry().with(observer.layer());
+//! tracing::subscriber::with_default(subscriber, || {
+//!     assert_eq!(tracing_observer::current_trace_id(), None, "outside any span");
+//!     tracing::info_span!("request").in_scope(|| {
+//!         let trace_id = tracing_observer::current_trace_id().unwrap();
+//!         tracing::info!(%trace_id, "correlated log line");
+//!     });
+//! });
+//! ```
+//!
+//! The ids are those of spans the observer records: outside a span, under a
+//! subscriber without an [`ObserverLayer`](crate::ObserverLayer), or in a trace the
+//! head sampler dropped, these functions return `None`.
+
+use crate::propagation::SpanContext;
+use crate::record::ids::{SpanId, TraceId};
+use crate::span_ext::ObserverSpanExt;
+
+/// The context (trace id, span id, flags, `tracestate`) of [`tracing::Span::current`].
+///
+/// ```
+/// # use tracing_subscriber::prelude::*;
+/// # let observer = tracing_observer::Observer::builder().build().unwrap();
+/// # let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));
+/// let span = tracing::info_span!("work");
+/// let _entered = span.enter();
+/// let cx = tracing_observer::current_span_context().unwrap();
+/// assert!(cx.is_sampled());
+/// ```
+pub fn current_span_context() -> Option<SpanContext> {
+    tracing::Span::current().span_context()
+}
+
+/// The trace id of the current span, as [`current_span_context`] sees it.
+///
+/// ```
+/// # use tracing_subscriber::prelude::*;
+/// # let observer = tracing_observer::Observer::builder().build().unwrap();
+/// # let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));
+/// let _entered = tracing::info_span!("work").entered();
+/// assert_eq!(tracing_observer::current_trace_id().unwrap().to_string().len(), 32);
+/// ```
+pub fn current_trace_id() -> Option<TraceId> {
+    current_span_context().map(|cx| cx.trace_id())
+}
+
+/// The span id of the current span, as [`current_span_context`] sees it.
+///
+/// ```
+/// # use tracing_subscriber::prelude::*;
+/// # let observer = tracing_observer::Observer::builder().build().unwrap();
+/// # let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));
+/// let _entered = tracing::info_span!("work").entered();
+/// assert_eq!(tracing_observer::current_span_id().unwrap().to_string().len(), 16);
+/// ```
+pub fn current_span_id() -> Option<SpanId> {
+    current_span_context().map(|cx| cx.span_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::prelude::*;
+
+    #[test]
+    fn follows_the_entered_span() {
+        let observer = crate::Observer::builder()
+            .environment(std::iter::empty::<(String, String)>())
+            .exporter(crate::InMemoryExporter::counting())
+            .build()
+            .unwrap();
+        let subscriber = tracing_subscriber::registry().with(observer.layer());
+        tracing::subscriber::with_default(subscriber, || {
+            assert_eq!(current_span_context(), None);
+            let outer = tracing::info_span!("outer");
+            let outer_cx = outer.span_context().unwrap();
+            outer.in_scope(|| {
+                assert_eq!(current_span_context(), Some(outer_cx.clone()));
+                tracing::info_span!("inner").in_scope(|| {
+                    assert_eq!(current_trace_id(), Some(outer_cx.trace_id()));
+                    assert_ne!(current_span_id(), Some(outer_cx.span_id()));
+                });
+            });
+        });
+    }
+}
