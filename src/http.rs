@@ -107,7 +107,10 @@ pub fn inject_metadata(cx: &SpanContext, metadata: &mut MetadataMap) {
     if let Ok(parent) = MetadataValue::try_from(cx.to_traceparent()) {
         metadata.insert(TRACEPARENT, parent);
     }
-    match cx.trace_state().and_then(|s| MetadataValue::try_from(s).ok()) {
+    match cx
+        .trace_state()
+        .and_then(|s| MetadataValue::try_from(s).ok())
+    {
         Some(state) => metadata.insert(TRACESTATE, state),
         None => metadata.remove(TRACESTATE),
     };
@@ -185,14 +188,38 @@ mod tests {
             &[],
             &[(TRACEPARENT, b"")],
             &[(TRACEPARENT, b"garbage")],
-            &[(TRACEPARENT, b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7")],
-            &[(TRACEPARENT, b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")],
-            &[(TRACEPARENT, b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")],
-            &[(TRACEPARENT, b"00-00000000000000000000000000000000-00f067aa0ba902b7-01")],
-            &[(TRACEPARENT, b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01")],
-            &[(TRACEPARENT, b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-")],
-            &[(TRACEPARENT, b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b\xff-01")],
-            &[(TRACEPARENT, VALID.as_bytes()), (TRACEPARENT, VALID.as_bytes())],
+            &[(
+                TRACEPARENT,
+                b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            )],
+            &[(
+                TRACEPARENT,
+                b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )],
+            &[(
+                TRACEPARENT,
+                b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            )],
+            &[(
+                TRACEPARENT,
+                b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            )],
+            &[(
+                TRACEPARENT,
+                b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            )],
+            &[(
+                TRACEPARENT,
+                b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            )],
+            &[(
+                TRACEPARENT,
+                b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b\xff-01",
+            )],
+            &[
+                (TRACEPARENT, VALID.as_bytes()),
+                (TRACEPARENT, VALID.as_bytes()),
+            ],
         ];
         for case in cases {
             assert_eq!(extract(&headers(case)), None, "{case:?}");
@@ -201,10 +228,16 @@ mod tests {
 
     #[test]
     fn drops_a_malformed_tracestate_but_keeps_the_parent() {
-        let too_many = (0..33).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+        let too_many = (0..33)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
         let cases: &[&[u8]] = &[b"novalue", b"=v", b"k=", b"k=\xff", too_many.as_bytes()];
         for state in cases {
-            let cx = extract(&headers(&[(TRACEPARENT, VALID.as_bytes()), (TRACESTATE, state)]));
+            let cx = extract(&headers(&[
+                (TRACEPARENT, VALID.as_bytes()),
+                (TRACESTATE, state),
+            ]));
             assert_eq!(cx.unwrap().trace_state(), None, "{state:?}");
         }
     }

@@ -144,7 +144,9 @@ mod tests {
 
     #[test]
     fn url_full_leaves_out_credentials_and_query() {
-        let uri: Uri = "https://user:secret@example.com:8443/pay?token=abc".parse().unwrap();
+        let uri: Uri = "https://user:secret@example.com:8443/pay?token=abc"
+            .parse()
+            .unwrap();
         assert_eq!(url_full(&uri).unwrap(), "https://example.com:8443/pay");
         assert_eq!(port(&uri), Some(8443));
         let plain: Uri = "http://example.com/".parse().unwrap();

@@ -59,7 +59,8 @@ where
                 this.span.record("http.response.status_code", status);
                 if status >= *this.error_from {
                     this.span.record("otel.status_code", "error");
-                    this.span.record("error.type", tracing::field::display(status));
+                    this.span
+                        .record("error.type", tracing::field::display(status));
                 }
             }
             Err(_) => {

@@ -1,0 +1,830 @@
+//! The files of `otel-config/`, checked without docker:
+//!
+//! - every YAML file parses; the collector configs use only the components and
+//!   settings the allow-list in `otel-config/README.md` documents, and every
+//!   pipeline references defined components (connectors on both sides);
+//! - every dashboard parses, every panel has PromQL targets, and every metric they
+//!   name is in the README's documented set; data source uids exist;
+//! - `promtool check config` accepts `prometheus.yml` (needs `promtool`);
+//! - every panel's PromQL, run by a real Prometheus (started here on loopback) that
+//!   scraped a fixed exposition of the documented metrics, parses and returns data
+//!   (needs `prometheus`). That proves the queries fit the documented names and
+//!   labels, not that the crate emits them: the operations tests check that.
+
+use serde_json::Value as Json;
+use serde_norway::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../otel-config")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn yaml(name: &str) -> Yaml {
+    let path = config_dir().join(name);
+    serde_norway::from_str(&read(&path)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Files under `dir` (recursively) whose name ends with one of `extensions`.
+fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files(&path, extensions));
+        } else if extensions
+            .iter()
+            .any(|e| path.to_string_lossy().ends_with(e))
+        {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The rows of the markdown table between `<!-- NAME:begin -->` and `<!-- NAME:end -->`
+/// in otel-config/README.md, as cells (header and separator rows skipped).
+fn readme_table(name: &str) -> Vec<Vec<String>> {
+    let readme = read(&config_dir().join("README.md"));
+    let (begin, end) = (
+        format!("<!-- {name}:begin -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let start = readme.find(&begin).expect("begin marker") + begin.len();
+    let stop = readme.find(&end).expect("end marker");
+    readme[start..stop]
+        .lines()
+        .filter(|line| line.starts_with('|'))
+        .skip(2)
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().trim_matches('`').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// The documented metric names.
+fn documented_metrics() -> BTreeSet<String> {
+    readme_table("metrics")
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect()
+}
+
+fn dashboards() -> Vec<(String, Json)> {
+    files(&config_dir().join("grafana/dashboards"), &[".json"])
+        .into_iter()
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let json = serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, json)
+        })
+        .collect()
+}
+
+/// Every `expr` of every panel target: (dashboard, panel title, expr).
+fn panel_exprs() -> Vec<(String, String, String)> {
+    let mut exprs = Vec::new();
+    for (name, dashboard) in dashboards() {
+        for panel in dashboard["panels"].as_array().unwrap() {
+            let title = panel["title"].as_str().unwrap().to_owned();
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap_or_default().to_owned();
+                exprs.push((name.clone(), title.clone(), expr));
+            }
+        }
+    }
+    exprs
+}
+
+/// The PromQL behind each dashboard variable: `label_values(SEL, L)` becomes
+/// `group by (L) (SEL)`, `query_result(Q)` becomes `Q`.
+fn variable_exprs() -> Vec<(String, String, String)> {
+    let mut exprs = Vec::new();
+    for (name, dashboard) in dashboards() {
+        for variable in dashboard["templating"]["list"].as_array().unwrap() {
+            let query = variable["query"]["query"].as_str().unwrap();
+            let expr = if let Some(inner) = query.strip_prefix("label_values(") {
+                let inner = inner.strip_suffix(')').unwrap();
+                let (selector, label) = inner.rsplit_once(',').unwrap();
+                format!("group by ({}) ({selector})", label.trim())
+            } else {
+                let inner = query.strip_prefix("query_result(").expect("known kind");
+                inner.strip_suffix(')').unwrap().to_owned()
+            };
+            let var = variable["name"].as_str().unwrap().to_owned();
+            exprs.push((name.clone(), format!("${var}"), expr));
+        }
+    }
+    exprs
+}
+
+/// PromQL words that are not metric names.
+const PROMQL_WORDS: &[&str] = &[
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "by",
+    "without",
+    "or",
+    "and",
+    "unless",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "rate",
+    "increase",
+    "irate",
+    "histogram_quantile",
+    "label_replace",
+    "group",
+    "bool",
+    "offset",
+    "topk",
+    "bottomk",
+    "abs",
+    "clamp_min",
+    "clamp_max",
+    "vector",
+    "scalar",
+    "time",
+];
+
+/// The metric names a PromQL expression reads: identifiers outside string literals,
+/// label matchers, grouping label lists and range selectors, that are not PromQL
+/// words, and the alternatives of `__name__=~"a|b"` matchers.
+fn metric_names(expr: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for part in expr.split("__name__=~\"").skip(1) {
+        let regex = part.split('"').next().unwrap_or_default();
+        names.extend(regex.split('|').map(str::to_owned));
+    }
+    let mut cleaned = String::new();
+    let mut chars = expr.chars().peekable();
+    let mut depth_brace = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                while let Some(s) = chars.next() {
+                    match s {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+                cleaned.push(' ');
+            }
+            '{' => depth_brace += 1,
+            '}' => depth_brace -= 1,
+            '[' => {
+                for s in chars.by_ref() {
+                    if s == ']' {
+                        break;
+                    }
+                }
+                cleaned.push(' ');
+            }
+            _ if depth_brace > 0 => {}
+            _ => cleaned.push(c),
+        }
+    }
+    let mut after_grouping = false;
+    let tokens = cleaned
+        .split(|c: char| {
+            !(c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '(' || c == ')')
+        })
+        .flat_map(|t| t.split_inclusive(['(', ')']))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let mut in_labels = false;
+    for token in tokens {
+        let word = token.trim_end_matches(['(', ')']);
+        if in_labels {
+            if token.ends_with(')') {
+                in_labels = false;
+            }
+            continue;
+        }
+        if after_grouping {
+            after_grouping = false;
+            in_labels = !token.ends_with(')');
+            continue;
+        }
+        if [
+            "by",
+            "without",
+            "on",
+            "ignoring",
+            "group_left",
+            "group_right",
+        ]
+        .contains(&word)
+        {
+            after_grouping = true;
+            continue;
+        }
+        let is_name = word
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if is_name && !PROMQL_WORDS.contains(&word) && !word.starts_with("__") {
+            names.insert(word.to_owned());
+        }
+    }
+    names
+}
+
+#[test]
+fn metric_names_are_found_in_promql() {
+    let names = metric_names(
+        r#"(sum by (span_name, le) (rate(a_total{job=~"$job", x="by (y)"}[$__rate_interval]))) or 1000 * histogram_quantile(0.9, b_bucket) / on (instance) c"#,
+    );
+    assert_eq!(names, ["a_total", "b_bucket", "c"].map(String::from).into());
+    let names = metric_names(r#"group by(job) ({__name__=~"d_total|e"})"#);
+    assert_eq!(names, ["d_total", "e"].map(String::from).into());
+}
+
+#[test]
+fn every_yaml_file_parses() {
+    let paths = files(&config_dir(), &[".yaml", ".yml"]);
+    assert!(paths.len() >= 8, "{paths:?}");
+    for path in paths {
+        let value: Yaml = serde_norway::from_str(&read(&path))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(value.is_mapping(), "{}", path.display());
+    }
+}
+
+/// The documented components: kind (`receiver`, ...) → name → allowed settings.
+fn component_allow_list() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    let mut allowed: BTreeMap<_, BTreeMap<_, _>> = BTreeMap::new();
+    for row in readme_table("components") {
+        let settings = row[2].split(',').map(|s| s.trim().to_owned()).collect();
+        allowed
+            .entry(row[0].clone())
+            .or_default()
+            .insert(row[1].clone(), settings);
+    }
+    allowed
+}
+
+fn keys(value: &Yaml) -> Vec<String> {
+    value
+        .as_mapping()
+        .map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn names(list: &Yaml) -> Vec<String> {
+    list.as_sequence()
+        .map(|s| s.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn collector_configs_use_documented_components_in_valid_pipelines() {
+    let allowed = component_allow_list();
+    let configs = files(&config_dir(), &[".yaml"])
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("collector")
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(configs.len(), 3, "{configs:?}");
+    for path in configs {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let config: Yaml = yaml(&file);
+        let mut defined: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for (section, kind) in [
+            ("receivers", "receiver"),
+            ("processors", "processor"),
+            ("exporters", "exporter"),
+            ("connectors", "connector"),
+            ("extensions", "extension"),
+        ] {
+            for id in keys(&config[section]) {
+                let component = id.split('/').next().unwrap();
+                let settings = allowed
+                    .get(kind)
+                    .and_then(|c| c.get(component))
+                    .unwrap_or_else(|| panic!("{file}: {kind} {component} is not documented"));
+                for key in keys(&config[section][id.as_str()]) {
+                    assert!(
+                        settings.contains(&key),
+                        "{file}: {id}.{key} is not documented"
+                    );
+                }
+                defined.entry(kind).or_default().insert(id);
+            }
+        }
+        let connectors = defined.get("connector").cloned().unwrap_or_default();
+        let mut used: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        let (mut connector_in, mut connector_out) = (BTreeSet::new(), BTreeSet::new());
+        let pipelines = &config["service"]["pipelines"];
+        assert!(!keys(pipelines).is_empty(), "{file}: no pipelines");
+        for id in keys(pipelines) {
+            let signal = id.split('/').next().unwrap();
+            assert!(
+                ["traces", "metrics", "logs"].contains(&signal),
+                "{file}: {id}"
+            );
+            let pipeline = &pipelines[id.as_str()];
+            for key in keys(pipeline) {
+                assert!(
+                    ["receivers", "processors", "exporters"].contains(&key.as_str()),
+                    "{file}: {id}.{key}"
+                );
+            }
+            assert!(
+                !names(&pipeline["receivers"]).is_empty(),
+                "{file}: {id} has no receiver"
+            );
+            assert!(
+                !names(&pipeline["exporters"]).is_empty(),
+                "{file}: {id} has no exporter"
+            );
+            for (role, kind) in [
+                ("receivers", "receiver"),
+                ("processors", "processor"),
+                ("exporters", "exporter"),
+            ] {
+                for name in names(&pipeline[role]) {
+                    if role != "processors" && connectors.contains(&name) {
+                        if role == "receivers" {
+                            &mut connector_out
+                        } else {
+                            &mut connector_in
+                        }
+                        .insert(name);
+                        continue;
+                    }
+                    assert!(
+                        defined.get(kind).is_some_and(|d| d.contains(&name)),
+                        "{file}: pipeline {id} uses undefined {kind} {name}"
+                    );
+                    used.entry(kind).or_default().insert(name);
+                }
+            }
+        }
+        assert_eq!(
+            connector_in, connectors,
+            "{file}: every connector is fed by a pipeline"
+        );
+        assert_eq!(
+            connector_out, connectors,
+            "{file}: every connector feeds a pipeline"
+        );
+        for kind in ["receiver", "processor", "exporter"] {
+            assert_eq!(
+                used.get(kind),
+                defined.get(kind),
+                "{file}: defined but unused {kind}s"
+            );
+        }
+        assert_eq!(
+            names(&config["service"]["extensions"])
+                .into_iter()
+                .collect::<BTreeSet<_>>(),
+            defined.get("extension").cloned().unwrap_or_default(),
+            "{file}: extensions"
+        );
+        // memory_limiter first, batch last, in every pipeline that has processors.
+        for id in keys(pipelines) {
+            let processors = names(&pipelines[id.as_str()]["processors"]);
+            if !processors.is_empty() {
+                assert_eq!(
+                    processors.first().unwrap(),
+                    "memory_limiter",
+                    "{file}: {id}"
+                );
+                assert_eq!(processors.last().unwrap(), "batch", "{file}: {id}");
+            }
+        }
+    }
+}
+
+#[test]
+fn compose_mounts_existing_files_and_grafana_finds_the_dashboards() {
+    let compose = yaml("docker-compose.yaml");
+    let services = keys(&compose["services"]);
+    for service in ["otel-collector", "jaeger", "tempo", "prometheus", "grafana"] {
+        assert!(services.contains(&service.to_owned()), "{service}");
+    }
+    for service in &services {
+        for volume in names(&compose["services"][service.as_str()]["volumes"]) {
+            let volume = volume.replace("${COLLECTOR_CONFIG:-collector.yaml}", "collector.yaml");
+            let source = volume.split(':').next().unwrap();
+            let Some(relative) = source.strip_prefix("./") else {
+                continue;
+            };
+            assert!(config_dir().join(relative).exists(), "{service}: {volume}");
+        }
+    }
+    let grafana = names(&compose["services"]["grafana"]["volumes"]);
+    let provider = yaml("grafana/provisioning/dashboards/dashboards.yaml");
+    let path = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .unwrap();
+    assert!(
+        grafana
+            .iter()
+            .any(|v| v == &format!("./grafana/dashboards:{path}:ro")),
+        "{grafana:?}"
+    );
+
+    let sources = yaml("grafana/provisioning/datasources/datasources.yaml");
+    let uids: BTreeSet<String> = sources["datasources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| d["uid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        uids,
+        ["jaeger", "prometheus", "tempo"].map(String::from).into()
+    );
+    for (name, dashboard) in dashboards() {
+        for panel in dashboard["panels"].as_array().unwrap() {
+            let uid = panel["datasource"]["uid"].as_str().unwrap();
+            assert!(uids.contains(uid), "{name}: {uid}");
+        }
+    }
+}
+
+#[test]
+fn every_dashboard_panel_has_promql_over_documented_metrics() {
+    let documented = documented_metrics();
+    let dashboards = dashboards();
+    let names: Vec<_> = dashboards.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "observer-health.json",
+            "process-resources.json",
+            "service-red.json"
+        ]
+    );
+    let mut uids = BTreeSet::new();
+    for (name, dashboard) in &dashboards {
+        assert!(
+            uids.insert(dashboard["uid"].as_str().unwrap().to_owned()),
+            "{name}: uid"
+        );
+        let panels = dashboard["panels"].as_array().unwrap();
+        assert!(!panels.is_empty(), "{name}");
+        for panel in panels {
+            let targets = panel["targets"].as_array().unwrap();
+            assert!(
+                !targets.is_empty(),
+                "{name}: {} has no query",
+                panel["title"]
+            );
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (name, title, expr) in panel_exprs().into_iter().chain(variable_exprs()) {
+        assert!(!expr.trim().is_empty(), "{name}: {title}: empty expr");
+        let metrics = metric_names(&expr);
+        assert!(!metrics.is_empty(), "{name}: {title}: no metric in {expr}");
+        for metric in metrics {
+            assert!(
+                documented.contains(&metric),
+                "{name}: {title}: {metric} is not documented"
+            );
+            seen.insert(metric);
+        }
+    }
+    let unused: Vec<_> = documented.difference(&seen).collect();
+    assert!(
+        unused.is_empty(),
+        "documented but on no dashboard: {unused:?}"
+    );
+}
+
+// === with Prometheus' tools ===
+
+/// `$VAR` if set, else `name` on the PATH.
+fn tool(var: &str, name: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var) {
+        return Some(PathBuf::from(path));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+#[test]
+#[ignore = "needs promtool; run scripts/test"]
+fn promtool_accepts_the_prometheus_config() {
+    let promtool = tool("PROMTOOL", "promtool").expect("promtool on PATH or $PROMTOOL");
+    let output = Command::new(promtool)
+        .args(["check", "config"])
+        .arg(config_dir().join("prometheus.yml"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Serves a Prometheus exposition of every documented metric on loopback; counters
+/// and histogram counts grow with each scrape so rates and quantiles have data.
+struct Exposition {
+    addr: std::net::SocketAddr,
+    scrapes: Arc<AtomicU64>,
+}
+
+impl Exposition {
+    fn start(documented: BTreeSet<String>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let scrapes = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&scrapes);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                let _ = respond(stream, &exposition(&documented, n));
+            }
+        });
+        Self { addr, scrapes }
+    }
+}
+
+fn respond(mut stream: TcpStream, body: &str) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The exposition text after `n` scrapes: both span-metric profiles (on the
+/// `service_name` and `service` labels), the self-metrics and process metrics.
+fn exposition(documented: &BTreeSet<String>, n: u64) -> String {
+    let mut out = String::new();
+    let n = n as f64;
+    for (span, kind) in [
+        ("GET /checkout", "SPAN_KIND_SERVER"),
+        ("load_cart", "SPAN_KIND_INTERNAL"),
+    ] {
+        for (status, share) in [("STATUS_CODE_UNSET", 3.0), ("STATUS_CODE_ERROR", 1.0)] {
+            for (prefix, service, buckets, scale) in [
+                (
+                    "traces_span_metrics",
+                    "service_name",
+                    &[2.0, 10.0, 100.0, 1000.0][..],
+                    1.0,
+                ),
+                (
+                    "traces_spanmetrics",
+                    "service",
+                    &[0.002, 0.01, 0.1, 1.0][..],
+                    0.001,
+                ),
+            ] {
+                let labels = format!(
+                    r#"{service}="shop",span_name="{span}",span_kind="{kind}",status_code="{status}""#
+                );
+                let calls = share * n;
+                out += &format!("{prefix}_calls_total{{{labels}}} {calls}\n");
+                let histogram = if prefix == "traces_span_metrics" {
+                    "traces_span_metrics_duration_milliseconds"
+                } else {
+                    "traces_spanmetrics_latency"
+                };
+                for (i, le) in buckets.iter().enumerate() {
+                    let cumulative = calls * (i + 1) as f64 / buckets.len() as f64;
+                    out += &format!("{histogram}_bucket{{{labels},le=\"{le}\"}} {cumulative}\n");
+                }
+                out += &format!("{histogram}_bucket{{{labels},le=\"+Inf\"}} {calls}\n");
+                out += &format!("{histogram}_sum{{{labels}}} {}\n", calls * 50.0 * scale);
+                out += &format!("{histogram}_count{{{labels}}} {calls}\n");
+            }
+        }
+    }
+    for name in documented
+        .iter()
+        .filter(|m| m.starts_with("tracing_observer_") || m.starts_with("process_"))
+    {
+        let labels = match name.as_str() {
+            "tracing_observer_spans_dropped_total" => r#"{reason="queue_full"}"#,
+            "tracing_observer_export_failures_total" => r#"{kind="connect"}"#,
+            "tracing_observer_breaker_state" => r#"{breaker="otlp"}"#,
+            "tracing_observer_limit_cuts_total" => r#"{limit="attributes"}"#,
+            _ => "",
+        };
+        if let Some(base) = name.strip_suffix("_bucket") {
+            for (le, share) in [("0.01", 0.5), ("0.1", 0.9), ("+Inf", 1.0)] {
+                out += &format!("{base}_bucket{{le=\"{le}\"}} {}\n", share * n);
+            }
+        } else if name.ends_with("_count") {
+            out += &format!("{name}{labels} {n}\n");
+        } else if name.ends_with("_total") {
+            out += &format!("{name}{labels} {}\n", 10.0 * n);
+        } else if name.ends_with("_sum") {
+            out += &format!("{name}{labels} {}\n", 0.02 * n);
+        } else {
+            out += &format!("{name}{labels} 0.5\n");
+        }
+    }
+    out
+}
+
+/// A Prometheus on loopback scraping `targets` (job name → address) every second.
+struct Prometheus {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Prometheus {
+    fn start(binary: &Path, targets: &[(&str, std::net::SocketAddr)]) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("otel-config-prometheus-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
+        for (job, addr) in targets {
+            config += &format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: [\"{addr}\"]\n"
+            );
+        }
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(dir.join("log")).unwrap()))
+            .spawn()
+            .expect("prometheus starts");
+        Self { child, port, dir }
+    }
+
+    /// Runs an instant query; the `data.result` array, or the error body.
+    fn query(&self, expr: &str) -> Result<Vec<Json>, String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let body = format!("query={}", percent_encode(expr));
+        write!(
+            stream,
+            "POST /api/v1/query HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .map_err(|e| e.to_string())?;
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .map_err(|e| e.to_string())?;
+        let (_, json) = response.split_once("\r\n\r\n").ok_or("no body")?;
+        let json: Json = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+        match json["status"].as_str() {
+            Some("success") => Ok(json["data"]["result"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()),
+            _ => Err(json.to_string()),
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Grafana's variables, as a dashboard with everything selected would send them.
+fn substitute(expr: &str, job: &str) -> String {
+    expr.replace("$__rate_interval", "20s")
+        .replace("$job", job)
+        .replace("$service", ".*")
+}
+
+fn has_value(result: &[Json]) -> bool {
+    result.iter().any(|series| {
+        series["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(f64::is_finite)
+    })
+}
+
+#[test]
+#[ignore = "needs prometheus; run scripts/test"]
+fn every_panel_query_returns_data_from_a_real_prometheus() {
+    let binary = tool("PROMETHEUS", "prometheus").expect("prometheus on PATH or $PROMETHEUS");
+    let documented = documented_metrics();
+    let app = Exposition::start(documented.clone());
+    let prometheus = Prometheus::start(&binary, &[("tracing-observer", app.addr)]);
+
+    // Enough scrapes that 20 s rates have two samples or more.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.scrapes.load(Ordering::SeqCst) < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not scrape; see {}",
+            prometheus.dir.join("log").display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+
+    let mut failures = Vec::new();
+    for (name, title, expr) in panel_exprs().into_iter().chain(variable_exprs()) {
+        let query = substitute(&expr, "tracing-observer");
+        match prometheus.query(&query) {
+            Ok(result) if has_value(&result) => {}
+            Ok(result) => failures.push(format!(
+                "{name}: {title}: no finite value from {query}: {result:?}"
+            )),
+            Err(e) => failures.push(format!("{name}: {title}: {query}: {e}")),
+        }
+    }
+    // The Tempo half of each RED query answers on its own too.
+    for (_, title, expr) in panel_exprs()
+        .into_iter()
+        .filter(|(n, ..)| n == "service-red.json")
+    {
+        let tempo_half = substitute(&expr, "tracing-observer")
+            .replace(
+                "traces_span_metrics_calls_total{",
+                "traces_span_metrics_calls_total{absent=\"x\",",
+            )
+            .replace(
+                "traces_span_metrics_duration_milliseconds_bucket{",
+                "traces_span_metrics_duration_milliseconds_bucket{absent=\"x\",",
+            )
+            .replace(
+                "traces_span_metrics_duration_milliseconds_sum{",
+                "traces_span_metrics_duration_milliseconds_sum{absent=\"x\",",
+            )
+            .replace(
+                "traces_span_metrics_duration_milliseconds_count{",
+                "traces_span_metrics_duration_milliseconds_count{absent=\"x\",",
+            );
+        match prometheus.query(&tempo_half) {
+            Ok(result) if has_value(&result) => {}
+            other => failures.push(format!(
+                "service-red.json: {title} (Tempo profile): {other:?}"
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
