@@ -181,6 +181,7 @@ impl Config {
                     // Isolated from the process's OTEL_* / OBSERVER_* variables.
                     .environment(std::iter::empty::<(String, String)>())
                     .exporter(exporter.clone())
+                    .spool(false)
                     .max_queue_size(1 << 20)
                     .build()
                     .expect("observer builds");

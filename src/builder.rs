@@ -353,6 +353,96 @@ impl ObserverBuilder {
         self
     }
 
+    /// Turns the disk spool on or off. With it, batches that cannot be delivered
+    /// (collector down, breaker open, no exporter) are kept on disk and replayed later.
+    ///
+    /// Environment: `OBSERVER_SPOOL=off`. Default: on.
+    pub fn spool(mut self, enabled: bool) -> Self {
+        self.overrides.spool = Some(enabled);
+        self
+    }
+
+    /// The spool directory; one process per directory (a lock file enforces it).
+    ///
+    /// Environment: `OBSERVER_SPOOL_DIR`. Default:
+    /// `$XDG_DATA_HOME/tracing-observer/<service>` (or `~/.local/share/…`).
+    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.overrides.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Bytes the spool may hold; beyond, the oldest batches without errors go first.
+    ///
+    /// Environment: `OBSERVER_SPOOL_MAX_BYTES` (`1073741824`, `512MiB`). Default: 1 GiB.
+    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
+        if bytes == 0 {
+            self.errors.push(BuildError::invalid(
+                "ObserverBuilder::spool_max_bytes",
+                "0",
+                "must be greater than zero",
+            ));
+        }
+        self.overrides.spool_max_bytes = Some(bytes);
+        self
+    }
+
+    /// How long spooled batches are kept before deletion (or archiving).
+    ///
+    /// Environment: `OBSERVER_SPOOL_RETENTION` (`6h`). Default: 6 h.
+    pub fn spool_retention(mut self, retention: Duration) -> Self {
+        self.overrides.spool_retention = Some(retention);
+        self
+    }
+
+    /// Where expired and evicted segments are moved instead of being deleted.
+    ///
+    /// Environment: `OBSERVER_SPOOL_ARCHIVE_DIR`. Default: none (deleted).
+    pub fn spool_archive_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.overrides.spool_archive_dir = Some(dir.into());
+        self
+    }
+
+    /// How often retention and the byte budget are enforced. Default: 60 s.
+    pub fn spool_cleanup_interval(mut self, interval: Duration) -> Self {
+        self.overrides.spool_cleanup_interval = Some(interval.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// How often spooled data is `fsync`ed (it always is at shutdown). Default: 1 s.
+    pub fn spool_sync_interval(mut self, interval: Duration) -> Self {
+        self.overrides.spool_sync_interval = Some(interval.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// Consecutive export failures that open the circuit breaker; while open, batches
+    /// go straight to the spool.
+    ///
+    /// Environment: `OBSERVER_CIRCUIT_BREAKER_THRESHOLD`. Default: 5.
+    pub fn circuit_breaker_threshold(mut self, failures: u32) -> Self {
+        self.overrides.circuit_breaker_threshold =
+            Some(self.positive("circuit_breaker_threshold", failures as usize) as u32);
+        self
+    }
+
+    /// How long the open breaker waits before letting a probe export through.
+    ///
+    /// Environment: `OBSERVER_CIRCUIT_BREAKER_TIMEOUT` (`30s`). Default: 30 s.
+    pub fn circuit_breaker_timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.circuit_breaker_timeout = Some(timeout);
+        self
+    }
+
+    /// How failed exports are retried before the batch is spooled.
+    ///
+    /// Environment: `OBSERVER_RETRY_INITIAL_BACKOFF`, `OBSERVER_RETRY_MAX_BACKOFF`,
+    /// `OBSERVER_RETRY_MAX_ELAPSED_TIME`. Default: 1 s, 30 s, 60 s.
+    pub fn retry_policy(mut self, policy: crate::delivery::RetryPolicy) -> Self {
+        self.overrides.retry_initial_backoff = Some(policy.initial_backoff);
+        self.overrides.retry_max_backoff = Some(policy.max_backoff);
+        self.overrides.retry_max_elapsed_time = Some(policy.max_elapsed_time);
+        self
+    }
+
     /// The timeout of the shutdown that runs when the [`Observer`] is dropped.
     ///
     /// Environment: `OBSERVER_SHUTDOWN_TIMEOUT` (`5s`, `500ms`). Default: 5 s.
@@ -480,6 +570,7 @@ impl ObserverBuilder {
             },
             requests,
             factory,
+            config.delivery,
         )
         .map_err(BuildError::WorkerSpawn)?;
         Ok(Observer::running(pipeline, config.shutdown_timeout))

@@ -48,6 +48,7 @@
 mod builder;
 mod clock;
 pub mod config;
+mod delivery;
 mod diagnostics;
 mod error;
 mod export;
@@ -60,6 +61,7 @@ mod record;
 mod report;
 mod sampling;
 mod span_ext;
+pub mod spool;
 
 // === propagation helpers and middleware (ecosystem) ===
 mod current;
@@ -72,13 +74,17 @@ pub use current::{current_span_context, current_span_id, current_trace_id};
 
 pub use builder::ObserverBuilder;
 pub use config::{Compression, Protocol, TracesExporter};
+pub use delivery::{
+    breakers, BreakerConfig, BreakerError, BreakerRegistry, BreakerSnapshot, BreakerState,
+    CircuitBreaker, Permit, RetryPolicy, EXPORT_BREAKER,
+};
 pub use error::{BuildError, ExportError, ExportErrorKind, FlushError};
 pub use export::{InMemoryExporter, SpanExporter};
 pub use layer::ObserverLayer;
 pub use observer::Observer;
 pub use propagation::SpanContext;
 pub use record::ids::{SpanId, TraceId};
-pub use report::{DroppedSpans, PipelineStats, ShutdownReport};
+pub use report::{DroppedSpans, PipelineStats, ShutdownReport, SpoolStats};
 pub use sampling::{Sampler, SamplingRule};
 pub use span_ext::ObserverSpanExt;
 

@@ -17,6 +17,10 @@ pub struct DroppedSpans {
     pub export_failed: u64,
     /// `OTEL_TRACES_EXPORTER=none`: there was nowhere to send it.
     pub no_exporter: u64,
+    /// The spool was over its `max_bytes` budget (and nothing could be evicted for it).
+    pub spool_full: u64,
+    /// Writing to the spool failed (disk full, permission denied, read-only, …).
+    pub spool_error: u64,
     /// Shutdown's timeout passed before the span could be exported.
     pub shutdown: u64,
     /// A failed (or tail-kept) span found both queue lanes full.
@@ -34,15 +38,19 @@ impl DroppedSpans {
             + self.shutdown
             + self.error_lane_full
             + self.span_too_large
+            + self.spool_full
+            + self.spool_error
     }
 }
 
 impl serde::Serialize for DroppedSpans {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("DroppedSpans", 7)?;
+        let mut s = serializer.serialize_struct("DroppedSpans", 9)?;
         s.serialize_field("queue_full", &self.queue_full)?;
         s.serialize_field("export_failed", &self.export_failed)?;
         s.serialize_field("no_exporter", &self.no_exporter)?;
+        s.serialize_field("spool_full", &self.spool_full)?;
+        s.serialize_field("spool_error", &self.spool_error)?;
         s.serialize_field("shutdown", &self.shutdown)?;
         s.serialize_field("error_lane_full", &self.error_lane_full)?;
         s.serialize_field("span_too_large", &self.span_too_large)?;
@@ -51,14 +59,53 @@ impl serde::Serialize for DroppedSpans {
     }
 }
 
+/// The disk spool's state and counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SpoolStats {
+    /// Whether the spool is open (false when off, or when it could not be opened: see `errors`).
+    pub enabled: bool,
+    /// Its directory.
+    pub dir: Option<std::path::PathBuf>,
+    /// Bytes in its segments.
+    pub bytes: u64,
+    /// Segment files.
+    pub segments: u64,
+    /// Batches waiting for replay.
+    pub pending_batches: u64,
+    /// Spans in them.
+    pub pending_spans: u64,
+    /// Valid batches found at start (left by an earlier run).
+    pub recovered_batches: u64,
+    /// Records skipped because their checksum did not match.
+    pub corrupt_records: u64,
+    /// Bytes cut from torn or unframeable segment tails.
+    pub truncated_bytes: u64,
+    /// Spooled spans deleted to stay within `max_bytes` (or unreadable).
+    pub evicted_spans: u64,
+    /// Spooled spans deleted (or archived) by retention.
+    pub expired_spans: u64,
+    /// Segments moved to the archive directory.
+    pub archived_segments: u64,
+    /// `fsync`s made.
+    pub syncs: u64,
+    /// I/O errors by kind: `disk_full`, `permission`, `read_only`, `locked`, `corrupt`, `other`.
+    pub errors: BTreeMap<String, u64>,
+    /// The most recent I/O error.
+    pub last_error: Option<String>,
+}
+
 /// A snapshot of the pipeline's counters.
 ///
-/// `recorded == exported + dropped.total() + pending` holds for every snapshot.
+/// `recorded == exported + spooled + dropped.total() + pending` holds for every snapshot.
 ///
 /// ```
-/// let observer = tracing_observer::Observer::builder().build().unwrap();
+/// let observer = tracing_observer::Observer::builder().spool(false).build().unwrap();
 /// let stats = observer.stats();
-/// assert_eq!(stats.recorded, stats.exported + stats.dropped.total() + stats.pending);
+/// assert_eq!(
+///     stats.recorded,
+///     stats.exported + stats.spooled + stats.dropped.total() + stats.pending
+/// );
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 #[non_exhaustive]
@@ -73,7 +120,15 @@ pub struct PipelineStats {
     pub pending: u64,
     /// Bytes the queue holds now (an estimate of the records' memory).
     pub queue_bytes: u64,
-    /// Export requests made (successful or not).
+    /// Spans written to the disk spool (export failed, or the breaker was open).
+    pub spooled: u64,
+    /// Spans sent from the spool and acknowledged (this run's or an earlier one's).
+    pub replayed: u64,
+    /// Export attempts that were retried after a transient failure.
+    pub export_retries: u64,
+    /// The disk spool.
+    pub spool: SpoolStats,
+    /// Export requests made (successful or not, live and replayed).
     pub export_requests: u64,
     /// Export requests that failed.
     pub export_failures: u64,
@@ -136,6 +191,11 @@ impl ShutdownReport {
     pub fn is_complete(&self) -> bool {
         self.stats.recorded == self.stats.exported
     }
+
+    /// Whether no recorded span was dropped: each was exported or is safe in the spool.
+    pub fn is_lossless(&self) -> bool {
+        self.stats.recorded == self.stats.exported + self.stats.spooled
+    }
 }
 
 impl fmt::Display for ShutdownReport {
@@ -149,9 +209,10 @@ impl fmt::Display for ShutdownReport {
         }
         write!(
             f,
-            "tracing-observer: {} spans recorded, {} exported, {} dropped in {:.3}s",
+            "tracing-observer: {} spans recorded, {} exported, {} spooled, {} dropped in {:.3}s",
             s.recorded,
             s.exported,
+            s.spooled,
             s.dropped.total(),
             self.elapsed.as_secs_f64()
         )?;
@@ -162,14 +223,31 @@ impl fmt::Display for ShutdownReport {
         if d.total() > 0 {
             write!(
                 f,
-                "\n  dropped: queue_full={} error_lane_full={} span_too_large={} export_failed={} no_exporter={} shutdown={}",
-                d.queue_full, d.error_lane_full, d.span_too_large, d.export_failed, d.no_exporter, d.shutdown
+                "\n  dropped: queue_full={} error_lane_full={} span_too_large={} export_failed={} no_exporter={} spool_full={} spool_error={} shutdown={}",
+                d.queue_full, d.error_lane_full, d.span_too_large, d.export_failed, d.no_exporter, d.spool_full, d.spool_error, d.shutdown
             )?;
+        }
+        let sp = &s.spool;
+        if sp.enabled || s.replayed > 0 || !sp.errors.is_empty() {
+            write!(
+                f,
+                "\n  spool: {} replayed, {} pending ({} bytes), recovered={} corrupt={} evicted={} expired={}",
+                s.replayed,
+                sp.pending_spans,
+                sp.bytes,
+                sp.recovered_batches,
+                sp.corrupt_records,
+                sp.evicted_spans,
+                sp.expired_spans
+            )?;
+            if let Some(error) = &sp.last_error {
+                write!(f, "\n  last spool error: {error}")?;
+            }
         }
         write!(
             f,
-            "\n  export: {} requests, {} failed",
-            s.export_requests, s.export_failures
+            "\n  export: {} requests, {} failed, {} retried",
+            s.export_requests, s.export_failures, s.export_retries
         )?;
         if !s.export_errors.is_empty() {
             let kinds: Vec<String> = s

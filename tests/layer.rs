@@ -13,7 +13,12 @@ fn record(
     f: impl FnOnce(),
 ) -> (Vec<Span>, tracing_observer::ShutdownReport) {
     let exporter = InMemoryExporter::new();
-    let observer = builder.exporter(exporter.clone()).build().unwrap();
+    // No disk spool: these tests look at the layer, not at delivery.
+    let observer = builder
+        .spool(false)
+        .exporter(exporter.clone())
+        .build()
+        .unwrap();
     let subscriber = tracing_subscriber::registry().with(observer.layer());
     tracing::subscriber::with_default(subscriber, f);
     let report = observer.shutdown(Duration::from_secs(5));
@@ -248,6 +253,7 @@ fn no_exporter_counts_every_span_as_dropped() {
     assert_eq!(report.stats.exported, 10);
     let observer = Observer::builder()
         .traces_exporter(tracing_observer::TracesExporter::None)
+        .spool(false)
         .build()
         .unwrap();
     let subscriber = tracing_subscriber::registry().with(observer.layer());

@@ -136,6 +136,8 @@ fn run_loadgen(args: &[&str], env: &[(&str, &str)]) -> Run {
             command.env_remove(&key);
         }
     }
+    // Runs of these tests must not share (or replay) a spool: delivery has its own tests.
+    command.env("OBSERVER_SPOOL", "off");
     command.envs(env.iter().copied());
 
     let mut child = KillOnDrop(command.spawn().expect("cannot start loadgen"));

@@ -64,6 +64,26 @@ pub mod vars {
     pub const OBSERVER_SHUTDOWN_TIMEOUT: &str = "OBSERVER_SHUTDOWN_TIMEOUT";
     /// The seeds' name for the queue size; `OTEL_BSP_MAX_QUEUE_SIZE` wins when both are set.
     pub const OBSERVER_ASYNC_QUEUE_SIZE: &str = "OBSERVER_ASYNC_QUEUE_SIZE";
+    /// `off` disables the disk spool (`on` is the default).
+    pub const OBSERVER_SPOOL: &str = "OBSERVER_SPOOL";
+    /// The spool directory.
+    pub const OBSERVER_SPOOL_DIR: &str = "OBSERVER_SPOOL_DIR";
+    /// Bytes the spool may hold (`1073741824`, `512MiB`, `1GiB`).
+    pub const OBSERVER_SPOOL_MAX_BYTES: &str = "OBSERVER_SPOOL_MAX_BYTES";
+    /// How long spooled batches are kept (`6h`).
+    pub const OBSERVER_SPOOL_RETENTION: &str = "OBSERVER_SPOOL_RETENTION";
+    /// Where expired and evicted segments are moved instead of deleted.
+    pub const OBSERVER_SPOOL_ARCHIVE_DIR: &str = "OBSERVER_SPOOL_ARCHIVE_DIR";
+    /// Consecutive export failures that open the circuit breaker.
+    pub const OBSERVER_CIRCUIT_BREAKER_THRESHOLD: &str = "OBSERVER_CIRCUIT_BREAKER_THRESHOLD";
+    /// How long the open breaker waits before a probe (`30s`).
+    pub const OBSERVER_CIRCUIT_BREAKER_TIMEOUT: &str = "OBSERVER_CIRCUIT_BREAKER_TIMEOUT";
+    /// First retry delay (`1s`).
+    pub const OBSERVER_RETRY_INITIAL_BACKOFF: &str = "OBSERVER_RETRY_INITIAL_BACKOFF";
+    /// Longest retry delay (`30s`).
+    pub const OBSERVER_RETRY_MAX_BACKOFF: &str = "OBSERVER_RETRY_MAX_BACKOFF";
+    /// Time after which a failing batch is spooled instead of retried (`60s`).
+    pub const OBSERVER_RETRY_MAX_ELAPSED_TIME: &str = "OBSERVER_RETRY_MAX_ELAPSED_TIME";
 }
 
 /// Looks variables up in the process environment or in a given map.
@@ -197,6 +217,30 @@ impl Environment {
             overhead_budget: self.parsed(OBSERVER_OVERHEAD_THRESHOLD, parse::budget)?,
             shutdown_timeout: self.parsed(OBSERVER_SHUTDOWN_TIMEOUT, parse::duration)?,
             disabled: self.parsed(OTEL_SDK_DISABLED, parse::boolean)?,
+            spool: self.parsed(OBSERVER_SPOOL, parse::on_off)?,
+            spool_dir: self.get(OBSERVER_SPOOL_DIR)?.map(PathBuf::from),
+            spool_max_bytes: self
+                .parsed(OBSERVER_SPOOL_MAX_BYTES, parse::bytes)?
+                .map(|n| n as u64),
+            spool_retention: self.parsed(OBSERVER_SPOOL_RETENTION, parse::duration)?,
+            spool_archive_dir: self.get(OBSERVER_SPOOL_ARCHIVE_DIR)?.map(PathBuf::from),
+            spool_cleanup_interval: None,
+            spool_sync_interval: None,
+            circuit_breaker_threshold: self
+                .parsed(OBSERVER_CIRCUIT_BREAKER_THRESHOLD, parse::count)?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            circuit_breaker_timeout: self
+                .parsed(OBSERVER_CIRCUIT_BREAKER_TIMEOUT, parse::duration)?,
+            retry_initial_backoff: self.parsed(OBSERVER_RETRY_INITIAL_BACKOFF, parse::duration)?,
+            retry_max_backoff: self.parsed(OBSERVER_RETRY_MAX_BACKOFF, parse::duration)?,
+            retry_max_elapsed_time: self
+                .parsed(OBSERVER_RETRY_MAX_ELAPSED_TIME, parse::duration)?,
+            data_home: match self.get("XDG_DATA_HOME")? {
+                Some(dir) => Some(PathBuf::from(dir)),
+                None => self
+                    .get("HOME")?
+                    .map(|home| PathBuf::from(home).join(".local").join("share")),
+            },
         })
     }
 }
@@ -239,11 +283,40 @@ mod tests {
             ("OTEL_TRACES_EXPORTER", "zipkin"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
             ("OBSERVER_SHUTDOWN_TIMEOUT", "soon"),
+            ("OBSERVER_SPOOL", "maybe"),
+            ("OBSERVER_SPOOL_MAX_BYTES", "lots"),
+            ("OBSERVER_SPOOL_RETENTION", "forever"),
+            ("OBSERVER_CIRCUIT_BREAKER_THRESHOLD", "0"),
+            ("OBSERVER_CIRCUIT_BREAKER_TIMEOUT", "later"),
         ];
         for (name, value) in cases {
             let err = env(&[(name, value)]).settings().unwrap_err().to_string();
             assert!(err.starts_with(&format!("{name}={value}: ")), "{err}");
         }
+    }
+
+    #[test]
+    fn delivery_variables_are_read() {
+        let s = env(&[
+            ("OBSERVER_SPOOL", "off"),
+            ("OBSERVER_SPOOL_DIR", "/var/spool/app"),
+            ("OBSERVER_SPOOL_MAX_BYTES", "512MiB"),
+            ("OBSERVER_SPOOL_RETENTION", "2h"),
+            ("OBSERVER_SPOOL_ARCHIVE_DIR", "/archive"),
+            ("OBSERVER_CIRCUIT_BREAKER_THRESHOLD", "3"),
+            ("OBSERVER_CIRCUIT_BREAKER_TIMEOUT", "10s"),
+            ("XDG_DATA_HOME", "/xdg"),
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(s.spool, Some(false));
+        assert_eq!(s.spool_dir, Some(PathBuf::from("/var/spool/app")));
+        assert_eq!(s.spool_max_bytes, Some(512 << 20));
+        assert_eq!(s.spool_retention, Some(Duration::from_secs(7200)));
+        assert_eq!(s.spool_archive_dir, Some(PathBuf::from("/archive")));
+        assert_eq!(s.circuit_breaker_threshold, Some(3));
+        assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(s.data_home, Some(PathBuf::from("/xdg")));
     }
 
     #[test]

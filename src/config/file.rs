@@ -53,6 +53,18 @@ struct FileSettings {
     keep_errors: Option<bool>,
     slow_span_threshold: Option<String>,
     overhead_budget: Option<String>,
+    spool: Option<bool>,
+    spool_dir: Option<PathBuf>,
+    spool_max_bytes: Option<u64>,
+    spool_retention: Option<String>,
+    spool_archive_dir: Option<PathBuf>,
+    spool_cleanup_interval: Option<String>,
+    spool_sync_interval: Option<String>,
+    circuit_breaker_threshold: Option<u32>,
+    circuit_breaker_timeout: Option<String>,
+    retry_initial_backoff: Option<String>,
+    retry_max_backoff: Option<String>,
+    retry_max_elapsed_time: Option<String>,
 }
 
 /// Reads and parses a config file into a settings layer.
@@ -184,6 +196,63 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             file.slow_span_threshold,
             parse::duration,
         )?,
+        spool: file.spool,
+        spool_dir: file.spool_dir,
+        spool_max_bytes: match file.spool_max_bytes {
+            Some(0) => {
+                return Err(BuildError::invalid(
+                    origin("spool_max_bytes"),
+                    "0",
+                    "must be greater than zero",
+                ))
+            }
+            other => other,
+        },
+        spool_retention: parse_field(
+            &origin,
+            "spool_retention",
+            file.spool_retention,
+            parse::duration,
+        )?,
+        spool_archive_dir: file.spool_archive_dir,
+        spool_cleanup_interval: parse_field(
+            &origin,
+            "spool_cleanup_interval",
+            file.spool_cleanup_interval,
+            parse::duration,
+        )?,
+        spool_sync_interval: parse_field(
+            &origin,
+            "spool_sync_interval",
+            file.spool_sync_interval,
+            parse::duration,
+        )?,
+        circuit_breaker_threshold: file.circuit_breaker_threshold,
+        circuit_breaker_timeout: parse_field(
+            &origin,
+            "circuit_breaker_timeout",
+            file.circuit_breaker_timeout,
+            parse::duration,
+        )?,
+        retry_initial_backoff: parse_field(
+            &origin,
+            "retry_initial_backoff",
+            file.retry_initial_backoff,
+            parse::duration,
+        )?,
+        retry_max_backoff: parse_field(
+            &origin,
+            "retry_max_backoff",
+            file.retry_max_backoff,
+            parse::duration,
+        )?,
+        retry_max_elapsed_time: parse_field(
+            &origin,
+            "retry_max_elapsed_time",
+            file.retry_max_elapsed_time,
+            parse::duration,
+        )?,
+        data_home: None,
     })
 }
 
@@ -206,9 +275,19 @@ mod tests {
             scheduled_delay = "1s"
             max_queue_size = 1000
             headers = { authorization = "Bearer x" }
+            spool_dir = "/var/spool/app"
+            spool_max_bytes = 1000000
+            spool_retention = "2h"
+            circuit_breaker_threshold = 3
+            circuit_breaker_timeout = "10s"
             "#,
         )
         .unwrap();
+        assert_eq!(s.spool_dir, Some(PathBuf::from("/var/spool/app")));
+        assert_eq!(s.spool_max_bytes, Some(1_000_000));
+        assert_eq!(s.spool_retention, Some(Duration::from_secs(7200)));
+        assert_eq!(s.circuit_breaker_threshold, Some(3));
+        assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
         assert_eq!(s.service_name.as_deref(), Some("checkout"));
         assert_eq!(s.scheduled_delay, Some(Duration::from_secs(1)));
         assert_eq!(s.max_queue_size, Some(1000));

@@ -11,6 +11,10 @@ pub(crate) mod env;
 pub(crate) mod file;
 pub(crate) mod parse;
 
+pub use crate::delivery::{
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_ELAPSED_TIME, DEFAULT_OPEN_TIMEOUT, DEFAULT_WINDOW,
+};
 pub use env::vars;
 
 use crate::error::BuildError;
@@ -161,6 +165,20 @@ pub(crate) struct Settings {
     pub(crate) keep_errors: Option<bool>,
     pub(crate) slow_span_threshold: Option<Duration>,
     pub(crate) overhead_budget: Option<f64>,
+    pub(crate) spool: Option<bool>,
+    pub(crate) spool_dir: Option<PathBuf>,
+    pub(crate) spool_max_bytes: Option<u64>,
+    pub(crate) spool_retention: Option<Duration>,
+    pub(crate) spool_archive_dir: Option<PathBuf>,
+    pub(crate) spool_cleanup_interval: Option<Duration>,
+    pub(crate) spool_sync_interval: Option<Duration>,
+    pub(crate) circuit_breaker_threshold: Option<u32>,
+    pub(crate) circuit_breaker_timeout: Option<Duration>,
+    pub(crate) retry_initial_backoff: Option<Duration>,
+    pub(crate) retry_max_backoff: Option<Duration>,
+    pub(crate) retry_max_elapsed_time: Option<Duration>,
+    /// Where the default spool directory is: `XDG_DATA_HOME` or `HOME` (environment only).
+    pub(crate) data_home: Option<PathBuf>,
 }
 
 /// The export destination, resolved.
@@ -211,6 +229,15 @@ pub(crate) struct Config {
     pub(crate) overhead_budget: Option<f64>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
+    pub(crate) delivery: DeliveryConfig,
+}
+
+/// Retry, circuit breaker and spool settings, resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct DeliveryConfig {
+    pub(crate) retry: crate::delivery::RetryPolicy,
+    pub(crate) breaker: crate::delivery::BreakerConfig,
+    pub(crate) spool: Option<crate::spool::SpoolConfig>,
 }
 
 // === impl Settings ===
@@ -268,11 +295,28 @@ impl Settings {
             keep_errors: over.keep_errors.or(self.keep_errors),
             slow_span_threshold: over.slow_span_threshold.or(self.slow_span_threshold),
             overhead_budget: over.overhead_budget.or(self.overhead_budget),
+            spool: over.spool.or(self.spool),
+            spool_dir: over.spool_dir.or(self.spool_dir),
+            spool_max_bytes: over.spool_max_bytes.or(self.spool_max_bytes),
+            spool_retention: over.spool_retention.or(self.spool_retention),
+            spool_archive_dir: over.spool_archive_dir.or(self.spool_archive_dir),
+            spool_cleanup_interval: over.spool_cleanup_interval.or(self.spool_cleanup_interval),
+            spool_sync_interval: over.spool_sync_interval.or(self.spool_sync_interval),
+            circuit_breaker_threshold: over
+                .circuit_breaker_threshold
+                .or(self.circuit_breaker_threshold),
+            circuit_breaker_timeout: over
+                .circuit_breaker_timeout
+                .or(self.circuit_breaker_timeout),
+            retry_initial_backoff: over.retry_initial_backoff.or(self.retry_initial_backoff),
+            retry_max_backoff: over.retry_max_backoff.or(self.retry_max_backoff),
+            retry_max_elapsed_time: over.retry_max_elapsed_time.or(self.retry_max_elapsed_time),
+            data_home: over.data_home.or(self.data_home),
         }
     }
 
     /// Applies defaults and validates the combination.
-    pub(crate) fn resolve(self) -> Result<Config, BuildError> {
+    pub(crate) fn resolve(mut self) -> Result<Config, BuildError> {
         let max_queue_size = self.max_queue_size.unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
         let batch = BatchConfig {
             max_queue_size,
@@ -310,13 +354,14 @@ impl Settings {
             TracesExporter::Console => ExporterConfig::Console,
             TracesExporter::None => ExporterConfig::None,
         };
-        let mut resource_attributes = self.resource_attributes;
-        if let Some(version) = self.service_version {
+        let mut resource_attributes = std::mem::take(&mut self.resource_attributes);
+        if let Some(version) = self.service_version.take() {
             resource_attributes.retain(|(k, _)| k != "service.version");
             resource_attributes.push(("service.version".into(), version));
         }
         let service_name = self
             .service_name
+            .clone()
             .or_else(|| {
                 resource_attributes
                     .iter()
@@ -325,7 +370,9 @@ impl Settings {
             })
             .unwrap_or_else(default_service_name);
         resource_attributes.retain(|(k, _)| k != "service.name");
+        let delivery = self.delivery(&service_name);
         Ok(Config {
+            delivery,
             service_name,
             resource_attributes,
             exporter,
@@ -357,6 +404,75 @@ impl Settings {
             disabled: self.disabled.unwrap_or(false),
         })
     }
+}
+
+impl Settings {
+    fn delivery(&self, service_name: &str) -> DeliveryConfig {
+        use crate::delivery::{BreakerConfig, RetryPolicy};
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy::default()
+            .initial_backoff(
+                self.retry_initial_backoff
+                    .unwrap_or(defaults.initial_backoff),
+            )
+            .max_backoff(self.retry_max_backoff.unwrap_or(defaults.max_backoff))
+            .max_elapsed_time(
+                self.retry_max_elapsed_time
+                    .unwrap_or(defaults.max_elapsed_time),
+            );
+        let mut breaker = BreakerConfig::default();
+        if let Some(n) = self.circuit_breaker_threshold {
+            breaker = breaker.failure_threshold(n);
+        }
+        if let Some(t) = self.circuit_breaker_timeout {
+            breaker = breaker.open_timeout(t);
+        }
+        let spool =
+            self.spool
+                .unwrap_or(true)
+                .then(|| crate::spool::SpoolConfig {
+                    dir: self.spool_dir.clone().unwrap_or_else(|| {
+                        default_spool_dir(self.data_home.as_deref(), service_name)
+                    }),
+                    max_bytes: self
+                        .spool_max_bytes
+                        .unwrap_or(crate::spool::DEFAULT_MAX_BYTES),
+                    retention: self
+                        .spool_retention
+                        .unwrap_or(crate::spool::DEFAULT_RETENTION),
+                    archive_dir: self.spool_archive_dir.clone(),
+                    cleanup_interval: self
+                        .spool_cleanup_interval
+                        .unwrap_or(crate::spool::DEFAULT_CLEANUP_INTERVAL),
+                    sync_interval: self
+                        .spool_sync_interval
+                        .unwrap_or(crate::spool::DEFAULT_SYNC_INTERVAL),
+                });
+        DeliveryConfig {
+            retry,
+            breaker,
+            spool,
+        }
+    }
+}
+
+/// `DATA_HOME/tracing-observer/<service>`, the service name made file-name safe;
+/// without a data home, under the temporary directory.
+fn default_spool_dir(data_home: Option<&std::path::Path>, service_name: &str) -> PathBuf {
+    let safe: String = service_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    data_home
+        .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf)
+        .join("tracing-observer")
+        .join(safe)
 }
 
 fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
@@ -488,6 +604,26 @@ mod tests {
             merged.headers,
             vec![("a".into(), "1".into()), ("b".into(), "3".into())]
         );
+    }
+
+    #[test]
+    fn spool_is_on_by_default_under_the_data_home() {
+        let config = Settings {
+            service_name: Some("check out".into()),
+            data_home: Some(PathBuf::from("/data")),
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap();
+        let spool = config.delivery.spool.unwrap();
+        assert_eq!(spool.dir, PathBuf::from("/data/tracing-observer/check_out"));
+        assert_eq!(spool.max_bytes, 1 << 30);
+        assert_eq!(spool.retention, Duration::from_secs(6 * 3600));
+        let off = Settings {
+            spool: Some(false),
+            ..Settings::default()
+        };
+        assert!(off.resolve().unwrap().delivery.spool.is_none());
     }
 
     #[test]

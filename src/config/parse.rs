@@ -15,6 +15,15 @@ pub(crate) fn boolean(value: &str) -> Result<bool, String> {
     }
 }
 
+/// `on`/`off` (or `true`/`false`).
+pub(crate) fn on_off(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        _ => Err("expected on or off".into()),
+    }
+}
+
 pub(crate) fn count(value: &str) -> Result<usize, String> {
     let n: usize = value
         .trim()

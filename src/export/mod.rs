@@ -75,3 +75,49 @@ pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> usize {
         .map(|s| s.spans.len())
         .sum()
 }
+
+/// An OTLP exporter to `endpoint` over `protocol`; must be called inside a runtime.
+pub(crate) fn otlp_exporter(
+    endpoint: &str,
+    protocol: crate::config::Protocol,
+    timeout: std::time::Duration,
+) -> Result<Box<dyn SpanExporter>, crate::error::BuildError> {
+    use crate::config::{EndpointPath, EndpointSetting, ExporterConfig, Protocol, Settings};
+    let url = crate::config::parse::endpoint(endpoint)
+        .map_err(|reason| crate::error::BuildError::invalid("endpoint", endpoint, reason))?;
+    let settings = Settings {
+        endpoint: Some(EndpointSetting {
+            url,
+            path: EndpointPath::AppendIfEmpty,
+        }),
+        protocol: Some(protocol),
+        request_timeout: Some(timeout),
+        ..Settings::default()
+    };
+    match settings.resolve()?.exporter {
+        ExporterConfig::Otlp(otlp) if otlp.protocol == Protocol::Grpc => {
+            Ok(Box::new(grpc::GrpcTarget::new(&otlp)?.connect()))
+        }
+        ExporterConfig::Otlp(otlp) => Ok(Box::new(http::HttpExporter::new(&otlp)?)),
+        _ => Err(crate::error::BuildError::invalid(
+            "endpoint",
+            endpoint,
+            "not an OTLP endpoint",
+        )),
+    }
+}
+
+/// Whether any span of the request has status ERROR (the batch is kept in preference).
+pub(crate) fn has_error(request: &ExportTraceServiceRequest) -> bool {
+    use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .any(|span| {
+            span.status
+                .as_ref()
+                .is_some_and(|s| s.code == StatusCode::Error as i32)
+        })
+}

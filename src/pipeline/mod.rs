@@ -9,7 +9,8 @@
 mod stats;
 mod worker;
 
-use crate::config::BatchConfig;
+use crate::config::{BatchConfig, DeliveryConfig};
+use crate::delivery::{breakers, CircuitBreaker, Delivery, EXPORT_BREAKER};
 use crate::diagnostics::Diagnostics;
 use crate::export::convert::RequestBuilder;
 use crate::export::SpanExporter;
@@ -40,7 +41,7 @@ pub(crate) const THREAD_NAME: &str = "tracing-observer";
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) queue: SpanQueue,
-    pub(crate) stats: Stats,
+    pub(crate) stats: Arc<Stats>,
     pub(crate) limits: Limits,
     pub(crate) policy: FieldPolicy,
     pub(crate) sampling: Sampling,
@@ -143,6 +144,7 @@ impl Pipeline {
         sampling: Sampling,
         requests: RequestBuilder,
         exporter: ExporterFactory,
+        delivery: DeliveryConfig,
     ) -> std::io::Result<Self> {
         crate::clock::start();
         let shared = Arc::new(Shared {
@@ -151,7 +153,7 @@ impl Pipeline {
                 batch.max_queue_bytes,
                 batch.max_export_batch_size,
             ),
-            stats: Stats::default(),
+            stats: Arc::new(Stats::default()),
             limits,
             policy,
             sampling,
@@ -178,9 +180,36 @@ impl Pipeline {
                 };
                 runtime.block_on(async move {
                     let exporter = exporter();
-                    worker::Worker::new(worker_shared, exporter, requests, batch, commands)
-                        .run()
-                        .await;
+                    let stats = Arc::clone(&worker_shared.stats);
+                    let cleanup = delivery
+                        .spool
+                        .as_ref()
+                        .map(|s| (s.sync_interval, s.cleanup_interval));
+                    let spool = delivery.spool.and_then(|config| {
+                        crate::spool::Spool::open(config, Arc::clone(stats.spool()))
+                            .map_err(|e| stats.spool().error("opening the spool", &e))
+                            .ok()
+                    });
+                    let breaker = CircuitBreaker::new(EXPORT_BREAKER, delivery.breaker);
+                    breakers().register(breaker.clone());
+                    let delivery = Delivery::new(
+                        exporter,
+                        breaker,
+                        delivery.retry,
+                        batch.export_timeout,
+                        spool,
+                        stats,
+                    );
+                    worker::Worker::new(
+                        worker_shared,
+                        delivery,
+                        cleanup,
+                        requests,
+                        batch,
+                        commands,
+                    )
+                    .run()
+                    .await;
                 });
             })?;
         Ok(Self {

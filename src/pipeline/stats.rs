@@ -1,9 +1,11 @@
 //! Counters the worker keeps and the [`Observer`](crate::Observer) reads.
 
+use crate::delivery::{Delivered, DropReason};
 use crate::error::ExportError;
 use crate::queue::SpanQueue;
 use crate::record::SpanRecord;
-use crate::report::{DroppedSpans, PipelineStats};
+use crate::report::{DroppedSpans, PipelineStats, SpoolStats};
+use crate::spool::SpoolCounters;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
@@ -15,6 +17,12 @@ pub(crate) struct Stats {
     exported: AtomicU64,
     export_failed: AtomicU64,
     no_exporter: AtomicU64,
+    spool_full: AtomicU64,
+    spool_error: AtomicU64,
+    spooled: AtomicU64,
+    replayed: AtomicU64,
+    retries: AtomicU64,
+    spool: std::sync::Arc<SpoolCounters>,
     shutdown: AtomicU64,
     requests: AtomicU64,
     failures: AtomicU64,
@@ -47,23 +55,47 @@ impl Stats {
         add(&self.values_truncated, record.truncated_values);
     }
 
-    pub(crate) fn exported(&self, spans: usize) {
-        self.requests.fetch_add(1, Relaxed);
-        self.exported.fetch_add(spans as u64, Relaxed);
+    /// How a batch of `spans` ended.
+    pub(crate) fn delivered(&self, spans: usize, outcome: Delivered) {
+        let spans = spans as u64;
+        let counter = match outcome {
+            Delivered::Exported => {
+                self.requests.fetch_add(1, Relaxed);
+                &self.exported
+            }
+            Delivered::Spooled => &self.spooled,
+            Delivered::Dropped(DropReason::ExportFailed) => &self.export_failed,
+            Delivered::Dropped(DropReason::NoExporter) => &self.no_exporter,
+            Delivered::Dropped(DropReason::SpoolFull) => &self.spool_full,
+            Delivered::Dropped(DropReason::SpoolError) => &self.spool_error,
+        };
+        counter.fetch_add(spans, Relaxed);
     }
 
-    pub(crate) fn export_failed(&self, spans: usize, error: &ExportError) {
+    /// One export attempt failed (it may be retried).
+    pub(crate) fn attempt_failed(&self, error: &ExportError) {
         self.requests.fetch_add(1, Relaxed);
         self.failures.fetch_add(1, Relaxed);
-        self.export_failed.fetch_add(spans as u64, Relaxed);
         if let Ok(mut log) = self.errors.lock() {
             *log.by_kind.entry(error.kind().as_str()).or_default() += 1;
             log.last = Some(error.to_string());
         }
     }
 
-    pub(crate) fn no_exporter(&self, spans: usize) {
-        self.no_exporter.fetch_add(spans as u64, Relaxed);
+    /// A failed attempt will be retried.
+    pub(crate) fn retried(&self) {
+        self.retries.fetch_add(1, Relaxed);
+    }
+
+    /// Spans from the spool the collector acknowledged.
+    pub(crate) fn replayed(&self, spans: u64) {
+        self.requests.fetch_add(1, Relaxed);
+        self.replayed.fetch_add(spans, Relaxed);
+    }
+
+    /// The spool's counters.
+    pub(crate) fn spool(&self) -> &std::sync::Arc<SpoolCounters> {
+        &self.spool
     }
 
     /// Spans the shutdown deadline cut off (queued, or in an abandoned export).
@@ -85,12 +117,16 @@ impl Stats {
             span_too_large: queue.drops.span_too_large.load(Relaxed),
             export_failed: self.export_failed.load(Relaxed),
             no_exporter: self.no_exporter.load(Relaxed),
+            spool_full: self.spool_full.load(Relaxed),
+            spool_error: self.spool_error.load(Relaxed),
             shutdown: self.shutdown.load(Relaxed),
         };
         let exported = self.exported.load(Relaxed);
+        let spooled = self.spooled.load(Relaxed);
         let received = self.received.load(Relaxed);
         let in_queue = queue.len() as u64;
-        let recorded = (received + in_queue + queue.dropped()).max(exported + dropped.total());
+        let recorded =
+            (received + in_queue + queue.dropped()).max(exported + spooled + dropped.total());
         let (export_errors, last_export_error) = match self.errors.lock() {
             Ok(log) => (
                 log.by_kind
@@ -104,9 +140,13 @@ impl Stats {
         PipelineStats {
             recorded,
             exported,
-            pending: recorded - exported - dropped.total(),
+            pending: recorded - exported - spooled - dropped.total(),
             queue_bytes: queue.bytes() as u64,
             dropped,
+            spooled,
+            replayed: self.replayed.load(Relaxed),
+            export_retries: self.retries.load(Relaxed),
+            spool: self.spool_stats(),
             export_requests: self.requests.load(Relaxed),
             export_failures: self.failures.load(Relaxed),
             export_errors,
@@ -117,6 +157,31 @@ impl Stats {
             values_truncated: self.values_truncated.load(Relaxed),
             overhead_ratio: 0.0,
             sampling_factor: 1.0,
+        }
+    }
+
+    fn spool_stats(&self) -> SpoolStats {
+        let c = &self.spool;
+        SpoolStats {
+            enabled: c.enabled.load(Relaxed),
+            dir: c.dir.lock().ok().and_then(|d| d.clone()),
+            bytes: c.bytes.load(Relaxed),
+            segments: c.segments.load(Relaxed),
+            pending_batches: c.pending_batches.load(Relaxed),
+            pending_spans: c.pending_spans.load(Relaxed),
+            recovered_batches: c.recovered_batches.load(Relaxed),
+            corrupt_records: c.corrupt_records.load(Relaxed),
+            truncated_bytes: c.truncated_bytes.load(Relaxed),
+            evicted_spans: c.evicted_spans.load(Relaxed),
+            expired_spans: c.expired_spans.load(Relaxed),
+            archived_segments: c.archived_segments.load(Relaxed),
+            syncs: c.syncs.load(Relaxed),
+            errors: c
+                .errors
+                .lock()
+                .map(|e| e.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect())
+                .unwrap_or_default(),
+            last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
         }
     }
 }

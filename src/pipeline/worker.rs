@@ -4,32 +4,43 @@
 //! latency does not cap throughput. Shutdown drains the queue, waits for what is in
 //! flight until its deadline, and counts what the deadline cut off as
 //! `dropped.shutdown`.
+//!
+//! Each batch goes through [`Delivery`] (retry, circuit breaker, spool). Spooled
+//! batches are replayed one at a time, oldest first, when nothing live is waiting
+//! (the replay branch comes last in the biased `select!`) and the breaker is not open.
 
 use super::{Control, Shared};
 use crate::config::BatchConfig;
-use crate::error::{ExportError, ExportErrorKind};
+use crate::delivery::{Delivered, Delivery};
 use crate::export::convert::RequestBuilder;
-use crate::export::SpanExporter;
 use crate::record::SpanRecord;
-use futures_util::future::BoxFuture;
+use futures_util::future::LocalBoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::MissedTickBehavior;
 
 /// How often the overhead ratio is computed and the sampling factor adjusted.
-const OVERHEAD_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+const OVERHEAD_WINDOW: Duration = Duration::from_secs(1);
 
-/// How one export ended.
+/// How one batch ended.
 struct Outcome {
     spans: usize,
-    result: Result<(), ExportError>,
+    delivered: Delivered,
 }
 
 pub(super) struct Worker {
     shared: Arc<Shared>,
-    exporter: Option<Box<dyn SpanExporter>>,
+    delivery: Rc<Delivery>,
+    /// Spool `fsync` and cleanup intervals, when there is a spool.
+    upkeep: Option<(Duration, Duration)>,
+    last_cleanup: Instant,
+    replaying: FuturesUnordered<LocalBoxFuture<'static, bool>>,
+    /// After a failed replay, the next waits until then.
+    replay_after: Instant,
+    replay_failures: u32,
     requests: RequestBuilder,
     batch: BatchConfig,
     commands: UnboundedReceiver<Control>,
@@ -38,21 +49,27 @@ pub(super) struct Worker {
         reason = "records arrive boxed from the queue; unboxing would copy each"
     )]
     pending: Vec<Box<SpanRecord>>,
-    in_flight: FuturesUnordered<BoxFuture<'static, Outcome>>,
+    in_flight: FuturesUnordered<LocalBoxFuture<'static, Outcome>>,
     in_flight_spans: usize,
 }
 
 impl Worker {
     pub(super) fn new(
         shared: Arc<Shared>,
-        exporter: Option<Box<dyn SpanExporter>>,
+        delivery: Delivery,
+        upkeep: Option<(Duration, Duration)>,
         requests: RequestBuilder,
         batch: BatchConfig,
         commands: UnboundedReceiver<Control>,
     ) -> Self {
         Self {
             shared,
-            exporter,
+            delivery: Rc::new(delivery),
+            upkeep,
+            last_cleanup: Instant::now(),
+            replaying: FuturesUnordered::new(),
+            replay_after: Instant::now(),
+            replay_failures: 0,
             requests,
             pending: Vec::with_capacity(batch.max_export_batch_size),
             batch,
@@ -69,7 +86,14 @@ impl Worker {
         let mut window = tokio::time::interval(OVERHEAD_WINDOW);
         window.set_missed_tick_behavior(MissedTickBehavior::Delay);
         window.tick().await;
+        let upkeep_every = self
+            .upkeep
+            .map_or(Duration::from_secs(3600), |(sync, _)| sync);
+        let mut upkeep = tokio::time::interval(upkeep_every);
+        upkeep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        upkeep.tick().await;
         loop {
+            self.start_replay();
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
@@ -79,11 +103,13 @@ impl Worker {
                         let _ = reply.send(());
                     }
                     Some(Control::Shutdown { deadline, reply }) => {
+                        self.delivery.set_deadline(deadline);
                         self.drain(Some(deadline)).await;
                         self.settle(Some(deadline)).await;
-                        if let Some(exporter) = &self.exporter {
-                            let _ = tokio::time::timeout_at(deadline.into(), exporter.shutdown()).await;
-                        }
+                        // A replay in flight is abandoned: its batch stays in the spool.
+                        self.replaying.clear();
+                        self.delivery.close();
+                        let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
                         let _ = reply.send(());
                         return;
                     }
@@ -100,8 +126,45 @@ impl Worker {
                     let stats = self.shared.snapshot();
                     self.shared.diagnostics.check(&stats);
                 }
+                _ = upkeep.tick(), if self.upkeep.is_some() => self.maintain(),
+                Some(delivered) = self.replaying.next(), if !self.replaying.is_empty() => {
+                    self.replayed(delivered);
+                }
             }
         }
+    }
+
+    /// Starts replaying one spooled batch if nothing stands in the way.
+    fn start_replay(&mut self) {
+        if self.replaying.is_empty()
+            && self.in_flight.len() < self.batch.max_concurrent_exports
+            && Instant::now() >= self.replay_after
+            && self.delivery.can_replay()
+        {
+            self.replaying
+                .push(Box::pin(Rc::clone(&self.delivery).replay_one()));
+        }
+    }
+
+    fn replayed(&mut self, delivered: bool) {
+        if delivered {
+            self.replay_failures = 0;
+        } else {
+            // Back off before the next try; the breaker decides when to really stop.
+            self.replay_failures = (self.replay_failures + 1).min(6);
+            self.replay_after = Instant::now() + Duration::from_millis(100 << self.replay_failures);
+        }
+    }
+
+    fn maintain(&mut self) {
+        let Some((_, cleanup_every)) = self.upkeep else {
+            return;
+        };
+        let cleanup = self.last_cleanup.elapsed() >= cleanup_every;
+        if cleanup {
+            self.last_cleanup = Instant::now();
+        }
+        self.delivery.maintain(cleanup);
     }
 
     /// Moves queued records into `pending`; returns whether a full batch is ready.
@@ -183,29 +246,16 @@ impl Worker {
     /// Starts exporting `pending`, first waiting for a slot when the limit is reached.
     async fn launch(&mut self, deadline: Option<Instant>) {
         let count = self.pending.len();
-        let Some(exporter) = &self.exporter else {
-            self.shared.stats.no_exporter(count);
-            self.pending.clear();
-            return;
-        };
         let request = self.requests.request(&self.pending);
         for record in self.pending.drain(..) {
             self.shared.recycle(record);
         }
-        let export = exporter.export(request);
-        let timeout = self.batch.export_timeout;
+        let delivery = Rc::clone(&self.delivery);
         self.in_flight_spans += count;
         self.in_flight.push(Box::pin(async move {
-            let result = match tokio::time::timeout(timeout, export).await {
-                Ok(result) => result,
-                Err(_) => Err(ExportError::new(
-                    ExportErrorKind::Timeout,
-                    format!("export did not complete within {timeout:?}"),
-                )),
-            };
             Outcome {
                 spans: count,
-                result,
+                delivered: delivery.deliver(request, count).await,
             }
         }));
         while self.in_flight.len() >= self.batch.max_concurrent_exports {
@@ -227,9 +277,8 @@ impl Worker {
 
     fn record(&mut self, outcome: Outcome) {
         self.in_flight_spans -= outcome.spans;
-        match outcome.result {
-            Ok(()) => self.shared.stats.exported(outcome.spans),
-            Err(error) => self.shared.stats.export_failed(outcome.spans, &error),
-        }
+        self.shared
+            .stats
+            .delivered(outcome.spans, outcome.delivered);
     }
 }

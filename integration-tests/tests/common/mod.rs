@@ -26,9 +26,29 @@ pub const SHUTDOWN: Duration = Duration::from_secs(10);
 
 /// A builder that reads no process environment variables, so that a developer's
 /// `OTEL_*` settings cannot leak into a test. Calling `.environment(..)` again
-/// replaces this empty map.
+/// replaces this empty map. The disk spool is off (tests of delivery turn it on
+/// with a directory of their own, see [`spool_builder`]), so that tests never share
+/// a spool or replay each other's batches.
 pub fn builder() -> ObserverBuilder {
-    Observer::builder().environment(std::iter::empty::<(String, String)>())
+    Observer::builder()
+        .environment(std::iter::empty::<(String, String)>())
+        .spool(false)
+}
+
+/// A fresh, empty spool directory for one test.
+pub fn spool_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("tracing-observer-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A builder with the spool on in `dir`, environment shut out.
+pub fn spool_builder(dir: &Path) -> ObserverBuilder {
+    Observer::builder()
+        .environment(std::iter::empty::<(String, String)>())
+        .service_name("delivery-tests")
+        .spool_dir(dir)
 }
 
 /// The receiver's endpoint for `protocol` (HTTP gets `/v1/traces` appended by the crate).

@@ -1,0 +1,218 @@
+//! `tracing-observer`: look into, replay and export a disk spool.
+//!
+//! ```text
+//! tracing-observer spool stats DIR [--json]
+//! tracing-observer spool show DIR [--errors] [--trace ID] [--service S] [--limit N]
+//! tracing-observer spool replay DIR --endpoint URL [--protocol grpc|http/protobuf]
+//! tracing-observer spool export DIR --format otlp-json > spans.jsonl
+//! ```
+
+mod show;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tracing_observer::{spool, Protocol};
+
+#[derive(Parser)]
+#[command(
+    name = "tracing-observer",
+    version,
+    about = "Inspect, replay and export a tracing-observer disk spool"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with a spool directory.
+    #[command(subcommand)]
+    Spool(SpoolCommand),
+}
+
+#[derive(Subcommand)]
+enum SpoolCommand {
+    /// Segments, bytes, spans, oldest/newest batch, damaged records.
+    Stats {
+        /// The spool directory.
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trace trees: name, duration, status and key attributes of each span.
+    Show {
+        /// The spool directory.
+        dir: PathBuf,
+        /// Only traces with a failed span.
+        #[arg(long)]
+        errors: bool,
+        /// Only this trace (hex id).
+        #[arg(long)]
+        trace: Option<String>,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// At most this many traces.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Sends the spooled batches to a collector, deleting each once acknowledged.
+    Replay {
+        /// The spool directory.
+        dir: PathBuf,
+        /// The collector's OTLP endpoint (`http://host:4317`).
+        #[arg(long)]
+        endpoint: String,
+        /// The transport.
+        #[arg(long, value_enum, default_value_t = Transport::Grpc)]
+        protocol: Transport,
+        /// Timeout of each request, in seconds.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
+    /// Writes every batch as OTLP JSON, one request per line (the Collector's `otlpjsonfile` format).
+    Export {
+        /// The spool directory.
+        dir: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = Format::OtlpJson)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Transport {
+    Grpc,
+    #[value(name = "http/protobuf")]
+    HttpProtobuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    OtlpJson,
+}
+
+fn main() -> ExitCode {
+    let Command::Spool(command) = Cli::parse().command;
+    match run(command) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("tracing-observer: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: SpoolCommand) -> Result<ExitCode, String> {
+    match command {
+        SpoolCommand::Stats { dir, json } => {
+            let summary = spool::summary(&dir).map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).unwrap_or_default()
+                );
+            } else {
+                print_stats(&dir, &summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SpoolCommand::Show {
+            dir,
+            errors,
+            trace,
+            service,
+            limit,
+        } => {
+            let filter = show::Filter {
+                errors,
+                trace,
+                service,
+                limit,
+            };
+            let mut batches = Vec::new();
+            let summary = spool::read(&dir, |b| batches.push(b)).map_err(|e| e.to_string())?;
+            warn_damage(&summary);
+            show::print(&batches, &filter);
+            Ok(ExitCode::SUCCESS)
+        }
+        SpoolCommand::Replay {
+            dir,
+            endpoint,
+            protocol,
+            timeout,
+        } => {
+            let protocol = match protocol {
+                Transport::Grpc => Protocol::Grpc,
+                Transport::HttpProtobuf => Protocol::HttpProtobuf,
+            };
+            let done = spool::replay(&dir, &endpoint, protocol, Duration::from_secs(timeout))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "replayed {} batches ({} spans); {} left",
+                done.batches, done.spans, done.remaining_batches
+            );
+            match done.error {
+                Some(error) => {
+                    eprintln!("tracing-observer: replay stopped: {error}");
+                    Ok(ExitCode::FAILURE)
+                }
+                None => Ok(ExitCode::SUCCESS),
+            }
+        }
+        SpoolCommand::Export {
+            dir,
+            format: Format::OtlpJson,
+        } => {
+            use std::io::Write;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut failed = None;
+            let summary = spool::read(&dir, |batch| {
+                if failed.is_some() {
+                    return;
+                }
+                let line = serde_json::to_string(&batch.request).map_err(|e| e.to_string());
+                if let Err(e) = line.and_then(|l| writeln!(out, "{l}").map_err(|e| e.to_string())) {
+                    failed = Some(e);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+            out.flush().map_err(|e| e.to_string())?;
+            if let Some(e) = failed {
+                return Err(format!("writing the export failed: {e}"));
+            }
+            warn_damage(&summary);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_stats(dir: &std::path::Path, s: &spool::SpoolSummary) {
+    let time = |ms: Option<u64>| ms.map_or_else(|| "-".to_owned(), show::format_time);
+    println!("spool {}", dir.display());
+    println!("  segments        {}", s.segments);
+    println!("  bytes           {}", s.bytes);
+    println!(
+        "  batches         {} ({} with errors, {} rejected)",
+        s.batches, s.error_batches, s.rejected_batches
+    );
+    println!("  spans           {}", s.spans);
+    println!("  oldest          {}", time(s.oldest_ms));
+    println!("  newest          {}", time(s.newest_ms));
+    println!("  corrupt records {}", s.corrupt_records);
+    println!("  lost bytes      {}", s.lost_bytes);
+}
+
+fn warn_damage(s: &spool::SpoolSummary) {
+    if s.corrupt_records > 0 || s.lost_bytes > 0 {
+        eprintln!(
+            "tracing-observer: skipped {} corrupt records and {} unreadable bytes",
+            s.corrupt_records, s.lost_bytes
+        );
+    }
+}

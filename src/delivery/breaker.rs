@@ -1,0 +1,760 @@
+//! Circuit breakers: stop calling something that keeps failing, probe it now and then.
+//!
+//! A [`CircuitBreaker`] is `Closed` (calls pass) until it sees `failure_threshold`
+//! consecutive failures, or a failure rate of at least `failure_rate` over
+//! `window` (with at least `min_calls` calls); it then goes `Open` (calls are
+//! refused at once) for `open_timeout`, then `HalfOpen`: up to `half_open_max_calls`
+//! probes pass, `success_threshold` successes close it, any failure opens it again.
+//!
+//! Breakers are cheap clones of one shared state, usable from any thread. Named
+//! breakers can be kept in a [`BreakerRegistry`]; [`breakers()`] is the process-wide
+//! one, which also lists the observer's own export breaker (`otlp-export`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+//!
+//! let breaker = CircuitBreaker::new("payments", BreakerConfig::default().failure_threshold(2));
+//! for _ in 0..2 {
+//!     let _ = breaker.call(|| Err::<(), _>("timeout"));
+//! }
+//! assert_eq!(breaker.state(), BreakerState::Open);
+//! let refused = breaker.call(|| Ok::<_, &str>(1)).unwrap_err();
+//! assert!(refused.is_open());
+//! breaker.reset();
+//! assert_eq!(breaker.call(|| Ok::<_, &str>(1)).unwrap(), 1);
+//! ```
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Consecutive failures that open a breaker (`OBSERVER_CIRCUIT_BREAKER_THRESHOLD`).
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
+/// How long an open breaker refuses calls before probing (`OBSERVER_CIRCUIT_BREAKER_TIMEOUT`).
+pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The sliding window of the failure rate.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+
+/// When a breaker opens and closes again.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_observer::BreakerConfig;
+/// let config = BreakerConfig::default()
+///     .failure_threshold(3)
+///     .open_timeout(Duration::from_secs(10))
+///     .failure_rate(0.5, 20);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerConfig {
+    failure_threshold: u32,
+    failure_rate: Option<(f64, u32)>,
+    window: Duration,
+    open_timeout: Duration,
+    success_threshold: u32,
+    half_open_max_calls: u32,
+}
+
+impl Default for BreakerConfig {
+    /// 5 consecutive failures, no rate rule, 60 s window, 30 s open, 1 success closes,
+    /// 1 probe at a time.
+    fn default() -> Self {
+        Self {
+            failure_threshold: DEFAULT_FAILURE_THRESHOLD,
+            failure_rate: None,
+            window: DEFAULT_WINDOW,
+            open_timeout: DEFAULT_OPEN_TIMEOUT,
+            success_threshold: 1,
+            half_open_max_calls: 1,
+        }
+    }
+}
+
+impl BreakerConfig {
+    /// Consecutive failures that open the breaker (at least 1).
+    pub fn failure_threshold(mut self, failures: u32) -> Self {
+        self.failure_threshold = failures.max(1);
+        self
+    }
+
+    /// Also open when at least `rate` (0..=1) of the calls in the window failed,
+    /// once the window holds `min_calls` calls.
+    pub fn failure_rate(mut self, rate: f64, min_calls: u32) -> Self {
+        self.failure_rate = Some((rate.clamp(0.0, 1.0), min_calls.max(1)));
+        self
+    }
+
+    /// The sliding window the failure rate is computed over.
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// How long the breaker stays open before letting a probe through.
+    pub fn open_timeout(mut self, timeout: Duration) -> Self {
+        self.open_timeout = timeout;
+        self
+    }
+
+    /// Successful probes that close a half-open breaker (at least 1).
+    pub fn success_threshold(mut self, successes: u32) -> Self {
+        self.success_threshold = successes.max(1);
+        self
+    }
+
+    /// Probes allowed at once while half-open (at least 1).
+    pub fn half_open_max_calls(mut self, calls: u32) -> Self {
+        self.half_open_max_calls = calls.max(1);
+        self
+    }
+
+    /// The open timeout.
+    pub fn timeout(&self) -> Duration {
+        self.open_timeout
+    }
+}
+
+/// Where a breaker stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BreakerState {
+    /// Calls pass.
+    Closed,
+    /// Calls are refused until the open timeout passes.
+    Open,
+    /// A few probe calls pass; their outcome closes or reopens the breaker.
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// `CLOSED`, `OPEN` or `HALF_OPEN`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "CLOSED",
+            Self::Open => "OPEN",
+            Self::HalfOpen => "HALF_OPEN",
+        }
+    }
+}
+
+impl fmt::Display for BreakerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A breaker's state and counters, as `/circuit-breakers` shows them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct BreakerSnapshot {
+    /// The breaker's name.
+    pub name: String,
+    /// Its state now.
+    pub state: BreakerState,
+    /// Consecutive failures (reset by a success).
+    pub failure_count: u32,
+    /// Calls allowed through.
+    pub calls: u64,
+    /// Calls that succeeded.
+    pub successes: u64,
+    /// Calls that failed.
+    pub failures: u64,
+    /// Calls refused while open.
+    pub rejected: u64,
+    /// Times it opened.
+    pub opened: u64,
+    /// When the last failure happened.
+    #[serde(serialize_with = "as_unix_secs")]
+    pub last_failure: Option<SystemTime>,
+    /// While open: how long until a probe may pass.
+    #[serde(serialize_with = "as_opt_secs")]
+    pub retry_in: Option<Duration>,
+}
+
+fn as_unix_secs<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+fn as_opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Why a protected call did not return its own result.
+///
+/// ```
+/// use tracing_observer::{BreakerError, CircuitBreaker, BreakerConfig};
+/// let breaker = CircuitBreaker::new("db", BreakerConfig::default());
+/// breaker.trip();
+/// let err = breaker.call(|| Ok::<(), std::io::Error>(())).unwrap_err();
+/// assert!(err.to_string().starts_with("circuit breaker db is OPEN"));
+/// ```
+#[derive(Debug)]
+pub enum BreakerError<E> {
+    /// The breaker refused the call.
+    Open {
+        /// The breaker's name.
+        name: String,
+        /// How long until a probe may pass.
+        retry_in: Duration,
+    },
+    /// The call ran and failed.
+    Inner(E),
+}
+
+impl<E> BreakerError<E> {
+    /// Whether the breaker refused the call.
+    pub fn is_open(&self) -> bool {
+        matches!(self, Self::Open { .. })
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for BreakerError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Open { name, retry_in } => write!(
+                f,
+                "circuit breaker {name} is OPEN - {:.1}s until retry",
+                retry_in.as_secs_f64()
+            ),
+            Self::Inner(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for BreakerError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Open { .. } => None,
+            Self::Inner(e) => Some(e),
+        }
+    }
+}
+
+/// A permission to make one call; report its outcome with [`CircuitBreaker::success`]
+/// or [`CircuitBreaker::failure`]. Dropping it unreported frees its probe slot.
+#[derive(Debug)]
+#[must_use = "report the call's outcome"]
+pub struct Permit {
+    breaker: CircuitBreaker,
+    probe: bool,
+    reported: bool,
+}
+
+impl Permit {
+    /// The call succeeded.
+    pub fn success(self) {
+        self.finish_at(true, Instant::now());
+    }
+
+    /// The call failed.
+    pub fn failure(self) {
+        self.finish_at(false, Instant::now());
+    }
+
+    pub(crate) fn finish_at(mut self, ok: bool, now: Instant) {
+        self.reported = true;
+        self.breaker.record(ok, self.probe, now);
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if !self.reported && self.probe {
+            let mut inner = self.breaker.lock();
+            inner.probes = inner.probes.saturating_sub(1);
+        }
+    }
+}
+
+/// A named circuit breaker; clones share state. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct CircuitBreaker {
+    name: Arc<str>,
+    config: Arc<BreakerConfig>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: BreakerState,
+    opened_at: Instant,
+    consecutive_failures: u32,
+    half_open_successes: u32,
+    probes: u32,
+    window: VecDeque<(Instant, bool)>,
+    calls: u64,
+    successes: u64,
+    failures: u64,
+    rejected: u64,
+    opened: u64,
+    last_failure: Option<SystemTime>,
+}
+
+// === impl CircuitBreaker ===
+
+impl CircuitBreaker {
+    /// A closed breaker. It is not registered anywhere; see [`BreakerRegistry`].
+    pub fn new(name: impl Into<String>, config: BreakerConfig) -> Self {
+        Self {
+            name: Arc::from(name.into()),
+            config: Arc::new(config),
+            inner: Arc::new(Mutex::new(Inner {
+                state: BreakerState::Closed,
+                opened_at: Instant::now(),
+                consecutive_failures: 0,
+                half_open_successes: 0,
+                probes: 0,
+                window: VecDeque::new(),
+                calls: 0,
+                successes: 0,
+                failures: 0,
+                rejected: 0,
+                opened: 0,
+                last_failure: None,
+            })),
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &BreakerConfig {
+        &self.config
+    }
+
+    /// Its state now (an open breaker whose timeout passed reads `HalfOpen`).
+    pub fn state(&self) -> BreakerState {
+        self.state_at(Instant::now())
+    }
+
+    pub(crate) fn state_at(&self, now: Instant) -> BreakerState {
+        let mut inner = self.lock();
+        self.advance(&mut inner, now);
+        inner.state
+    }
+
+    /// Asks to make a call: a [`Permit`], or the time until a probe may pass.
+    ///
+    /// # Errors
+    /// The remaining open time when the breaker refuses the call.
+    pub fn try_acquire(&self) -> Result<Permit, Duration> {
+        self.try_acquire_at(Instant::now())
+    }
+
+    pub(crate) fn try_acquire_at(&self, now: Instant) -> Result<Permit, Duration> {
+        let mut inner = self.lock();
+        self.advance(&mut inner, now);
+        let probe = match inner.state {
+            BreakerState::Closed => false,
+            BreakerState::HalfOpen if inner.probes < self.config.half_open_max_calls => {
+                inner.probes += 1;
+                true
+            }
+            BreakerState::HalfOpen => {
+                inner.rejected += 1;
+                return Err(Duration::ZERO);
+            }
+            BreakerState::Open => {
+                inner.rejected += 1;
+                let until = inner.opened_at + self.config.open_timeout;
+                return Err(until.saturating_duration_since(now));
+            }
+        };
+        inner.calls += 1;
+        drop(inner);
+        Ok(Permit {
+            breaker: self.clone(),
+            probe,
+            reported: false,
+        })
+    }
+
+    /// Runs `f` if the breaker lets it; its `Err` counts as a failure.
+    ///
+    /// # Errors
+    /// [`BreakerError::Open`] when refused, [`BreakerError::Inner`] when `f` failed.
+    pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, BreakerError<E>> {
+        let permit = self
+            .try_acquire()
+            .map_err(|retry_in| self.open_error(retry_in))?;
+        match f() {
+            Ok(value) => {
+                permit.success();
+                Ok(value)
+            }
+            Err(e) => {
+                permit.failure();
+                Err(BreakerError::Inner(e))
+            }
+        }
+    }
+
+    /// Awaits `f()` if the breaker lets it; its `Err` counts as a failure.
+    ///
+    /// ```
+    /// # use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// # futures_util::FutureExt::now_or_never(async {
+    /// let breaker = CircuitBreaker::new("api", BreakerConfig::default());
+    /// let value = breaker.call_async(|| async { Ok::<_, String>(7) }).await.unwrap();
+    /// assert_eq!(value, 7);
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    /// [`BreakerError::Open`] when refused, [`BreakerError::Inner`] when the future failed.
+    pub async fn call_async<T, E, F, Fut>(&self, f: F) -> Result<T, BreakerError<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let permit = self
+            .try_acquire()
+            .map_err(|retry_in| self.open_error(retry_in))?;
+        match f().await {
+            Ok(value) => {
+                permit.success();
+                Ok(value)
+            }
+            Err(e) => {
+                permit.failure();
+                Err(BreakerError::Inner(e))
+            }
+        }
+    }
+
+    /// Opens the breaker now, whatever its state.
+    pub fn trip(&self) {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        Self::open(&mut inner, now);
+    }
+
+    /// Closes the breaker now and forgets recent failures.
+    pub fn reset(&self) {
+        let mut inner = self.lock();
+        inner.state = BreakerState::Closed;
+        inner.consecutive_failures = 0;
+        inner.half_open_successes = 0;
+        inner.probes = 0;
+        inner.window.clear();
+    }
+
+    /// Its state and counters.
+    pub fn snapshot(&self) -> BreakerSnapshot {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        self.advance(&mut inner, now);
+        BreakerSnapshot {
+            name: self.name.to_string(),
+            state: inner.state,
+            failure_count: inner.consecutive_failures,
+            calls: inner.calls,
+            successes: inner.successes,
+            failures: inner.failures,
+            rejected: inner.rejected,
+            opened: inner.opened,
+            last_failure: inner.last_failure,
+            retry_in: (inner.state == BreakerState::Open).then(|| {
+                (inner.opened_at + self.config.open_timeout).saturating_duration_since(now)
+            }),
+        }
+    }
+
+    fn open_error<E>(&self, retry_in: Duration) -> BreakerError<E> {
+        BreakerError::Open {
+            name: self.name.to_string(),
+            retry_in,
+        }
+    }
+
+    fn record(&self, ok: bool, probe: bool, now: Instant) {
+        let config = &self.config;
+        let mut inner = self.lock();
+        if probe {
+            inner.probes = inner.probes.saturating_sub(1);
+        }
+        inner.window.push_back((now, ok));
+        while inner
+            .window
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > config.window)
+        {
+            inner.window.pop_front();
+        }
+        if ok {
+            inner.successes += 1;
+            inner.consecutive_failures = 0;
+            if inner.state == BreakerState::HalfOpen {
+                inner.half_open_successes += 1;
+                if inner.half_open_successes >= config.success_threshold {
+                    inner.state = BreakerState::Closed;
+                    inner.window.clear();
+                }
+            }
+            return;
+        }
+        inner.failures += 1;
+        inner.consecutive_failures += 1;
+        inner.last_failure = Some(SystemTime::now());
+        let rate_exceeded = config.failure_rate.is_some_and(|(rate, min_calls)| {
+            let total = inner.window.len();
+            let failed = inner.window.iter().filter(|(_, ok)| !ok).count();
+            total >= min_calls as usize && failed as f64 >= rate * total as f64
+        });
+        let should_open = match inner.state {
+            BreakerState::HalfOpen => true,
+            BreakerState::Closed => {
+                inner.consecutive_failures >= config.failure_threshold || rate_exceeded
+            }
+            BreakerState::Open => false,
+        };
+        if should_open {
+            Self::open(&mut inner, now);
+        }
+    }
+
+    fn open(inner: &mut Inner, now: Instant) {
+        if inner.state != BreakerState::Open {
+            inner.opened += 1;
+        }
+        inner.state = BreakerState::Open;
+        inner.opened_at = now;
+        inner.half_open_successes = 0;
+        inner.probes = 0;
+    }
+
+    fn advance(&self, inner: &mut Inner, now: Instant) {
+        if inner.state == BreakerState::Open
+            && now.saturating_duration_since(inner.opened_at) >= self.config.open_timeout
+        {
+            inner.state = BreakerState::HalfOpen;
+            inner.half_open_successes = 0;
+            inner.probes = 0;
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves consistent counters: keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Named breakers, for listing (`/circuit-breakers`) and manual control.
+///
+/// ```
+/// use tracing_observer::{breakers, BreakerConfig};
+/// let breaker = breakers().get_or_create("inventory", BreakerConfig::default());
+/// breaker.trip();
+/// assert!(breakers().list().iter().any(|b| b.name == "inventory"));
+/// breakers().reset_all();
+/// ```
+#[derive(Debug, Default)]
+pub struct BreakerRegistry {
+    breakers: Mutex<BTreeMap<String, CircuitBreaker>>,
+}
+
+// === impl BreakerRegistry ===
+
+impl BreakerRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn map(&self) -> MutexGuard<'_, BTreeMap<String, CircuitBreaker>> {
+        self.breakers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The breaker named `name`, created with `config` if there is none yet.
+    pub fn get_or_create(&self, name: &str, config: BreakerConfig) -> CircuitBreaker {
+        self.map()
+            .entry(name.to_owned())
+            .or_insert_with(|| CircuitBreaker::new(name, config))
+            .clone()
+    }
+
+    /// Adds `breaker` under its name, replacing any breaker of that name.
+    pub fn register(&self, breaker: CircuitBreaker) {
+        self.map().insert(breaker.name().to_owned(), breaker);
+    }
+
+    /// The breaker named `name`.
+    pub fn get(&self, name: &str) -> Option<CircuitBreaker> {
+        self.map().get(name).cloned()
+    }
+
+    /// Every breaker's snapshot, by name.
+    pub fn list(&self) -> Vec<BreakerSnapshot> {
+        let breakers: Vec<CircuitBreaker> = self.map().values().cloned().collect();
+        breakers.iter().map(CircuitBreaker::snapshot).collect()
+    }
+
+    /// Closes every breaker.
+    pub fn reset_all(&self) {
+        let breakers: Vec<CircuitBreaker> = self.map().values().cloned().collect();
+        breakers.iter().for_each(CircuitBreaker::reset);
+    }
+}
+
+/// The process-wide registry; the observer registers its export breaker here as
+/// [`EXPORT_BREAKER`].
+pub fn breakers() -> &'static BreakerRegistry {
+    static REGISTRY: OnceLock<BreakerRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(BreakerRegistry::new)
+}
+
+/// The name of the observer's export breaker in [`breakers()`] (the latest observer's).
+pub const EXPORT_BREAKER: &str = "otlp-export";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fail(b: &CircuitBreaker, now: Instant) {
+        b.try_acquire_at(now)
+            .expect("allowed")
+            .finish_at(false, now);
+    }
+
+    fn succeed(b: &CircuitBreaker, now: Instant) {
+        b.try_acquire_at(now).expect("allowed").finish_at(true, now);
+    }
+
+    #[test]
+    fn opens_after_threshold_consecutive_failures() {
+        let b = CircuitBreaker::new("t", BreakerConfig::default());
+        let t0 = Instant::now();
+        for _ in 0..4 {
+            fail(&b, t0);
+        }
+        assert_eq!(b.state_at(t0), BreakerState::Closed);
+        fail(&b, t0);
+        assert_eq!(b.state_at(t0), BreakerState::Open);
+        assert_eq!(b.snapshot().opened, 1);
+    }
+
+    #[test]
+    fn a_success_resets_the_consecutive_count() {
+        let b = CircuitBreaker::new("t", BreakerConfig::default().failure_threshold(3));
+        let t0 = Instant::now();
+        fail(&b, t0);
+        fail(&b, t0);
+        succeed(&b, t0);
+        fail(&b, t0);
+        fail(&b, t0);
+        assert_eq!(b.state_at(t0), BreakerState::Closed);
+    }
+
+    #[test]
+    fn open_refuses_with_time_left_then_half_opens_after_timeout() {
+        // The seeds' case: open after 3 failures, half-open after 30 s, close after 1 success.
+        let config = BreakerConfig::default()
+            .failure_threshold(3)
+            .open_timeout(Duration::from_secs(30));
+        let b = CircuitBreaker::new("db", config);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            fail(&b, t0);
+        }
+        let left = b
+            .try_acquire_at(t0 + Duration::from_millis(4700))
+            .unwrap_err();
+        assert_eq!(left, Duration::from_millis(25_300));
+        let err = b.open_error::<String>(left).to_string();
+        assert_eq!(err, "circuit breaker db is OPEN - 25.3s until retry");
+        let t1 = t0 + Duration::from_secs(30);
+        assert_eq!(b.state_at(t1), BreakerState::HalfOpen);
+        succeed(&b, t1);
+        assert_eq!(b.state_at(t1), BreakerState::Closed);
+    }
+
+    #[test]
+    fn half_open_failure_reopens_and_limits_probes() {
+        let config = BreakerConfig::default()
+            .failure_threshold(1)
+            .open_timeout(Duration::from_secs(1))
+            .success_threshold(2);
+        let b = CircuitBreaker::new("t", config);
+        let t0 = Instant::now();
+        fail(&b, t0);
+        let t1 = t0 + Duration::from_secs(1);
+        let probe = b.try_acquire_at(t1).expect("one probe");
+        assert!(b.try_acquire_at(t1).is_err(), "only one probe at a time");
+        drop(probe);
+        succeed(&b, t1);
+        assert_eq!(b.state_at(t1), BreakerState::HalfOpen, "needs 2 successes");
+        fail(&b, t1);
+        assert_eq!(b.state_at(t1), BreakerState::Open);
+        assert_eq!(b.snapshot().opened, 2);
+    }
+
+    #[test]
+    fn failure_rate_in_the_window_opens() {
+        let config = BreakerConfig::default()
+            .failure_threshold(100)
+            .failure_rate(0.5, 4)
+            .window(Duration::from_secs(60));
+        let b = CircuitBreaker::new("t", config);
+        let t0 = Instant::now();
+        succeed(&b, t0);
+        fail(&b, t0);
+        succeed(&b, t0);
+        assert_eq!(b.state_at(t0), BreakerState::Closed);
+        fail(&b, t0);
+        assert_eq!(b.state_at(t0), BreakerState::Open, "2 of 4 failed");
+        // Old calls leave the window.
+        let b = CircuitBreaker::new("t", b.config().clone());
+        fail(&b, t0);
+        fail(&b, t0);
+        let later = t0 + Duration::from_secs(61);
+        succeed(&b, later);
+        succeed(&b, later);
+        succeed(&b, later);
+        fail(&b, later);
+        assert_eq!(b.state_at(later), BreakerState::Closed, "1 of 4 in window");
+    }
+
+    #[test]
+    fn trip_reset_and_wrapped_calls() {
+        let b = CircuitBreaker::new("t", BreakerConfig::default());
+        b.trip();
+        assert_eq!(b.state(), BreakerState::Open);
+        assert!(b.call(|| Ok::<_, ()>(())).unwrap_err().is_open());
+        b.reset();
+        assert_eq!(b.state(), BreakerState::Closed);
+        assert!(matches!(
+            b.call(|| Err::<(), _>("boom")),
+            Err(BreakerError::Inner("boom"))
+        ));
+        let s = b.snapshot();
+        assert_eq!((s.calls, s.failures, s.rejected), (1, 1, 1));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["state"], "CLOSED");
+    }
+
+    #[test]
+    fn registry_lists_and_resets() {
+        let registry = BreakerRegistry::new();
+        let a = registry.get_or_create("a", BreakerConfig::default());
+        let again = registry.get_or_create("a", BreakerConfig::default().failure_threshold(1));
+        a.trip();
+        assert_eq!(again.state(), BreakerState::Open, "same breaker");
+        registry.register(CircuitBreaker::new("b", BreakerConfig::default()));
+        let names: Vec<_> = registry.list().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["a", "b"]);
+        registry.reset_all();
+        assert_eq!(registry.get("a").unwrap().state(), BreakerState::Closed);
+    }
+}

@@ -1,0 +1,603 @@
+//! The disk spool: batches that could not be delivered, kept on disk until replayed.
+//!
+//! A spool directory holds segment files (one per hour, per kind; see [`segment`]),
+//! a `LOCK` file (one process per spool) and a `REPLAY` ledger (`SEQ OFFSET`: where
+//! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
+//! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
+//! and at shutdown. At open, every segment is validated, a torn tail is cut, and
+//! what was lost is counted.
+//!
+//! Bounds: `max_bytes` (oldest segments go first: rejected, then ordinary, then
+//! those with error spans) and `retention` (segments whose newest record is older
+//! are deleted, or moved to the archive directory). I/O errors (disk full,
+//! permission denied, read-only file system) are counted by kind, never raised.
+//!
+//! The public functions here serve the `tracing-observer` command-line tool:
+//! [`summary`], [`read`] and [`replay`].
+
+mod inspect;
+mod lock;
+mod recovery;
+pub(crate) mod segment;
+
+pub use inspect::{read, replay, summary, ReplaySummary, SpoolSummary, SpooledBatch};
+
+use lock::DirLock;
+use segment::{encode, Frame, Kind, Reader, SegmentName, FLAG_PRIORITY, MAGIC};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// Bytes the spool may hold (`OBSERVER_SPOOL_MAX_BYTES`): 1 GiB.
+pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+/// How long spooled batches are kept (`OBSERVER_SPOOL_RETENTION`): 6 h.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(6 * 3600);
+/// How often expired and over-budget segments are cleaned up.
+pub const DEFAULT_CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often written segments are `fsync`ed.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// Largest segment before a new one is started (within its hour).
+const MAX_SEGMENT_BYTES: u64 = 64 << 20;
+/// The replay ledger's file name.
+const LEDGER: &str = "REPLAY";
+
+/// Spool settings, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SpoolConfig {
+    pub(crate) dir: PathBuf,
+    pub(crate) max_bytes: u64,
+    pub(crate) retention: Duration,
+    pub(crate) archive_dir: Option<PathBuf>,
+    pub(crate) cleanup_interval: Duration,
+    pub(crate) sync_interval: Duration,
+}
+
+/// Why a batch was not spooled.
+#[derive(Debug)]
+pub(crate) enum AppendError {
+    /// No room within `max_bytes`, even after evicting what may be evicted.
+    Full,
+    /// The write failed (counted under its kind's name in the spool's errors).
+    Io,
+}
+
+/// The spool's counters, shared with [`Stats`](crate::pipeline::Stats) snapshots.
+#[derive(Debug, Default)]
+pub(crate) struct SpoolCounters {
+    pub(crate) enabled: AtomicBool,
+    pub(crate) dir: Mutex<Option<PathBuf>>,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) segments: AtomicU64,
+    pub(crate) pending_batches: AtomicU64,
+    pub(crate) pending_spans: AtomicU64,
+    pub(crate) recovered_batches: AtomicU64,
+    pub(crate) corrupt_records: AtomicU64,
+    pub(crate) truncated_bytes: AtomicU64,
+    pub(crate) evicted_spans: AtomicU64,
+    pub(crate) expired_spans: AtomicU64,
+    pub(crate) archived_segments: AtomicU64,
+    pub(crate) syncs: AtomicU64,
+    pub(crate) errors: Mutex<BTreeMap<&'static str, u64>>,
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+impl SpoolCounters {
+    /// Counts an I/O error by kind and keeps its message.
+    pub(crate) fn error(&self, what: &str, error: &io::Error) {
+        let kind = error_kind(error);
+        if let Ok(mut errors) = self.errors.lock() {
+            *errors.entry(kind).or_default() += 1;
+        }
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(format!("{what}: {error}"));
+        }
+    }
+}
+
+/// `disk_full`, `permission`, `read_only`, `locked`, `corrupt` or `other`.
+pub(crate) fn error_kind(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => "disk_full",
+        io::ErrorKind::PermissionDenied => "permission",
+        io::ErrorKind::ReadOnlyFilesystem => "read_only",
+        io::ErrorKind::WouldBlock => "locked",
+        io::ErrorKind::InvalidData => "corrupt",
+        _ => "other",
+    }
+}
+
+/// A spooled batch handed out for replay; [`Spool::ack`] it once delivered.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    pub(crate) seq: u64,
+    pub(crate) end: u64,
+    pub(crate) spans: u32,
+    pub(crate) payload: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Segment {
+    name: SegmentName,
+    bytes: u64,
+    /// Records not replayed yet, and their spans.
+    records: u64,
+    spans: u64,
+    modified: SystemTime,
+}
+
+#[derive(Debug)]
+struct Writer {
+    seq: u64,
+    file: File,
+    dirty: bool,
+}
+
+/// An open, locked spool directory. Lives on the worker thread (or in the CLI).
+#[derive(Debug)]
+pub(crate) struct Spool {
+    config: SpoolConfig,
+    _lock: DirLock,
+    segments: BTreeMap<u64, Segment>,
+    writers: BTreeMap<Kind, Writer>,
+    next_seq: u64,
+    /// Where replay resumes: segment sequence and offset.
+    cursor: (u64, u64),
+    reader: Option<(u64, Reader)>,
+    counters: std::sync::Arc<SpoolCounters>,
+}
+
+// === impl Spool ===
+
+impl Spool {
+    /// Opens (creating it if needed) and locks `config.dir`, then recovers its segments.
+    ///
+    /// # Errors
+    /// The directory cannot be created or read, or another process holds the lock.
+    pub(crate) fn open(
+        config: SpoolConfig,
+        counters: std::sync::Arc<SpoolCounters>,
+    ) -> io::Result<Self> {
+        std::fs::create_dir_all(&config.dir)?;
+        let lock = DirLock::acquire(&config.dir)?;
+        let cursor = read_ledger(&config.dir);
+        let mut spool = Self {
+            config,
+            _lock: lock,
+            segments: BTreeMap::new(),
+            writers: BTreeMap::new(),
+            next_seq: 1,
+            cursor,
+            reader: None,
+            counters,
+        };
+        spool.recover()?;
+        spool.counters.enabled.store(true, Relaxed);
+        if let Ok(mut dir) = spool.counters.dir.lock() {
+            *dir = Some(spool.config.dir.clone());
+        }
+        spool.publish();
+        Ok(spool)
+    }
+
+    fn recover(&mut self) -> io::Result<()> {
+        for entry in std::fs::read_dir(&self.config.dir)? {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
+                continue;
+            };
+            let path = name.path(&self.config.dir);
+            self.next_seq = self.next_seq.max(name.seq + 1);
+            if name.kind != Kind::Rejected && name.seq < self.cursor.0 {
+                // Replayed already; the crash came before its deletion.
+                remove(&path, &self.counters);
+                continue;
+            }
+            let scan = match recovery::scan(&path, true) {
+                Ok(scan) => scan,
+                Err(e) => {
+                    self.counters.error("recovering a segment", &e);
+                    set_aside(&path, &self.counters);
+                    continue;
+                }
+            };
+            let c = &self.counters;
+            c.corrupt_records.fetch_add(scan.corrupt_records, Relaxed);
+            c.truncated_bytes.fetch_add(scan.truncated_bytes, Relaxed);
+            c.recovered_batches.fetch_add(scan.records, Relaxed);
+            let (mut records, mut spans) = (scan.records, scan.spans);
+            if name.seq == self.cursor.0 && self.cursor.1 > 0 {
+                let (done_records, done_spans) = count_before(&path, self.cursor.1);
+                records = records.saturating_sub(done_records);
+                spans = spans.saturating_sub(done_spans);
+            }
+            let modified = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|_| SystemTime::now());
+            self.segments.insert(
+                name.seq,
+                Segment {
+                    name,
+                    bytes: scan.bytes,
+                    records,
+                    spans,
+                    modified,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether there are batches to replay.
+    pub(crate) fn has_replayable(&self) -> bool {
+        self.segments
+            .values()
+            .any(|s| s.name.kind != Kind::Rejected && s.records > 0)
+    }
+
+    /// Appends one encoded batch.
+    ///
+    /// # Errors
+    /// [`AppendError::Full`] when it does not fit, [`AppendError::Io`] when writing failed
+    /// (both already counted).
+    pub(crate) fn append(
+        &mut self,
+        payload: &[u8],
+        spans: u32,
+        kind: Kind,
+        now: SystemTime,
+    ) -> Result<(), AppendError> {
+        let flags = if kind == Kind::Priority {
+            FLAG_PRIORITY
+        } else {
+            0
+        };
+        let frame = encode(payload, spans, flags, segment::unix_ms(now));
+        let size = frame.len() as u64;
+        if !self.make_room(size, kind) {
+            return Err(AppendError::Full);
+        }
+        let result = self.write(&frame, kind, now);
+        if let Err(e) = &result {
+            self.counters.error("writing to the spool", e);
+        }
+        let seq = result.map_err(|_| AppendError::Io)?;
+        if let Some(segment) = self.segments.get_mut(&seq) {
+            segment.bytes += size;
+            segment.records += 1;
+            segment.spans += u64::from(spans);
+            segment.modified = now;
+        }
+        self.publish();
+        Ok(())
+    }
+
+    fn write(&mut self, frame: &[u8], kind: Kind, now: SystemTime) -> io::Result<u64> {
+        let hour = segment::utc_hour(now);
+        let rotate = match self.writers.get(&kind) {
+            None => true,
+            Some(w) => self.segments.get(&w.seq).is_none_or(|s| {
+                s.name.hour != hour || s.bytes + frame.len() as u64 > MAX_SEGMENT_BYTES
+            }),
+        };
+        if rotate {
+            self.seal(kind);
+            let name = SegmentName::new(self.next_seq, now, kind);
+            let path = name.path(&self.config.dir);
+            let mut file = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&path)?;
+            if let Err(e) = file.write_all(MAGIC) {
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+            self.next_seq += 1;
+            self.writers.insert(
+                kind,
+                Writer {
+                    seq: name.seq,
+                    file,
+                    dirty: true,
+                },
+            );
+            self.segments.insert(
+                name.seq,
+                Segment {
+                    name,
+                    bytes: MAGIC.len() as u64,
+                    records: 0,
+                    spans: 0,
+                    modified: now,
+                },
+            );
+        }
+        let Some(writer) = self.writers.get_mut(&kind) else {
+            return Err(io::Error::other("no spool segment open"));
+        };
+        let before = self.segments.get(&writer.seq).map_or(0, |s| s.bytes);
+        if let Err(e) = writer.file.write_all(frame) {
+            // Leave no partial record behind; if even that fails, recovery cuts it.
+            let _ = writer.file.set_len(before);
+            return Err(e);
+        }
+        writer.dirty = true;
+        Ok(writer.seq)
+    }
+
+    /// Evicts oldest segments of `kind`'s rank or lower until `size` more bytes fit.
+    fn make_room(&mut self, size: u64, kind: Kind) -> bool {
+        while self.total_bytes() + size > self.config.max_bytes {
+            let victim = self
+                .segments
+                .values()
+                .filter(|s| s.name.kind <= kind)
+                .min_by_key(|s| (s.name.kind, s.name.seq))
+                .map(|s| s.name.seq);
+            match victim {
+                Some(seq) => self.evict(seq, false),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.segments.values().map(|s| s.bytes).sum()
+    }
+
+    /// Closes the open segment of `kind` (it stays for replay).
+    fn seal(&mut self, kind: Kind) {
+        if let Some(mut writer) = self.writers.remove(&kind) {
+            self.sync_writer(&mut writer);
+        }
+    }
+
+    fn sync_writer(&self, writer: &mut Writer) {
+        if writer.dirty {
+            match writer.file.sync_data() {
+                Ok(()) => {
+                    writer.dirty = false;
+                    self.counters.syncs.fetch_add(1, Relaxed);
+                }
+                Err(e) => self.counters.error("syncing the spool", &e),
+            }
+        }
+    }
+
+    /// `fsync`s what was written since the last sync.
+    pub(crate) fn sync(&mut self) {
+        let mut writers = std::mem::take(&mut self.writers);
+        for writer in writers.values_mut() {
+            self.sync_writer(writer);
+        }
+        self.writers = writers;
+    }
+
+    /// Deletes (or archives) segments older than the retention.
+    pub(crate) fn cleanup(&mut self, now: SystemTime) {
+        let expired: Vec<u64> = self
+            .segments
+            .values()
+            .filter(|s| {
+                now.duration_since(s.modified)
+                    .is_ok_and(|age| age > self.config.retention)
+            })
+            .map(|s| s.name.seq)
+            .collect();
+        for seq in expired {
+            self.evict(seq, true);
+        }
+        if self.total_bytes() > self.config.max_bytes {
+            self.make_room(0, Kind::Priority);
+        }
+        self.publish();
+    }
+
+    fn evict(&mut self, seq: u64, expired: bool) {
+        let Some(segment) = self.segments.remove(&seq) else {
+            return;
+        };
+        self.writers.retain(|_, w| w.seq != seq);
+        if self.reader.as_ref().is_some_and(|(s, _)| *s == seq) {
+            self.reader = None;
+        }
+        let counter = if expired {
+            &self.counters.expired_spans
+        } else {
+            &self.counters.evicted_spans
+        };
+        counter.fetch_add(segment.spans, Relaxed);
+        let path = segment.name.path(&self.config.dir);
+        match &self.config.archive_dir {
+            Some(archive) => match archive_segment(&path, archive) {
+                Ok(()) => {
+                    self.counters.archived_segments.fetch_add(1, Relaxed);
+                }
+                Err(e) => {
+                    self.counters.error("archiving a segment", &e);
+                    remove(&path, &self.counters);
+                }
+            },
+            None => remove(&path, &self.counters),
+        }
+    }
+
+    /// The oldest batch not replayed yet; seals the segment it is in.
+    pub(crate) fn next_replay(&mut self) -> Option<Replay> {
+        loop {
+            let seq = *self
+                .segments
+                .range(self.cursor.0..)
+                .find(|(_, s)| s.name.kind != Kind::Rejected)?
+                .0;
+            if self.cursor.0 != seq {
+                self.cursor = (seq, 0);
+            }
+            if let Some(kind) = self.segments.get(&seq).map(|s| s.name.kind) {
+                if self.writers.get(&kind).is_some_and(|w| w.seq == seq) {
+                    self.seal(kind);
+                }
+            }
+            if self.reader.as_ref().is_none_or(|(s, _)| *s != seq) {
+                let path = self.segments.get(&seq)?.name.path(&self.config.dir);
+                match Reader::open(&path, self.cursor.1) {
+                    Ok(reader) => self.reader = Some((seq, reader)),
+                    Err(e) => {
+                        self.counters.error("reading a segment", &e);
+                        self.drop_segment(seq);
+                        continue;
+                    }
+                }
+            }
+            let (_, reader) = self.reader.as_mut()?;
+            match reader.next_frame() {
+                Ok(Frame::Record(record)) => {
+                    return Some(Replay {
+                        seq,
+                        end: record.end,
+                        spans: record.spans,
+                        payload: record.payload,
+                    })
+                }
+                Ok(Frame::Corrupt { end, .. }) => {
+                    self.counters.corrupt_records.fetch_add(1, Relaxed);
+                    self.cursor.1 = end;
+                }
+                Ok(Frame::Broken { offset, .. }) => {
+                    let len = self.segments.get(&seq).map_or(offset, |s| s.bytes);
+                    self.counters
+                        .truncated_bytes
+                        .fetch_add(len.saturating_sub(offset), Relaxed);
+                    self.drop_segment(seq);
+                }
+                Ok(Frame::End) => self.drop_segment(seq),
+                Err(e) => {
+                    self.counters.error("reading a segment", &e);
+                    self.drop_segment(seq);
+                }
+            }
+        }
+    }
+
+    /// Deletes a segment replay is done with, and moves the cursor past it.
+    fn drop_segment(&mut self, seq: u64) {
+        self.reader = None;
+        if let Some(segment) = self.segments.remove(&seq) {
+            // Records it still counts could not be read: they are lost.
+            self.counters
+                .evicted_spans
+                .fetch_add(segment.spans, Relaxed);
+            remove(&segment.name.path(&self.config.dir), &self.counters);
+        }
+        self.cursor = (seq + 1, 0);
+        self.write_ledger();
+        self.publish();
+    }
+
+    /// Forgets a batch handed out but not delivered: replay sends it again.
+    pub(crate) fn rewind(&mut self) {
+        self.reader = None;
+    }
+
+    /// Marks a replayed batch delivered: replay will not send it again.
+    pub(crate) fn ack(&mut self, replay: &Replay) {
+        if let Some(segment) = self.segments.get_mut(&replay.seq) {
+            segment.records = segment.records.saturating_sub(1);
+            segment.spans = segment.spans.saturating_sub(u64::from(replay.spans));
+        }
+        self.cursor = (replay.seq, replay.end);
+        self.write_ledger();
+        self.publish();
+    }
+
+    fn write_ledger(&self) {
+        let path = self.config.dir.join(LEDGER);
+        let tmp = self.config.dir.join("REPLAY.tmp");
+        let result = std::fs::write(&tmp, format!("{} {}\n", self.cursor.0, self.cursor.1))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = result {
+            self.counters.error("writing the replay ledger", &e);
+        }
+    }
+
+    fn publish(&self) {
+        let c = &self.counters;
+        c.bytes.store(self.total_bytes(), Relaxed);
+        c.segments.store(self.segments.len() as u64, Relaxed);
+        let live = self
+            .segments
+            .values()
+            .filter(|s| s.name.kind != Kind::Rejected);
+        let (batches, spans) = live.fold((0, 0), |(b, n), s| (b + s.records, n + s.spans));
+        c.pending_batches.store(batches, Relaxed);
+        c.pending_spans.store(spans, Relaxed);
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        self.sync();
+    }
+}
+
+fn read_ledger(dir: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(dir.join(LEDGER)).unwrap_or_default();
+    let mut parts = text.split_whitespace().map(str::parse::<u64>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(seq)), Some(Ok(offset))) => (seq, offset),
+        _ => (0, 0),
+    }
+}
+
+/// Records and spans before `offset` (already replayed).
+fn count_before(path: &Path, offset: u64) -> (u64, u64) {
+    let Ok(mut reader) = Reader::open(path, 0) else {
+        return (0, 0);
+    };
+    let (mut records, mut spans) = (0, 0);
+    while let Ok(Frame::Record(r)) = reader.next_frame() {
+        if r.end > offset {
+            break;
+        }
+        records += 1;
+        spans += u64::from(r.spans);
+    }
+    (records, spans)
+}
+
+fn remove(path: &Path, counters: &SpoolCounters) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            counters.error("deleting a segment", &e);
+        }
+    }
+}
+
+/// Renames an unreadable segment to `*.seg.bad`, out of the spool's way.
+fn set_aside(path: &Path, counters: &SpoolCounters) {
+    let mut bad = path.as_os_str().to_owned();
+    bad.push(".bad");
+    if let Err(e) = std::fs::rename(path, PathBuf::from(bad)) {
+        counters.error("setting a bad segment aside", &e);
+    }
+}
+
+fn archive_segment(path: &Path, archive: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(archive)?;
+    let target = archive.join(path.file_name().unwrap_or_default());
+    if std::fs::rename(path, &target).is_err() {
+        // Another file system: copy, then delete.
+        std::fs::copy(path, &target)?;
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

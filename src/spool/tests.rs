@@ -1,0 +1,154 @@
+use super::*;
+use std::sync::Arc;
+
+fn config(name: &str) -> SpoolConfig {
+    let dir = std::env::temp_dir().join(format!("spool-unit-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    SpoolConfig {
+        dir,
+        max_bytes: DEFAULT_MAX_BYTES,
+        retention: DEFAULT_RETENTION,
+        archive_dir: None,
+        cleanup_interval: DEFAULT_CLEANUP_INTERVAL,
+        sync_interval: DEFAULT_SYNC_INTERVAL,
+    }
+}
+
+fn open(config: &SpoolConfig) -> Spool {
+    Spool::open(config.clone(), Arc::new(SpoolCounters::default())).unwrap()
+}
+
+fn drain(spool: &mut Spool) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(replay) = spool.next_replay() {
+        spool.ack(&replay);
+        out.push(replay.payload);
+    }
+    out
+}
+
+#[test]
+fn replays_oldest_first_resumes_after_reopen_and_deletes_what_was_sent() {
+    let config = config("resume");
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    for i in 0..5u8 {
+        let kind = if i == 2 { Kind::Priority } else { Kind::Normal };
+        spool.append(&[i; 10], 1, kind, now).unwrap();
+    }
+    let first = spool.next_replay().unwrap();
+    assert_eq!(first.payload, [0; 10]);
+    spool.ack(&first);
+    let unacked = spool.next_replay().unwrap();
+    assert_eq!(unacked.payload, [1; 10]);
+    drop(spool);
+    let mut spool = open(&config);
+    assert_eq!(spool.counters.pending_batches.load(Relaxed), 4);
+    // Segments replay in sequence order; the unacknowledged batch comes again.
+    let rest = drain(&mut spool);
+    assert_eq!(
+        rest,
+        vec![vec![1; 10], vec![3; 10], vec![4; 10], vec![2; 10]]
+    );
+    assert!(!spool.has_replayable());
+    assert_eq!(spool.segments.len(), 0);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn a_locked_spool_is_refused() {
+    let config = config("locked");
+    let _spool = open(&config);
+    let err = Spool::open(config.clone(), Arc::default()).unwrap_err();
+    assert_eq!(error_kind(&err), "locked");
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn a_corrupt_record_is_skipped_and_counted_the_rest_replayed() {
+    let config = config("corrupt");
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    for i in 0..3u8 {
+        spool.append(&[i; 100], 1, Kind::Normal, now).unwrap();
+    }
+    drop(spool);
+    let path = std::fs::read_dir(&config.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "seg"))
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let second_payload = MAGIC.len() + (segment::HEADER + 100) + segment::HEADER + 50;
+    bytes[second_payload] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let mut spool = open(&config);
+    assert_eq!(spool.counters.corrupt_records.load(Relaxed), 1);
+    assert_eq!(drain(&mut spool), vec![vec![0; 100], vec![2; 100]]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn over_budget_the_oldest_ordinary_segments_go_first() {
+    let mut config = config("budget");
+    let frame = (segment::HEADER + 1000) as u64 + MAGIC.len() as u64;
+    config.max_bytes = frame * 4;
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    spool.append(&[9; 1000], 1, Kind::Priority, now).unwrap();
+    for i in 0..6u8 {
+        // Each ordinary batch in a segment of its own, so eviction is per batch.
+        spool.seal(Kind::Normal);
+        spool.append(&[i; 1000], 2, Kind::Normal, now).unwrap();
+    }
+    let c = &spool.counters;
+    assert_eq!(
+        c.evicted_spans.load(Relaxed),
+        6,
+        "3 ordinary batches of 2 spans"
+    );
+    let left = drain(&mut spool);
+    assert_eq!(
+        left,
+        vec![vec![9; 1000], vec![3; 1000], vec![4; 1000], vec![5; 1000]]
+    );
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn retention_deletes_or_archives_by_age() {
+    let mut config = config("retention");
+    let archive = config.dir.with_extension("archive");
+    let _ = std::fs::remove_dir_all(&archive);
+    config.retention = Duration::from_secs(3600);
+    config.archive_dir = Some(archive.clone());
+    let t0 = SystemTime::now();
+    let mut spool = open(&config);
+    spool.append(b"old", 3, Kind::Normal, t0).unwrap();
+    spool.seal(Kind::Normal);
+    let t1 = t0 + Duration::from_secs(3000);
+    spool.append(b"new", 1, Kind::Normal, t1).unwrap();
+    spool.cleanup(t0 + Duration::from_secs(3601));
+    assert_eq!(spool.counters.expired_spans.load(Relaxed), 3);
+    assert_eq!(spool.counters.archived_segments.load(Relaxed), 1);
+    assert_eq!(std::fs::read_dir(&archive).unwrap().count(), 1);
+    assert_eq!(drain(&mut spool), vec![b"new".to_vec()]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+    std::fs::remove_dir_all(&archive).unwrap();
+}
+
+#[test]
+fn write_errors_are_counted_not_raised() {
+    let config = config("readonly");
+    let mut spool = open(&config);
+    spool
+        .append(b"a", 1, Kind::Normal, SystemTime::now())
+        .unwrap();
+    // The open segment's file is gone and the directory refuses new ones.
+    spool.writers.clear();
+    std::fs::remove_dir_all(&config.dir).unwrap();
+    let result = spool.append(b"b", 1, Kind::Normal, SystemTime::now());
+    assert!(matches!(result, Err(AppendError::Io)));
+    let errors = spool.counters.errors.lock().unwrap().clone();
+    assert_eq!(errors.values().sum::<u64>(), 1, "{errors:?}");
+}
