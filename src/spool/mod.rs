@@ -512,6 +512,16 @@ impl Spool {
             segment.spans = segment.spans.saturating_sub(u64::from(replay.spans));
         }
         self.cursor = (replay.seq, replay.end);
+        let done = self
+            .segments
+            .get(&replay.seq)
+            .is_some_and(|s| s.records == 0)
+            && !self.writers.values().any(|w| w.seq == replay.seq);
+        if done {
+            // Replay sealed it: nothing more can be added, it can go now.
+            self.drop_segment(replay.seq);
+            return;
+        }
         self.write_ledger();
         self.publish();
     }
