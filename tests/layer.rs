@@ -601,6 +601,8 @@ fn drops_and_failures_are_announced_once_not_flooded() {
     let warnings = Warnings::default();
     let observer = Observer::builder()
         .exporter(Failing)
+        // Without a spool failed batches are dropped (with one, they would be spooled).
+        .spool(false)
         .scheduled_delay(Duration::from_millis(20))
         .build()
         .unwrap();

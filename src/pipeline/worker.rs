@@ -119,8 +119,9 @@ impl Worker {
                 Some(outcome) = self.in_flight.next(), if !self.in_flight.is_empty() => {
                     self.record(outcome);
                 }
-                () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
+                // Cheap and once a second: before the batches, which may always be ready.
                 _ = window.tick() => self.shared.sampling.overhead.adjust(),
+                () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
                 _ = tick.tick() => {
                     self.drain(None).await;
                     let stats = self.shared.snapshot();
@@ -189,14 +190,24 @@ impl Worker {
     }
 
     /// Exports full batches only; a partial one waits for the next tick.
+    ///
+    /// At most `max_concurrent_exports` batches per call: under a flood a full batch is
+    /// always ready, and the select loop must come round to its timers and commands.
     async fn export_full_batches(&mut self) {
-        while self.fill() {
+        for _ in 0..self.batch.max_concurrent_exports {
+            if !self.fill() {
+                return;
+            }
             self.launch(None).await;
         }
     }
 
     /// Exports everything queued, in batches. Past `deadline` the rest is counted as dropped.
+    ///
+    /// Without a deadline (tick, flush) only what was queued on entry is drained, so a
+    /// producer that outpaces the worker cannot keep it here forever.
     async fn drain(&mut self, deadline: Option<Instant>) {
+        let mut left = self.shared.queue.len() + self.pending.len();
         loop {
             let full = self.fill();
             if self.pending.is_empty() {
@@ -212,8 +223,9 @@ impl Worker {
                 self.shared.stats.cut_by_shutdown(cut);
                 return;
             }
+            left = left.saturating_sub(self.pending.len());
             self.launch(deadline).await;
-            if !full {
+            if !full || (deadline.is_none() && left == 0) {
                 return;
             }
         }
@@ -250,6 +262,8 @@ impl Worker {
         for record in self.pending.drain(..) {
             self.shared.recycle(record);
         }
+        // Yield once per batch, so that the runtime drives its timers under a flood.
+        tokio::task::yield_now().await;
         let delivery = Rc::clone(&self.delivery);
         self.in_flight_spans += count;
         self.in_flight.push(Box::pin(async move {
