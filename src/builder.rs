@@ -11,10 +11,14 @@ use crate::export::convert::RequestBuilder;
 use crate::export::grpc::GrpcTarget;
 use crate::export::http::HttpExporter;
 use crate::export::SpanExporter;
-use crate::pipeline::{ExporterFactory, Pipeline};
+use crate::health::HealthRegistry;
+use crate::metrics::SpanMetricsProfile;
+use crate::pipeline::{ExporterFactory, Operations, Pipeline};
 use crate::record::policy::FieldPolicy;
+use crate::resources::{ResourceMonitor, SysinfoMonitor};
 use crate::sampling::{HeadSampler, OverheadMeter, Sampler, Sampling, SamplingRule, SkeletonTable};
 use crate::Observer;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,6 +47,7 @@ pub struct ObserverBuilder {
     config_file: Option<PathBuf>,
     environment: Environment,
     exporter: Option<Box<dyn SpanExporter>>,
+    resource_monitor: Option<Box<dyn ResourceMonitor>>,
 }
 
 impl std::fmt::Debug for ObserverBuilder {
@@ -63,6 +68,7 @@ impl Default for ObserverBuilder {
             config_file: None,
             environment: Environment::Process,
             exporter: None,
+            resource_monitor: None,
         }
     }
 }
@@ -451,6 +457,96 @@ impl ObserverBuilder {
         self
     }
 
+    /// Span metrics (RED: calls, errors, duration) from every span, whatever the sampling.
+    ///
+    /// Environment: `OBSERVER_SPAN_METRICS`. Default: true.
+    pub fn span_metrics(mut self, enabled: bool) -> Self {
+        self.overrides.span_metrics = Some(enabled);
+        self
+    }
+
+    /// The span metrics' names and labels: the OpenTelemetry Collector's spanmetrics
+    /// connector, or Tempo's metrics-generator.
+    ///
+    /// Environment: `OBSERVER_SPAN_METRICS_PROFILE=collector|tempo`. Default: collector.
+    pub fn span_metrics_profile(mut self, profile: SpanMetricsProfile) -> Self {
+        self.overrides.span_metrics_profile = Some(profile);
+        self
+    }
+
+    /// Extra span-metrics labels: span attributes by key, or `code.module.name`,
+    /// `code.function.name`, `code.file.path`, `level` from the callsite (dots become
+    /// underscores in label names). Replaces the environment's list.
+    ///
+    /// Environment: `OBSERVER_SPAN_METRICS_DIMENSIONS=a,b`. Default: none.
+    pub fn span_metrics_dimensions<I, T>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.overrides.span_metrics_dimensions = Some(keys.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Span-metrics label sets at most; spans beyond are counted under
+    /// `span_name="other"` and in `tracing_observer_span_metrics_overflow_total`.
+    ///
+    /// Environment: `OBSERVER_SPAN_METRICS_MAX_SERIES`.
+    /// Default: [`DEFAULT_SPAN_METRICS_MAX_SERIES`](crate::config::DEFAULT_SPAN_METRICS_MAX_SERIES).
+    pub fn span_metrics_max_series(mut self, n: usize) -> Self {
+        self.overrides.span_metrics_max_series = Some(self.positive("span_metrics_max_series", n));
+        self
+    }
+
+    /// Serves `/health/*`, `/health`, `/metrics` and `/circuit-breakers` on this
+    /// address, from the observer's thread. `build()` fails if it cannot listen there.
+    ///
+    /// Environment: `OBSERVER_HTTP_ADDR` (`127.0.0.1:9464`). Default: off.
+    pub fn http_addr(mut self, addr: SocketAddr) -> Self {
+        self.overrides.http_addr = Some((addr, "ObserverBuilder::http_addr".into()));
+        self
+    }
+
+    /// How often the process's CPU, memory, threads and file descriptors are sampled.
+    ///
+    /// Environment: `OBSERVER_RESOURCE_INTERVAL` (`5s`). Default: 5 s.
+    pub fn resource_interval(mut self, interval: Duration) -> Self {
+        if interval.is_zero() {
+            self.errors.push(BuildError::invalid(
+                "ObserverBuilder::resource_interval",
+                "0s",
+                "must be greater than zero",
+            ));
+        }
+        self.overrides.resource_interval = Some(interval);
+        self
+    }
+
+    /// Where process metrics come from; [`NullMonitor`](crate::resources::NullMonitor)
+    /// turns them off. Default: [`SysinfoMonitor`].
+    pub fn resource_monitor(mut self, monitor: impl ResourceMonitor) -> Self {
+        self.resource_monitor = Some(Box::new(monitor));
+        self
+    }
+
+    /// Installs a panic hook (in front of the current one) that records a panic as an
+    /// `exception` event on the current span, marks it ERROR and flushes (1 s at most).
+    ///
+    /// Environment: `OBSERVER_PANIC_HOOK`. Default: false.
+    pub fn panic_hook(mut self, install: bool) -> Self {
+        self.overrides.panic_hook = Some(install);
+        self
+    }
+
+    /// Worker failures (panics) in a row after which the observer disables itself;
+    /// the worker restarts with backoff until then.
+    ///
+    /// Environment: `OBSERVER_MAX_WORKER_RESTARTS`. Default: 3.
+    pub fn max_worker_restarts(mut self, n: usize) -> Self {
+        self.overrides.max_worker_restarts = Some(self.positive("max_worker_restarts", n));
+        self
+    }
+
     /// Turns the observer off: the layer records nothing and costs almost nothing.
     ///
     /// Environment: `OTEL_SDK_DISABLED=true`. Default: false.
@@ -541,6 +637,11 @@ impl ObserverBuilder {
         if config.disabled {
             return Ok(Observer::disabled());
         }
+        // Bound here, so that a port in use is a build error.
+        let listener = match &config.http_addr {
+            Some((addr, origin)) => Some(listen(*addr, origin)?),
+            None => None,
+        };
         let factory: ExporterFactory = match (self.exporter, &config.exporter) {
             (Some(custom), _) => Box::new(move || Some(custom)),
             (None, ExporterConfig::Otlp(otlp)) if otlp.protocol == Protocol::Grpc => {
@@ -571,8 +672,36 @@ impl ObserverBuilder {
             requests,
             factory,
             config.delivery,
+            Operations {
+                service_name: config.service_name.clone(),
+                span_metrics: config.span_metrics,
+                resource_monitor: self
+                    .resource_monitor
+                    .unwrap_or_else(|| Box::new(SysinfoMonitor::new())),
+                resource_interval: config.resource_interval,
+                listener,
+                max_worker_restarts: config.max_worker_restarts,
+                health: HealthRegistry::default(),
+            },
         )
         .map_err(BuildError::WorkerSpawn)?;
+        if config.panic_hook {
+            crate::panic_hook::install(pipeline.flush_handle());
+        }
         Ok(Observer::running(pipeline, config.shutdown_timeout))
     }
+}
+
+/// Binds the endpoints' listener, non-blocking, for the worker's runtime.
+fn listen(addr: SocketAddr, origin: &str) -> Result<std::net::TcpListener, BuildError> {
+    let listener = std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| {
+            BuildError::invalid(
+                origin,
+                addr.to_string(),
+                format!("cannot listen on this address: {e}"),
+            )
+        })?;
+    Ok(listener)
 }

@@ -52,14 +52,19 @@ mod delivery;
 mod diagnostics;
 mod error;
 mod export;
+pub mod health;
 mod layer;
+mod metrics;
 mod observer;
+mod panic_hook;
 mod pipeline;
 mod propagation;
 mod queue;
 mod record;
 mod report;
+pub mod resources;
 mod sampling;
+mod server;
 mod span_ext;
 pub mod spool;
 
@@ -81,6 +86,7 @@ pub use delivery::{
 pub use error::{BuildError, ExportError, ExportErrorKind, FlushError};
 pub use export::{InMemoryExporter, SpanExporter};
 pub use layer::ObserverLayer;
+pub use metrics::SpanMetricsProfile;
 pub use observer::Observer;
 pub use propagation::SpanContext;
 pub use record::ids::{SpanId, TraceId};

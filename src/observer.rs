@@ -2,6 +2,7 @@
 
 use crate::builder::ObserverBuilder;
 use crate::error::FlushError;
+use crate::health::HealthRegistry;
 use crate::layer::ObserverLayer;
 use crate::pipeline::Pipeline;
 use crate::report::{PipelineStats, ShutdownReport};
@@ -26,6 +27,8 @@ use std::time::{Duration, Instant};
 /// ```
 pub struct Observer {
     pipeline: Option<Pipeline>,
+    /// The registry of a disabled observer, which has no pipeline to hold one.
+    idle_health: HealthRegistry,
     shutdown_timeout: Duration,
     report: Mutex<Option<ShutdownReport>>,
 }
@@ -48,6 +51,7 @@ impl Observer {
     pub(crate) fn running(pipeline: Pipeline, shutdown_timeout: Duration) -> Self {
         Self {
             pipeline: Some(pipeline),
+            idle_health: HealthRegistry::default(),
             shutdown_timeout,
             report: Mutex::new(None),
         }
@@ -56,6 +60,7 @@ impl Observer {
     pub(crate) fn disabled() -> Self {
         Self {
             pipeline: None,
+            idle_health: HealthRegistry::default(),
             shutdown_timeout: Duration::ZERO,
             report: Mutex::new(None),
         }
@@ -71,6 +76,45 @@ impl Observer {
     /// [`ObserverBuilder::disabled`]); a disabled observer records nothing.
     pub fn is_disabled(&self) -> bool {
         self.pipeline.is_none()
+    }
+
+    /// Why the observer disabled itself (after repeated worker failures), if it did;
+    /// `/health` reports the same. `None` while it works, and for
+    /// [`is_disabled`](Self::is_disabled) observers, which were disabled by configuration.
+    pub fn disabled_reason(&self) -> Option<String> {
+        self.pipeline
+            .as_ref()
+            .and_then(|p| p.shared().disabled_reason().map(str::to_owned))
+    }
+
+    /// The application health checks served on `/health` and `/health/ready`.
+    ///
+    /// ```
+    /// use tracing_observer::health::HealthCheck;
+    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// observer.health().register(HealthCheck::new("config", || Ok(())).critical(true));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn health(&self) -> &HealthRegistry {
+        match &self.pipeline {
+            Some(pipeline) => &pipeline.shared().health,
+            None => &self.idle_health,
+        }
+    }
+
+    /// Every metric of this observer in the Prometheus text format, as `/metrics`
+    /// serves it: span metrics, self-metrics and process metrics. Empty when disabled.
+    ///
+    /// ```
+    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// assert!(observer.metrics_text().contains("# TYPE tracing_observer_spans_exported_total counter"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn metrics_text(&self) -> String {
+        self.pipeline
+            .as_ref()
+            .map(|p| p.shared().render_metrics())
+            .unwrap_or_default()
     }
 
     /// The pipeline's counters now.

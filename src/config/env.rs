@@ -84,6 +84,22 @@ pub mod vars {
     pub const OBSERVER_RETRY_MAX_BACKOFF: &str = "OBSERVER_RETRY_MAX_BACKOFF";
     /// Time after which a failing batch is spooled instead of retried (`60s`).
     pub const OBSERVER_RETRY_MAX_ELAPSED_TIME: &str = "OBSERVER_RETRY_MAX_ELAPSED_TIME";
+    /// Span metrics (RED) on or off: `true` or `false`.
+    pub const OBSERVER_SPAN_METRICS: &str = "OBSERVER_SPAN_METRICS";
+    /// Span-metrics naming: `collector` or `tempo`.
+    pub const OBSERVER_SPAN_METRICS_PROFILE: &str = "OBSERVER_SPAN_METRICS_PROFILE";
+    /// Extra span-metrics dimensions, comma-separated (e.g. `code.module.name`).
+    pub const OBSERVER_SPAN_METRICS_DIMENSIONS: &str = "OBSERVER_SPAN_METRICS_DIMENSIONS";
+    /// Span-metrics label sets at most.
+    pub const OBSERVER_SPAN_METRICS_MAX_SERIES: &str = "OBSERVER_SPAN_METRICS_MAX_SERIES";
+    /// Address of the health and metrics endpoints (`127.0.0.1:9464`); unset = off.
+    pub const OBSERVER_HTTP_ADDR: &str = "OBSERVER_HTTP_ADDR";
+    /// How often process resources are sampled (`5s`).
+    pub const OBSERVER_RESOURCE_INTERVAL: &str = "OBSERVER_RESOURCE_INTERVAL";
+    /// Install the panic hook: `true` or `false`.
+    pub const OBSERVER_PANIC_HOOK: &str = "OBSERVER_PANIC_HOOK";
+    /// Worker failures in a row before the observer disables itself.
+    pub const OBSERVER_MAX_WORKER_RESTARTS: &str = "OBSERVER_MAX_WORKER_RESTARTS";
 }
 
 /// Looks variables up in the process environment or in a given map.
@@ -241,6 +257,18 @@ impl Environment {
                     .get("HOME")?
                     .map(|home| PathBuf::from(home).join(".local").join("share")),
             },
+            span_metrics: self.parsed(OBSERVER_SPAN_METRICS, parse::boolean)?,
+            span_metrics_profile: self
+                .parsed(OBSERVER_SPAN_METRICS_PROFILE, parse::span_metrics_profile)?,
+            span_metrics_dimensions: self
+                .parsed(OBSERVER_SPAN_METRICS_DIMENSIONS, parse::name_list)?,
+            span_metrics_max_series: self.parsed(OBSERVER_SPAN_METRICS_MAX_SERIES, parse::count)?,
+            http_addr: self
+                .parsed(OBSERVER_HTTP_ADDR, parse::socket_addr)?
+                .map(|addr| (addr, OBSERVER_HTTP_ADDR.to_owned())),
+            resource_interval: self.parsed(OBSERVER_RESOURCE_INTERVAL, parse::duration)?,
+            panic_hook: self.parsed(OBSERVER_PANIC_HOOK, parse::boolean)?,
+            max_worker_restarts: self.parsed(OBSERVER_MAX_WORKER_RESTARTS, parse::count)?,
         })
     }
 }
@@ -288,6 +316,10 @@ mod tests {
             ("OBSERVER_SPOOL_RETENTION", "forever"),
             ("OBSERVER_CIRCUIT_BREAKER_THRESHOLD", "0"),
             ("OBSERVER_CIRCUIT_BREAKER_TIMEOUT", "later"),
+            ("OBSERVER_SPAN_METRICS_PROFILE", "jaeger"),
+            ("OBSERVER_HTTP_ADDR", "localhost"),
+            ("OBSERVER_PANIC_HOOK", "yes"),
+            ("OBSERVER_MAX_WORKER_RESTARTS", "0"),
         ];
         for (name, value) in cases {
             let err = env(&[(name, value)]).settings().unwrap_err().to_string();

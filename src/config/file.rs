@@ -65,6 +65,14 @@ struct FileSettings {
     retry_initial_backoff: Option<String>,
     retry_max_backoff: Option<String>,
     retry_max_elapsed_time: Option<String>,
+    span_metrics: Option<bool>,
+    span_metrics_profile: Option<String>,
+    span_metrics_dimensions: Option<Vec<String>>,
+    span_metrics_max_series: Option<usize>,
+    http_addr: Option<String>,
+    resource_interval: Option<String>,
+    panic_hook: Option<bool>,
+    max_worker_restarts: Option<usize>,
 }
 
 /// Reads and parses a config file into a settings layer.
@@ -253,6 +261,25 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             parse::duration,
         )?,
         data_home: None,
+        span_metrics: file.span_metrics,
+        span_metrics_profile: parse_field(
+            &origin,
+            "span_metrics_profile",
+            file.span_metrics_profile,
+            parse::span_metrics_profile,
+        )?,
+        span_metrics_dimensions: file.span_metrics_dimensions,
+        span_metrics_max_series: count("span_metrics_max_series", file.span_metrics_max_series)?,
+        http_addr: parse_field(&origin, "http_addr", file.http_addr, parse::socket_addr)?
+            .map(|addr| (addr, origin("http_addr"))),
+        resource_interval: parse_field(
+            &origin,
+            "resource_interval",
+            file.resource_interval,
+            parse::duration,
+        )?,
+        panic_hook: file.panic_hook,
+        max_worker_restarts: count("max_worker_restarts", file.max_worker_restarts)?,
     })
 }
 

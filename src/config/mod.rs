@@ -18,8 +18,11 @@ pub use crate::delivery::{
 pub use env::vars;
 
 use crate::error::BuildError;
+use crate::metrics::span::SpanMetricsConfig;
+use crate::metrics::SpanMetricsProfile;
 use crate::record::Limits;
 use crate::sampling::{Sampler, SamplingRule};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -53,6 +56,13 @@ pub const DEFAULT_MAX_LINKS_PER_SPAN: usize = 128;
 /// Bytes kept of one attribute value (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`); the spec has no
 /// default limit, this crate bounds values so a hostile field cannot blow memory.
 pub const DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES: usize = 4096;
+/// Span-metrics label sets at most (`OBSERVER_SPAN_METRICS_MAX_SERIES`); further spans
+/// are counted under `span_name="other"`.
+pub const DEFAULT_SPAN_METRICS_MAX_SERIES: usize = 1000;
+/// How often process resources are sampled (`OBSERVER_RESOURCE_INTERVAL`).
+pub const DEFAULT_RESOURCE_INTERVAL: Duration = Duration::from_secs(5);
+/// Worker failures in a row before the observer disables itself (`OBSERVER_MAX_WORKER_RESTARTS`).
+pub const DEFAULT_MAX_WORKER_RESTARTS: usize = 3;
 /// The gRPC endpoint used when none is configured.
 pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 /// The HTTP endpoint used when none is configured.
@@ -179,6 +189,15 @@ pub(crate) struct Settings {
     pub(crate) retry_max_elapsed_time: Option<Duration>,
     /// Where the default spool directory is: `XDG_DATA_HOME` or `HOME` (environment only).
     pub(crate) data_home: Option<PathBuf>,
+    pub(crate) span_metrics: Option<bool>,
+    pub(crate) span_metrics_profile: Option<SpanMetricsProfile>,
+    pub(crate) span_metrics_dimensions: Option<Vec<String>>,
+    pub(crate) span_metrics_max_series: Option<usize>,
+    /// The endpoints' address, and where it was set (for the bind error).
+    pub(crate) http_addr: Option<(SocketAddr, String)>,
+    pub(crate) resource_interval: Option<Duration>,
+    pub(crate) panic_hook: Option<bool>,
+    pub(crate) max_worker_restarts: Option<usize>,
 }
 
 /// The export destination, resolved.
@@ -229,6 +248,11 @@ pub(crate) struct Config {
     pub(crate) overhead_budget: Option<f64>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
+    pub(crate) span_metrics: SpanMetricsConfig,
+    pub(crate) http_addr: Option<(SocketAddr, String)>,
+    pub(crate) resource_interval: Duration,
+    pub(crate) panic_hook: bool,
+    pub(crate) max_worker_restarts: usize,
     pub(crate) delivery: DeliveryConfig,
 }
 
@@ -312,6 +336,18 @@ impl Settings {
             retry_max_backoff: over.retry_max_backoff.or(self.retry_max_backoff),
             retry_max_elapsed_time: over.retry_max_elapsed_time.or(self.retry_max_elapsed_time),
             data_home: over.data_home.or(self.data_home),
+            span_metrics: over.span_metrics.or(self.span_metrics),
+            span_metrics_profile: over.span_metrics_profile.or(self.span_metrics_profile),
+            span_metrics_dimensions: over
+                .span_metrics_dimensions
+                .or(self.span_metrics_dimensions),
+            span_metrics_max_series: over
+                .span_metrics_max_series
+                .or(self.span_metrics_max_series),
+            http_addr: over.http_addr.or(self.http_addr),
+            resource_interval: over.resource_interval.or(self.resource_interval),
+            panic_hook: over.panic_hook.or(self.panic_hook),
+            max_worker_restarts: over.max_worker_restarts.or(self.max_worker_restarts),
         }
     }
 
@@ -402,6 +438,30 @@ impl Settings {
             overhead_budget: self.overhead_budget,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             disabled: self.disabled.unwrap_or(false),
+            span_metrics: SpanMetricsConfig {
+                enabled: self.span_metrics.unwrap_or(true),
+                profile: self.span_metrics_profile.unwrap_or_default(),
+                dimensions: self.span_metrics_dimensions.unwrap_or_default(),
+                max_series: self
+                    .span_metrics_max_series
+                    .unwrap_or(DEFAULT_SPAN_METRICS_MAX_SERIES),
+            },
+            http_addr: self.http_addr,
+            resource_interval: match self.resource_interval {
+                Some(interval) if interval.is_zero() => {
+                    return Err(BuildError::invalid(
+                        "resource_interval",
+                        "0s",
+                        "must be greater than zero",
+                    ))
+                }
+                Some(interval) => interval,
+                None => DEFAULT_RESOURCE_INTERVAL,
+            },
+            panic_hook: self.panic_hook.unwrap_or(false),
+            max_worker_restarts: self
+                .max_worker_restarts
+                .unwrap_or(DEFAULT_MAX_WORKER_RESTARTS),
         })
     }
 }

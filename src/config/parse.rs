@@ -164,6 +164,22 @@ pub(crate) fn budget(value: &str) -> Result<f64, String> {
 }
 
 /// A sampling ratio between 0 and 1.
+pub(crate) fn span_metrics_profile(value: &str) -> Result<crate::SpanMetricsProfile, String> {
+    match value.trim() {
+        "collector" => Ok(crate::SpanMetricsProfile::Collector),
+        "tempo" => Ok(crate::SpanMetricsProfile::Tempo),
+        _ => Err("expected collector or tempo".into()),
+    }
+}
+
+/// An `IP:PORT` socket address (`127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464`).
+pub(crate) fn socket_addr(value: &str) -> Result<std::net::SocketAddr, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "expected IP:PORT, e.g. 127.0.0.1:9464".into())
+}
+
 pub(crate) fn ratio(value: &str) -> Result<f64, String> {
     match value.trim().parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),

@@ -5,25 +5,37 @@
 //! `tracing-observer`, which owns a current-thread tokio runtime (so it works whether
 //! the host runs tokio or not) and has tracing switched off (so the observer never
 //! records its own exports).
+//!
+//! The worker also aggregates span metrics, samples process resources, and serves the
+//! HTTP endpoints when they are enabled. It runs under a supervisor: a panic is
+//! caught and counted and the worker restarts with backoff; after
+//! `max_worker_restarts` failures in a row the observer disables itself (the layer
+//! turns into a no-op, health says why) and the host runs on untouched.
 
 mod stats;
+mod supervisor;
 mod worker;
 
 use crate::config::{BatchConfig, DeliveryConfig};
-use crate::delivery::{breakers, CircuitBreaker, Delivery, EXPORT_BREAKER};
+use crate::delivery::{breakers, BreakerState, CircuitBreaker, Delivery, EXPORT_BREAKER};
 use crate::diagnostics::Diagnostics;
 use crate::export::convert::RequestBuilder;
 use crate::export::SpanExporter;
+use crate::health::HealthRegistry;
+use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics};
+use crate::metrics::span::{SpanMetricsConfig, SummaryQueue};
+use crate::metrics::MetricsRegistry;
 use crate::queue::SpanQueue;
 use crate::record::fields::Rules;
 use crate::record::ids::SpanId;
 use crate::record::policy::FieldPolicy;
 use crate::record::{Limits, Lineage, SpanRecord};
 use crate::report::PipelineStats;
+use crate::resources::ResourceMonitor;
 use crate::sampling::{Lookup, Sampling};
 use crossbeam_queue::ArrayQueue;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
@@ -37,6 +49,9 @@ const RECYCLED_RECORDS: usize = 4096;
 /// The worker thread's name.
 pub(crate) const THREAD_NAME: &str = "tracing-observer";
 
+/// Summaries of sampled-out spans waiting at most (32 bytes each).
+const MAX_SUMMARY_QUEUE: usize = 16_384;
+
 /// State shared by the layer (producer) and the worker (consumer).
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -49,11 +64,24 @@ pub(crate) struct Shared {
     /// Records the worker is done with, handed back so the host's threads reuse
     /// them instead of allocating (and so memory is not freed across threads).
     recycled: ArrayQueue<Box<SpanRecord>>,
+    /// Summaries of sampled-out spans, for span metrics.
+    pub(crate) summaries: SummaryQueue,
+    /// This observer's metrics (not the global `metrics` recorder).
+    pub(crate) metrics: MetricsRegistry,
+    pub(crate) pipeline_metrics: PipelineMetrics,
+    /// Application health checks.
+    pub(crate) health: HealthRegistry,
+    queue_capacity: usize,
     accepting: AtomicBool,
+    started: AtomicBool,
+    worker_restarts: AtomicU64,
+    /// Why the observer disabled itself, once it did.
+    disabled_reason: OnceLock<String>,
 }
 
 impl Shared {
-    /// Whether new spans should be recorded (false once shutdown began).
+    /// Whether new spans should be recorded (false once shutdown began, or once the
+    /// observer disabled itself).
     pub(crate) fn is_accepting(&self) -> bool {
         self.accepting.load(Ordering::Relaxed)
     }
@@ -91,6 +119,62 @@ impl Shared {
         let _ = self.recycled.push(record);
     }
 
+    /// Turns the observer off for good after repeated worker failures: the layer
+    /// stops recording (it checks [`is_accepting`](Self::is_accepting)) and health
+    /// reports `reason`.
+    pub(crate) fn disable(&self, reason: String) {
+        self.accepting.store(false, Ordering::Relaxed);
+        let _ = self.disabled_reason.set(reason);
+    }
+
+    /// Why the observer disabled itself, if it did.
+    pub(crate) fn disabled_reason(&self) -> Option<&str> {
+        self.disabled_reason.get().map(String::as_str)
+    }
+
+    /// Whether the worker has started (its exporter is built and its loop runs).
+    pub(crate) fn has_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// Spans the queue holds at most.
+    pub(crate) fn queue_capacity(&self) -> usize {
+        self.queue_capacity
+    }
+
+    /// Copies the pipeline's counters into the metrics and renders them as Prometheus text.
+    pub(crate) fn render_metrics(&self) -> String {
+        self.update_metrics();
+        for breaker in breakers().list() {
+            let state = match breaker.state {
+                BreakerState::Closed => 0.0,
+                BreakerState::Open => 1.0,
+                BreakerState::HalfOpen => 2.0,
+            };
+            self.metrics
+                .gauge(
+                    "tracing_observer_breaker_state",
+                    vec![metrics::Label::new("breaker", breaker.name)],
+                )
+                .set(state);
+        }
+        self.metrics.render()
+    }
+
+    /// Copies the pipeline's counters into the self-metrics.
+    pub(crate) fn update_metrics(&self) {
+        self.pipeline_metrics.update(
+            &self.snapshot(),
+            PipelineGauges {
+                queue_spans: self.queue.len(),
+                queue_capacity: self.queue_capacity,
+                summaries_dropped: self.summaries.dropped(),
+                worker_restarts: self.worker_restarts.load(Ordering::Relaxed),
+                disabled: self.disabled_reason.get().is_some(),
+            },
+        );
+    }
+
     /// Whether a hook can skip this span at once: it is in the sampled-out table and
     /// the table is consulted before the registry.
     pub(crate) fn skips(&self, id: &tracing_core::span::Id) -> bool {
@@ -120,6 +204,42 @@ pub(crate) enum Control {
     },
 }
 
+/// The worker's operational duties, configured.
+pub(crate) struct Operations {
+    pub(crate) service_name: String,
+    pub(crate) span_metrics: SpanMetricsConfig,
+    pub(crate) resource_monitor: Box<dyn ResourceMonitor>,
+    pub(crate) resource_interval: Duration,
+    /// The endpoints' listener, bound by `build()`.
+    pub(crate) listener: Option<std::net::TcpListener>,
+    pub(crate) max_worker_restarts: usize,
+    pub(crate) health: HealthRegistry,
+}
+
+/// Flushes a pipeline from anywhere (the panic hook) without keeping it alive.
+#[derive(Clone)]
+pub(crate) struct FlushHandle {
+    shared: Weak<Shared>,
+    control: UnboundedSender<Control>,
+}
+
+impl FlushHandle {
+    /// Exports what has closed so far; waits at most `timeout`. Does nothing once the
+    /// observer is gone or shut down, or when called on the worker's own thread.
+    pub(crate) fn flush(&self, timeout: Duration) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        if !shared.is_accepting() || std::thread::current().name() == Some(THREAD_NAME) {
+            return;
+        }
+        let (reply, done) = mpsc::sync_channel(1);
+        if self.control.send(Control::Flush { reply }).is_ok() {
+            let _ = done.recv_timeout(timeout);
+        }
+    }
+}
+
 /// How a shutdown ended, as seen by the caller.
 pub(crate) struct ShutdownOutcome {
     pub(crate) stats: PipelineStats,
@@ -145,8 +265,17 @@ impl Pipeline {
         requests: RequestBuilder,
         exporter: ExporterFactory,
         delivery: DeliveryConfig,
+        operations: Operations,
     ) -> std::io::Result<Self> {
         crate::clock::start();
+        let profile = operations.span_metrics.profile;
+        let metrics = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        // Sampled-out spans exist only when head sampling may drop.
+        let summaries = if sampling.head.may_drop() {
+            batch.max_queue_size.min(MAX_SUMMARY_QUEUE)
+        } else {
+            1
+        };
         let shared = Arc::new(Shared {
             queue: SpanQueue::new(
                 batch.max_queue_size,
@@ -159,7 +288,15 @@ impl Pipeline {
             sampling,
             diagnostics: Diagnostics::default(),
             recycled: ArrayQueue::new(RECYCLED_RECORDS),
+            summaries: SummaryQueue::new(summaries),
+            pipeline_metrics: PipelineMetrics::new(&metrics),
+            metrics,
+            health: operations.health.clone(),
+            queue_capacity: batch.max_queue_size,
             accepting: AtomicBool::new(true),
+            started: AtomicBool::new(false),
+            worker_restarts: AtomicU64::new(0),
+            disabled_reason: OnceLock::new(),
         });
         let (control, commands) = unbounded_channel();
         let worker_shared = Arc::clone(&shared);
@@ -180,6 +317,9 @@ impl Pipeline {
                 };
                 runtime.block_on(async move {
                     let exporter = exporter();
+                    if let Some(listener) = operations.listener {
+                        tokio::spawn(crate::server::serve(listener, Arc::clone(&worker_shared)));
+                    }
                     let stats = Arc::clone(&worker_shared.stats);
                     let cleanup = delivery
                         .spool
@@ -200,17 +340,32 @@ impl Pipeline {
                         spool,
                         stats,
                     );
-                    worker::Worker::new(
-                        worker_shared,
+                    let duties = worker::Duties::new(
+                        &worker_shared,
+                        operations.service_name.as_str(),
+                        operations.span_metrics,
+                        operations.resource_monitor,
+                        operations.resource_interval,
+                    );
+                    let mut worker = worker::Worker::new(
+                        Arc::clone(&worker_shared),
                         delivery,
                         cleanup,
                         requests,
                         batch,
                         commands,
+                        duties,
+                    );
+                    worker_shared.started.store(true, Ordering::Relaxed);
+                    supervisor::supervise(
+                        &mut worker,
+                        &worker_shared,
+                        operations.max_worker_restarts,
                     )
-                    .run()
                     .await;
                 });
+                // Health checks still running on blocking threads must not hold up the exit.
+                runtime.shutdown_background();
             })?;
         Ok(Self {
             shared,
@@ -222,6 +377,14 @@ impl Pipeline {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// A handle that flushes this pipeline without keeping it alive.
+    pub(crate) fn flush_handle(&self) -> FlushHandle {
+        FlushHandle {
+            shared: Arc::downgrade(&self.shared),
+            control: self.control.clone(),
+        }
     }
 
     pub(crate) fn stats(&self) -> PipelineStats {

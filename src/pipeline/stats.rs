@@ -31,6 +31,8 @@ pub(crate) struct Stats {
     links_dropped: AtomicU64,
     values_truncated: AtomicU64,
     cut: AtomicBool,
+    /// Whether the most recent export failed (health's `exporter` component).
+    failing: AtomicBool,
     errors: Mutex<ErrorLog>,
 }
 
@@ -61,6 +63,7 @@ impl Stats {
         let counter = match outcome {
             Delivered::Exported => {
                 self.requests.fetch_add(1, Relaxed);
+                self.failing.store(false, Relaxed);
                 &self.exported
             }
             Delivered::Spooled => &self.spooled,
@@ -76,6 +79,7 @@ impl Stats {
     pub(crate) fn attempt_failed(&self, error: &ExportError) {
         self.requests.fetch_add(1, Relaxed);
         self.failures.fetch_add(1, Relaxed);
+        self.failing.store(true, Relaxed);
         if let Ok(mut log) = self.errors.lock() {
             *log.by_kind.entry(error.kind().as_str()).or_default() += 1;
             log.last = Some(error.to_string());
@@ -91,6 +95,7 @@ impl Stats {
     pub(crate) fn replayed(&self, spans: u64) {
         self.requests.fetch_add(1, Relaxed);
         self.replayed.fetch_add(spans, Relaxed);
+        self.failing.store(false, Relaxed);
     }
 
     /// The spool's counters.
@@ -102,6 +107,14 @@ impl Stats {
     pub(crate) fn cut_by_shutdown(&self, spans: u64) {
         self.cut.store(true, Relaxed);
         self.shutdown.fetch_add(spans, Relaxed);
+    }
+
+    /// The last export error, when the most recent export failed.
+    pub(crate) fn last_export_failure(&self) -> Option<String> {
+        if !self.failing.load(Relaxed) {
+            return None;
+        }
+        self.errors.lock().ok().and_then(|log| log.last.clone())
     }
 
     /// Whether the shutdown deadline cut anything off.

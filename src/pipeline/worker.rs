@@ -8,14 +8,26 @@
 //! Each batch goes through [`Delivery`] (retry, circuit breaker, spool). Spooled
 //! batches are replayed one at a time, oldest first, when nothing live is waiting
 //! (the replay branch comes last in the biased `select!`) and the breaker is not open.
+//!
+//! Every record taken from the queue (and every summary of a sampled-out span) feeds
+//! the span metrics; a housekeeping tick samples process resources and refreshes
+//! the self-metrics. A panic while delivering a batch counts the batch as failed and
+//! is then re-raised, for the supervisor to restart (or disable) the worker.
 
 use super::{Control, Shared};
 use crate::config::BatchConfig;
-use crate::delivery::{Delivered, Delivery};
+use crate::delivery::{Delivered, Delivery, DropReason};
+use crate::error::{ExportError, ExportErrorKind};
 use crate::export::convert::RequestBuilder;
+use crate::metrics::span::{SpanMetrics, SpanMetricsConfig};
+use crate::panic_hook::panic_message;
 use crate::record::SpanRecord;
+use crate::resources::{ResourceMetrics, ResourceMonitor};
 use futures_util::future::LocalBoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +41,32 @@ const OVERHEAD_WINDOW: Duration = Duration::from_secs(1);
 struct Outcome {
     spans: usize,
     delivered: Delivered,
+    elapsed: Duration,
+    /// The panic that ended the delivery, to re-raise once the batch is counted.
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+/// What the worker does besides exporting: span metrics and resource sampling.
+pub(super) struct Duties {
+    span_metrics: SpanMetrics,
+    resources: ResourceMetrics,
+    interval: Duration,
+}
+
+impl Duties {
+    pub(super) fn new(
+        shared: &Shared,
+        service_name: &str,
+        span_metrics: SpanMetricsConfig,
+        monitor: Box<dyn ResourceMonitor>,
+        interval: Duration,
+    ) -> Self {
+        Self {
+            span_metrics: SpanMetrics::new(span_metrics, service_name, &shared.metrics),
+            resources: ResourceMetrics::new(monitor, &shared.metrics),
+            interval,
+        }
+    }
 }
 
 pub(super) struct Worker {
@@ -51,6 +89,10 @@ pub(super) struct Worker {
     pending: Vec<Box<SpanRecord>>,
     in_flight: FuturesUnordered<LocalBoxFuture<'static, Outcome>>,
     in_flight_spans: usize,
+    /// Set once shutdown began: a delivery panic is then only counted, not re-raised,
+    /// so that shutdown always answers.
+    closing: bool,
+    duties: Duties,
 }
 
 impl Worker {
@@ -61,6 +103,7 @@ impl Worker {
         requests: RequestBuilder,
         batch: BatchConfig,
         commands: UnboundedReceiver<Control>,
+        duties: Duties,
     ) -> Self {
         Self {
             shared,
@@ -76,10 +119,13 @@ impl Worker {
             commands,
             in_flight: FuturesUnordered::new(),
             in_flight_spans: 0,
+            closing: false,
+            duties,
         }
     }
 
-    pub(super) async fn run(mut self) {
+    /// The worker loop; returns after shutdown. The supervisor calls it again after a panic.
+    pub(super) async fn run(&mut self) {
         let mut tick = tokio::time::interval(self.batch.scheduled_delay);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tick.tick().await;
@@ -92,6 +138,8 @@ impl Worker {
         let mut upkeep = tokio::time::interval(upkeep_every);
         upkeep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         upkeep.tick().await;
+        let mut housekeeping = tokio::time::interval(self.duties.interval);
+        housekeeping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             self.start_replay();
             tokio::select! {
@@ -103,6 +151,7 @@ impl Worker {
                         let _ = reply.send(());
                     }
                     Some(Control::Shutdown { deadline, reply }) => {
+                        self.closing = true;
                         self.delivery.set_deadline(deadline);
                         self.drain(Some(deadline)).await;
                         self.settle(Some(deadline)).await;
@@ -128,8 +177,66 @@ impl Worker {
                     self.shared.diagnostics.check(&stats);
                 }
                 _ = upkeep.tick(), if self.upkeep.is_some() => self.maintain(),
+                _ = housekeeping.tick() => self.housekeeping(),
                 Some(delivered) = self.replaying.next(), if !self.replaying.is_empty() => {
                     self.replayed(delivered);
+                }
+            }
+        }
+    }
+
+    /// Samples process resources and refreshes the self-metrics.
+    fn housekeeping(&mut self) {
+        self.observe_summaries();
+        self.duties.resources.sample(Instant::now());
+        let metrics = &self.shared.pipeline_metrics;
+        metrics.set_sampling_ratio(self.duties.span_metrics.sampling_ratio());
+        self.shared.update_metrics();
+        self.shared.metrics.upkeep();
+    }
+
+    /// Counts the spans head sampling dropped.
+    fn observe_summaries(&mut self) {
+        while let Some(summary) = self.shared.summaries.pop() {
+            self.duties
+                .span_metrics
+                .observe(&summary, &self.shared.metrics);
+        }
+    }
+
+    /// A record left the queue: count it, feed the overhead meter (roots) and the span metrics.
+    fn receive(&mut self, record: &SpanRecord) {
+        self.shared.stats.received(record);
+        if record.parent_span_id.is_none() || record.parent_is_remote {
+            let took = record.timing.end - record.timing.start;
+            self.shared
+                .sampling
+                .overhead
+                .add_exported_root(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+        }
+        self.duties
+            .span_metrics
+            .observe_record(record, &self.shared.metrics);
+    }
+
+    /// After the observer disabled itself: answer flush and shutdown at once, so the
+    /// host is never held up; the queue's leftovers are counted at shutdown.
+    pub(super) async fn run_disabled(&mut self) {
+        while let Some(command) = self.commands.recv().await {
+            match command {
+                Control::Flush { reply } => {
+                    let _ = reply.send(());
+                }
+                Control::Shutdown { reply, .. } => {
+                    self.in_flight.clear();
+                    self.replaying.clear();
+                    self.shared
+                        .stats
+                        .cut_by_shutdown(self.in_flight_spans as u64);
+                    self.in_flight_spans = 0;
+                    self.delivery.close();
+                    let _ = reply.send(());
+                    return;
                 }
             }
         }
@@ -170,17 +277,11 @@ impl Worker {
 
     /// Moves queued records into `pending`; returns whether a full batch is ready.
     fn fill(&mut self) -> bool {
+        self.observe_summaries();
         while self.pending.len() < self.batch.max_export_batch_size {
             match self.shared.queue.pop() {
                 Some(record) => {
-                    self.shared.stats.received(&record);
-                    if record.parent_span_id.is_none() || record.parent_is_remote {
-                        let took = record.timing.end - record.timing.start;
-                        self.shared
-                            .sampling
-                            .overhead
-                            .add_exported_root(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
-                    }
+                    self.receive(&record);
                     self.pending.push(record);
                 }
                 None => return false,
@@ -218,6 +319,9 @@ impl Worker {
                 self.pending.clear();
                 while let Some(record) = self.shared.queue.pop() {
                     self.shared.stats.received(&record);
+                    self.duties
+                        .span_metrics
+                        .observe_record(&record, &self.shared.metrics);
                     cut += 1;
                 }
                 self.shared.stats.cut_by_shutdown(cut);
@@ -267,9 +371,19 @@ impl Worker {
         let delivery = Rc::clone(&self.delivery);
         self.in_flight_spans += count;
         self.in_flight.push(Box::pin(async move {
+            let started = Instant::now();
+            let (delivered, panic) = match AssertUnwindSafe(delivery.deliver(request, count))
+                .catch_unwind()
+                .await
+            {
+                Ok(delivered) => (delivered, None),
+                Err(panic) => (Delivered::Dropped(DropReason::ExportFailed), Some(panic)),
+            };
             Outcome {
                 spans: count,
-                delivered: delivery.deliver(request, count).await,
+                delivered,
+                elapsed: started.elapsed(),
+                panic,
             }
         }));
         while self.in_flight.len() >= self.batch.max_concurrent_exports {
@@ -289,10 +403,25 @@ impl Worker {
         }
     }
 
+    /// Counts how a batch ended; re-raises a delivery panic for the supervisor
+    /// (unless shutting down) once the batch is counted as failed.
     fn record(&mut self, outcome: Outcome) {
         self.in_flight_spans -= outcome.spans;
         self.shared
+            .pipeline_metrics
+            .export_took(outcome.elapsed.as_secs_f64());
+        self.shared
             .stats
             .delivered(outcome.spans, outcome.delivered);
+        if let Some(panic) = outcome.panic {
+            let error = ExportError::new(
+                ExportErrorKind::Other,
+                format!("the exporter panicked: {}", panic_message(&*panic)),
+            );
+            self.shared.stats.attempt_failed(&error);
+            if !self.closing {
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
 }

@@ -1,0 +1,144 @@
+//! Metrics: span metrics (RED) and the observer's own, in Prometheus text.
+//!
+//! Every observer owns a [`MetricsRegistry`]: a `metrics-exporter-prometheus` recorder
+//! that is *not* installed as the global `metrics` recorder, so several observers (or
+//! tests) in one process never mix their series, and the application keeps the global
+//! recorder for itself. The worker registers handles on it through the `metrics`
+//! facade's [`Recorder`] trait once per series and then only bumps atomics.
+//!
+//! ```
+//! let observer = tracing_observer::Observer::builder()
+//!     .traces_exporter(tracing_observer::TracesExporter::None)
+//!     .build()?;
+//! let text = observer.metrics_text();
+//! assert!(text.contains("tracing_observer_spans_recorded_total"));
+//! # Ok::<(), tracing_observer::BuildError>(())
+//! ```
+
+pub(crate) mod pipeline;
+pub(crate) mod span;
+
+use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+
+pub use span::SpanMetricsProfile;
+
+/// The `metrics` metadata every series of this crate is registered with.
+const METADATA: metrics::Metadata<'static> = metrics::Metadata::new(
+    "tracing_observer",
+    metrics::Level::INFO,
+    Some(module_path!()),
+);
+
+/// Bucket bounds of the observer's own duration histograms, in seconds.
+pub(crate) const SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// One observer's metric registry: a private Prometheus recorder and its render handle.
+pub(crate) struct MetricsRegistry {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for MetricsRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsRegistry").finish_non_exhaustive()
+    }
+}
+
+impl MetricsRegistry {
+    /// A registry whose histograms use `buckets` (metric name → upper bounds); every
+    /// other histogram gets [`SECONDS_BUCKETS`].
+    pub(crate) fn new(buckets: &[(&str, &[f64])]) -> Self {
+        let mut builder = PrometheusBuilder::new();
+        for (name, bounds) in buckets {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full((*name).to_owned()), bounds)
+                .expect("bucket lists are not empty");
+        }
+        let recorder = builder
+            .set_buckets(SECONDS_BUCKETS)
+            .expect("bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        Self { recorder, handle }
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub(crate) fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// Drains histogram samples into their buckets; run every few seconds so memory stays bounded.
+    pub(crate) fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
+    pub(crate) fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    pub(crate) fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {
+        self.recorder
+            .register_gauge(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    pub(crate) fn histogram(&self, name: &'static str, labels: Vec<Label>) -> Histogram {
+        self.recorder
+            .register_histogram(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    /// Describes a counter (`# HELP` / unit); counters' names end in `_total`.
+    pub(crate) fn describe_counter(&self, name: &'static str, unit: Unit, help: &'static str) {
+        debug_assert!(name.ends_with("_total"), "{name}");
+        self.recorder
+            .describe_counter(name.into(), Some(unit), SharedString::const_str(help));
+    }
+
+    pub(crate) fn describe_gauge(&self, name: &'static str, unit: Unit, help: &'static str) {
+        self.recorder
+            .describe_gauge(name.into(), Some(unit), SharedString::const_str(help));
+    }
+
+    pub(crate) fn describe_histogram(&self, name: &'static str, unit: Unit, help: &'static str) {
+        self.recorder
+            .describe_histogram(name.into(), Some(unit), SharedString::const_str(help));
+    }
+}
+
+/// A Prometheus label name for an attribute key (`code.module.name` → `code_module_name`).
+pub(crate) fn label_name(key: &str) -> String {
+    let mut name: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_digit()) || name.is_empty() {
+        name.insert(0, '_');
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_names_are_sanitised() {
+        assert_eq!(label_name("code.module.name"), "code_module_name");
+        assert_eq!(label_name("http-route"), "http_route");
+        assert_eq!(label_name("1x"), "_1x");
+    }
+
+    #[test]
+    fn registries_are_private_to_each_observer() {
+        let a = MetricsRegistry::new(&[]);
+        let b = MetricsRegistry::new(&[]);
+        a.counter("only_in_a_total", vec![]).increment(3);
+        assert!(a.render().contains("only_in_a_total 3"));
+        assert!(!b.render().contains("only_in_a_total"));
+    }
+}

@@ -1,0 +1,654 @@
+//! Span metrics (RED: rate, errors, duration), aggregated on the worker from every span.
+//!
+//! Recorded spans arrive as [`SpanRecord`]s; spans that head sampling dropped arrive
+//! as a compact [`SpanSummary`] (metadata, kind, status, duration — never their
+//! attributes) through the [`SummaryQueue`], so call and error rates stay exact at
+//! any sampling ratio.
+//!
+//! Names and labels follow one of two conventions ([`SpanMetricsProfile`]), so that
+//! existing dashboards work unchanged. Each label set is registered once; afterwards a
+//! span costs a hash look-up, one atomic add and one histogram sample. The number
+//! of label sets is capped: spans that would create more are counted under
+//! `span_name="other"` (and `other` for every extra dimension), and
+//! `tracing_observer_span_metrics_overflow_total` counts them.
+
+use super::{label_name, MetricsRegistry};
+use crate::record::{Attribute, SpanKind, SpanRecord, StatusCode, Value};
+use crossbeam_queue::ArrayQueue;
+use metrics::{Counter, Histogram, Label, Unit};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tracing_core::Metadata;
+
+/// The OpenTelemetry Collector spanmetrics connector's default buckets, in milliseconds.
+pub(crate) const COLLECTOR_BUCKETS_MS: &[f64] = &[
+    2.0, 4.0, 6.0, 8.0, 10.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1000.0, 1400.0, 2000.0, 5000.0,
+    10000.0, 15000.0,
+];
+
+/// Tempo metrics-generator's default span-metrics buckets, in seconds.
+pub(crate) const TEMPO_BUCKETS_S: &[f64] = &[
+    0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.02, 2.05, 4.10,
+];
+
+const OVERFLOW_TOTAL: &str = "tracing_observer_span_metrics_overflow_total";
+const SAMPLED_OUT_TOTAL: &str = "tracing_observer_spans_sampled_out_total";
+const OTHER: &str = "other";
+
+/// The naming convention of span metrics.
+///
+/// | profile | calls | duration | service label |
+/// |---|---|---|---|
+/// | `Collector` (default) | `traces_span_metrics_calls_total` | `traces_span_metrics_duration_milliseconds_{bucket,sum,count}` | `service_name` |
+/// | `Tempo` | `traces_spanmetrics_calls_total` | `traces_spanmetrics_latency_{bucket,sum,count}` (seconds) | `service` |
+///
+/// Both add `span_name`, `span_kind` (`SPAN_KIND_INTERNAL`, …) and `status_code`
+/// (`STATUS_CODE_UNSET`, `STATUS_CODE_OK`, `STATUS_CODE_ERROR`).
+///
+/// ```
+/// use tracing_observer::{Observer, SpanMetricsProfile};
+/// let observer = Observer::builder()
+///     .span_metrics_profile(SpanMetricsProfile::Tempo)
+///     .build()?;
+/// # Ok::<(), tracing_observer::BuildError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpanMetricsProfile {
+    /// The OpenTelemetry Collector's spanmetrics connector, exported to Prometheus.
+    #[default]
+    Collector,
+    /// Grafana Tempo's metrics-generator.
+    Tempo,
+}
+
+impl SpanMetricsProfile {
+    pub(crate) fn calls_name(self) -> &'static str {
+        match self {
+            Self::Collector => "traces_span_metrics_calls_total",
+            Self::Tempo => "traces_spanmetrics_calls_total",
+        }
+    }
+
+    pub(crate) fn duration_name(self) -> &'static str {
+        match self {
+            Self::Collector => "traces_span_metrics_duration_milliseconds",
+            Self::Tempo => "traces_spanmetrics_latency",
+        }
+    }
+
+    pub(crate) fn buckets(self) -> &'static [f64] {
+        match self {
+            Self::Collector => COLLECTOR_BUCKETS_MS,
+            Self::Tempo => TEMPO_BUCKETS_S,
+        }
+    }
+
+    fn service_label(self) -> &'static str {
+        match self {
+            Self::Collector => "service_name",
+            Self::Tempo => "service",
+        }
+    }
+
+    fn duration_value(self, duration: Duration) -> f64 {
+        match self {
+            Self::Collector => duration.as_secs_f64() * 1000.0,
+            Self::Tempo => duration.as_secs_f64(),
+        }
+    }
+}
+
+/// Span-metrics settings, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SpanMetricsConfig {
+    pub(crate) enabled: bool,
+    pub(crate) profile: SpanMetricsProfile,
+    /// Extra label dimensions: attribute keys, or `code.module.name`,
+    /// `code.function.name`, `code.file.path`, `level` (from the callsite).
+    pub(crate) dimensions: Vec<String>,
+    /// Label sets at most; further ones go to the `other` series.
+    pub(crate) max_series: usize,
+}
+
+/// What the worker needs to know of a finished span to count it: its callsite, kind,
+/// status and duration. `Copy` and 32 bytes, so the hot path can send one per
+/// sampled-out span without allocating.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SpanSummary {
+    /// The span's callsite; its name is the span name.
+    pub(crate) metadata: &'static Metadata<'static>,
+    pub(crate) kind: SpanKind,
+    pub(crate) status: StatusCode,
+    /// From creation to close.
+    pub(crate) duration: Duration,
+}
+
+/// The bounded hand-off of summaries of sampled-out spans from the host's threads.
+#[derive(Debug)]
+pub(crate) struct SummaryQueue {
+    slots: ArrayQueue<SpanSummary>,
+    dropped: AtomicU64,
+}
+
+impl SummaryQueue {
+    /// A queue of `capacity` summaries (at least one).
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            slots: ArrayQueue::new(capacity.max(1)),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Hands a summary to the worker; a full queue drops it and counts it. Never blocks.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the hot path calls this from ObserverLayer::on_close for sampled-out spans once the layer rework lands"
+        )
+    )]
+    pub(crate) fn push(&self, summary: SpanSummary) {
+        if self.slots.push(summary).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn pop(&self) -> Option<SpanSummary> {
+        self.slots.pop()
+    }
+
+    /// Summaries dropped because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// The counter and histogram of one label set.
+#[derive(Clone)]
+struct Series {
+    calls: Counter,
+    duration: Histogram,
+}
+
+/// Identifies a label set by its values (the names are fixed by the configuration).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    name: String,
+    kind: u8,
+    status: u8,
+    dimensions: Vec<String>,
+}
+
+/// Where an extra dimension's value comes from.
+#[derive(Clone, Debug)]
+enum Dimension {
+    Module,
+    Function,
+    File,
+    Level,
+    Attribute(String),
+}
+
+/// The span-metrics aggregator, owned by the worker.
+pub(crate) struct SpanMetrics {
+    config: SpanMetricsConfig,
+    service: String,
+    dimensions: Vec<(String, Dimension)>,
+    /// Whether every dimension comes from the callsite (then a callsite is one label set).
+    callsite_only: bool,
+    by_callsite: HashMap<(usize, u8, u8), Series>,
+    by_key: HashMap<SeriesKey, Series>,
+    overflow: HashMap<(u8, u8), Series>,
+    overflow_total: Counter,
+    sampled_out_total: Counter,
+    records: u64,
+    sampled_out: u64,
+}
+
+impl std::fmt::Debug for SpanMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpanMetrics")
+            .field("config", &self.config)
+            .field("series", &self.by_key.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpanMetrics {
+    /// An aggregator registering on `registry`; describes its metrics there.
+    pub(crate) fn new(
+        config: SpanMetricsConfig,
+        service: &str,
+        registry: &MetricsRegistry,
+    ) -> Self {
+        let profile = config.profile;
+        if config.enabled {
+            registry.describe_counter(
+                profile.calls_name(),
+                Unit::Count,
+                "Spans that finished, by service, name, kind and status (span metrics).",
+            );
+            let (unit, help) = match profile {
+                SpanMetricsProfile::Collector => (
+                    Unit::Milliseconds,
+                    "Span duration in milliseconds, creation to close (span metrics).",
+                ),
+                SpanMetricsProfile::Tempo => (
+                    Unit::Seconds,
+                    "Span duration in seconds, creation to close (span metrics).",
+                ),
+            };
+            registry.describe_histogram(profile.duration_name(), unit, help);
+        }
+        registry.describe_counter(
+            OVERFLOW_TOTAL,
+            Unit::Count,
+            "Spans counted under span_name=\"other\" because the span-metrics label-set cap was reached.",
+        );
+        registry.describe_counter(
+            SAMPLED_OUT_TOTAL,
+            Unit::Count,
+            "Spans head sampling dropped; they still count in span metrics.",
+        );
+        let dimensions: Vec<(String, Dimension)> = config
+            .dimensions
+            .iter()
+            .map(|key| {
+                let source = match key.as_str() {
+                    "code.module.name" => Dimension::Module,
+                    "code.function.name" => Dimension::Function,
+                    "code.file.path" => Dimension::File,
+                    "level" => Dimension::Level,
+                    other => Dimension::Attribute(other.to_owned()),
+                };
+                (label_name(key), source)
+            })
+            .collect();
+        let callsite_only = !dimensions
+            .iter()
+            .any(|(_, d)| matches!(d, Dimension::Attribute(_)));
+        Self {
+            service: service.to_owned(),
+            dimensions,
+            callsite_only,
+            by_callsite: HashMap::new(),
+            by_key: HashMap::new(),
+            overflow: HashMap::new(),
+            overflow_total: registry.counter(OVERFLOW_TOTAL, vec![]),
+            sampled_out_total: registry.counter(SAMPLED_OUT_TOTAL, vec![]),
+            records: 0,
+            sampled_out: 0,
+            config,
+        }
+    }
+
+    /// Counts a span head sampling dropped.
+    pub(crate) fn observe(&mut self, summary: &SpanSummary, registry: &MetricsRegistry) {
+        self.sampled_out += 1;
+        self.sampled_out_total.increment(1);
+        let name = summary.metadata.name();
+        self.count(summary, name, &[], registry);
+    }
+
+    /// Counts a recorded span.
+    pub(crate) fn observe_record(&mut self, record: &SpanRecord, registry: &MetricsRegistry) {
+        self.records += 1;
+        let summary = SpanSummary {
+            metadata: record.metadata,
+            kind: record.kind,
+            status: record.status,
+            duration: record
+                .timing
+                .end
+                .saturating_duration_since(record.timing.start),
+        };
+        self.count(&summary, record.name(), &record.attributes, registry);
+    }
+
+    /// The share of finished spans that were recorded (1 when nothing was sampled out).
+    pub(crate) fn sampling_ratio(&self) -> f64 {
+        let total = self.records + self.sampled_out;
+        if total == 0 {
+            1.0
+        } else {
+            self.records as f64 / total as f64
+        }
+    }
+
+    fn count(
+        &mut self,
+        summary: &SpanSummary,
+        name: &str,
+        attributes: &[Attribute],
+        registry: &MetricsRegistry,
+    ) {
+        if !self.config.enabled {
+            return;
+        }
+        let kind = kind_index(summary.kind);
+        let status = status_index(summary.status);
+        let value = self.config.profile.duration_value(summary.duration);
+        let metadata = summary.metadata;
+        if self.callsite_only && name == metadata.name() {
+            let callsite = (std::ptr::from_ref(metadata) as usize, kind, status);
+            if let Some(series) = self.by_callsite.get(&callsite) {
+                series.calls.increment(1);
+                series.duration.record(value);
+                return;
+            }
+            let series = self.series(summary, name, attributes, registry);
+            series.calls.increment(1);
+            series.duration.record(value);
+            self.by_callsite.insert(callsite, series);
+            return;
+        }
+        let series = self.series(summary, name, attributes, registry);
+        series.calls.increment(1);
+        series.duration.record(value);
+    }
+
+    /// The series of this span's label set: registered now if new, `other` past the cap.
+    fn series(
+        &mut self,
+        summary: &SpanSummary,
+        name: &str,
+        attributes: &[Attribute],
+        registry: &MetricsRegistry,
+    ) -> Series {
+        let key = SeriesKey {
+            name: name.to_owned(),
+            kind: kind_index(summary.kind),
+            status: status_index(summary.status),
+            dimensions: self
+                .dimensions
+                .iter()
+                .map(|(_, source)| dimension_value(source, summary.metadata, attributes))
+                .collect(),
+        };
+        if let Some(series) = self.by_key.get(&key) {
+            return series.clone();
+        }
+        if self.by_key.len() >= self.config.max_series {
+            self.overflow_total.increment(1);
+            let (kind, status) = (key.kind, key.status);
+            let other = SeriesKey {
+                name: OTHER.to_owned(),
+                kind,
+                status,
+                dimensions: vec![OTHER.to_owned(); self.dimensions.len()],
+            };
+            let series = self.overflow.entry((kind, status)).or_insert_with(|| {
+                register(
+                    &self.config,
+                    &self.service,
+                    &self.dimensions,
+                    &other,
+                    registry,
+                )
+            });
+            return series.clone();
+        }
+        let series = register(
+            &self.config,
+            &self.service,
+            &self.dimensions,
+            &key,
+            registry,
+        );
+        self.by_key.insert(key, series.clone());
+        series
+    }
+}
+
+fn register(
+    config: &SpanMetricsConfig,
+    service: &str,
+    dimensions: &[(String, Dimension)],
+    key: &SeriesKey,
+    registry: &MetricsRegistry,
+) -> Series {
+    let profile = config.profile;
+    let mut labels = vec![
+        Label::new(profile.service_label(), service.to_owned()),
+        Label::new("span_name", key.name.clone()),
+        Label::new("span_kind", KIND_NAMES[usize::from(key.kind)]),
+        Label::new("status_code", STATUS_NAMES[usize::from(key.status)]),
+    ];
+    for ((label, _), value) in dimensions.iter().zip(&key.dimensions) {
+        labels.push(Label::new(label.clone(), value.clone()));
+    }
+    Series {
+        calls: registry.counter(profile.calls_name(), labels.clone()),
+        duration: registry.histogram(profile.duration_name(), labels),
+    }
+}
+
+const KIND_NAMES: [&str; 5] = [
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+];
+
+const STATUS_NAMES: [&str; 3] = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+
+fn kind_index(kind: SpanKind) -> u8 {
+    match kind {
+        SpanKind::Internal => 0,
+        SpanKind::Server => 1,
+        SpanKind::Client => 2,
+        SpanKind::Producer => 3,
+        SpanKind::Consumer => 4,
+    }
+}
+
+fn status_index(status: StatusCode) -> u8 {
+    match status {
+        StatusCode::Unset => 0,
+        StatusCode::Ok => 1,
+        StatusCode::Error => 2,
+    }
+}
+
+fn dimension_value(
+    source: &Dimension,
+    metadata: &'static Metadata<'static>,
+    attributes: &[Attribute],
+) -> String {
+    match source {
+        Dimension::Module => metadata.module_path().unwrap_or_default().to_owned(),
+        Dimension::Function => match metadata.module_path() {
+            Some(module) => format!("{module}::{}", metadata.name()),
+            None => metadata.name().to_owned(),
+        },
+        Dimension::File => metadata.file().unwrap_or_default().to_owned(),
+        Dimension::Level => metadata.level().as_str().to_owned(),
+        Dimension::Attribute(key) => attributes
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| value_string(&a.value))
+            .unwrap_or_default(),
+    }
+}
+
+fn value_string(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => b.to_string(),
+        Value::I64(n) => n.to_string(),
+        Value::F64(x) => x.to_string(),
+        Value::Str(s) => s.to_string(),
+        Value::Static(s) => (*s).to_owned(),
+        Value::StrArray(items) => items.join(","),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_core::callsite::Callsite;
+    use tracing_core::field::FieldSet;
+    use tracing_core::{Kind, Level};
+
+    struct Site;
+    impl Callsite for Site {
+        fn set_interest(&self, _: tracing_core::Interest) {}
+        fn metadata(&self) -> &Metadata<'_> {
+            &CHECKOUT
+        }
+    }
+    static SITE: Site = Site;
+    static CHECKOUT: Metadata<'static> = Metadata::new(
+        "checkout",
+        "shop::cart",
+        Level::INFO,
+        Some("src/cart.rs"),
+        Some(7),
+        Some("shop::cart"),
+        FieldSet::new(&[], tracing_core::identify_callsite!(&SITE)),
+        Kind::SPAN,
+    );
+
+    fn config(
+        profile: SpanMetricsProfile,
+        dimensions: &[&str],
+        max_series: usize,
+    ) -> SpanMetricsConfig {
+        SpanMetricsConfig {
+            enabled: true,
+            profile,
+            dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
+            max_series,
+        }
+    }
+
+    fn summary(status: StatusCode, millis: u64) -> SpanSummary {
+        SpanSummary {
+            metadata: &CHECKOUT,
+            kind: SpanKind::Server,
+            status,
+            duration: Duration::from_millis(millis),
+        }
+    }
+
+    fn line<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+        text.lines().filter(|l| l.starts_with(prefix)).collect()
+    }
+
+    #[test]
+    fn collector_profile_names_labels_and_buckets() {
+        let profile = SpanMetricsProfile::Collector;
+        let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        let mut metrics = SpanMetrics::new(
+            config(profile, &["code.module.name"], 100),
+            "shop",
+            &registry,
+        );
+        metrics.observe(&summary(StatusCode::Unset, 3), &registry);
+        metrics.observe(&summary(StatusCode::Unset, 30), &registry);
+        metrics.observe(&summary(StatusCode::Error, 3), &registry);
+        let text = registry.render();
+        let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",code_module_name="shop::cart""#;
+        assert!(
+            text.contains(&format!("traces_span_metrics_calls_total{{{labels}}} 2")),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "traces_span_metrics_duration_milliseconds_bucket{{{labels},le=\"4\"}} 1"
+        )));
+        assert!(text.contains(&format!(
+            "traces_span_metrics_duration_milliseconds_bucket{{{labels},le=\"50\"}} 2"
+        )));
+        assert!(text.contains(&format!(
+            "traces_span_metrics_duration_milliseconds_count{{{labels}}} 2"
+        )));
+        assert!(text.contains("STATUS_CODE_ERROR"));
+        assert!(text.contains("# TYPE traces_span_metrics_calls_total counter"));
+        assert!(text.contains("tracing_observer_spans_sampled_out_total 3"));
+        assert_eq!(metrics.sampling_ratio(), 0.0);
+    }
+
+    #[test]
+    fn tempo_profile_uses_seconds_and_service() {
+        let profile = SpanMetricsProfile::Tempo;
+        let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        let mut metrics = SpanMetrics::new(config(profile, &[], 100), "shop", &registry);
+        metrics.observe(&summary(StatusCode::Ok, 3), &registry);
+        let text = registry.render();
+        let labels = r#"service="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_OK""#;
+        assert!(
+            text.contains(&format!("traces_spanmetrics_calls_total{{{labels}}} 1")),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "traces_spanmetrics_latency_bucket{{{labels},le=\"0.004\"}} 1"
+        )));
+        assert!(text.contains(&format!("traces_spanmetrics_latency_sum{{{labels}}} 0.003")));
+    }
+
+    #[test]
+    fn label_sets_past_the_cap_go_to_other() {
+        let profile = SpanMetricsProfile::Collector;
+        let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        let mut metrics = SpanMetrics::new(config(profile, &["user"], 2), "shop", &registry);
+        for user in ["a", "b", "c", "d", "a"] {
+            let attributes = [Attribute {
+                key: "user",
+                value: Value::Static(user),
+            }];
+            metrics.count(
+                &summary(StatusCode::Unset, 1),
+                "checkout",
+                &attributes,
+                &registry,
+            );
+        }
+        let text = registry.render();
+        assert!(text.contains(r#"span_name="other",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",user="other"} 2"#), "{text}");
+        assert!(text.contains(r#"user="a"} 2"#), "{text}");
+        assert!(text.contains("tracing_observer_span_metrics_overflow_total 2"));
+        assert_eq!(line(&text, "traces_span_metrics_calls_total{").len(), 3);
+    }
+
+    #[test]
+    fn disabled_span_metrics_register_nothing() {
+        let registry = MetricsRegistry::new(&[]);
+        let mut config = config(SpanMetricsProfile::Collector, &[], 10);
+        config.enabled = false;
+        let mut metrics = SpanMetrics::new(config, "shop", &registry);
+        metrics.observe(&summary(StatusCode::Unset, 1), &registry);
+        assert!(!registry.render().contains("traces_span_metrics"));
+    }
+
+    #[test]
+    fn summary_queue_drops_when_full() {
+        let queue = SummaryQueue::new(1);
+        queue.push(summary(StatusCode::Unset, 1));
+        queue.push(summary(StatusCode::Unset, 1));
+        assert_eq!(queue.dropped(), 1);
+        assert!(queue.pop().is_some());
+        assert!(queue.pop().is_none());
+    }
+
+    /// Worker-side cost of span metrics per span; run with
+    /// `cargo test --release --lib span_metrics_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn span_metrics_cost() {
+        let profile = SpanMetricsProfile::Collector;
+        let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        let mut metrics = SpanMetrics::new(config(profile, &[], 1000), "shop", &registry);
+        let n = 2_000_000u32;
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            metrics.observe(&summary(StatusCode::Unset, u64::from(i % 100)), &registry);
+            if i % 100_000 == 0 {
+                registry.upkeep();
+            }
+        }
+        let per_span = started.elapsed() / n;
+        println!("span metrics: {per_span:?} per span on the worker");
+    }
+}

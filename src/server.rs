@@ -1,0 +1,124 @@
+//! The HTTP endpoints, served on the worker's runtime (opt-in: `OBSERVER_HTTP_ADDR`).
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/health/live` | 200 while the observer's thread answers (liveness must not depend on the collector) |
+//! | `/health/ready` | the aggregate: 503 when a critical check is unhealthy, else 200 |
+//! | `/health/startup` | 200 once the worker has started, else 503 |
+//! | `/health` | the aggregate with every component, as JSON |
+//! | `/metrics` | Prometheus text: span metrics, self-metrics, process metrics |
+//! | `/circuit-breakers` | JSON list: name, state, counts, last transition |
+//!
+//! Anything else is 404; methods other than `GET` and `HEAD` are 405. The listener
+//! is bound in `build()`, so a port in use is a build error, not a silent failure.
+
+use crate::health::{components, HealthReport, HealthStatus};
+use crate::pipeline::Shared;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Prometheus text format's content type.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// A connection that sends nothing for this long is closed.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves connections from `listener` until the runtime stops.
+pub(crate) async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors and the like: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(respond(&request, &shared).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn respond(request: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    }
+    match request.uri().path() {
+        "/health/live" => json(StatusCode::OK, &serde_json::json!({"status": "HEALTHY"})),
+        "/health/startup" => {
+            let (code, status) = if shared.has_started() {
+                (StatusCode::OK, HealthStatus::Healthy)
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy)
+            };
+            json(code, &serde_json::json!({"status": status}))
+        }
+        "/health/ready" => {
+            let report = health(shared).await;
+            json(
+                code(report.status.http_status()),
+                &serde_json::json!({"status": report.status}),
+            )
+        }
+        "/health" => {
+            let report = health(shared).await;
+            json(code(report.status.http_status()), &report)
+        }
+        "/metrics" => {
+            let mut response = Response::new(Full::new(Bytes::from(shared.render_metrics())));
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));
+            response
+        }
+        "/circuit-breakers" => json(StatusCode::OK, &crate::delivery::breakers().list()),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// Built-in components, then the application's checks.
+async fn health(shared: &Shared) -> HealthReport {
+    let mut all = components::builtin(shared);
+    all.extend(shared.health.run().await);
+    HealthReport::aggregate(all)
+}
+
+fn code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
