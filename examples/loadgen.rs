@@ -17,6 +17,11 @@
 //! {"ops":..,"produced_spans":..,"error_spans":..,"elapsed_s":..,"report":{..ShutdownReport..}}
 //! ```
 //!
+//! With `OBSERVER_HTTP_ADDR=127.0.0.1:9464` the observer serves `/metrics` and the
+//! health endpoints; `--linger S` flushes after the ops and keeps the process up S
+//! seconds so they can be scraped (stderr says `loadgen: serving on ADDR` when the
+//! flush is done).
+//!
 //! `elapsed_s` is the wall time of the production phase (shutdown excluded; see
 //! `report.elapsed_s`). Everything else goes to stderr. Exit status: 0 when it ran
 //! (whatever the report says), 1 when the observer could not be built, 2 for bad
@@ -72,6 +77,10 @@ struct Args {
     /// Shutdown timeout in seconds [default: $OBSERVER_SHUTDOWN_TIMEOUT, else 30]
     #[arg(long, value_name = "S", value_parser = non_negative_secs)]
     shutdown_timeout: Option<Duration>,
+
+    /// After the ops, flush and keep the process (and its OBSERVER_HTTP_ADDR endpoints) up S seconds
+    #[arg(long, value_name = "S", default_value = "0", value_parser = non_negative_secs)]
+    linger: Duration,
 }
 
 /// The JSON line printed on stdout.
@@ -163,6 +172,17 @@ fn main() -> ExitCode {
         "loadgen: {ops} ops, {produced_spans} spans ({error_spans} failed) in {secs:.3}s: {:.0} spans/s produced",
         produced_spans as f64 / secs.max(1e-9)
     );
+
+    if !args.linger.is_zero() {
+        if let Err(e) = observer.force_flush(shutdown_timeout) {
+            eprintln!("loadgen: flush before lingering: {e}");
+        }
+        match observer.http_addr() {
+            Some(addr) => eprintln!("loadgen: serving on {addr} for {:?}", args.linger),
+            None => eprintln!("loadgen: lingering for {:?}", args.linger),
+        }
+        std::thread::sleep(args.linger);
+    }
 
     let report = observer.shutdown(shutdown_timeout);
     eprintln!("{report}");

@@ -87,6 +87,20 @@ impl Observer {
             .and_then(|p| p.shared().disabled_reason().map(str::to_owned))
     }
 
+    /// The address the HTTP endpoints listen on (`OBSERVER_HTTP_ADDR`), with the
+    /// actual port when port 0 was asked for; `None` when they are off.
+    ///
+    /// ```
+    /// let observer = tracing_observer::Observer::builder()
+    ///     .http_addr("127.0.0.1:0".parse().unwrap())
+    ///     .build()?;
+    /// assert_ne!(observer.http_addr().unwrap().port(), 0);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.pipeline.as_ref().and_then(|p| p.shared().http_addr)
+    }
+
     /// The application health checks served on `/health` and `/health/ready`.
     ///
     /// ```

@@ -6,11 +6,19 @@
 //! - [`Rotel`]: the `rotel-agent` collector as a child process, forwarding to a
 //!   downstream endpoint; can be stopped and restarted on the same ports.
 //!   Needs `$ROTEL_AGENT` (set by `scripts/test`).
+//! - [`http_get`]: a minimal HTTP/1.1 client for the observer's endpoints.
+//! - [`Prometheus`]: a real Prometheus server as a child process, scraping loopback
+//!   targets, queried through its HTTP API. Needs `$PROMETHEUS` (set by `scripts/test`).
 //! - Attribute and span look-up helpers: [`attr_str`], [`attr_i64`],
 //!   [`find_span`], ...
 
+pub mod http;
+pub mod prometheus;
 pub mod receiver;
 pub mod rotel;
+
+pub use http::{http_get, HttpResponse};
+pub use prometheus::{promtool_check_metrics, Prometheus};
 
 pub use receiver::{
     flatten_spans, Behavior, OtlpReceiver, ReceivedRequest, ReceivedSpan, Transport,

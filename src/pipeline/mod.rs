@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     /// Application health checks.
     pub(crate) health: HealthRegistry,
     queue_capacity: usize,
+    /// Where the endpoints listen, when they are on.
+    pub(crate) http_addr: Option<std::net::SocketAddr>,
     accepting: AtomicBool,
     started: AtomicBool,
     worker_restarts: AtomicU64,
@@ -293,6 +295,10 @@ impl Pipeline {
             metrics,
             health: operations.health.clone(),
             queue_capacity: batch.max_queue_size,
+            http_addr: operations
+                .listener
+                .as_ref()
+                .and_then(|l| l.local_addr().ok()),
             accepting: AtomicBool::new(true),
             started: AtomicBool::new(false),
             worker_restarts: AtomicU64::new(0),
