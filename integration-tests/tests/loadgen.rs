@@ -4,13 +4,15 @@
 //! The example binary is built by `cargo test --workspace` (examples of the root
 //! package are built before tests run) or by `cargo build --example loadgen`.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::loadgen_path;
 use integration_tests::{attr_i64, attr_str, resource_attr_str, OtlpReceiver, ReceivedSpan, Rotel};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use serde_json::Value;
@@ -34,36 +36,6 @@ const ARGS: [&str; 8] = [
 ];
 
 // === running the example ===
-
-/// The `loadgen` example binary, next to this test binary's profile directory, or
-/// in `$CARGO_TARGET_DIR/debug/examples`, or in the workspace's `target/debug/examples`.
-fn loadgen_path() -> PathBuf {
-    let name = format!("loadgen{}", std::env::consts::EXE_SUFFIX);
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut candidates = Vec::new();
-    // This binary is <target>/<profile>/deps/loadgen-<hash>.
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(profile_dir) = exe.parent().and_then(Path::parent) {
-            candidates.push(profile_dir.join("examples").join(&name));
-        }
-    }
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
-        // A relative target dir is relative to where cargo ran, most likely the workspace.
-        let dir = workspace.join(dir);
-        candidates.push(dir.join("debug/examples").join(&name));
-    }
-    candidates.push(workspace.join("target/debug/examples").join(&name));
-    candidates
-        .iter()
-        .find(|path| path.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "the loadgen example is not built (looked for {candidates:?}); run \
-                 `cargo build --example loadgen` (`cargo test --workspace` builds it too)"
-            )
-        })
-}
 
 /// A finished loadgen run.
 struct Run {

@@ -153,7 +153,8 @@ fn probes_breakers_and_unknown_paths() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["worker", "queue", "exporter"]);
+    // The export breaker lives in the process-wide `breakers()` registry.
+    assert_eq!(names, ["worker", "queue", "exporter", "circuit_breakers"]);
     assert!(health["components"]
         .as_array()
         .unwrap()
@@ -161,7 +162,21 @@ fn probes_breakers_and_unknown_paths() {
         .all(|c| c["critical"] == false));
 
     let breakers = get(&observer, "/circuit-breakers");
-    assert_eq!((breakers.status, breakers.body.as_str()), (200, "[]"));
+    assert_eq!(breakers.status, 200);
+    let list = breakers.json();
+    let export = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "otlp-export")
+        .unwrap_or_else(|| panic!("the export breaker is listed: {list}"))
+        .clone();
+    assert_eq!(export["state"], "CLOSED");
+    let metrics = get(&observer, "/metrics").body;
+    assert!(
+        metrics.contains("tracing_observer_breaker_state{breaker=\"otlp-export\"} 0"),
+        "{metrics}"
+    );
     assert_eq!(get(&observer, "/nope").status, 404);
     assert_eq!(get(&observer, "/health/other").status, 404);
     observer.shutdown(WAIT);
@@ -249,19 +264,17 @@ fn a_collector_outage_degrades_but_keeps_the_host_ready() {
     observe(&observer, || {
         let _ = handle(1);
     });
-    let _ = observer.force_flush(WAIT);
+    // Retries go on in the background; one failed attempt is enough here.
+    let _ = observer.force_flush(Duration::from_secs(2));
     let health = get(&observer, "/health/ready");
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["status"], "DEGRADED");
     let metrics = get(&observer, "/metrics").body;
-    assert_eq!(
-        sample(
-            &metrics,
-            "tracing_observer_export_failures_total{kind=\"connect\"}"
-        ),
-        Some(1.0),
-        "{metrics}"
+    let failures = sample(
+        &metrics,
+        "tracing_observer_export_failures_total{kind=\"connect\"}",
     );
+    assert!(failures.is_some_and(|n| n >= 1.0), "{metrics}");
     observer.shutdown(Duration::from_secs(1));
 }
 

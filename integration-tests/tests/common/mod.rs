@@ -232,3 +232,33 @@ impl Drop for TempFile {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The `loadgen` example binary, next to this test binary's profile directory, or
+/// in `$CARGO_TARGET_DIR/debug/examples`, or in the workspace's `target/debug/examples`.
+pub fn loadgen_path() -> PathBuf {
+    let name = format!("loadgen{}", std::env::consts::EXE_SUFFIX);
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut candidates = Vec::new();
+    // This binary is <target>/<profile>/deps/loadgen-<hash>.
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(profile_dir) = exe.parent().and_then(Path::parent) {
+            candidates.push(profile_dir.join("examples").join(&name));
+        }
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        // A relative target dir is relative to where cargo ran, most likely the workspace.
+        let dir = workspace.join(dir);
+        candidates.push(dir.join("debug/examples").join(&name));
+    }
+    candidates.push(workspace.join("target/debug/examples").join(&name));
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the loadgen example is not built (looked for {candidates:?}); run \
+                 `cargo build --example loadgen` (`cargo test --workspace` builds it too)"
+            )
+        })
+}
