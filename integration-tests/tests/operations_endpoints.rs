@@ -38,7 +38,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 #[tracing::instrument(fields(otel.kind = "server"))]
 fn handle(request: u64) -> Result<(), String> {
-    if request % 4 == 0 {
+    if request.is_multiple_of(4) {
         tracing::error!("request {request} failed");
         return Err("failed".into());
     }
