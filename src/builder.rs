@@ -671,8 +671,8 @@ impl ObserverBuilder {
             },
             requests,
             factory,
-            config.delivery,
             Operations {
+                delivery: config.delivery,
                 service_name: config.service_name.clone(),
                 span_metrics: config.span_metrics,
                 resource_monitor: self

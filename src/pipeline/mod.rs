@@ -206,8 +206,10 @@ pub(crate) enum Control {
     },
 }
 
-/// The worker's operational duties, configured.
+/// What the worker does besides batching, configured: delivery (retry, breaker,
+/// spool), span metrics, resource sampling, endpoints, supervision.
 pub(crate) struct Operations {
+    pub(crate) delivery: DeliveryConfig,
     pub(crate) service_name: String,
     pub(crate) span_metrics: SpanMetricsConfig,
     pub(crate) resource_monitor: Box<dyn ResourceMonitor>,
@@ -266,7 +268,6 @@ impl Pipeline {
         sampling: Sampling,
         requests: RequestBuilder,
         exporter: ExporterFactory,
-        delivery: DeliveryConfig,
         operations: Operations,
     ) -> std::io::Result<Self> {
         crate::clock::start();
@@ -326,6 +327,7 @@ impl Pipeline {
                     if let Some(listener) = operations.listener {
                         tokio::spawn(crate::server::serve(listener, Arc::clone(&worker_shared)));
                     }
+                    let delivery = operations.delivery;
                     let stats = Arc::clone(&worker_shared.stats);
                     let cleanup = delivery
                         .spool
