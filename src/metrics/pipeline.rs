@@ -26,6 +26,8 @@ const SAMPLING_RATIO: &str = "tracing_observer_sampling_effective_ratio";
 const SUMMARIES_DROPPED: &str = "tracing_observer_span_summaries_dropped_total";
 const RESTARTS: &str = "tracing_observer_worker_restarts_total";
 const DISABLED: &str = "tracing_observer_disabled";
+/// Per breaker (label `breaker`): 0 closed, 1 open, 2 half-open; set at each render.
+pub(crate) const BREAKER_STATE: &str = "tracing_observer_breaker_state";
 
 /// The `reason` label values of dropped spans, as in [`DroppedSpans`](crate::DroppedSpans).
 const DROP_REASONS: [&str; 6] = [
@@ -126,6 +128,11 @@ impl PipelineMetrics {
             SAMPLING_FACTOR,
             Unit::Count,
             "Factor the overhead budget applies to head-sampling ratios (1 = none).",
+        );
+        r.describe_gauge(
+            BREAKER_STATE,
+            Unit::Count,
+            "Circuit breaker state, by breaker: 0 closed, 1 open, 2 half-open.",
         );
         r.describe_counter(
             REQUESTS,

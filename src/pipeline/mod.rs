@@ -155,7 +155,7 @@ impl Shared {
             };
             self.metrics
                 .gauge(
-                    "tracing_observer_breaker_state",
+                    crate::metrics::pipeline::BREAKER_STATE,
                     vec![metrics::Label::new("breaker", breaker.name)],
                 )
                 .set(state);
