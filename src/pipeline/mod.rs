@@ -273,8 +273,8 @@ impl Pipeline {
         crate::clock::start();
         let profile = operations.span_metrics.profile;
         let metrics = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
-        // Sampled-out spans exist only when head sampling may drop.
-        let summaries = if sampling.head.may_drop() {
+        // Sampled-out spans exist only when sampling (head or overhead budget) may drop.
+        let summaries = if sampling.may_drop() {
             batch.max_queue_size.min(MAX_SUMMARY_QUEUE)
         } else {
             1
