@@ -8,16 +8,17 @@
 //! here blocks, does I/O, or panics on user input.
 
 use crate::clock;
+use crate::metrics::span::SpanSummary;
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
 use crate::record::fields::{
     capture_event, capture_span_fields, is_error_event, records_error, remote_parent,
 };
 use crate::record::ids::{SpanId, TraceId};
-use crate::record::{Lineage, SpanRecord};
+use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode};
 use crate::sampling::Lookup;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -266,9 +267,10 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
+        let cpu = shared.thread_cpu_time();
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.enter(Instant::now());
+            record.timing.enter(Instant::now(), cpu);
         }
     }
 
@@ -279,9 +281,10 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
+        let cpu = shared.thread_cpu_time();
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.exit(Instant::now());
+            record.timing.exit(Instant::now(), cpu);
         }
     }
 
@@ -362,6 +365,17 @@ where
                     Some(span) => promote(shared, &span, "slow", Instant::now()),
                     None => {
                         sampling.table.remove(id.into_u64());
+                        // Span metrics count every span, whatever the sampling.
+                        if shared.summarize_sampled_out {
+                            if let Some(metadata) = ctx.metadata(&id) {
+                                shared.summaries.push(SpanSummary {
+                                    metadata,
+                                    kind: SpanKind::Internal,
+                                    status: StatusCode::Unset,
+                                    duration: Duration::from_nanos(took),
+                                });
+                            }
+                        }
                         return;
                     }
                 }

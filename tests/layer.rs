@@ -732,3 +732,53 @@ fn ten_thousand_deep_nesting_and_a_failure_at_the_bottom() {
         .iter()
         .all(|s| s.parent_span_id.is_empty() || ids.contains(&s.parent_span_id)));
 }
+
+#[test]
+fn span_metrics_count_sampled_out_spans_too() {
+    let observer = Observer::builder()
+        .sampler(tracing_observer::Sampler::TraceIdRatio(0.1))
+        .spool(false)
+        .traces_exporter(tracing_observer::TracesExporter::None)
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..1000 {
+            tracing::info_span!("counted").in_scope(|| {});
+        }
+    });
+    observer.force_flush(Duration::from_secs(5)).unwrap();
+    let text = observer.metrics_text();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("traces_span_metrics_calls_total") && l.contains("span_name=\"counted\""))
+        .unwrap_or_else(|| panic!("no calls series in:\n{text}"));
+    let calls: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(calls, 1000.0, "every span counted at ratio 0.1: {line}");
+}
+
+#[test]
+fn thread_cpu_time_follows_work_not_sleep() {
+    let builder = Observer::builder().cpu_time(true);
+    let (spans, _) = record(builder, || {
+        tracing::info_span!("busy").in_scope(|| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_millis(50) {
+                std::hint::black_box((0..1000u64).sum::<u64>());
+            }
+        });
+        tracing::info_span!("sleepy").in_scope(|| std::thread::sleep(Duration::from_millis(50)));
+    });
+    let cpu = |name: &str| match attr(&named(&spans, name).attributes, "thread.cpu_time_ns") {
+        Some(Value::IntValue(ns)) => *ns,
+        other => panic!("{name}: {other:?}"),
+    };
+    let busy_ns = match attr(&named(&spans, "busy").attributes, "busy_ns") {
+        Some(Value::IntValue(ns)) => *ns,
+        other => panic!("{other:?}"),
+    };
+    assert!(cpu("busy") as f64 > busy_ns as f64 * 0.5, "busy cpu {} of {busy_ns}", cpu("busy"));
+    assert!(cpu("sleepy") < 5_000_000, "sleepy cpu {}", cpu("sleepy"));
+    let (spans, _) = record(Observer::builder(), || tracing::info_span!("plain").in_scope(|| {}));
+    assert!(attr(&spans[0].attributes, "thread.cpu_time_ns").is_none(), "off by default");
+}

@@ -56,6 +56,8 @@ pub mod vars {
     pub const OBSERVER_SLOW_SPAN_THRESHOLD: &str = "OBSERVER_SLOW_SPAN_THRESHOLD";
     /// The overhead budget (`0.02` or `2%`): above it, head sampling is lowered.
     pub const OBSERVER_OVERHEAD_THRESHOLD: &str = "OBSERVER_OVERHEAD_THRESHOLD";
+    /// Measure each span's thread CPU time while entered: `true` or `false`.
+    pub const OBSERVER_CPU_TIME: &str = "OBSERVER_CPU_TIME";
     /// When set, only these field names are exported (comma-separated).
     pub const OBSERVER_ALLOW_FIELDS: &str = "OBSERVER_ALLOW_FIELDS";
     /// Path of a TOML config file with the builder's keys.
@@ -231,6 +233,7 @@ impl Environment {
             keep_errors: self.parsed(OBSERVER_KEEP_ERRORS, parse::boolean)?,
             slow_span_threshold: self.parsed(OBSERVER_SLOW_SPAN_THRESHOLD, parse::duration)?,
             overhead_budget: self.parsed(OBSERVER_OVERHEAD_THRESHOLD, parse::budget)?,
+            cpu_time: self.parsed(OBSERVER_CPU_TIME, parse::boolean)?,
             shutdown_timeout: self.parsed(OBSERVER_SHUTDOWN_TIMEOUT, parse::duration)?,
             disabled: self.parsed(OTEL_SDK_DISABLED, parse::boolean)?,
             spool: self.parsed(OBSERVER_SPOOL, parse::on_off)?,

@@ -53,6 +53,7 @@ struct FileSettings {
     keep_errors: Option<bool>,
     slow_span_threshold: Option<String>,
     overhead_budget: Option<String>,
+    cpu_time: Option<bool>,
     spool: Option<bool>,
     spool_dir: Option<PathBuf>,
     spool_max_bytes: Option<u64>,
@@ -192,6 +193,7 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             .sampling_rules
             .map(|rules| (rules, origin("sampling_rules"))),
         keep_errors: file.keep_errors,
+        cpu_time: file.cpu_time,
         overhead_budget: parse_field(
             &origin,
             "overhead_budget",

@@ -197,6 +197,7 @@ pub(crate) struct Settings {
     pub(crate) http_addr: Option<(SocketAddr, String)>,
     pub(crate) resource_interval: Option<Duration>,
     pub(crate) panic_hook: Option<bool>,
+    pub(crate) cpu_time: Option<bool>,
     pub(crate) max_worker_restarts: Option<usize>,
 }
 
@@ -346,6 +347,7 @@ impl Settings {
                 .or(self.span_metrics_max_series),
             http_addr: over.http_addr.or(self.http_addr),
             resource_interval: over.resource_interval.or(self.resource_interval),
+            cpu_time: over.cpu_time.or(self.cpu_time),
             panic_hook: over.panic_hook.or(self.panic_hook),
             max_worker_restarts: over.max_worker_restarts.or(self.max_worker_restarts),
         }
@@ -384,6 +386,7 @@ impl Settings {
             max_value_bytes: self
                 .max_attribute_value_bytes
                 .unwrap_or(DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES),
+            thread_cpu_time: self.cpu_time.unwrap_or(false),
         };
         let exporter = match self.traces_exporter.unwrap_or_default() {
             TracesExporter::Otlp => ExporterConfig::Otlp(resolve_otlp(&self)?),

@@ -217,6 +217,9 @@ fn span(record: &SpanRecord, clock: &ClockAnchor, caches: &mut Caches) -> Span {
     }
     attributes.push(kv("busy_ns", nanos_value(record.timing.busy)));
     attributes.push(kv("idle_ns", nanos_value(record.timing.idle)));
+    if let Some(cpu) = record.timing.cpu {
+        attributes.push(kv("thread.cpu_time_ns", nanos_value(cpu)));
+    }
     // A user field named like a built-in attribute (`level`, `thread.id`, …) wins:
     // OTLP forbids duplicate keys.
     let builtin = attributes.len();

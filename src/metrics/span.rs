@@ -142,13 +142,6 @@ impl SummaryQueue {
     }
 
     /// Hands a summary to the worker; a full queue drops it and counts it. Never blocks.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the hot path calls this from ObserverLayer::on_close for sampled-out spans once the layer rework lands"
-        )
-    )]
     pub(crate) fn push(&self, summary: SpanSummary) {
         if self.slots.push(summary).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);

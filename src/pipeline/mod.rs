@@ -66,6 +66,9 @@ pub(crate) struct Shared {
     recycled: ArrayQueue<Box<SpanRecord>>,
     /// Summaries of sampled-out spans, for span metrics.
     pub(crate) summaries: SummaryQueue,
+    /// Whether sampled-out spans send a summary for span metrics (metrics on and
+    /// sampling that may drop).
+    pub(crate) summarize_sampled_out: bool,
     /// This observer's metrics (not the global `metrics` recorder).
     pub(crate) metrics: MetricsRegistry,
     pub(crate) pipeline_metrics: PipelineMetrics,
@@ -183,6 +186,15 @@ impl Shared {
         self.sampling.table_first() && self.sampling.table.lookup(id.into_u64()) != Lookup::Unknown
     }
 
+    /// The calling thread's CPU clock, when per-span CPU time is on.
+    pub(crate) fn thread_cpu_time(&self) -> Option<std::time::Duration> {
+        if self.limits.thread_cpu_time {
+            crate::resources::thread_cpu_time()
+        } else {
+            None
+        }
+    }
+
     /// The bounds and field policy for capturing values.
     pub(crate) fn rules(&self) -> Rules<'_> {
         Rules {
@@ -274,6 +286,7 @@ impl Pipeline {
         let profile = operations.span_metrics.profile;
         let metrics = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
         // Sampled-out spans exist only when sampling (head or overhead budget) may drop.
+        let summarize_sampled_out = operations.span_metrics.enabled && sampling.may_drop();
         let summaries = if sampling.may_drop() {
             batch.max_queue_size.min(MAX_SUMMARY_QUEUE)
         } else {
@@ -292,6 +305,7 @@ impl Pipeline {
             diagnostics: Diagnostics::default(),
             recycled: ArrayQueue::new(RECYCLED_RECORDS),
             summaries: SummaryQueue::new(summaries),
+            summarize_sampled_out,
             pipeline_metrics: PipelineMetrics::new(&metrics),
             metrics,
             health: operations.health.clone(),

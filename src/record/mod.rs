@@ -30,6 +30,8 @@ pub(crate) struct Limits {
     pub(crate) max_links: usize,
     /// Bytes kept of one formatted value (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`).
     pub(crate) max_value_bytes: usize,
+    /// Measure the thread CPU time each span consumes while entered (`OBSERVER_CPU_TIME`).
+    pub(crate) thread_cpu_time: bool,
 }
 
 /// An attribute or field value.
@@ -97,6 +99,10 @@ pub(crate) struct Timing {
     pub(crate) idle: Duration,
     last: Instant,
     entered: u32,
+    /// Thread CPU time consumed while entered, when measured.
+    pub(crate) cpu: Option<Duration>,
+    /// The thread and its CPU clock when the span was entered.
+    cpu_mark: Option<(u64, Duration)>,
 }
 
 /// Everything recorded about one span.
@@ -174,24 +180,33 @@ impl Timing {
             idle: Duration::ZERO,
             last: now,
             entered: 0,
+            cpu: None,
+            cpu_mark: None,
         }
     }
 
     /// The span was entered; concurrent enters from several threads count once.
-    pub(crate) fn enter(&mut self, now: Instant) {
+    pub(crate) fn enter(&mut self, now: Instant, cpu_now: Option<Duration>) {
         if self.entered == 0 {
             self.idle += now.saturating_duration_since(self.last);
             self.last = now;
+            self.cpu_mark = cpu_now.map(|cpu| (thread::current_id(), cpu));
         }
         self.entered = self.entered.saturating_add(1);
     }
 
     /// The span was exited.
-    pub(crate) fn exit(&mut self, now: Instant) {
+    pub(crate) fn exit(&mut self, now: Instant, cpu_now: Option<Duration>) {
         self.entered = self.entered.saturating_sub(1);
         if self.entered == 0 {
             self.busy += now.saturating_duration_since(self.last);
             self.last = now;
+            // A CPU clock is per thread: count only an enter and exit on the same one.
+            if let (Some((thread, mark)), Some(cpu)) = (self.cpu_mark.take(), cpu_now) {
+                if thread == thread::current_id() {
+                    *self.cpu.get_or_insert(Duration::ZERO) += cpu.saturating_sub(mark);
+                }
+            }
         }
     }
 
@@ -357,12 +372,12 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut timing = Timing::new(t0);
-        timing.enter(t0 + ms(10));
-        timing.exit(t0 + ms(15));
-        timing.enter(t0 + ms(20));
-        timing.enter(t0 + ms(21)); // a second thread enters concurrently
-        timing.exit(t0 + ms(25));
-        timing.exit(t0 + ms(30));
+        timing.enter(t0 + ms(10), None);
+        timing.exit(t0 + ms(15), None);
+        timing.enter(t0 + ms(20), None);
+        timing.enter(t0 + ms(21), None); // a second thread enters concurrently
+        timing.exit(t0 + ms(25), None);
+        timing.exit(t0 + ms(30), None);
         timing.close(t0 + ms(40));
         assert_eq!(timing.busy, ms(15));
         assert_eq!(timing.idle, ms(25));
@@ -373,7 +388,7 @@ mod tests {
     fn unbalanced_exit_never_underflows() {
         let t0 = Instant::now();
         let mut timing = Timing::new(t0);
-        timing.exit(t0 + Duration::from_millis(1));
+        timing.exit(t0 + Duration::from_millis(1), None);
         timing.close(t0 + Duration::from_millis(2));
         assert_eq!(timing.busy + timing.idle, Duration::from_millis(2));
     }
