@@ -220,6 +220,11 @@ fn span(record: &SpanRecord, clock: &ClockAnchor, caches: &mut Caches) -> Span {
     if let Some(cpu) = record.timing.cpu {
         attributes.push(kv("thread.cpu_time_ns", nanos_value(cpu)));
     }
+    if let Some(allocations) = record.timing.allocations {
+        let int = |n: u64| any_value::Value::IntValue(i64::try_from(n).unwrap_or(i64::MAX));
+        attributes.push(kv("thread.alloc_bytes", int(allocations.bytes)));
+        attributes.push(kv("thread.alloc_count", int(allocations.count)));
+    }
     // A user field named like a built-in attribute (`level`, `thread.id`, …) wins:
     // OTLP forbids duplicate keys.
     let builtin = attributes.len();

@@ -12,6 +12,7 @@ pub(crate) mod policy;
 pub(crate) mod thread;
 
 use crate::propagation::SpanContext;
+use crate::resources::{thread_allocations, ThreadAllocations};
 use compact_str::CompactString;
 use ids::{SpanId, TraceId};
 use std::time::{Duration, Instant};
@@ -103,6 +104,10 @@ pub(crate) struct Timing {
     pub(crate) cpu: Option<Duration>,
     /// The thread and its CPU clock when the span was entered.
     cpu_mark: Option<(u64, Duration)>,
+    /// Bytes and allocations made while entered, when a `CountingAllocator` is installed.
+    pub(crate) allocations: Option<ThreadAllocations>,
+    /// The thread and its allocation counters when the span was entered.
+    alloc_mark: Option<(u64, ThreadAllocations)>,
 }
 
 /// Everything recorded about one span.
@@ -182,6 +187,8 @@ impl Timing {
             entered: 0,
             cpu: None,
             cpu_mark: None,
+            allocations: None,
+            alloc_mark: None,
         }
     }
 
@@ -191,6 +198,7 @@ impl Timing {
             self.idle += now.saturating_duration_since(self.last);
             self.last = now;
             self.cpu_mark = cpu_now.map(|cpu| (thread::current_id(), cpu));
+            self.alloc_mark = thread_allocations().map(|a| (thread::current_id(), a));
         }
         self.entered = self.entered.saturating_add(1);
     }
@@ -205,6 +213,16 @@ impl Timing {
             if let (Some((thread, mark)), Some(cpu)) = (self.cpu_mark.take(), cpu_now) {
                 if thread == thread::current_id() {
                     *self.cpu.get_or_insert(Duration::ZERO) += cpu.saturating_sub(mark);
+                }
+            }
+            if let (Some((thread, mark)), Some(now)) =
+                (self.alloc_mark.take(), thread_allocations())
+            {
+                if thread == thread::current_id() {
+                    let made = now.since(mark);
+                    let total = self.allocations.get_or_insert(ThreadAllocations::default());
+                    total.bytes += made.bytes;
+                    total.count += made.count;
                 }
             }
         }
