@@ -49,14 +49,7 @@ fn with_record<T>(span: &tracing::Span, f: impl FnOnce(&mut SpanRecord) -> T) ->
 
 impl ObserverSpanExt for tracing::Span {
     fn span_context(&self) -> Option<SpanContext> {
-        with_record(self, |record| {
-            let cx = SpanContext::new(record.trace_id, record.span_id)
-                .with_trace_flags(record.trace_flags);
-            match &record.trace_state {
-                Some(state) => cx.with_trace_state(state),
-                None => cx,
-            }
-        })
+        with_record(self, |record| record.context())
     }
 
     fn set_parent(&self, parent: &SpanContext) -> bool {

@@ -21,6 +21,7 @@ mod recovery;
 pub(crate) mod segment;
 
 pub use inspect::{read, replay, summary, ReplaySummary, SpoolSummary, SpooledBatch};
+pub use segment::format_unix_ms;
 
 use lock::DirLock;
 use segment::{encode, Frame, Kind, Reader, SegmentName, FLAG_PRIORITY, MAGIC};

@@ -88,6 +88,29 @@ pub(crate) fn utc_hour(at: SystemTime) -> String {
     format!("{y:04}{m:02}{d:02}T{:02}", (secs % 86_400) / 3600)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC) for milliseconds since the Unix epoch, as the
+/// `tracing-observer` tool prints spool times.
+///
+/// ```
+/// assert_eq!(tracing_observer::spool::format_unix_ms(0), "1970-01-01T00:00:00.000Z");
+/// assert_eq!(
+///     tracing_observer::spool::format_unix_ms(1_795_446_854_966),
+///     "2026-11-23T15:14:14.966Z"
+/// );
+/// ```
+pub fn format_unix_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

@@ -193,7 +193,9 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
 }
 
 fn print_stats(dir: &std::path::Path, s: &spool::SpoolSummary) {
-    let time = |ms: Option<u64>| ms.map_or_else(|| "-".to_owned(), show::format_time);
+    let time = |ms: Option<u64>| {
+        ms.map_or_else(|| "-".to_owned(), tracing_observer::spool::format_unix_ms)
+    };
     println!("spool {}", dir.display());
     println!("  segments        {}", s.segments);
     println!("  bytes           {}", s.bytes);
