@@ -149,6 +149,9 @@ pub struct PipelineStats {
     pub overhead_ratio: f64,
     /// The factor the overhead budget applies to head-sampling ratios (1.0: none).
     pub sampling_factor: f64,
+    /// Sampled-out spans whose slot in the fixed sampled-out table was taken by another
+    /// live span: if one of their descendants fails, their start time is approximated.
+    pub sampled_out_evictions: u64,
 }
 
 /// What [`Observer::shutdown`](crate::Observer::shutdown) achieved.

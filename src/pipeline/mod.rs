@@ -96,6 +96,7 @@ impl Shared {
         let mut stats = self.stats.snapshot(&self.queue);
         stats.overhead_ratio = self.sampling.overhead.ratio();
         stats.sampling_factor = self.sampling.overhead.factor();
+        stats.sampled_out_evictions = self.sampling.table.evictions();
         stats
     }
 

@@ -170,6 +170,7 @@ impl Stats {
             values_truncated: self.values_truncated.load(Relaxed),
             overhead_ratio: 0.0,
             sampling_factor: 1.0,
+            sampled_out_evictions: 0,
         }
     }
 
