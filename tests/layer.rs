@@ -366,7 +366,10 @@ fn errors_are_kept_with_their_ancestors_when_sampled_out() {
     assert!(middle.start_time_unix_nano <= inner.start_time_unix_nano);
     assert_eq!(inner.events[0].name, "exception");
     assert_eq!(report.stats.recorded, 3);
-    assert_eq!(report.stats.sampled_out_evictions, 0, "a few live spans fit the table");
+    assert_eq!(
+        report.stats.sampled_out_evictions, 0,
+        "a few live spans fit the table"
+    );
 }
 
 #[test]
