@@ -69,6 +69,8 @@ pub struct SpoolStats {
     pub dir: Option<std::path::PathBuf>,
     /// Bytes in its segments.
     pub bytes: u64,
+    /// The most it may hold (`OBSERVER_SPOOL_MAX_BYTES`).
+    pub max_bytes: u64,
     /// Segment files.
     pub segments: u64,
     /// Batches waiting for replay.

@@ -448,6 +448,7 @@ impl Settings {
                 max_series: self
                     .span_metrics_max_series
                     .unwrap_or(DEFAULT_SPAN_METRICS_MAX_SERIES),
+                cpu_time: self.cpu_time.unwrap_or(false),
             },
             http_addr: self.http_addr,
             resource_interval: match self.resource_interval {

@@ -3,8 +3,9 @@
 //! Each component is `HEALTHY`, `DEGRADED` or `UNHEALTHY`, and critical or not. The
 //! aggregate follows the seeds' rule: any critical component unhealthy → `UNHEALTHY`
 //! (HTTP 503); otherwise any component not healthy → `DEGRADED` (HTTP 200); else
-//! `HEALTHY`. The observer's own components (worker, queue, exporter, breakers) are
-//! never critical: a collector outage must not take the host out of its load balancer.
+//! `HEALTHY`. The observer's own components (worker, queue, exporter, spool, overhead,
+//! breakers) are never critical: a collector outage must not take the host out of its
+//! load balancer.
 //!
 //! ```
 //! use std::time::Duration;

@@ -285,7 +285,13 @@ impl Pipeline {
     ) -> std::io::Result<Self> {
         crate::clock::start();
         let profile = operations.span_metrics.profile;
-        let metrics = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        let metrics = MetricsRegistry::new(&[
+            (profile.duration_name(), profile.buckets()),
+            (
+                crate::metrics::span::CPU_TIME,
+                crate::metrics::span::CPU_TIME_BUCKETS_S,
+            ),
+        ]);
         // Sampled-out spans exist only when sampling (head or overhead budget) may drop.
         let summarize_sampled_out = operations.span_metrics.enabled && sampling.may_drop();
         let summaries = if sampling.may_drop() {

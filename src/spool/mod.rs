@@ -72,6 +72,7 @@ pub(crate) struct SpoolCounters {
     pub(crate) enabled: AtomicBool,
     pub(crate) dir: Mutex<Option<PathBuf>>,
     pub(crate) bytes: AtomicU64,
+    pub(crate) max_bytes: AtomicU64,
     pub(crate) segments: AtomicU64,
     pub(crate) pending_batches: AtomicU64,
     pub(crate) pending_spans: AtomicU64,
@@ -177,6 +178,8 @@ impl Spool {
         };
         spool.recover()?;
         spool.counters.enabled.store(true, Relaxed);
+        let max_bytes = spool.config.max_bytes;
+        spool.counters.max_bytes.store(max_bytes, Relaxed);
         if let Ok(mut dir) = spool.counters.dir.lock() {
             *dir = Some(spool.config.dir.clone());
         }
