@@ -7,7 +7,7 @@
 //! an error (or slowness) promotes it and its ancestors to full records. Nothing
 //! here blocks, does I/O, or panics on user input.
 
-use crate::clock;
+use crate::clock::{self, Nanos};
 use crate::metrics::span::SpanSummary;
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
@@ -18,7 +18,7 @@ use crate::record::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode};
 use crate::sampling::Lookup;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -95,7 +95,7 @@ where
 
 /// Turns a sampled-out span and its sampled-out local ancestors into full records, so
 /// that the path to a failure (or a slow span) is exported. Runs only on that path.
-fn promote<S>(shared: &Shared, span: &SpanRef<'_, S>, reason: &'static str, now: Instant)
+fn promote<S>(shared: &Shared, span: &SpanRef<'_, S>, reason: &'static str, now: Nanos)
 where
     S: for<'a> LookupSpan<'a>,
 {
@@ -122,7 +122,7 @@ where
         }
     }
     // A parent starts no later than its child: fill starts lost to table evictions.
-    let mut earliest = clock::nanos(now);
+    let mut earliest = now;
     let chain: Vec<_> = chain
         .into_iter()
         .map(|(span, start)| {
@@ -133,12 +133,8 @@ where
     let mut lineage = anchor.unwrap_or_else(|| Lineage::root(TraceId::random(), SAMPLED));
     lineage.trace_flags |= SAMPLED;
     for (span, start) in chain.into_iter().rev() {
-        let mut record = shared.new_record(
-            span.metadata(),
-            lineage.clone(),
-            SpanId::random(),
-            clock::instant(start),
-        );
+        let mut record =
+            shared.new_record(span.metadata(), lineage.clone(), SpanId::random(), start);
         record.kept_by = Some(reason);
         lineage = Lineage::child_of(&record.context(), false);
         span.extensions_mut().replace(record);
@@ -211,11 +207,10 @@ where
             }
         };
         let Some(span) = ctx.span(id) else { return };
-        let now = clock::instant(now_ns);
-        let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now);
+        let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now_ns);
         let attributes = std::mem::take(&mut record.attributes);
         let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
-        fields.apply(&mut record, &shared.limits, now);
+        fields.apply(&mut record, &shared.limits, now_ns);
         span.extensions_mut().replace(record);
     }
 
@@ -231,12 +226,12 @@ where
             {
                 return;
             }
-            promote(shared, &span, "error", Instant::now());
+            promote(shared, &span, "error", clock::now_nanos());
         }
         let fields = capture_span_fields(|v| values.record(v), shared.rules(), Vec::new());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            fields.apply(record, &shared.limits, Instant::now());
+            fields.apply(record, &shared.limits, clock::now_nanos());
         }
     }
 
@@ -270,7 +265,7 @@ where
         let cpu = shared.thread_cpu_time();
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.enter(Instant::now(), cpu);
+            record.timing.enter(clock::now_nanos(), cpu);
         }
     }
 
@@ -284,7 +279,7 @@ where
         let cpu = shared.thread_cpu_time();
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.exit(Instant::now(), cpu);
+            record.timing.exit(clock::now_nanos(), cpu);
         }
     }
 
@@ -321,7 +316,7 @@ where
                 if shared.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
                     return;
                 }
-                promote(shared, &span, "error", Instant::now());
+                promote(shared, &span, "error", clock::now_nanos());
                 true
             }
             None => return,
@@ -337,7 +332,7 @@ where
             return;
         }
         // Format outside the span's lock: a field's Debug may itself emit events.
-        let captured = capture_event(event, shared.rules(), Instant::now());
+        let captured = capture_event(event, shared.rules(), clock::now_nanos());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             record.truncated_values += captured.truncated;
@@ -354,7 +349,8 @@ where
         let sampling = &shared.sampling;
         if sampling.may_drop() {
             if let Lookup::SampledOut { start, is_root } = sampling.table.lookup(id.into_u64()) {
-                let took = clock::now_nanos().saturating_sub(start);
+                let now = clock::now_nanos();
+                let took = now.saturating_sub(start);
                 if is_root {
                     sampling.overhead.add_host_time(took);
                 }
@@ -362,7 +358,7 @@ where
                     .slow_span_threshold
                     .is_some_and(|t| u128::from(took) >= t.as_nanos());
                 match slow.then(|| ctx.span(&id)).flatten() {
-                    Some(span) => promote(shared, &span, "slow", Instant::now()),
+                    Some(span) => promote(shared, &span, "slow", now),
                     None => {
                         sampling.table.remove(id.into_u64());
                         // Span metrics count every span, whatever the sampling.
@@ -385,7 +381,7 @@ where
         let Some(mut record) = span.extensions_mut().remove::<Box<SpanRecord>>() else {
             return;
         };
-        record.timing.close(Instant::now());
+        record.timing.close(clock::now_nanos());
         shared.queue.push(record);
     }
 }

@@ -320,10 +320,7 @@ impl SpanMetrics {
             metadata: record.metadata,
             kind: record.kind,
             status: record.status,
-            duration: record
-                .timing
-                .end
-                .saturating_duration_since(record.timing.start),
+            duration: record.timing.duration(),
         };
         let cpu = record.timing.cpu;
         self.count(&summary, record.name(), &record.attributes, cpu, registry);

@@ -106,7 +106,7 @@ impl Shared {
         metadata: &'static Metadata<'static>,
         lineage: Lineage,
         span_id: SpanId,
-        start: Instant,
+        start: crate::clock::Nanos,
     ) -> Box<SpanRecord> {
         match self.recycled.pop() {
             Some(mut record) => {
@@ -119,9 +119,7 @@ impl Shared {
 
     /// Hands an exported record back for reuse; its values are dropped here, on the worker.
     pub(crate) fn recycle(&self, mut record: Box<SpanRecord>) {
-        record.attributes.clear();
-        record.events.clear();
-        record.links.clear();
+        record.clear();
         let _ = self.recycled.push(record);
     }
 

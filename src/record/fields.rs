@@ -8,12 +8,12 @@
 
 use super::policy::{FieldPolicy, Verdict, REDACTED};
 use super::{Attribute, EventName, EventRecord, Limits, SpanKind, SpanRecord, StatusCode, Value};
+use crate::clock::Nanos;
 use crate::propagation::SpanContext;
 use compact_str::{CompactString, ToCompactString};
 use std::error::Error;
 use std::fmt::{self, Write as _};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level, Metadata};
 
@@ -448,7 +448,7 @@ pub(crate) fn records_error(
 
 impl SpanFields {
     /// Applies the fields to a record, replacing values of keys it already has.
-    pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits, now: Instant) {
+    pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits, now: Nanos) {
         if record.attributes.is_empty() {
             record.attributes = self.attributes;
         } else {
@@ -498,7 +498,7 @@ fn parse_status(text: &str) -> Option<StatusCode> {
     }
 }
 
-fn exception_event(exception_type: &str, error: ErrorText, time: Instant) -> EventRecord {
+fn exception_event(exception_type: &str, error: ErrorText, time: Nanos) -> EventRecord {
     let mut attributes = vec![
         Attribute {
             key: exception::TYPE,
@@ -580,7 +580,7 @@ pub(crate) fn is_error_event(event: &Event<'_>) -> bool {
 }
 
 /// Captures an event: its fields, level and target; errors become `exception` events.
-pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -> CapturedEvent {
+pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> CapturedEvent {
     let metadata = event.metadata();
     let mut capture = Capture(EventSink {
         attributes: Vec::with_capacity(metadata.fields().len()),
