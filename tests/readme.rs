@@ -209,7 +209,7 @@ fn grouped(n: u64) -> String {
     }
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -221,7 +221,7 @@ fn grouped(n: u64) -> String {
 fn duration(d: Duration) -> String {
     let secs = d.as_secs();
     assert_eq!(Duration::from_secs(secs), d, "whole seconds");
-    if secs >= 3600 && secs % 3600 == 0 {
+    if secs >= 3600 && secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
     } else {
         format!("{secs} s")
@@ -231,8 +231,8 @@ fn duration(d: Duration) -> String {
 /// `64 MiB`, `1 GiB`.
 fn bytes(n: u64) -> String {
     match n {
-        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
-        n if n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 30 && n.is_multiple_of(1 << 30) => format!("{} GiB", n >> 30),
+        n if n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
         n => format!("{n} bytes"),
     }
 }
