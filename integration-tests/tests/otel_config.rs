@@ -884,6 +884,15 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+/// Stops [`drive_traffic`] when dropped, also when the test panics.
+struct StopOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// How long the dashboard test drives traffic at most.
 const TRAFFIC_LIMIT: Duration = Duration::from_secs(120);
 
@@ -948,8 +957,8 @@ fn every_panel_query_returns_data_from_the_example_service() {
         &borrowed(&env("frontend", "collector")),
     );
 
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let traffic = drive_traffic(frontend.addr, backend.addr, Arc::clone(&stop));
+    let stop = StopOnDrop(Arc::new(std::sync::atomic::AtomicBool::new(false)));
+    let traffic = drive_traffic(frontend.addr, backend.addr, Arc::clone(&stop.0));
     let observers = [frontend.observer_addr, backend.observer_addr];
     let prometheus = Prometheus::start(&binary, &[("tracing-observer", &observers)]);
 
@@ -1011,7 +1020,7 @@ fn every_panel_query_returns_data_from_the_example_service() {
             waived.extend(planned);
         }
     }
-    stop.store(true, Ordering::SeqCst);
+    drop(stop);
     let unexpected = traffic.join().expect("traffic thread");
     assert!(unexpected.is_empty(), "unexpected answers: {unexpected:?}");
     assert!(checked > 40, "only {checked} queries checked");
