@@ -239,8 +239,8 @@ impl<E: std::error::Error + 'static> std::error::Error for BreakerError<E> {
     }
 }
 
-/// A permission to make one call; report its outcome with [`CircuitBreaker::success`]
-/// or [`CircuitBreaker::failure`]. Dropping it unreported frees its probe slot.
+/// A permission to make one call; report its outcome with [`Permit::success`]
+/// or [`Permit::failure`]. Dropping it unreported frees its probe slot.
 #[derive(Debug)]
 #[must_use = "report the call's outcome"]
 pub struct Permit {
@@ -275,7 +275,8 @@ impl Drop for Permit {
     }
 }
 
-/// A named circuit breaker; clones share state. See the [module docs](self).
+/// A named circuit breaker; clones share state. [`breakers`](crate::breakers) lists
+/// the process's breakers.
 #[derive(Clone, Debug)]
 pub struct CircuitBreaker {
     name: Arc<str>,

@@ -1,6 +1,6 @@
 //! The disk spool: batches that could not be delivered, kept on disk until replayed.
 //!
-//! A spool directory holds segment files (one per hour, per kind; see [`segment`]),
+//! A spool directory holds segment files (one per hour, per kind),
 //! a `LOCK` file (one process per spool) and a `REPLAY` ledger (`SEQ OFFSET`: where
 //! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
 //! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
