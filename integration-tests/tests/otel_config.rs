@@ -14,8 +14,7 @@
 //!   `axum_service` examples (frontend with the collector profile calling a backend
 //!   with the Tempo profile, under traffic on `/`, `/checkout` and `/fail`), returns
 //!   data, each RED query from either profile alone (needs `prometheus` and the
-//!   example binary). Panels on metrics the crate does not emit yet
-//!   ([`PLANNED_METRICS`]) are reported, and fail once those metrics appear.
+//!   example binary).
 
 mod common;
 
@@ -858,27 +857,6 @@ fn every_panel_query_returns_data_from_a_real_prometheus() {
 
 // === against the example service ===
 
-/// Metrics the dashboards read that the crate does not emit yet (marked *planned*
-/// in otel-config/README.md). A panel reading one of them may come back empty only
-/// while neither running service exposes it; once the crate emits it, its panels
-/// must return data like every other.
-const PLANNED_METRICS: &[&str] = &[
-    "tracing_observer_spool_bytes",
-    "tracing_observer_spool_segments",
-    "tracing_observer_spool_replayed_total",
-];
-
-#[test]
-fn planned_metrics_are_the_readmes() {
-    let planned: BTreeSet<String> = readme_table("metrics")
-        .into_iter()
-        .filter(|row| row[1].contains("*planned*"))
-        .map(|row| row[0].clone())
-        .collect();
-    let listed: BTreeSet<String> = PLANNED_METRICS.iter().map(|m| m.to_string()).collect();
-    assert_eq!(planned, listed, "otel-config/README.md and PLANNED_METRICS");
-}
-
 /// `(name, value)` pairs as `&str`s.
 fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
@@ -974,23 +952,7 @@ fn every_panel_query_returns_data_from_the_example_service() {
         std::thread::sleep(Duration::from_millis(500));
     }
 
-    // What the services expose, for the planned metrics.
-    let exposed: String = observers
-        .iter()
-        .map(|addr| {
-            integration_tests::http_get(*addr, "/metrics")
-                .expect("GET /metrics")
-                .body
-        })
-        .collect();
-    let is_exposed = |metric: &str| {
-        exposed
-            .lines()
-            .any(|line| line.split([' ', '{']).next() == Some(metric))
-    };
-
     let mut failures = Vec::new();
-    let mut waived = BTreeSet::new();
     let mut checked = 0;
     let red = panel_exprs()
         .into_iter()
@@ -1009,16 +971,7 @@ fn every_panel_query_returns_data_from_the_example_service() {
             Ok(result) => format!("no finite value: {result:?}"),
             Err(e) => e,
         };
-        let planned: Vec<String> = metric_names(&expr)
-            .into_iter()
-            .filter(|m| PLANNED_METRICS.contains(&m.as_str()) && !is_exposed(m))
-            .collect();
-        if planned.is_empty() {
-            failures.push(format!("{name}: {title}: {query}: {missing}"));
-        } else {
-            eprintln!("{name}: {title}: no data, waived while not emitted: {planned:?}");
-            waived.extend(planned);
-        }
+        failures.push(format!("{name}: {title}: {query}: {missing}"));
     }
     drop(stop);
     let unexpected = traffic.join().expect("traffic thread");
@@ -1030,9 +983,6 @@ fn every_panel_query_returns_data_from_the_example_service() {
         failures.len(),
         failures.join("\n")
     );
-    if !waived.is_empty() {
-        eprintln!("planned metrics not emitted yet, their panels are empty: {waived:?}");
-    }
     drop((frontend, backend, prometheus));
     let _ = std::fs::remove_dir_all(&spool);
 }
