@@ -54,7 +54,7 @@ fn a_rate_limited_rule_keeps_its_rate_and_every_error_through_rotel() {
         while started.elapsed() < RUN {
             tick(n);
             n += 1;
-            if n % 64 == 0 {
+            if n.is_multiple_of(64) {
                 std::thread::sleep(Duration::from_micros(500));
             }
         }
