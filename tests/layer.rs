@@ -373,6 +373,40 @@ fn errors_are_kept_with_their_ancestors_when_sampled_out() {
 }
 
 #[test]
+fn an_error_status_recorded_later_keeps_a_sampled_out_span() {
+    // What HTTP middleware does for a 5xx: `otel.status_code` recorded after creation.
+    let builder = Observer::builder().sampler(tracing_observer::Sampler::AlwaysOff);
+    let (spans, report) = record(builder, || {
+        for status in ["ok", "ERROR", "unset"] {
+            let span =
+                tracing::info_span!("request", status, otel.status_code = tracing::field::Empty);
+            span.in_scope(|| {});
+            span.record("otel.status_code", status);
+        }
+        // A status given as an enum's `Debug` (as with tracing-opentelemetry).
+        #[derive(Debug)]
+        enum Status {
+            Error,
+        }
+        let debug = tracing::info_span!("debug_status", otel.status_code = tracing::field::Empty);
+        debug.record("otel.status_code", tracing::field::debug(Status::Error));
+    });
+    assert_eq!(spans.len(), 2, "only the failed ones: {spans:#?} {report}");
+    for span in &spans {
+        assert_eq!(kept_by(span), Some(&Value::StringValue("error".into())));
+        assert_eq!(
+            span.status.as_ref().unwrap().code,
+            StatusCode::Error as i32,
+            "{}",
+            span.name
+        );
+    }
+    let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["debug_status", "request"]);
+}
+
+#[test]
 fn keep_errors_can_be_turned_off() {
     let builder = Observer::builder()
         .sampler(tracing_observer::Sampler::AlwaysOff)

@@ -440,10 +440,43 @@ pub(crate) fn records_error(
     values: &tracing_core::span::Record<'_>,
     metadata: &Metadata<'_>,
 ) -> bool {
-    metadata
-        .fields()
+    let fields = metadata.fields();
+    if fields
         .field(reserved::ERROR)
         .is_some_and(|field| values.contains(&field))
+    {
+        return true;
+    }
+    // `otel.status_code = "error"`, as HTTP middleware records a 5xx.
+    let Some(status) = fields
+        .field(reserved::OTEL_STATUS_CODE)
+        .filter(|field| values.contains(field))
+    else {
+        return false;
+    };
+    struct StatusIsError<'a> {
+        field: &'a Field,
+        is_error: bool,
+    }
+    impl Visit for StatusIsError<'_> {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field == self.field {
+                self.is_error = parse_status(value) == Some(StatusCode::Error);
+            }
+        }
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            if field == self.field {
+                let (text, _) = format_bounded(16, DebugAsDisplay(value));
+                self.is_error = parse_status(&text) == Some(StatusCode::Error);
+            }
+        }
+    }
+    let mut visitor = StatusIsError {
+        field: &status,
+        is_error: false,
+    };
+    values.record(&mut visitor);
+    visitor.is_error
 }
 
 impl SpanFields {
