@@ -64,6 +64,42 @@ impl ObserverLayer {
     fn active(&self) -> Option<&Shared> {
         self.shared.as_deref().filter(|s| s.is_accepting())
     }
+
+    /// The context of a span head sampling dropped: flags "not sampled", and the ids
+    /// an error would give it if it promoted the span, so what a sampled-out span
+    /// propagates matches what a later promotion exports. `None` when the span is not
+    /// sampled out, or the table lost it or its local root.
+    pub(crate) fn sampled_out_context<S>(&self, span: &SpanRef<'_, S>) -> Option<SpanContext>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let table = &self.shared.as_deref()?.sampling.table;
+        let Lookup::SampledOut { start, .. } = table.lookup(span.id().into_u64()) else {
+            return None;
+        };
+        let span_id = SpanId::derived(span.id().into_u64(), start);
+        for ancestor in span.scope() {
+            if let Some(remote) = ancestor.extensions().get::<RemoteParent>() {
+                let cx = SpanContext::new(remote.0.trace_id(), span_id).with_trace_flags(0);
+                return Some(match remote.0.trace_state() {
+                    Some(state) => cx.with_trace_state(state),
+                    None => cx,
+                });
+            }
+            match table.lookup(ancestor.id().into_u64()) {
+                Lookup::SampledOut {
+                    start,
+                    is_root: true,
+                } => {
+                    let trace_id = TraceId::derived(ancestor.id().into_u64(), start);
+                    return Some(SpanContext::new(trace_id, span_id).with_trace_flags(0));
+                }
+                Lookup::SampledOut { .. } => {}
+                Lookup::Unknown => return None,
+            }
+        }
+        None
+    }
 }
 
 /// The identity of the nearest ancestor this layer recorded (ancestors may be filtered).
@@ -102,13 +138,20 @@ where
     let table = &shared.sampling.table;
     let mut chain = Vec::new();
     let mut anchor = None;
+    // The local root's trace id as it was derived at its creation (and propagated).
+    let mut root_trace = None;
     for ancestor in span.scope() {
         if let Some(record) = ancestor.extensions().get::<Box<SpanRecord>>() {
             anchor = Some(Lineage::child_of(&record.context(), false));
             break;
         }
         let start = match table.lookup(ancestor.id().into_u64()) {
-            Lookup::SampledOut { start, .. } => Some(start),
+            Lookup::SampledOut { start, is_root } => {
+                if is_root {
+                    root_trace = Some(TraceId::derived(ancestor.id().into_u64(), start));
+                }
+                Some(start)
+            }
             Lookup::Unknown => None,
         };
         let remote = ancestor
@@ -126,15 +169,19 @@ where
     let chain: Vec<_> = chain
         .into_iter()
         .map(|(span, start)| {
+            // The id this span had while sampled out, when its start is known.
+            let span_id = start.map_or_else(SpanId::random, |start| {
+                SpanId::derived(span.id().into_u64(), start)
+            });
             earliest = start.map_or(earliest, |s| s.min(earliest));
-            (span, earliest)
+            (span, earliest, span_id)
         })
         .collect();
-    let mut lineage = anchor.unwrap_or_else(|| Lineage::root(TraceId::random(), SAMPLED));
+    let mut lineage = anchor
+        .unwrap_or_else(|| Lineage::root(root_trace.unwrap_or_else(TraceId::random), SAMPLED));
     lineage.trace_flags |= SAMPLED;
-    for (span, start) in chain.into_iter().rev() {
-        let mut record =
-            shared.new_record(span.metadata(), lineage.clone(), SpanId::random(), start);
+    for (span, start, span_id) in chain.into_iter().rev() {
+        let mut record = shared.new_record(span.metadata(), lineage.clone(), span_id, start);
         record.kept_by = Some(reason);
         lineage = Lineage::child_of(&record.context(), false);
         span.extensions_mut().replace(record);
@@ -163,7 +210,9 @@ where
         let Some(shared) = self.active() else { return };
         let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
-        let now_ns = clock::now_nanos();
+        // Even: the sampled-out table keeps starts without their lowest bit, and ids
+        // derived from the start must see the same value there and here.
+        let now_ns = clock::now_nanos() & !1;
         let parent_id = registry_parent(attrs, &ctx);
         // A child of a sampled-out span is sampled out: one table read, nothing formatted.
         if sampling.may_drop() {
@@ -187,7 +236,7 @@ where
                 let remote = remote_parent(attrs);
                 let lineage = match &remote {
                     Some(remote) => Lineage::child_of(remote, true),
-                    None => Lineage::root(TraceId::random(), SAMPLED),
+                    None => Lineage::root(TraceId::derived(id.into_u64(), now_ns), SAMPLED),
                 };
                 let sampled = !sampling.may_drop()
                     || sampling.sample_root(

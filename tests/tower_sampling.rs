@@ -71,3 +71,45 @@ fn a_sampled_out_5xx_is_kept_and_a_2xx_is_not() {
         Some(Value::StringValue("error".into()))
     );
 }
+
+#[test]
+fn a_sampled_out_caller_tells_the_next_service_not_to_record() {
+    use tracing::Instrument as _;
+    use tracing_observer::tower::TraceClientLayer;
+    use tracing_observer::{ObserverSpanExt, SpanContext};
+    let observer = Observer::builder()
+        .environment(std::iter::empty::<(String, String)>())
+        .spool(false)
+        .sampler(Sampler::AlwaysOff)
+        .exporter(InMemoryExporter::counting())
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        // The "next service": answers with the traceparent it received.
+        let next = service_fn(|request: http::Request<String>| async move {
+            let header = request.headers().get("traceparent").cloned();
+            let body = header.map(|h| h.to_str().unwrap().to_owned());
+            Ok::<_, Infallible>(http::Response::new(body.unwrap_or_default()))
+        });
+        let client = TraceClientLayer::new().layer(next);
+        let caller = tracing::info_span!("checkout");
+        let caller_cx = caller.span_context().unwrap();
+        let request = http::Request::builder()
+            .uri("http://payments/charge")
+            .body(String::new())
+            .unwrap();
+        let response = runtime
+            .block_on(client.oneshot(request).instrument(caller.clone()))
+            .unwrap();
+        let sent = SpanContext::from_traceparent(response.body())
+            .unwrap_or_else(|| panic!("no traceparent sent: {:?}", response.body()));
+        assert!(!sent.is_sampled(), "{}", response.body());
+        assert_eq!(sent.trace_id(), caller_cx.trace_id());
+        assert_ne!(sent.span_id(), caller_cx.span_id(), "the CLIENT span's id");
+    });
+    observer.shutdown(Duration::from_secs(5));
+}
