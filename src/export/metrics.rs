@@ -34,7 +34,8 @@ pub(crate) struct MetricsTarget {
 
 #[derive(Debug)]
 enum Transport {
-    Grpc(GrpcTarget),
+    /// Boxed: a validated tonic endpoint is several times the size of the HTTP client.
+    Grpc(Box<GrpcTarget>),
     Http(HttpExporter),
 }
 
@@ -42,7 +43,7 @@ impl MetricsTarget {
     /// Validates the endpoint, TLS settings and headers (at build time).
     pub(crate) fn new(config: &MetricsExportConfig) -> Result<Self, BuildError> {
         let transport = match config.otlp.protocol {
-            Protocol::Grpc => Transport::Grpc(GrpcTarget::new(&config.otlp)?),
+            Protocol::Grpc => Transport::Grpc(Box::new(GrpcTarget::new(&config.otlp)?)),
             _ => Transport::Http(HttpExporter::new(&config.otlp)?),
         };
         Ok(Self {
@@ -126,12 +127,15 @@ impl MetricsExport {
         }));
     }
 
-    /// The last export, at shutdown: supersedes one under way, ends by `deadline`.
+    /// The last export, at shutdown: supersedes one under way, ends by `deadline` (and
+    /// within the export timeout).
     pub(crate) async fn finish(&mut self, shared: &Arc<Shared>, deadline: Instant) {
         if let Some(previous) = self.in_flight.take() {
             previous.abort();
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .min(self.timeout);
         if left.is_zero() {
             self.results[2].increment(1);
             return;
