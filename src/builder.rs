@@ -2,14 +2,15 @@
 
 use crate::config::env::Environment;
 use crate::config::{
-    file, parse, Compression, EndpointPath, EndpointSetting, ExporterConfig, Protocol, Settings,
-    TracesExporter,
+    file, parse, Compression, EndpointPath, EndpointSetting, ExporterConfig, MetricsExporter,
+    Protocol, Settings, TracesExporter,
 };
 use crate::error::BuildError;
 use crate::export::console::ConsoleExporter;
 use crate::export::convert::RequestBuilder;
 use crate::export::grpc::GrpcTarget;
 use crate::export::http::HttpExporter;
+use crate::export::metrics::MetricsTarget;
 use crate::export::SpanExporter;
 use crate::health::HealthRegistry;
 use crate::metrics::SpanMetricsProfile;
@@ -888,6 +889,106 @@ impl ObserverBuilder {
         self
     }
 
+    /// Also pushes every series of the observer's registry (span metrics, self-metrics,
+    /// process metrics) to the collector as OTLP metrics, every
+    /// [`metric_export_interval`](Self::metric_export_interval), from the observer's
+    /// thread. Off by default, where the OpenTelemetry spec says `otlp`: see
+    /// [`MetricsExporter`] for why.
+    ///
+    /// Environment: `OTEL_METRICS_EXPORTER=none|otlp`. Default: none.
+    ///
+    /// ```
+    /// use tracing_observer::{MetricsExporter, Observer};
+    /// let observer = Observer::builder()
+    ///     .metrics_exporter(MetricsExporter::Otlp)
+    ///     .endpoint("http://127.0.0.1:4317")
+    ///     .build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn metrics_exporter(mut self, exporter: MetricsExporter) -> Self {
+        self.overrides.metrics_exporter = Some(exporter);
+        self
+    }
+
+    /// Time between two OTLP metrics exports (a last one runs at shutdown).
+    ///
+    /// Environment: `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds).
+    /// Default: [`DEFAULT_METRIC_EXPORT_INTERVAL`](crate::config::DEFAULT_METRIC_EXPORT_INTERVAL).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tracing_observer::Observer::builder()
+    ///     .metric_export_interval(Duration::from_secs(15));
+    /// ```
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.overrides.metric_export_interval =
+            Some(self.nonzero("metric_export_interval", interval));
+        self
+    }
+
+    /// Longest time one OTLP metrics export may take; a failed export is counted in
+    /// `tracing_observer_metric_exports_total{result="failure"}` and not retried (the
+    /// next one carries the same cumulative values).
+    ///
+    /// Environment: `OTEL_METRIC_EXPORT_TIMEOUT` (milliseconds).
+    /// Default: [`DEFAULT_METRIC_EXPORT_TIMEOUT`](crate::config::DEFAULT_METRIC_EXPORT_TIMEOUT).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tracing_observer::Observer::builder()
+    ///     .metric_export_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn metric_export_timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.metric_export_timeout = Some(self.nonzero("metric_export_timeout", timeout));
+        self
+    }
+
+    /// Where OTLP metrics go, when not where the traces go. For HTTP, `/v1/metrics` is
+    /// appended when the URL has no path.
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (used as is). Default: the
+    /// traces endpoint, with `/v1/metrics` for `/v1/traces` over HTTP
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics` when only the traces endpoint is
+    /// traces-specific).
+    ///
+    /// ```
+    /// use tracing_observer::{MetricsExporter, Observer};
+    /// let builder = Observer::builder()
+    ///     .metrics_exporter(MetricsExporter::Otlp)
+    ///     .metrics_endpoint("http://metrics-collector:4317");
+    /// ```
+    pub fn metrics_endpoint(mut self, url: impl AsRef<str>) -> Self {
+        let url = url.as_ref();
+        match parse::endpoint(url) {
+            Ok(parsed) => {
+                self.overrides.metrics_endpoint = Some(EndpointSetting {
+                    url: parsed,
+                    path: EndpointPath::AppendIfEmpty,
+                })
+            }
+            Err(reason) => self.errors.push(BuildError::invalid(
+                "ObserverBuilder::metrics_endpoint",
+                url,
+                reason,
+            )),
+        }
+        self
+    }
+
+    /// The OTLP transport of metrics, when not the traces'. Headers, compression and
+    /// TLS settings are the traces'.
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`. Default: the traces' protocol.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, Protocol};
+    /// let builder = Observer::builder().metrics_protocol(Protocol::HttpProtobuf);
+    /// ```
+    pub fn metrics_protocol(mut self, protocol: Protocol) -> Self {
+        self.overrides.metrics_protocol = Some(protocol);
+        self
+    }
+
     /// Serves `/health/*`, `/health`, `/metrics` and `/circuit-breakers` on this
     /// address, from the observer's thread. `build()` fails if it cannot listen there.
     ///
@@ -1049,6 +1150,17 @@ impl ObserverBuilder {
         self
     }
 
+    fn nonzero(&mut self, method: &str, d: Duration) -> Duration {
+        if d.is_zero() {
+            self.errors.push(BuildError::invalid(
+                format!("ObserverBuilder::{method}"),
+                "0s",
+                "must be greater than zero",
+            ));
+        }
+        d
+    }
+
     fn positive(&mut self, method: &str, n: usize) -> usize {
         if n == 0 {
             self.errors.push(BuildError::invalid(
@@ -1124,6 +1236,11 @@ impl ObserverBuilder {
             }
             (None, ExporterConfig::None) => Box::new(|| None),
         };
+        let metrics_export = config
+            .metrics_export
+            .as_ref()
+            .map(MetricsTarget::new)
+            .transpose()?;
         let requests = RequestBuilder::new(&config.service_name, &config.resource_attributes);
         let pipeline = Pipeline::start(
             config.batch,
@@ -1149,6 +1266,7 @@ impl ObserverBuilder {
                 listener,
                 max_worker_restarts: config.max_worker_restarts,
                 health: HealthRegistry::default(),
+                metrics_export,
             },
         )
         .map_err(BuildError::WorkerSpawn)?;

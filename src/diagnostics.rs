@@ -20,6 +20,8 @@ const WARN_INTERVAL: Duration = Duration::from_secs(10);
 pub(crate) struct Diagnostics {
     dispatch: OnceLock<WeakDispatch>,
     said: Mutex<Said>,
+    /// OTLP metrics export failures not yet warned about, and the last such warning.
+    metric_failures: Mutex<(u64, Option<Instant>)>,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +35,32 @@ impl Diagnostics {
     /// Remembers the subscriber the layer was registered with (the first one).
     pub(crate) fn register(&self, dispatch: &Dispatch) {
         let _ = self.dispatch.set(dispatch.downgrade());
+    }
+
+    /// Warns that an OTLP metrics export failed, at most once per interval (with the
+    /// number of failures since the last warning).
+    pub(crate) fn metric_export_failed(&self, error: &crate::ExportError) {
+        let Ok(mut said) = self.metric_failures.lock() else {
+            return;
+        };
+        said.0 += 1;
+        if said.1.is_some_and(|t| t.elapsed() < WARN_INTERVAL) {
+            return;
+        }
+        let Some(dispatch) = self.dispatch.get().and_then(WeakDispatch::upgrade) else {
+            return;
+        };
+        let failures = std::mem::take(&mut said.0);
+        said.1 = Some(Instant::now());
+        drop(said);
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::warn!(
+                target: "tracing_observer",
+                failures,
+                error = %error,
+                "tracing-observer could not export its metrics over OTLP"
+            );
+        });
     }
 
     /// Warns about drops and export failures since the last warning, at most once per interval.

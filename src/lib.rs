@@ -78,7 +78,7 @@ pub use current::{current_span_context, current_span_id, current_trace_id};
 // === end propagation ===
 
 pub use builder::ObserverBuilder;
-pub use config::{Compression, Protocol, TracesExporter};
+pub use config::{Compression, MetricsExporter, Protocol, TracesExporter};
 pub use delivery::{
     breakers, BreakerConfig, BreakerError, BreakerRegistry, BreakerSnapshot, BreakerState,
     CircuitBreaker, Permit, RetryPolicy, EXPORT_BREAKER,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tracing_observer::config::{self, vars};
 use tracing_observer::{
-    spool, Compression, Observer, Protocol, SpanMetricsProfile, TracesExporter,
+    spool, Compression, MetricsExporter, Observer, Protocol, SpanMetricsProfile, TracesExporter,
 };
 
 const README: &str = include_str!("../README.md");
@@ -256,6 +256,23 @@ fn the_defaults_are_the_crates() {
             ),
         ),
         ("protocol", variant(Protocol::default())),
+        ("metrics_exporter", variant(MetricsExporter::default())),
+        (
+            "metric_export_interval",
+            duration(config::DEFAULT_METRIC_EXPORT_INTERVAL),
+        ),
+        (
+            "metric_export_timeout",
+            duration(config::DEFAULT_METRIC_EXPORT_TIMEOUT),
+        ),
+        (
+            "metrics_endpoint",
+            format!(
+                "`{}` (gRPC), `{}` (HTTP)",
+                config::DEFAULT_GRPC_ENDPOINT,
+                config::DEFAULT_HTTP_METRICS_ENDPOINT
+            ),
+        ),
         (
             "compression",
             format!("{:?}", Compression::default()).to_lowercase(),

@@ -21,7 +21,8 @@ pub use http::{http_get, HttpResponse};
 pub use prometheus::{promtool_check_metrics, Prometheus};
 
 pub use receiver::{
-    flatten_spans, Behavior, OtlpReceiver, ReceivedRequest, ReceivedSpan, Transport,
+    flatten_spans, Behavior, OtlpReceiver, ReceivedMetrics, ReceivedRequest, ReceivedSpan,
+    Transport,
 };
 pub use rotel::{rotel_agent_path, Rotel, RotelBuilder};
 

@@ -1,9 +1,11 @@
 //! An in-process OTLP trace receiver (gRPC and HTTP) that records what it is sent.
 //!
 //! [`OtlpReceiver`] binds two listeners on `127.0.0.1` with OS-chosen ports — one
-//! serving the OTLP/gRPC `TraceService`, one serving OTLP/HTTP `POST /v1/traces`
-//! (protobuf or JSON, optionally gzip-compressed) — and serves both from a
-//! dedicated thread with its own tokio runtime. It therefore works from plain
+//! serving the OTLP/gRPC `TraceService` and `MetricsService`, one serving OTLP/HTTP
+//! `POST /v1/traces` and `POST /v1/metrics` (protobuf or JSON, optionally
+//! gzip-compressed) — and serves both from a dedicated thread with its own tokio
+//! runtime. Metrics are kept apart from spans ([`OtlpReceiver::metrics`]); they are
+//! answered by the same [`Behavior`] but not counted in [`OtlpReceiver::attempts`]. It therefore works from plain
 //! `#[test]` functions as well as from async tests of any runtime flavour.
 //!
 //! Its answer to export requests is set by a [`Behavior`], which can be changed
@@ -21,6 +23,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -28,6 +36,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, Metric};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tokio::sync::oneshot;
@@ -79,6 +88,59 @@ impl ReceivedRequest {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One accepted metrics export request, with the transport details it came with.
+#[derive(Debug, Clone)]
+pub struct ReceivedMetrics {
+    /// The protocol it arrived over.
+    pub transport: Transport,
+    /// Request headers (gRPC metadata for gRPC), names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The decoded request.
+    pub request: ExportMetricsServiceRequest,
+}
+
+impl ReceivedMetrics {
+    /// Every metric of the request, whatever its resource and scope.
+    pub fn metrics(&self) -> impl Iterator<Item = &Metric> {
+        self.request
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+    }
+
+    /// The metric called `name`, if the request has it.
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics().find(|m| m.name == name)
+    }
+
+    /// The total of the `Sum` metric `name` over all its data points (integers and
+    /// doubles, doubles truncated), if the request has it as a `Sum`.
+    pub fn sum_total(&self, name: &str) -> Option<i64> {
+        match &self.metric(name)?.data {
+            Some(metric::Data::Sum(sum)) => Some(
+                sum.data_points
+                    .iter()
+                    .map(|p| match p.value {
+                        Some(number_data_point::Value::AsInt(v)) => v,
+                        Some(number_data_point::Value::AsDouble(v)) => v as i64,
+                        None => 0,
+                    })
+                    .sum(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The total count of the `Histogram` metric `name` over all its data points.
+    pub fn histogram_count(&self, name: &str) -> Option<u64> {
+        match &self.metric(name)?.data {
+            Some(metric::Data::Histogram(h)) => Some(h.data_points.iter().map(|p| p.count).sum()),
+            _ => None,
+        }
     }
 }
 
@@ -150,6 +212,7 @@ pub fn flatten_spans<'a>(
 #[derive(Debug, Default)]
 struct Shared {
     received: Mutex<Vec<ReceivedRequest>>,
+    metrics: Mutex<Vec<ReceivedMetrics>>,
     arrived: Condvar,
     behavior: Mutex<Behavior>,
     attempts: AtomicUsize,
@@ -174,6 +237,10 @@ impl Shared {
     fn record(&self, request: ReceivedRequest) {
         self.lock_received().push(request);
         self.arrived.notify_all();
+    }
+
+    fn lock_metrics(&self) -> MutexGuard<'_, Vec<ReceivedMetrics>> {
+        self.metrics.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -245,17 +312,24 @@ impl OtlpReceiver {
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let metrics_service = MetricsServiceServer::new(GrpcService {
+            shared: Arc::clone(&shared),
+        })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
         let http_shared = Arc::clone(&shared);
 
         let thread = std::thread::Builder::new()
             .name(format!("otlp-receiver-{}", grpc_addr.port()))
             .spawn(move || {
                 runtime.block_on(async move {
-                    let grpc = tonic::transport::Server::builder().serve_with_incoming(
-                        grpc_service,
-                        tonic::transport::server::TcpIncoming::from(grpc_listener)
-                            .with_nodelay(Some(true)),
-                    );
+                    let grpc = tonic::transport::Server::builder()
+                        .add_service(grpc_service)
+                        .add_service(metrics_service)
+                        .serve_with_incoming(
+                            tonic::transport::server::TcpIncoming::from(grpc_listener)
+                                .with_nodelay(Some(true)),
+                        );
                     let http = serve_http(http_listener, http_shared);
                     tokio::select! {
                         result = grpc => {
@@ -350,8 +424,33 @@ impl OtlpReceiver {
         count_spans(&self.shared.lock_received())
     }
 
+    /// All accepted metrics export requests, in arrival order.
+    pub fn metrics(&self) -> Vec<ReceivedMetrics> {
+        self.shared.lock_metrics().clone()
+    }
+
+    /// Blocks until an accepted metrics request satisfies `check` or `timeout` has
+    /// passed; returns the first such request, if any.
+    pub fn wait_for_metrics(
+        &self,
+        timeout: Duration,
+        check: impl Fn(&ReceivedMetrics) -> bool,
+    ) -> Option<ReceivedMetrics> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(found) = self.shared.lock_metrics().iter().find(|m| check(m)) {
+                return Some(found.clone());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Forgets everything received so far (and resets [`attempts`](Self::attempts)).
     pub fn clear(&self) {
+        self.shared.lock_metrics().clear();
         self.shared.lock_received().clear();
         self.shared.attempts.store(0, Ordering::SeqCst);
     }
@@ -460,6 +559,30 @@ impl TraceService for GrpcService {
     }
 }
 
+#[tonic::async_trait]
+impl MetricsService for GrpcService {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        match self.shared.behavior() {
+            Behavior::Accept => {
+                let headers = header_pairs(&request.metadata().clone().into_headers());
+                self.shared.lock_metrics().push(ReceivedMetrics {
+                    transport: Transport::Grpc,
+                    headers,
+                    request: request.into_inner(),
+                });
+                Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+            }
+            Behavior::Unavailable => Err(tonic::Status::unavailable(
+                "test receiver is set to Unavailable",
+            )),
+            Behavior::Hang => std::future::pending().await,
+        }
+    }
+}
+
 /// Accepts HTTP connections until the task is dropped.
 async fn serve_http(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     loop {
@@ -505,16 +628,28 @@ async fn handle_http(
     shared: Arc<Shared>,
     request: http::Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
-    if request.uri().path() != "/v1/traces" {
-        return Ok(http_error(http::StatusCode::NOT_FOUND, "only /v1/traces"));
-    }
+    let metrics = match request.uri().path() {
+        "/v1/traces" => false,
+        "/v1/metrics" => true,
+        _ => {
+            return Ok(http_error(
+                http::StatusCode::NOT_FOUND,
+                "only /v1/traces and /v1/metrics",
+            ))
+        }
+    };
     if request.method() != http::Method::POST {
         return Ok(http_error(
             http::StatusCode::METHOD_NOT_ALLOWED,
             "only POST",
         ));
     }
-    match shared.begin_attempt() {
+    let behavior = if metrics {
+        shared.behavior()
+    } else {
+        shared.begin_attempt()
+    };
+    match behavior {
         Behavior::Accept => {}
         Behavior::Unavailable => {
             return Ok(http_error(
@@ -562,6 +697,40 @@ async fn handle_http(
         }
     };
 
+    let transport = if json {
+        Transport::HttpJson
+    } else {
+        Transport::HttpProtobuf
+    };
+    if metrics {
+        let decoded = if json {
+            serde_json::from_slice::<ExportMetricsServiceRequest>(&body).map_err(|e| e.to_string())
+        } else {
+            ExportMetricsServiceRequest::decode(&body[..]).map_err(|e| e.to_string())
+        };
+        let request = match decoded {
+            Ok(request) => request,
+            Err(e) => return Ok(http_error(http::StatusCode::BAD_REQUEST, e)),
+        };
+        shared.lock_metrics().push(ReceivedMetrics {
+            transport,
+            headers,
+            request,
+        });
+        return Ok(if json {
+            http_response(
+                http::StatusCode::OK,
+                "application/json",
+                Bytes::from_static(b"{}"),
+            )
+        } else {
+            http_response(
+                http::StatusCode::OK,
+                "application/x-protobuf",
+                Bytes::from(ExportMetricsServiceResponse::default().encode_to_vec()),
+            )
+        });
+    }
     let (decoded, transport) = if json {
         (
             serde_json::from_slice::<ExportTraceServiceRequest>(&body).map_err(|e| e.to_string()),

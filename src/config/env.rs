@@ -488,6 +488,16 @@ pub mod vars {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub const OBSERVER_MAX_WORKER_RESTARTS: &str = "OBSERVER_MAX_WORKER_RESTARTS";
+    /// `none` (metrics stay on `/metrics`) or `otlp` (also pushed to the collector).
+    pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
+    /// Time between two OTLP metrics exports, in milliseconds.
+    pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+    /// Longest time one OTLP metrics export may take, in milliseconds.
+    pub const OTEL_METRIC_EXPORT_TIMEOUT: &str = "OTEL_METRIC_EXPORT_TIMEOUT";
+    /// The OTLP metrics endpoint, used as is.
+    pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+    /// The OTLP metrics transport: `grpc`, `http/protobuf` or `http/json`.
+    pub const OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
 }
 
 /// Looks variables up in the process environment or in a given map.
@@ -562,6 +572,25 @@ impl Environment {
             }
             None => None,
         };
+        let metrics_endpoint =
+            match self.parsed(OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, parse::endpoint)? {
+                Some(url) => Some(EndpointSetting {
+                    url,
+                    path: EndpointPath::Exact,
+                }),
+                // The traces endpoint is traces-specific: metrics go to the general one, if set.
+                None if endpoint
+                    .as_ref()
+                    .is_some_and(|e| e.path == EndpointPath::Exact) =>
+                {
+                    self.parsed("OTEL_EXPORTER_OTLP_ENDPOINT", parse::endpoint)?
+                        .map(|url| EndpointSetting {
+                            url,
+                            path: EndpointPath::Base,
+                        })
+                }
+                None => None,
+            };
         let queue_size = match self.parsed(OTEL_BSP_MAX_QUEUE_SIZE, parse::count)? {
             Some(n) => Some(n),
             None => self.parsed(OBSERVER_ASYNC_QUEUE_SIZE, parse::count)?,
@@ -658,6 +687,13 @@ impl Environment {
             resource_interval: self.parsed(OBSERVER_RESOURCE_INTERVAL, parse::duration)?,
             panic_hook: self.parsed(OBSERVER_PANIC_HOOK, parse::boolean)?,
             max_worker_restarts: self.parsed(OBSERVER_MAX_WORKER_RESTARTS, parse::count)?,
+            metrics_exporter: self.parsed(OTEL_METRICS_EXPORTER, parse::metrics_exporter)?,
+            metric_export_interval: self
+                .parsed(OTEL_METRIC_EXPORT_INTERVAL, parse::positive_millis)?,
+            metric_export_timeout: self
+                .parsed(OTEL_METRIC_EXPORT_TIMEOUT, parse::positive_millis)?,
+            metrics_endpoint,
+            metrics_protocol: self.parsed(OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, parse::protocol)?,
         })
     }
 }
@@ -709,6 +745,11 @@ mod tests {
             ("OBSERVER_HTTP_ADDR", "localhost"),
             ("OBSERVER_PANIC_HOOK", "yes"),
             ("OBSERVER_MAX_WORKER_RESTARTS", "0"),
+            ("OTEL_METRICS_EXPORTER", "prometheus"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "1m"),
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4318"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "thrift"),
         ];
         for (name, value) in cases {
             let err = env(&[(name, value)]).settings().unwrap_err().to_string();
@@ -738,6 +779,45 @@ mod tests {
         assert_eq!(s.circuit_breaker_threshold, Some(3));
         assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
         assert_eq!(s.data_home, Some(PathBuf::from("/xdg")));
+    }
+
+    #[test]
+    fn metrics_variables_are_read() {
+        let s = env(&[
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "5000"),
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "1000"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf"),
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(
+            s.metrics_exporter,
+            Some(super::super::MetricsExporter::Otlp)
+        );
+        assert_eq!(s.metric_export_interval, Some(Duration::from_secs(5)));
+        assert_eq!(s.metric_export_timeout, Some(Duration::from_secs(1)));
+        assert_eq!(
+            s.metrics_protocol,
+            Some(super::super::Protocol::HttpProtobuf)
+        );
+        assert!(s.metrics_endpoint.is_none(), "follows the traces endpoint");
+        // A traces-specific endpoint leaves metrics to the general one.
+        let s = env(&[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:4318/traces"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://g:4318"),
+        ])
+        .settings()
+        .unwrap();
+        let metrics = s.metrics_endpoint.unwrap();
+        assert_eq!(
+            (metrics.url.as_str(), metrics.path),
+            ("http://g:4318/", EndpointPath::Base)
+        );
+        let s = env(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/m")])
+            .settings()
+            .unwrap();
+        assert_eq!(s.metrics_endpoint.unwrap().path, EndpointPath::Exact);
     }
 
     #[test]

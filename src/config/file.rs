@@ -74,6 +74,11 @@ struct FileSettings {
     resource_interval: Option<String>,
     panic_hook: Option<bool>,
     max_worker_restarts: Option<usize>,
+    metrics_exporter: Option<String>,
+    metric_export_interval: Option<String>,
+    metric_export_timeout: Option<String>,
+    metrics_endpoint: Option<String>,
+    metrics_protocol: Option<String>,
 }
 
 /// Reads and parses a config file into a settings layer.
@@ -112,14 +117,19 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             other => Ok(other),
         }
     };
-    let endpoint = match file.endpoint {
-        Some(v) => Some(EndpointSetting {
-            url: parse::endpoint(&v)
-                .map_err(|reason| BuildError::invalid(origin("endpoint"), &v, reason))?,
-            path: EndpointPath::AppendIfEmpty,
-        }),
-        None => None,
+    let endpoint_at = |key: &str, value: Option<String>| -> Result<_, BuildError> {
+        value
+            .map(|v| {
+                Ok(EndpointSetting {
+                    url: parse::endpoint(&v)
+                        .map_err(|reason| BuildError::invalid(origin(key), &v, reason))?,
+                    path: EndpointPath::AppendIfEmpty,
+                })
+            })
+            .transpose()
     };
+    let endpoint = endpoint_at("endpoint", file.endpoint)?;
+    let metrics_endpoint = endpoint_at("metrics_endpoint", file.metrics_endpoint)?;
     Ok(Settings {
         service_name: file.service_name,
         service_version: file.service_version,
@@ -282,6 +292,31 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
         )?,
         panic_hook: file.panic_hook,
         max_worker_restarts: count("max_worker_restarts", file.max_worker_restarts)?,
+        metrics_exporter: parse_field(
+            &origin,
+            "metrics_exporter",
+            file.metrics_exporter,
+            parse::metrics_exporter,
+        )?,
+        metric_export_interval: parse_field(
+            &origin,
+            "metric_export_interval",
+            file.metric_export_interval,
+            parse::positive_duration,
+        )?,
+        metric_export_timeout: parse_field(
+            &origin,
+            "metric_export_timeout",
+            file.metric_export_timeout,
+            parse::positive_duration,
+        )?,
+        metrics_endpoint,
+        metrics_protocol: parse_field(
+            &origin,
+            "metrics_protocol",
+            file.metrics_protocol,
+            parse::protocol,
+        )?,
     })
 }
 
@@ -309,6 +344,10 @@ mod tests {
             spool_retention = "2h"
             circuit_breaker_threshold = 3
             circuit_breaker_timeout = "10s"
+            metrics_exporter = "otlp"
+            metric_export_interval = "15s"
+            metrics_endpoint = "http://metrics:4318"
+            metrics_protocol = "http/json"
             "#,
         )
         .unwrap();
@@ -317,6 +356,11 @@ mod tests {
         assert_eq!(s.spool_retention, Some(Duration::from_secs(7200)));
         assert_eq!(s.circuit_breaker_threshold, Some(3));
         assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(s.metrics_exporter, Some(crate::MetricsExporter::Otlp));
+        assert_eq!(s.metric_export_interval, Some(Duration::from_secs(15)));
+        let metrics = s.metrics_endpoint.as_ref().unwrap();
+        assert_eq!(metrics.url.as_str(), "http://metrics:4318/");
+        assert_eq!(s.metrics_protocol, Some(crate::Protocol::HttpJson));
         assert_eq!(s.service_name.as_deref(), Some("checkout"));
         assert_eq!(s.scheduled_delay, Some(Duration::from_secs(1)));
         assert_eq!(s.max_queue_size, Some(1000));
@@ -339,6 +383,17 @@ mod tests {
         );
         let err = parse("max_queue_size = \"big\"").unwrap_err().to_string();
         assert!(err.contains("max_queue_size"), "{err}");
+        let err = parse("metric_export_interval = \"0s\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("metric_export_interval (config file observer.toml)=0s: must be"),
+            "{err}"
+        );
+        let err = parse("metrics_exporter = \"console\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("metrics_exporter (config file"), "{err}");
     }
 
     #[test]

@@ -189,6 +189,13 @@ pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 ///     .endpoint(DEFAULT_HTTP_ENDPOINT);
 /// ```
 pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318/v1/traces";
+/// The OTLP/HTTP metrics endpoint used when no endpoint is configured (gRPC metrics
+/// use [`DEFAULT_GRPC_ENDPOINT`]).
+pub const DEFAULT_HTTP_METRICS_ENDPOINT: &str = "http://localhost:4318/v1/metrics";
+/// How often metrics are exported over OTLP, when they are (`OTEL_METRIC_EXPORT_INTERVAL`).
+pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_millis(60_000);
+/// Longest time one OTLP metrics export may take (`OTEL_METRIC_EXPORT_TIMEOUT`).
+pub const DEFAULT_METRIC_EXPORT_TIMEOUT: Duration = Duration::from_millis(30_000);
 
 /// The OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 ///
@@ -245,14 +252,42 @@ pub enum TracesExporter {
     None,
 }
 
+/// Where the observer's metrics go besides `/metrics` (`OTEL_METRICS_EXPORTER`).
+///
+/// The default is [`None`](Self::None), where the OpenTelemetry spec says `otlp`:
+/// the registry is always readable as Prometheus text (`/metrics`,
+/// [`Observer::metrics_text`](crate::Observer::metrics_text)), many deployments
+/// scrape that or derive span metrics in the collector already, and pushing by
+/// default would duplicate those series and send metrics to collectors that have no
+/// metrics pipeline. With [`Otlp`](Self::Otlp), every series of the registry (span
+/// metrics, self-metrics, process metrics) is also pushed to the collector, every
+/// `metric_export_interval`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_observer::{MetricsExporter, Observer};
+/// let builder = Observer::builder()
+///     .metrics_exporter(MetricsExporter::Otlp)
+///     .metric_export_interval(Duration::from_secs(10));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricsExporter {
+    /// Metrics stay in the observer's Prometheus registry, the default.
+    #[default]
+    None,
+    /// Metrics are also exported as OTLP metrics to the collector.
+    Otlp,
+}
+
 /// How an endpoint's path is completed for OTLP/HTTP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EndpointPath {
-    /// Used as given (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
+    /// Used as given (`OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`).
     Exact,
-    /// A base URL: `v1/traces` is appended (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    /// A base URL: `v1/traces` (`v1/metrics`) is appended (`OTEL_EXPORTER_OTLP_ENDPOINT`).
     Base,
-    /// `/v1/traces` is appended only when the URL has no path (builder, config file).
+    /// `/v1/traces` (`/v1/metrics`) is appended only when the URL has no path (builder, config file).
     AppendIfEmpty,
 }
 
@@ -321,6 +356,13 @@ pub(crate) struct Settings {
     pub(crate) panic_hook: Option<bool>,
     pub(crate) cpu_time: Option<bool>,
     pub(crate) max_worker_restarts: Option<usize>,
+    pub(crate) metrics_exporter: Option<MetricsExporter>,
+    pub(crate) metric_export_interval: Option<Duration>,
+    pub(crate) metric_export_timeout: Option<Duration>,
+    /// The metrics endpoint; without it, the traces endpoint's.
+    pub(crate) metrics_endpoint: Option<EndpointSetting>,
+    /// The metrics protocol; without it, the traces'.
+    pub(crate) metrics_protocol: Option<Protocol>,
 }
 
 /// The export destination, resolved.
@@ -341,6 +383,14 @@ pub(crate) struct OtlpConfig {
     pub(crate) timeout: Duration,
     /// PEM bytes of the CA certificate to trust, read at build time.
     pub(crate) certificate: Option<Vec<u8>>,
+}
+
+/// OTLP metrics export, resolved: where, how often, and the bound of one export.
+#[derive(Clone, Debug)]
+pub(crate) struct MetricsExportConfig {
+    /// The transport; its `timeout` is the smaller of the request and export timeouts.
+    pub(crate) otlp: OtlpConfig,
+    pub(crate) interval: Duration,
 }
 
 /// Batching settings.
@@ -377,6 +427,8 @@ pub(crate) struct Config {
     pub(crate) panic_hook: bool,
     pub(crate) max_worker_restarts: usize,
     pub(crate) delivery: DeliveryConfig,
+    /// OTLP metrics export, when on.
+    pub(crate) metrics_export: Option<MetricsExportConfig>,
 }
 
 /// Retry, circuit breaker and spool settings, resolved.
@@ -472,6 +524,11 @@ impl Settings {
             cpu_time: over.cpu_time.or(self.cpu_time),
             panic_hook: over.panic_hook.or(self.panic_hook),
             max_worker_restarts: over.max_worker_restarts.or(self.max_worker_restarts),
+            metrics_exporter: over.metrics_exporter.or(self.metrics_exporter),
+            metric_export_interval: over.metric_export_interval.or(self.metric_export_interval),
+            metric_export_timeout: over.metric_export_timeout.or(self.metric_export_timeout),
+            metrics_endpoint: over.metrics_endpoint.or(self.metrics_endpoint),
+            metrics_protocol: over.metrics_protocol.or(self.metrics_protocol),
         }
     }
 
@@ -532,8 +589,10 @@ impl Settings {
             .unwrap_or_else(default_service_name);
         resource_attributes.retain(|(k, _)| k != "service.name");
         let delivery = self.delivery(&service_name);
+        let metrics_export = resolve_metrics(&self)?;
         Ok(Config {
             delivery,
+            metrics_export,
             service_name,
             resource_attributes,
             exporter,
@@ -666,9 +725,75 @@ fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
     let endpoint = match &settings.endpoint {
         None if protocol == Protocol::Grpc => url::Url::parse(DEFAULT_GRPC_ENDPOINT),
         None => url::Url::parse(DEFAULT_HTTP_ENDPOINT),
-        Some(setting) => Ok(complete_endpoint(setting, protocol)),
+        Some(setting) => Ok(complete_endpoint(setting, protocol, Signal::Traces)),
     }
     .expect("default endpoints are valid URLs");
+    otlp_config(settings, protocol, endpoint)
+}
+
+/// The OTLP metrics export, when `metrics_exporter` is `otlp`: the metrics endpoint and
+/// protocol when set, else the traces'; headers, compression and TLS are the traces'.
+fn resolve_metrics(settings: &Settings) -> Result<Option<MetricsExportConfig>, BuildError> {
+    if settings.metrics_exporter.unwrap_or_default() == MetricsExporter::None {
+        return Ok(None);
+    }
+    // Zero is refused where each value is read (builder, file, environment).
+    let interval = settings
+        .metric_export_interval
+        .unwrap_or(DEFAULT_METRIC_EXPORT_INTERVAL);
+    let export_timeout = settings
+        .metric_export_timeout
+        .unwrap_or(DEFAULT_METRIC_EXPORT_TIMEOUT);
+    let protocol = settings
+        .metrics_protocol
+        .or(settings.protocol)
+        .unwrap_or_default();
+    let endpoint = match (&settings.metrics_endpoint, &settings.endpoint) {
+        (Some(setting), _) => complete_endpoint(setting, protocol, Signal::Metrics),
+        (None, Some(traces)) => metrics_from_traces(traces, protocol)?,
+        (None, None) if protocol == Protocol::Grpc => {
+            url::Url::parse(DEFAULT_GRPC_ENDPOINT).expect("a valid URL")
+        }
+        (None, None) => url::Url::parse(DEFAULT_HTTP_METRICS_ENDPOINT).expect("a valid URL"),
+    };
+    let mut otlp = otlp_config(settings, protocol, endpoint)?;
+    // One request per export, never retried: the export's bound is the request's.
+    otlp.timeout = otlp.timeout.min(export_timeout);
+    Ok(Some(MetricsExportConfig { otlp, interval }))
+}
+
+/// The metrics URL that goes with the traces endpoint: for HTTP, `/v1/metrics` where
+/// the traces get `/v1/traces`. A traces URL with a path of its own says nothing about
+/// where metrics go: that is an error naming the setting to use.
+fn metrics_from_traces(
+    traces: &EndpointSetting,
+    protocol: Protocol,
+) -> Result<url::Url, BuildError> {
+    let mut url = complete_endpoint(traces, protocol, Signal::Traces);
+    if protocol == Protocol::Grpc || traces.path == EndpointPath::Base {
+        return Ok(complete_endpoint(traces, protocol, Signal::Metrics));
+    }
+    let path = url.path().to_owned();
+    match path.strip_suffix(Signal::Traces.path()) {
+        Some(base) => {
+            url.set_path(&format!("{base}{}", Signal::Metrics.path()));
+            Ok(url)
+        }
+        None => Err(BuildError::invalid(
+            "metrics_endpoint",
+            url.as_str(),
+            "the traces endpoint has its own path, so the metrics URL cannot be derived \
+             from it; set metrics_endpoint or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        )),
+    }
+}
+
+/// The transport settings shared by traces and metrics, for `endpoint`.
+fn otlp_config(
+    settings: &Settings,
+    protocol: Protocol,
+    endpoint: url::Url,
+) -> Result<OtlpConfig, BuildError> {
     if let Some((true, origin)) = &settings.insecure {
         if endpoint.scheme() == "https" {
             return Err(BuildError::invalid(
@@ -698,9 +823,26 @@ fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
     })
 }
 
+/// The kind of telemetry an endpoint is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Metrics,
+}
+
+impl Signal {
+    /// The OTLP/HTTP path of the signal.
+    fn path(self) -> &'static str {
+        match self {
+            Self::Traces => "/v1/traces",
+            Self::Metrics => "/v1/metrics",
+        }
+    }
+}
+
 /// Completes an endpoint for the protocol: gRPC uses scheme and authority only;
-/// HTTP gets the `/v1/traces` path by the endpoint's rule.
-fn complete_endpoint(setting: &EndpointSetting, protocol: Protocol) -> url::Url {
+/// HTTP gets the signal's path (`/v1/traces`) by the endpoint's rule.
+fn complete_endpoint(setting: &EndpointSetting, protocol: Protocol, signal: Signal) -> url::Url {
     let mut url = setting.url.clone();
     if protocol == Protocol::Grpc {
         url.set_path("");
@@ -710,9 +852,11 @@ fn complete_endpoint(setting: &EndpointSetting, protocol: Protocol) -> url::Url 
     match setting.path {
         EndpointPath::Exact => {}
         EndpointPath::Base => {
-            url.set_path(&format!("{}/v1/traces", path.trim_end_matches('/')));
+            url.set_path(&format!("{}{}", path.trim_end_matches('/'), signal.path()));
         }
-        EndpointPath::AppendIfEmpty if path.is_empty() || path == "/" => url.set_path("/v1/traces"),
+        EndpointPath::AppendIfEmpty if path.is_empty() || path == "/" => {
+            url.set_path(signal.path());
+        }
         EndpointPath::AppendIfEmpty => {}
     }
     url
@@ -745,29 +889,121 @@ mod tests {
         let http = Protocol::HttpProtobuf;
         let base = endpoint("http://c:4318", EndpointPath::Base);
         assert_eq!(
-            complete_endpoint(&base, http).as_str(),
+            complete_endpoint(&base, http, Signal::Traces).as_str(),
             "http://c:4318/v1/traces"
         );
         let base = endpoint("http://c:4318/otlp/", EndpointPath::Base);
         assert_eq!(
-            complete_endpoint(&base, http).as_str(),
+            complete_endpoint(&base, http, Signal::Traces).as_str(),
             "http://c:4318/otlp/v1/traces"
         );
         let exact = endpoint("http://c:4318/custom", EndpointPath::Exact);
         assert_eq!(
-            complete_endpoint(&exact, http).as_str(),
+            complete_endpoint(&exact, http, Signal::Traces).as_str(),
             "http://c:4318/custom"
         );
         let builder = endpoint("http://c:4318", EndpointPath::AppendIfEmpty);
         assert_eq!(
-            complete_endpoint(&builder, http).as_str(),
+            complete_endpoint(&builder, http, Signal::Traces).as_str(),
             "http://c:4318/v1/traces"
         );
         let grpc = endpoint("http://c:4317/ignored", EndpointPath::Exact);
         assert_eq!(
-            complete_endpoint(&grpc, Protocol::Grpc).as_str(),
+            complete_endpoint(&grpc, Protocol::Grpc, Signal::Traces).as_str(),
             "http://c:4317/"
         );
+    }
+
+    fn metrics_url(settings: Settings) -> Result<String, BuildError> {
+        let settings = Settings {
+            metrics_exporter: Some(MetricsExporter::Otlp),
+            ..settings
+        };
+        let config = settings
+            .resolve()?
+            .metrics_export
+            .expect("metrics export on");
+        Ok(config.otlp.endpoint.to_string())
+    }
+
+    #[test]
+    fn metrics_endpoints_follow_the_traces_endpoint() {
+        let http = Some(Protocol::HttpProtobuf);
+        let with = |url: &str, path, protocol| Settings {
+            endpoint: Some(endpoint(url, path)),
+            protocol,
+            ..Settings::default()
+        };
+        let cases = [
+            (
+                with("http://c:4318", EndpointPath::Base, http),
+                "http://c:4318/v1/metrics",
+            ),
+            (
+                with("http://c:4318/otlp", EndpointPath::Base, http),
+                "http://c:4318/otlp/v1/metrics",
+            ),
+            (
+                with("http://c:4318", EndpointPath::AppendIfEmpty, http),
+                "http://c:4318/v1/metrics",
+            ),
+            (
+                with("http://c:4318/x/v1/traces", EndpointPath::Exact, http),
+                "http://c:4318/x/v1/metrics",
+            ),
+            (
+                with("http://c:4317/any", EndpointPath::Exact, None),
+                "http://c:4317/",
+            ),
+            (
+                Settings {
+                    protocol: http,
+                    ..Settings::default()
+                },
+                DEFAULT_HTTP_METRICS_ENDPOINT,
+            ),
+            (Settings::default(), "http://localhost:4317/"),
+        ];
+        for (settings, expected) in cases {
+            assert_eq!(metrics_url(settings).unwrap(), expected);
+        }
+        let custom = with("http://c:4318/custom", EndpointPath::Exact, http);
+        let error = metrics_url(custom).unwrap_err().to_string();
+        assert!(
+            error.starts_with("metrics_endpoint=http://c:4318/custom: "),
+            "{error}"
+        );
+        assert!(
+            error.contains("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+            "{error}"
+        );
+        // Its own endpoint and protocol win; with HTTP, `/v1/metrics` is appended to a bare URL.
+        let own = Settings {
+            metrics_endpoint: Some(endpoint("http://m:4318", EndpointPath::AppendIfEmpty)),
+            metrics_protocol: http,
+            ..with("http://c:4317", EndpointPath::Base, None)
+        };
+        assert_eq!(metrics_url(own).unwrap(), "http://m:4318/v1/metrics");
+    }
+
+    #[test]
+    fn metrics_export_is_off_by_default_and_bounded() {
+        assert!(Settings::default()
+            .resolve()
+            .unwrap()
+            .metrics_export
+            .is_none());
+        let config = Settings {
+            metrics_exporter: Some(MetricsExporter::Otlp),
+            metric_export_timeout: Some(Duration::from_secs(2)),
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap()
+        .metrics_export
+        .unwrap();
+        assert_eq!(config.interval, DEFAULT_METRIC_EXPORT_INTERVAL);
+        assert_eq!(config.otlp.timeout, Duration::from_secs(2));
     }
 
     #[test]

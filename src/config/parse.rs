@@ -44,6 +44,24 @@ pub(crate) fn millis(value: &str) -> Result<Duration, String> {
         .map_err(|_| "expected a whole number of milliseconds".into())
 }
 
+/// Like [`millis`], but zero is refused (an interval or a timeout).
+pub(crate) fn positive_millis(value: &str) -> Result<Duration, String> {
+    nonzero(millis(value)?)
+}
+
+/// Like [`duration`], but zero is refused (an interval or a timeout).
+pub(crate) fn positive_duration(value: &str) -> Result<Duration, String> {
+    nonzero(duration(value)?)
+}
+
+fn nonzero(d: Duration) -> Result<Duration, String> {
+    if d.is_zero() {
+        Err("must be greater than zero".into())
+    } else {
+        Ok(d)
+    }
+}
+
 /// A duration with a unit (`250ms`, `5s`, `2m`, `1h`); a bare number means milliseconds.
 pub(crate) fn duration(value: &str) -> Result<Duration, String> {
     let value = value.trim();
@@ -89,6 +107,18 @@ pub(crate) fn traces_exporter(value: &str) -> Result<TracesExporter, String> {
         "console" => Ok(TracesExporter::Console),
         "none" => Ok(TracesExporter::None),
         _ => Err("expected otlp, console or none (one exporter)".into()),
+    }
+}
+
+/// `OTEL_METRICS_EXPORTER`: one of `otlp`, `none`.
+pub(crate) fn metrics_exporter(value: &str) -> Result<crate::MetricsExporter, String> {
+    match value.trim() {
+        "otlp" => Ok(crate::MetricsExporter::Otlp),
+        "none" => Ok(crate::MetricsExporter::None),
+        _ => Err(
+            "expected otlp or none (one exporter; Prometheus text is always available at /metrics)"
+                .into(),
+        ),
     }
 }
 

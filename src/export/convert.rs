@@ -109,6 +109,16 @@ impl RequestBuilder {
         }
     }
 
+    /// The resource every request is sent under (OTLP metrics use it too).
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// The instrumentation scope every request is sent under.
+    pub(crate) fn scope(&self) -> &InstrumentationScope {
+        &self.scope
+    }
+
     /// One request holding every record of the batch.
     pub(crate) fn request(&mut self, records: &[Box<SpanRecord>]) -> ExportTraceServiceRequest {
         let clock = ClockAnchor::now();
@@ -358,7 +368,7 @@ fn kv(key: &str, value: any_value::Value) -> KeyValue {
     }
 }
 
-fn kv_str(key: &str, value: &str) -> KeyValue {
+pub(crate) fn kv_str(key: &str, value: &str) -> KeyValue {
     kv(key, any_value::Value::StringValue(value.to_owned()))
 }
 

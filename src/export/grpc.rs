@@ -4,6 +4,8 @@ use super::SpanExporter;
 use crate::config::{Compression, OtlpConfig};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::time::Duration;
@@ -63,6 +65,19 @@ impl GrpcTarget {
         })
     }
 
+    /// Creates a `MetricsService` client; the connection is made lazily, on the first export.
+    pub(crate) fn connect_metrics(self) -> GrpcMetricsExporter {
+        let mut client = MetricsServiceClient::new(self.endpoint.connect_lazy());
+        if self.gzip {
+            client = client.send_compressed(CompressionEncoding::Gzip);
+        }
+        GrpcMetricsExporter {
+            client,
+            metadata: self.metadata,
+            timeout: self.timeout,
+        }
+    }
+
     /// Creates the client; the connection is made lazily, on the first export.
     pub(crate) fn connect(self) -> GrpcExporter {
         let mut client = TraceServiceClient::new(self.endpoint.connect_lazy());
@@ -93,6 +108,32 @@ impl SpanExporter for GrpcExporter {
         *request.metadata_mut() = self.metadata.clone();
         request.set_timeout(self.timeout);
         // Clones share the channel: concurrent exports multiplex over one connection.
+        let mut client = self.client.clone();
+        Box::pin(async move {
+            client
+                .export(request)
+                .await
+                .map(drop)
+                .map_err(|status| classify(&status))
+        })
+    }
+}
+
+/// Exports metrics with the OTLP `MetricsService/Export` call.
+pub(crate) struct GrpcMetricsExporter {
+    client: MetricsServiceClient<Channel>,
+    metadata: MetadataMap,
+    timeout: Duration,
+}
+
+impl GrpcMetricsExporter {
+    pub(crate) fn export(
+        &self,
+        metrics: ExportMetricsServiceRequest,
+    ) -> BoxFuture<'static, Result<(), ExportError>> {
+        let mut request = tonic::Request::new(metrics);
+        *request.metadata_mut() = self.metadata.clone();
+        request.set_timeout(self.timeout);
         let mut client = self.client.clone();
         Box::pin(async move {
             client

@@ -61,7 +61,7 @@ impl HttpExporter {
         })
     }
 
-    fn body(&self, batch: &ExportTraceServiceRequest) -> Result<Vec<u8>, ExportError> {
+    fn body<M: Message + serde::Serialize>(&self, batch: &M) -> Result<Vec<u8>, ExportError> {
         let encode_error =
             |e: &dyn std::fmt::Display| ExportError::new(ExportErrorKind::Encode, e.to_string());
         let raw = if self.json {
@@ -83,7 +83,17 @@ impl SpanExporter for HttpExporter {
         &self,
         batch: ExportTraceServiceRequest,
     ) -> BoxFuture<'static, Result<(), ExportError>> {
-        let body = self.body(&batch);
+        self.post(&batch)
+    }
+}
+
+impl HttpExporter {
+    /// Posts one OTLP export request (traces or metrics) to the configured URL.
+    pub(crate) fn post<M: Message + serde::Serialize>(
+        &self,
+        batch: &M,
+    ) -> BoxFuture<'static, Result<(), ExportError>> {
+        let body = self.body(batch);
         let content_type = if self.json {
             "application/json"
         } else {

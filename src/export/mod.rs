@@ -11,6 +11,7 @@ pub(crate) mod convert;
 pub(crate) mod grpc;
 pub(crate) mod http;
 mod memory;
+pub(crate) mod metrics;
 
 pub use memory::InMemoryExporter;
 

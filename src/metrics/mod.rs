@@ -15,6 +15,7 @@
 //! # Ok::<(), tracing_observer::BuildError>(())
 //! ```
 
+pub(crate) mod otlp;
 pub(crate) mod pipeline;
 pub(crate) mod span;
 
@@ -22,6 +23,8 @@ use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Uni
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 pub use span::SpanMetricsProfile;
 
@@ -41,6 +44,10 @@ pub(crate) const SECONDS_BUCKETS: &[f64] = &[
 pub(crate) struct MetricsRegistry {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// The unit each described metric was given, by name: the Prometheus text leaves
+    /// units out, OTLP export puts them back. Written when series are described (at
+    /// start, on the worker), read at each OTLP export; never on the host's threads.
+    units: Mutex<HashMap<&'static str, Unit>>,
 }
 
 impl std::fmt::Debug for MetricsRegistry {
@@ -64,7 +71,22 @@ impl MetricsRegistry {
             .expect("bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
-        Self { recorder, handle }
+        Self {
+            recorder,
+            handle,
+            units: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The unit `name` was described with, if it was.
+    pub(crate) fn unit(&self, name: &str) -> Option<Unit> {
+        self.units.lock().ok()?.get(name).copied()
+    }
+
+    fn remember_unit(&self, name: &'static str, unit: Unit) {
+        if let Ok(mut units) = self.units.lock() {
+            units.insert(name, unit);
+        }
     }
 
     /// The Prometheus text exposition of every series.
@@ -95,16 +117,19 @@ impl MetricsRegistry {
     /// Describes a counter (`# HELP` / unit); counters' names end in `_total`.
     pub(crate) fn describe_counter(&self, name: &'static str, unit: Unit, help: &'static str) {
         debug_assert!(name.ends_with("_total"), "{name}");
+        self.remember_unit(name, unit);
         self.recorder
             .describe_counter(name.into(), Some(unit), SharedString::const_str(help));
     }
 
     pub(crate) fn describe_gauge(&self, name: &'static str, unit: Unit, help: &'static str) {
+        self.remember_unit(name, unit);
         self.recorder
             .describe_gauge(name.into(), Some(unit), SharedString::const_str(help));
     }
 
     pub(crate) fn describe_histogram(&self, name: &'static str, unit: Unit, help: &'static str) {
+        self.remember_unit(name, unit);
         self.recorder
             .describe_histogram(name.into(), Some(unit), SharedString::const_str(help));
     }

@@ -20,8 +20,10 @@ use crate::config::{BatchConfig, DeliveryConfig};
 use crate::delivery::{breakers, BreakerState, CircuitBreaker, Delivery, EXPORT_BREAKER};
 use crate::diagnostics::Diagnostics;
 use crate::export::convert::RequestBuilder;
+use crate::export::metrics::{unix_nanos, MetricsExport, MetricsTarget};
 use crate::export::SpanExporter;
 use crate::health::HealthRegistry;
+use crate::metrics::otlp::MetricsContext;
 use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics};
 use crate::metrics::span::{SpanMetricsConfig, SummaryQueue};
 use crate::metrics::MetricsRegistry;
@@ -37,7 +39,7 @@ use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tracing_core::Metadata;
 
@@ -229,6 +231,8 @@ pub(crate) struct Operations {
     pub(crate) listener: Option<std::net::TcpListener>,
     pub(crate) max_worker_restarts: usize,
     pub(crate) health: HealthRegistry,
+    /// Where OTLP metrics go, when they are exported.
+    pub(crate) metrics_export: Option<MetricsTarget>,
 }
 
 /// Flushes a pipeline from anywhere (the panic hook) without keeping it alive.
@@ -326,6 +330,11 @@ impl Pipeline {
         });
         let (control, commands) = unbounded_channel();
         let worker_shared = Arc::clone(&shared);
+        let metrics_context = MetricsContext {
+            resource: requests.resource().clone(),
+            scope: requests.scope().clone(),
+            start_unix_nanos: unix_nanos(SystemTime::now()),
+        };
         let thread = std::thread::Builder::new()
             .name(THREAD_NAME.into())
             .spawn(move || {
@@ -367,12 +376,18 @@ impl Pipeline {
                         spool,
                         stats,
                     );
+                    let metrics_export = operations.metrics_export.map(|target| {
+                        let interval = target.interval();
+                        let export = MetricsExport::start(target, metrics_context, &worker_shared);
+                        (export, interval)
+                    });
                     let duties = worker::Duties::new(
                         &worker_shared,
                         operations.service_name.as_str(),
                         operations.span_metrics,
                         operations.resource_monitor,
                         operations.resource_interval,
+                        metrics_export,
                     );
                     let mut worker = worker::Worker::new(
                         Arc::clone(&worker_shared),

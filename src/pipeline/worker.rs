@@ -19,6 +19,7 @@ use crate::config::BatchConfig;
 use crate::delivery::{Delivered, Delivery, DropReason};
 use crate::error::{ExportError, ExportErrorKind};
 use crate::export::convert::RequestBuilder;
+use crate::export::metrics::MetricsExport;
 use crate::metrics::span::{SpanMetrics, SpanMetricsConfig};
 use crate::panic_hook::panic_message;
 use crate::record::SpanRecord;
@@ -46,11 +47,14 @@ struct Outcome {
     panic: Option<Box<dyn Any + Send>>,
 }
 
-/// What the worker does besides exporting: span metrics and resource sampling.
+/// What the worker does besides exporting: span metrics, resource sampling and the
+/// OTLP metrics export.
 pub(super) struct Duties {
     span_metrics: SpanMetrics,
     resources: ResourceMetrics,
     interval: Duration,
+    /// The OTLP metrics export and its interval, when on.
+    metrics_export: Option<(MetricsExport, Duration)>,
 }
 
 impl Duties {
@@ -60,11 +64,13 @@ impl Duties {
         span_metrics: SpanMetricsConfig,
         monitor: Box<dyn ResourceMonitor>,
         interval: Duration,
+        metrics_export: Option<(MetricsExport, Duration)>,
     ) -> Self {
         Self {
             span_metrics: SpanMetrics::new(span_metrics, service_name, &shared.metrics),
             resources: ResourceMetrics::new(monitor, &shared.metrics),
             interval,
+            metrics_export,
         }
     }
 }
@@ -140,6 +146,14 @@ impl Worker {
         upkeep.tick().await;
         let mut housekeeping = tokio::time::interval(self.duties.interval);
         housekeeping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let metrics_every = self
+            .duties
+            .metrics_export
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |(_, every)| *every);
+        let mut metrics_export = tokio::time::interval(metrics_every);
+        metrics_export.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        metrics_export.tick().await;
         loop {
             self.start_replay();
             tokio::select! {
@@ -155,6 +169,10 @@ impl Worker {
                         self.delivery.set_deadline(deadline);
                         self.drain(Some(deadline)).await;
                         self.settle(Some(deadline)).await;
+                        // After the spans, so that the last export counts all of them.
+                        if let Some((export, _)) = &mut self.duties.metrics_export {
+                            export.finish(&self.shared, deadline).await;
+                        }
                         // A replay in flight is abandoned: its batch stays in the spool.
                         self.replaying.clear();
                         self.delivery.close();
@@ -178,6 +196,11 @@ impl Worker {
                 }
                 _ = upkeep.tick(), if self.upkeep.is_some() => self.maintain(),
                 _ = housekeeping.tick() => self.housekeeping(),
+                _ = metrics_export.tick(), if self.duties.metrics_export.is_some() => {
+                    if let Some((export, _)) = &mut self.duties.metrics_export {
+                        export.tick(&self.shared);
+                    }
+                }
                 Some(delivered) = self.replaying.next(), if !self.replaying.is_empty() => {
                     self.replayed(delivered);
                 }
