@@ -705,24 +705,4 @@ mod tests {
         assert!(queue.pop().is_some());
         assert!(queue.pop().is_none());
     }
-
-    /// Worker-side cost of span metrics per span; run with
-    /// `cargo test --release --lib span_metrics_cost -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "a measurement, not a check"]
-    fn span_metrics_cost() {
-        let profile = SpanMetricsProfile::Collector;
-        let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
-        let mut metrics = SpanMetrics::new(config(profile, &[], 1000), "shop", &registry);
-        let n = 2_000_000u32;
-        let started = std::time::Instant::now();
-        for i in 0..n {
-            metrics.observe(&summary(StatusCode::Unset, u64::from(i % 100)), &registry);
-            if i % 100_000 == 0 {
-                registry.upkeep();
-            }
-        }
-        let per_span = started.elapsed() / n;
-        println!("span metrics: {per_span:?} per span on the worker");
-    }
 }
