@@ -489,14 +489,54 @@ pub mod vars {
     /// ```
     pub const OBSERVER_MAX_WORKER_RESTARTS: &str = "OBSERVER_MAX_WORKER_RESTARTS";
     /// `none` (metrics stay on `/metrics`) or `otlp` (also pushed to the collector).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_METRICS_EXPORTER, "none")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_METRICS_EXPORTER, "statsd")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_METRICS_EXPORTER=statsd:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
     /// Time between two OTLP metrics exports, in milliseconds.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_METRIC_EXPORT_INTERVAL, "15000")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_METRIC_EXPORT_INTERVAL, "soon")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_METRIC_EXPORT_INTERVAL=soon:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
     /// Longest time one OTLP metrics export may take, in milliseconds.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_METRIC_EXPORT_TIMEOUT, "5000")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_METRIC_EXPORT_TIMEOUT, "0")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_METRIC_EXPORT_TIMEOUT=0:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_METRIC_EXPORT_TIMEOUT: &str = "OTEL_METRIC_EXPORT_TIMEOUT";
     /// The OTLP metrics endpoint, used as is.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "http://127.0.0.1:4318/v1/metrics")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "localhost:4318")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=localhost:4318:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
     /// The OTLP metrics transport: `grpc`, `http/protobuf` or `http/json`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "http/protobuf")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, "grpcx")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=grpcx:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
 }
 

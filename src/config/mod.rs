@@ -191,10 +191,28 @@ pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318/v1/traces";
 /// The OTLP/HTTP metrics endpoint used when no endpoint is configured (gRPC metrics
 /// use [`DEFAULT_GRPC_ENDPOINT`]).
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_HTTP_METRICS_ENDPOINT;
+/// assert_eq!(DEFAULT_HTTP_METRICS_ENDPOINT, "http://localhost:4318/v1/metrics");
+/// let builder = tracing_observer::Observer::builder().metrics_endpoint(DEFAULT_HTTP_METRICS_ENDPOINT);
+/// ```
 pub const DEFAULT_HTTP_METRICS_ENDPOINT: &str = "http://localhost:4318/v1/metrics";
 /// How often metrics are exported over OTLP, when they are (`OTEL_METRIC_EXPORT_INTERVAL`).
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_METRIC_EXPORT_INTERVAL;
+/// assert_eq!(DEFAULT_METRIC_EXPORT_INTERVAL.as_secs(), 60);
+/// let builder = tracing_observer::Observer::builder().metric_export_interval(DEFAULT_METRIC_EXPORT_INTERVAL);
+/// ```
 pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_millis(60_000);
 /// Longest time one OTLP metrics export may take (`OTEL_METRIC_EXPORT_TIMEOUT`).
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_METRIC_EXPORT_TIMEOUT;
+/// assert_eq!(DEFAULT_METRIC_EXPORT_TIMEOUT.as_secs(), 30);
+/// let builder = tracing_observer::Observer::builder().metric_export_timeout(DEFAULT_METRIC_EXPORT_TIMEOUT);
+/// ```
 pub const DEFAULT_METRIC_EXPORT_TIMEOUT: Duration = Duration::from_millis(30_000);
 
 /// The OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).

@@ -33,11 +33,24 @@ pub struct SpanId(u64);
 
 impl TraceId {
     /// Builds a trace id from its integer value (zero is the invalid id).
+    ///
+    /// ```
+    /// use tracing_observer::TraceId;
+    /// let id = TraceId::from_u128(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736);
+    /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    /// ```
     pub const fn from_u128(value: u128) -> Self {
         Self(value)
     }
 
     /// Parses 32 lowercase hex digits; returns `None` for anything else, including the all-zero id.
+    ///
+    /// ```
+    /// use tracing_observer::TraceId;
+    /// assert!(TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").is_some());
+    /// assert!(TraceId::from_hex("4BF92F3577B34DA6A3CE929D0E0E4736").is_none(), "uppercase");
+    /// assert!(TraceId::from_hex(&"0".repeat(32)).is_none(), "all zero");
+    /// ```
     pub fn from_hex(hex: &str) -> Option<Self> {
         (hex.len() == 32)
             .then(|| parse_lower_hex(hex))
@@ -47,11 +60,23 @@ impl TraceId {
     }
 
     /// The id as 16 big-endian bytes, as OTLP carries it.
+    ///
+    /// ```
+    /// use tracing_observer::TraceId;
+    /// let bytes = TraceId::from_u128(1).to_bytes();
+    /// assert_eq!(bytes[15], 1);
+    /// assert!(bytes[..15].iter().all(|b| *b == 0));
+    /// ```
     pub const fn to_bytes(self) -> [u8; 16] {
         self.0.to_be_bytes()
     }
 
     /// The id's integer value.
+    ///
+    /// ```
+    /// use tracing_observer::TraceId;
+    /// assert_eq!(TraceId::from_u128(42).to_u128(), 42);
+    /// ```
     pub const fn to_u128(self) -> u128 {
         self.0
     }
@@ -87,11 +112,22 @@ impl fmt::Debug for TraceId {
 
 impl SpanId {
     /// Builds a span id from its integer value (zero is the invalid id).
+    ///
+    /// ```
+    /// use tracing_observer::SpanId;
+    /// assert_eq!(SpanId::from_u64(0x00f0_67aa_0ba9_02b7).to_string(), "00f067aa0ba902b7");
+    /// ```
     pub const fn from_u64(value: u64) -> Self {
         Self(value)
     }
 
     /// Parses 16 lowercase hex digits; returns `None` for anything else, including the all-zero id.
+    ///
+    /// ```
+    /// use tracing_observer::SpanId;
+    /// assert!(SpanId::from_hex("00f067aa0ba902b7").is_some());
+    /// assert!(SpanId::from_hex("00f067aa0ba902b").is_none(), "too short");
+    /// ```
     pub fn from_hex(hex: &str) -> Option<Self> {
         (hex.len() == 16)
             .then(|| parse_lower_hex(hex))
@@ -101,11 +137,21 @@ impl SpanId {
     }
 
     /// The id as 8 big-endian bytes, as OTLP carries it.
+    ///
+    /// ```
+    /// use tracing_observer::SpanId;
+    /// assert_eq!(SpanId::from_u64(0x0102).to_bytes(), [0, 0, 0, 0, 0, 0, 1, 2]);
+    /// ```
     pub const fn to_bytes(self) -> [u8; 8] {
         self.0.to_be_bytes()
     }
 
     /// The id's integer value.
+    ///
+    /// ```
+    /// use tracing_observer::SpanId;
+    /// assert_eq!(SpanId::from_u64(7).to_u64(), 7);
+    /// ```
     pub const fn to_u64(self) -> u64 {
         self.0
     }
