@@ -175,6 +175,7 @@ fn async_run_without_exporter_counts_every_span_as_no_exporter() {
         "produced_spans",
         "error_spans",
         "elapsed_s",
+        "pending_at_shutdown",
         "report",
     ]);
     assert_eq!(keys, expected, "{json}");
