@@ -386,6 +386,16 @@ where
             return;
         };
         record.timing.close(Instant::now());
-        shared.queue.push(record);
+        let root = record.parent_span_id.is_none() || record.parent_is_remote;
+        let took = record
+            .timing
+            .end
+            .saturating_duration_since(record.timing.start);
+        if !shared.queue.push(record) && root {
+            // Refused by a full queue: the worker never sees it, so its host time
+            // goes to the overhead meter here (else overload inflates the ratio).
+            let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+            shared.sampling.overhead.add_host_time(ns);
+        }
     }
 }
