@@ -459,8 +459,8 @@ const DROP_REASONS: [&str; 8] = [
 ];
 
 /// At a rate-limited load and flat out with a queue shrunk to 2048 spans (so that it
-/// may overflow), the report's accounting is exact — produced = recorded = exported
-/// + spooled + Σ dropped by reason + pending — and what it calls exported is exactly
+/// may overflow), the report's accounting is exact (produced = recorded = exported plus
+/// spooled plus the drops by reason plus pending) and what it calls exported is exactly
 /// what reaches the backend behind rotel. `scripts/throughput` runs the same against
 /// the release build at higher loads and reports the rates.
 fn accounting_through_rotel(protocol: &str) {
