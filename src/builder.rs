@@ -77,6 +77,21 @@ impl ObserverBuilder {
     /// The `service.name` resource attribute.
     ///
     /// Environment: `OTEL_SERVICE_NAME`. Default: `unknown_service:<executable>`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).service_name("checkout").build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// let resource = format!("{:?}", exporter.requests()[0].resource_spans[0].resource);
+    /// assert!(resource.contains("service.name") && resource.contains("\"checkout\""));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.overrides.service_name = Some(name.into());
         self
@@ -85,6 +100,21 @@ impl ObserverBuilder {
     /// The `service.version` resource attribute.
     ///
     /// Environment: `service.version` in `OTEL_RESOURCE_ATTRIBUTES`. Default: none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).service_version("1.4.2").build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// let resource = format!("{:?}", exporter.requests()[0].resource_spans[0].resource);
+    /// assert!(resource.contains("service.version") && resource.contains("\"1.4.2\""));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn service_version(mut self, version: impl Into<String>) -> Self {
         self.overrides.service_version = Some(version.into());
         self
@@ -93,6 +123,21 @@ impl ObserverBuilder {
     /// Adds a resource attribute (e.g. `deployment.environment.name`).
     ///
     /// Environment: `OTEL_RESOURCE_ATTRIBUTES=key=value,…`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).resource_attribute("deployment.environment.name", "prod").build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// let resource = format!("{:?}", exporter.requests()[0].resource_spans[0].resource);
+    /// assert!(resource.contains("deployment.environment.name") && resource.contains("\"prod\""));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.overrides
             .resource_attributes
@@ -103,6 +148,12 @@ impl ObserverBuilder {
     /// Where spans go: OTLP, the console (OTLP/JSON on stderr) or nowhere.
     ///
     /// Environment: `OTEL_TRACES_EXPORTER=otlp|console|none`. Default: OTLP.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, TracesExporter};
+    /// let observer = Observer::builder().traces_exporter(TracesExporter::Console).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn traces_exporter(mut self, exporter: TracesExporter) -> Self {
         self.overrides.traces_exporter = Some(exporter);
         self
@@ -114,6 +165,14 @@ impl ObserverBuilder {
     /// Environment: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base URL). Default: `http://localhost:4317`
     /// for gRPC, `http://localhost:4318/v1/traces` for HTTP.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().endpoint("https://collector.example.com:4317").build()?;
+    /// let err = Observer::builder().endpoint("collector:4317").build().unwrap_err();
+    /// assert!(err.to_string().starts_with("ObserverBuilder::endpoint=collector:4317:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn endpoint(mut self, url: impl AsRef<str>) -> Self {
         let url = url.as_ref();
         match parse::endpoint(url) {
@@ -135,6 +194,12 @@ impl ObserverBuilder {
     /// The OTLP transport.
     ///
     /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}PROTOCOL=grpc|http/protobuf|http/json`. Default: gRPC.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, Protocol};
+    /// let observer = Observer::builder().protocol(Protocol::HttpJson).endpoint("http://127.0.0.1:4318").build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.overrides.protocol = Some(protocol);
         self
@@ -143,6 +208,12 @@ impl ObserverBuilder {
     /// Adds a header (gRPC metadata) to every export request, e.g. an API key.
     ///
     /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}HEADERS=key=value,…`.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().header("authorization", "Bearer secret-token").build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.overrides.headers.push((key.into(), value.into()));
         self
@@ -151,6 +222,12 @@ impl ObserverBuilder {
     /// Compression of export requests.
     ///
     /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}COMPRESSION=gzip|none`. Default: none.
+    ///
+    /// ```
+    /// use tracing_observer::{Compression, Observer};
+    /// let observer = Observer::builder().compression(Compression::Gzip).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn compression(mut self, compression: Compression) -> Self {
         self.overrides.compression = Some(compression);
         self
@@ -159,6 +236,13 @@ impl ObserverBuilder {
     /// Timeout of one OTLP request.
     ///
     /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}TIMEOUT` (milliseconds). Default: 10 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().request_timeout(Duration::from_secs(2)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.overrides.request_timeout = Some(timeout);
         self
@@ -167,6 +251,13 @@ impl ObserverBuilder {
     /// A PEM file of the CA certificate that signs the collector's TLS certificate.
     ///
     /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}CERTIFICATE`. Default: the system's roots.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// // The file is read by build(): a missing one is an error naming the setting.
+    /// let err = Observer::builder().certificate("/nonexistent/ca.pem").build().unwrap_err();
+    /// assert!(err.to_string().starts_with("ObserverBuilder::certificate=/nonexistent/ca.pem:"));
+    /// ```
     pub fn certificate(mut self, path: impl Into<PathBuf>) -> Self {
         self.overrides.certificate = Some((path.into(), "ObserverBuilder::certificate".into()));
         self
@@ -176,6 +267,14 @@ impl ObserverBuilder {
     ///
     /// Environment: `OTEL_BSP_MAX_QUEUE_SIZE` (or the seeds' `OBSERVER_ASYNC_QUEUE_SIZE`).
     /// Default: [`DEFAULT_MAX_QUEUE_SIZE`](crate::config::DEFAULT_MAX_QUEUE_SIZE).
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().max_queue_size(10_000).build()?;
+    /// let err = Observer::builder().max_queue_size(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_queue_size=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_queue_size(mut self, spans: usize) -> Self {
         self.overrides.max_queue_size = Some(self.positive("max_queue_size", spans));
         self
@@ -185,6 +284,14 @@ impl ObserverBuilder {
     /// spans cannot blow memory. One eighth is reserved for failed spans.
     ///
     /// Environment: `OBSERVER_MAX_QUEUE_BYTES` (`64MiB`). Default: 64 MiB.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().max_queue_bytes(16 << 20).build()?;
+    /// let err = Observer::builder().max_queue_bytes(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_queue_bytes=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
         self.overrides.max_queue_bytes = Some(self.positive("max_queue_bytes", bytes));
         self
@@ -193,6 +300,14 @@ impl ObserverBuilder {
     /// Spans per export request at most (clamped to the queue size).
     ///
     /// Environment: `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().max_export_batch_size(256).build()?;
+    /// let err = Observer::builder().max_export_batch_size(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_export_batch_size=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_export_batch_size(mut self, spans: usize) -> Self {
         self.overrides.max_export_batch_size = Some(self.positive("max_export_batch_size", spans));
         self
@@ -203,6 +318,14 @@ impl ObserverBuilder {
     ///
     /// Environment: `OTEL_BSP_MAX_CONCURRENT_EXPORTS` (or the seeds' `OBSERVER_ASYNC_WORKER_THREADS`).
     /// Default: 4.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().max_concurrent_exports(2).build()?;
+    /// let err = Observer::builder().max_concurrent_exports(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_concurrent_exports=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_concurrent_exports(mut self, n: usize) -> Self {
         self.overrides.max_concurrent_exports = Some(self.positive("max_concurrent_exports", n));
         self
@@ -211,6 +334,15 @@ impl ObserverBuilder {
     /// Longest wait before a partial batch is exported.
     ///
     /// Environment: `OTEL_BSP_SCHEDULE_DELAY` (milliseconds). Default: 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().scheduled_delay(Duration::from_millis(500)).build()?;
+    /// let err = Observer::builder().scheduled_delay(Duration::ZERO).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::scheduled_delay=0s: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn scheduled_delay(mut self, delay: Duration) -> Self {
         if delay.is_zero() {
             self.errors.push(BuildError::invalid(
@@ -226,6 +358,13 @@ impl ObserverBuilder {
     /// Longest time one batch export may take.
     ///
     /// Environment: `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds). Default: 30 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().export_timeout(Duration::from_secs(10)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.overrides.export_timeout = Some(timeout);
         self
@@ -234,6 +373,20 @@ impl ObserverBuilder {
     /// Attributes kept per span; further ones are counted in `attributes_dropped`.
     ///
     /// Environment: `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`. Default: 128.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).max_attributes_per_span(1).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work", a = 1, b = 2).in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// assert_eq!(exporter.spans()[0].dropped_attributes_count, 1);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_attributes_per_span(mut self, n: usize) -> Self {
         self.overrides.max_attributes_per_span = Some(self.positive("max_attributes_per_span", n));
         self
@@ -242,6 +395,20 @@ impl ObserverBuilder {
     /// Events kept per span (errors get the same again as reserve); further ones are counted.
     ///
     /// Environment: `OTEL_SPAN_EVENT_COUNT_LIMIT`. Default: 128.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).max_events_per_span(1).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| { tracing::info!("one"); tracing::info!("two") });
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// assert_eq!(exporter.spans()[0].events.len(), 1);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_events_per_span(mut self, n: usize) -> Self {
         self.overrides.max_events_per_span = Some(self.positive("max_events_per_span", n));
         self
@@ -250,6 +417,14 @@ impl ObserverBuilder {
     /// Attributes kept per event; further ones are left out.
     ///
     /// Environment: `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`. Default: 128.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().max_attributes_per_event(16).build()?;
+    /// let err = Observer::builder().max_attributes_per_event(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_attributes_per_event=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_attributes_per_event(mut self, n: usize) -> Self {
         self.overrides.max_attributes_per_event =
             Some(self.positive("max_attributes_per_event", n));
@@ -259,6 +434,14 @@ impl ObserverBuilder {
     /// Links kept per span; further ones are counted.
     ///
     /// Environment: `OTEL_SPAN_LINK_COUNT_LIMIT`. Default: 128.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().max_links_per_span(16).build()?;
+    /// let err = Observer::builder().max_links_per_span(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_links_per_span=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_links_per_span(mut self, n: usize) -> Self {
         self.overrides.max_links_per_span = Some(self.positive("max_links_per_span", n));
         self
@@ -267,6 +450,20 @@ impl ObserverBuilder {
     /// Bytes kept of one formatted value; longer values are cut and marked with `…`.
     ///
     /// Environment: `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`. Default: 4096.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).max_attribute_value_bytes(8).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work", sql = "SELECT * FROM orders").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// assert!(!format!("{:?}", exporter.spans()[0].attributes).contains("SELECT * FROM orders"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_attribute_value_bytes(mut self, bytes: usize) -> Self {
         self.overrides.max_attribute_value_bytes =
             Some(self.positive("max_attribute_value_bytes", bytes));
@@ -278,6 +475,20 @@ impl ObserverBuilder {
     ///
     /// Environment: `OBSERVER_REDACT_FIELDS=a,b` (`none` for no redaction).
     /// Default: `password`, `secret`, `token`, `authorization`, `api_key`, `cookie`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).redact_fields(["card"]).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("pay", card_number = "4111 1111").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// assert!(format!("{:?}", exporter.spans()[0].attributes).contains("[REDACTED]"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn redact_fields<I, T>(mut self, patterns: I) -> Self
     where
         I: IntoIterator<Item = T>,
@@ -291,6 +502,21 @@ impl ObserverBuilder {
     /// out. `otel.*`, `message` and `error` keep their meaning regardless.
     ///
     /// Environment: `OBSERVER_ALLOW_FIELDS=a,b`. Default: every field.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).allow_fields(["order_id"]).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("pay", order_id = 7, user_email = "a@b.c").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// let attributes = format!("{:?}", exporter.spans()[0].attributes);
+    /// assert!(attributes.contains("order_id") && !attributes.contains("user_email"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn allow_fields<I, T>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = T>,
@@ -304,6 +530,20 @@ impl ObserverBuilder {
     ///
     /// Environment: `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
     /// Default: `parentbased_always_on`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer, Sampler};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).sampler(Sampler::AlwaysOff).keep_errors(false).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// assert!(exporter.spans().is_empty());
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.overrides.sampler = Some(sampler);
         self
@@ -313,6 +553,14 @@ impl ObserverBuilder {
     /// Rules given here replace those from the environment or the config file.
     ///
     /// Environment: `OBSERVER_SAMPLING_RULES=TARGET[/NAME]=RATIO[@RATE],…`. Default: none.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, SamplingRule};
+    /// let observer = Observer::builder().sampling_rule(SamplingRule::target("my_app::db").ratio(0.1)).build()?;
+    /// let err = Observer::builder().sampling_rule(SamplingRule::target("my_app").ratio(2.0)).build().unwrap_err();
+    /// assert!(err.to_string().contains("ratio 2 is outside 0.0..=1.0"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn sampling_rule(mut self, rule: SamplingRule) -> Self {
         let origin = "ObserverBuilder::sampling_rule".to_owned();
         self.overrides
@@ -327,6 +575,12 @@ impl ObserverBuilder {
     /// ancestors (marked `observer.sampling.kept_by=error`).
     ///
     /// Environment: `OBSERVER_KEEP_ERRORS`. Default: true.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, Sampler};
+    /// let observer = Observer::builder().sampler(Sampler::TraceIdRatio(0.01)).keep_errors(true).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn keep_errors(mut self, keep: bool) -> Self {
         self.overrides.keep_errors = Some(keep);
         self
@@ -336,6 +590,13 @@ impl ObserverBuilder {
     /// their local ancestors (marked `observer.sampling.kept_by=slow`).
     ///
     /// Environment: `OBSERVER_SLOW_SPAN_THRESHOLD` (`500ms`). Default: off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{Observer, Sampler};
+    /// let observer = Observer::builder().sampler(Sampler::TraceIdRatio(0.01)).slow_span_threshold(Duration::from_millis(500)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn slow_span_threshold(mut self, threshold: Duration) -> Self {
         self.overrides.slow_span_threshold = Some(threshold);
         self
@@ -347,6 +608,14 @@ impl ObserverBuilder {
     /// The measured ratio is always in [`PipelineStats::overhead_ratio`](crate::PipelineStats).
     ///
     /// Environment: `OBSERVER_OVERHEAD_THRESHOLD` (`0.02` or `2%`). Default: off.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().overhead_budget(0.02).build()?;
+    /// let err = Observer::builder().overhead_budget(-1.0).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("ObserverBuilder::overhead_budget=-1:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn overhead_budget(mut self, fraction: f64) -> Self {
         match parse::budget(&fraction.to_string()) {
             Ok(budget) => self.overrides.overhead_budget = Some(budget),
@@ -363,6 +632,13 @@ impl ObserverBuilder {
     /// (collector down, breaker open, no exporter) are kept on disk and replayed later.
     ///
     /// Environment: `OBSERVER_SPOOL=off`. Default: on.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().spool(false).build()?;
+    /// assert!(!observer.stats().spool.enabled);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn spool(mut self, enabled: bool) -> Self {
         self.overrides.spool = Some(enabled);
         self
@@ -372,6 +648,12 @@ impl ObserverBuilder {
     ///
     /// Environment: `OBSERVER_SPOOL_DIR`. Default:
     /// `$XDG_DATA_HOME/tracing-observer/<service>` (or `~/.local/share/…`).
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().spool_dir(std::env::temp_dir().join("tracing-observer-doc-builder-spool")).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.overrides.spool_dir = Some(dir.into());
         self
@@ -380,6 +662,14 @@ impl ObserverBuilder {
     /// Bytes the spool may hold; beyond, the oldest batches without errors go first.
     ///
     /// Environment: `OBSERVER_SPOOL_MAX_BYTES` (`1073741824`, `512MiB`). Default: 1 GiB.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().spool_max_bytes(256 << 20).build()?;
+    /// let err = Observer::builder().spool_max_bytes(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::spool_max_bytes=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
         if bytes == 0 {
             self.errors.push(BuildError::invalid(
@@ -395,6 +685,13 @@ impl ObserverBuilder {
     /// How long spooled batches are kept before deletion (or archiving).
     ///
     /// Environment: `OBSERVER_SPOOL_RETENTION` (`6h`). Default: 6 h.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().spool_retention(Duration::from_secs(24 * 3600)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn spool_retention(mut self, retention: Duration) -> Self {
         self.overrides.spool_retention = Some(retention);
         self
@@ -403,18 +700,38 @@ impl ObserverBuilder {
     /// Where expired and evicted segments are moved instead of being deleted.
     ///
     /// Environment: `OBSERVER_SPOOL_ARCHIVE_DIR`. Default: none (deleted).
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().spool_archive_dir(std::env::temp_dir().join("tracing-observer-doc-archive")).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn spool_archive_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.overrides.spool_archive_dir = Some(dir.into());
         self
     }
 
     /// How often retention and the byte budget are enforced. Default: 60 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().spool_cleanup_interval(Duration::from_secs(10)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn spool_cleanup_interval(mut self, interval: Duration) -> Self {
         self.overrides.spool_cleanup_interval = Some(interval.max(Duration::from_millis(1)));
         self
     }
 
     /// How often spooled data is `fsync`ed (it always is at shutdown). Default: 1 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().spool_sync_interval(Duration::from_millis(200)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn spool_sync_interval(mut self, interval: Duration) -> Self {
         self.overrides.spool_sync_interval = Some(interval.max(Duration::from_millis(1)));
         self
@@ -424,6 +741,14 @@ impl ObserverBuilder {
     /// go straight to the spool.
     ///
     /// Environment: `OBSERVER_CIRCUIT_BREAKER_THRESHOLD`. Default: 5.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().circuit_breaker_threshold(3).build()?;
+    /// let err = Observer::builder().circuit_breaker_threshold(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::circuit_breaker_threshold=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn circuit_breaker_threshold(mut self, failures: u32) -> Self {
         self.overrides.circuit_breaker_threshold =
             Some(self.positive("circuit_breaker_threshold", failures as usize) as u32);
@@ -433,6 +758,13 @@ impl ObserverBuilder {
     /// How long the open breaker waits before letting a probe export through.
     ///
     /// Environment: `OBSERVER_CIRCUIT_BREAKER_TIMEOUT` (`30s`). Default: 30 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().circuit_breaker_timeout(Duration::from_secs(10)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn circuit_breaker_timeout(mut self, timeout: Duration) -> Self {
         self.overrides.circuit_breaker_timeout = Some(timeout);
         self
@@ -442,6 +774,12 @@ impl ObserverBuilder {
     ///
     /// Environment: `OBSERVER_RETRY_INITIAL_BACKOFF`, `OBSERVER_RETRY_MAX_BACKOFF`,
     /// `OBSERVER_RETRY_MAX_ELAPSED_TIME`. Default: 1 s, 30 s, 60 s.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, RetryPolicy};
+    /// let observer = Observer::builder().retry_policy(RetryPolicy::none()).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn retry_policy(mut self, policy: crate::delivery::RetryPolicy) -> Self {
         self.overrides.retry_initial_backoff = Some(policy.initial_backoff);
         self.overrides.retry_max_backoff = Some(policy.max_backoff);
@@ -452,9 +790,16 @@ impl ObserverBuilder {
     /// Measures the thread CPU time each span consumes while entered and exports it
     /// as `thread.cpu_time_ns`. Off by default: the thread CPU clock is a system call
     /// (measured at ~660 ns on this project's CI machine, twice per enter/exit pair),
-    /// several times the cost of the rest of a span.
+    /// several times the cost of the rest of a span. With span metrics on, recorded
+    /// spans' CPU time also feeds the `tracing_observer_span_cpu_time_seconds`
+    /// histogram, labelled like the span metrics.
     ///
     /// Environment: `OBSERVER_CPU_TIME`. Default: false.
+    ///
+    /// ```
+    /// let observer = tracing_observer::Observer::builder().cpu_time(true).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn cpu_time(mut self, on: bool) -> Self {
         self.overrides.cpu_time = Some(on);
         self
@@ -463,6 +808,13 @@ impl ObserverBuilder {
     /// The timeout of the shutdown that runs when the [`Observer`] is dropped.
     ///
     /// Environment: `OBSERVER_SHUTDOWN_TIMEOUT` (`5s`, `500ms`). Default: 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().shutdown_timeout(Duration::from_secs(1)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.overrides.shutdown_timeout = Some(timeout);
         self
@@ -471,6 +823,13 @@ impl ObserverBuilder {
     /// Span metrics (RED: calls, errors, duration) from every span, whatever the sampling.
     ///
     /// Environment: `OBSERVER_SPAN_METRICS`. Default: true.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().span_metrics(false).build()?;
+    /// assert!(!observer.metrics_text().contains("traces_span_metrics_calls_total"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn span_metrics(mut self, enabled: bool) -> Self {
         self.overrides.span_metrics = Some(enabled);
         self
@@ -480,6 +839,12 @@ impl ObserverBuilder {
     /// connector, or Tempo's metrics-generator.
     ///
     /// Environment: `OBSERVER_SPAN_METRICS_PROFILE=collector|tempo`. Default: collector.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, SpanMetricsProfile};
+    /// let observer = Observer::builder().span_metrics_profile(SpanMetricsProfile::Tempo).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn span_metrics_profile(mut self, profile: SpanMetricsProfile) -> Self {
         self.overrides.span_metrics_profile = Some(profile);
         self
@@ -490,6 +855,12 @@ impl ObserverBuilder {
     /// underscores in label names). Replaces the environment's list.
     ///
     /// Environment: `OBSERVER_SPAN_METRICS_DIMENSIONS=a,b`. Default: none.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().span_metrics_dimensions(["http.route", "code.module.name"]).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn span_metrics_dimensions<I, T>(mut self, keys: I) -> Self
     where
         I: IntoIterator<Item = T>,
@@ -504,6 +875,14 @@ impl ObserverBuilder {
     ///
     /// Environment: `OBSERVER_SPAN_METRICS_MAX_SERIES`.
     /// Default: [`DEFAULT_SPAN_METRICS_MAX_SERIES`](crate::config::DEFAULT_SPAN_METRICS_MAX_SERIES).
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().span_metrics_max_series(500).build()?;
+    /// let err = Observer::builder().span_metrics_max_series(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::span_metrics_max_series=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn span_metrics_max_series(mut self, n: usize) -> Self {
         self.overrides.span_metrics_max_series = Some(self.positive("span_metrics_max_series", n));
         self
@@ -513,6 +892,13 @@ impl ObserverBuilder {
     /// address, from the observer's thread. `build()` fails if it cannot listen there.
     ///
     /// Environment: `OBSERVER_HTTP_ADDR` (`127.0.0.1:9464`). Default: off.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().http_addr("127.0.0.1:0".parse()?).build()?;
+    /// assert!(observer.http_addr().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn http_addr(mut self, addr: SocketAddr) -> Self {
         self.overrides.http_addr = Some((addr, "ObserverBuilder::http_addr".into()));
         self
@@ -521,6 +907,15 @@ impl ObserverBuilder {
     /// How often the process's CPU, memory, threads and file descriptors are sampled.
     ///
     /// Environment: `OBSERVER_RESOURCE_INTERVAL` (`5s`). Default: 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().resource_interval(Duration::from_secs(30)).build()?;
+    /// let err = Observer::builder().resource_interval(Duration::ZERO).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::resource_interval=0s: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn resource_interval(mut self, interval: Duration) -> Self {
         if interval.is_zero() {
             self.errors.push(BuildError::invalid(
@@ -535,6 +930,13 @@ impl ObserverBuilder {
 
     /// Where process metrics come from; [`NullMonitor`](crate::resources::NullMonitor)
     /// turns them off. Default: [`SysinfoMonitor`].
+    ///
+    /// ```
+    /// use tracing_observer::{resources::NullMonitor, Observer};
+    /// let observer = Observer::builder().resource_monitor(NullMonitor).build()?;
+    /// assert!(!observer.metrics_text().contains("process_memory_usage"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn resource_monitor(mut self, monitor: impl ResourceMonitor) -> Self {
         self.resource_monitor = Some(Box::new(monitor));
         self
@@ -544,6 +946,12 @@ impl ObserverBuilder {
     /// `exception` event on the current span, marks it ERROR and flushes (1 s at most).
     ///
     /// Environment: `OBSERVER_PANIC_HOOK`. Default: false.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().panic_hook(true).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn panic_hook(mut self, install: bool) -> Self {
         self.overrides.panic_hook = Some(install);
         self
@@ -553,6 +961,14 @@ impl ObserverBuilder {
     /// the worker restarts with backoff until then.
     ///
     /// Environment: `OBSERVER_MAX_WORKER_RESTARTS`. Default: 3.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().max_worker_restarts(5).build()?;
+    /// let err = Observer::builder().max_worker_restarts(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_worker_restarts=0: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn max_worker_restarts(mut self, n: usize) -> Self {
         self.overrides.max_worker_restarts = Some(self.positive("max_worker_restarts", n));
         self
@@ -561,6 +977,13 @@ impl ObserverBuilder {
     /// Turns the observer off: the layer records nothing and costs almost nothing.
     ///
     /// Environment: `OTEL_SDK_DISABLED=true`. Default: false.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().disabled(true).build()?;
+    /// assert!(observer.is_disabled());
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn disabled(mut self, disabled: bool) -> Self {
         self.overrides.disabled = Some(disabled);
         self
@@ -569,12 +992,36 @@ impl ObserverBuilder {
     /// A TOML config file with this builder's method names as keys.
     ///
     /// Environment: `OBSERVER_CONFIG`. Unknown keys are errors.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let path = std::env::temp_dir().join("tracing-observer-doc-builder.toml");
+    /// std::fs::write(&path, "service_name = \"checkout\"\nmax_queue_size = 4096\n").unwrap();
+    /// let observer = Observer::builder().config_file(&path).build()?;
+    /// std::fs::write(&path, "no_such_key = 1\n").unwrap();
+    /// assert!(Observer::builder().config_file(&path).build().is_err());
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config_file = Some(path.into());
         self
     }
 
     /// Sends spans to a custom exporter instead of the one `traces_exporter` names.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).service_name("checkout").build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// assert_eq!(exporter.span_count(), 1);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn exporter(mut self, exporter: impl SpanExporter) -> Self {
         self.exporter = Some(Box::new(exporter));
         self
@@ -621,6 +1068,15 @@ impl ObserverBuilder {
     /// # Errors
     /// A [`BuildError`] naming the setting and value that cannot be used, an
     /// unreadable or invalid config file, or a failure to start the worker thread.
+    ///
+    /// ```
+    /// use tracing_observer::{BuildError, Observer};
+    /// let observer = Observer::builder().service_name("checkout").build()?;
+    /// assert!(!observer.is_disabled());
+    /// let err = Observer::builder().max_queue_size(0).build().unwrap_err();
+    /// assert!(matches!(err, BuildError::InvalidSetting { .. }));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn build(mut self) -> Result<Observer, BuildError> {
         if !self.errors.is_empty() {
             return Err(self.errors.remove(0));

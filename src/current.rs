@@ -17,9 +17,10 @@
 //! });
 //! ```
 //!
-//! The ids are those of spans the observer records: outside a span, under a
-//! subscriber without an [`ObserverLayer`](crate::ObserverLayer), or in a trace the
-//! head sampler dropped, these functions return `None`.
+//! Outside a span, or under a subscriber without an
+//! [`ObserverLayer`](crate::ObserverLayer), these functions return `None`. In a trace
+//! the head sampler dropped they return its unsampled context (sampled flag off): the
+//! ids the spans would be exported with if an error kept them.
 
 use crate::propagation::SpanContext;
 use crate::record::ids::{SpanId, TraceId};

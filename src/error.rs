@@ -65,6 +65,14 @@ impl BuildError {
 }
 
 /// Why [`Observer::force_flush`](crate::Observer::force_flush) did not complete.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_observer::{FlushError, Observer};
+/// let observer = Observer::builder().disabled(true).build()?;
+/// assert_eq!(observer.force_flush(Duration::from_secs(1)), Err(FlushError::ShutDown));
+/// # Ok::<(), tracing_observer::BuildError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlushError {
@@ -77,6 +85,12 @@ pub enum FlushError {
 }
 
 /// What kind of failure an export met; the delivery layer decides on retries from it.
+///
+/// ```
+/// use tracing_observer::{ExportError, ExportErrorKind};
+/// let err = ExportError::new(ExportErrorKind::Throttled, "slow down");
+/// assert_eq!(err.kind(), ExportErrorKind::Throttled);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum ExportErrorKind {
@@ -98,6 +112,12 @@ pub enum ExportErrorKind {
 
 impl ExportErrorKind {
     /// A short snake_case name, used as a key in reports and metric labels.
+    ///
+    /// ```
+    /// use tracing_observer::ExportErrorKind;
+    /// assert_eq!(ExportErrorKind::Unavailable.as_str(), "unavailable");
+    /// assert_eq!(ExportErrorKind::Throttled.to_string(), "throttled");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Connect => "connect",
@@ -134,6 +154,12 @@ pub struct ExportError {
 
 impl ExportError {
     /// An error of `kind` with a human-readable message.
+    ///
+    /// ```
+    /// use tracing_observer::{ExportError, ExportErrorKind};
+    /// let err = ExportError::new(ExportErrorKind::Rejected, "unauthenticated");
+    /// assert_eq!(err.to_string(), "rejected: unauthenticated");
+    /// ```
     pub fn new(kind: ExportErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -143,22 +169,44 @@ impl ExportError {
     }
 
     /// Adds the delay the collector asked for before the next attempt.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{ExportError, ExportErrorKind};
+    /// let err = ExportError::new(ExportErrorKind::Throttled, "429").with_retry_after(Duration::from_secs(3));
+    /// assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+    /// ```
     pub fn with_retry_after(mut self, delay: Duration) -> Self {
         self.retry_after = Some(delay);
         self
     }
 
     /// The kind of failure.
+    ///
+    /// ```
+    /// use tracing_observer::{ExportError, ExportErrorKind};
+    /// assert_eq!(ExportError::new(ExportErrorKind::Connect, "refused").kind(), ExportErrorKind::Connect);
+    /// ```
     pub fn kind(&self) -> ExportErrorKind {
         self.kind
     }
 
     /// The message.
+    ///
+    /// ```
+    /// use tracing_observer::{ExportError, ExportErrorKind};
+    /// assert_eq!(ExportError::new(ExportErrorKind::Connect, "refused").message(), "refused");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// The delay the collector asked for (`Retry-After`, gRPC `RetryInfo`), if any.
+    ///
+    /// ```
+    /// use tracing_observer::{ExportError, ExportErrorKind};
+    /// assert_eq!(ExportError::new(ExportErrorKind::Timeout, "deadline").retry_after(), None);
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }

@@ -33,8 +33,24 @@ use ::http::header::{HeaderMap, HeaderValue};
 use tonic::metadata::{MetadataMap, MetadataValue};
 
 /// The W3C `traceparent` header name.
+///
+/// ```
+/// use tracing_observer::{http::{inject, TRACEPARENT}, SpanContext};
+/// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+/// let mut headers = http::HeaderMap::new();
+/// inject(&cx, &mut headers);
+/// assert_eq!(headers[TRACEPARENT], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+/// ```
 pub const TRACEPARENT: &str = "traceparent";
 /// The W3C `tracestate` header name.
+///
+/// ```
+/// use tracing_observer::{http::{inject, TRACESTATE}, SpanContext};
+/// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap().with_trace_state("congo=t61rcWkgMzE");
+/// let mut headers = http::HeaderMap::new();
+/// inject(&cx, &mut headers);
+/// assert_eq!(headers[TRACESTATE], "congo=t61rcWkgMzE");
+/// ```
 pub const TRACESTATE: &str = "tracestate";
 /// The most `tracestate` list members the W3C spec allows.
 const MAX_TRACE_STATE_MEMBERS: usize = 32;

@@ -7,7 +7,7 @@
 //! an error (or slowness) promotes it and its ancestors to full records. Nothing
 //! here blocks, does I/O, or panics on user input.
 
-use crate::clock;
+use crate::clock::{self, Nanos};
 use crate::metrics::span::SpanSummary;
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
@@ -18,7 +18,7 @@ use crate::record::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode};
 use crate::sampling::Lookup;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -64,6 +64,42 @@ impl ObserverLayer {
     fn active(&self) -> Option<&Shared> {
         self.shared.as_deref().filter(|s| s.is_accepting())
     }
+
+    /// The context of a span head sampling dropped: flags "not sampled", and the ids
+    /// an error would give it if it promoted the span, so what a sampled-out span
+    /// propagates matches what a later promotion exports. `None` when the span is not
+    /// sampled out, or the table lost it or its local root.
+    pub(crate) fn sampled_out_context<S>(&self, span: &SpanRef<'_, S>) -> Option<SpanContext>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let table = &self.shared.as_deref()?.sampling.table;
+        let Lookup::SampledOut { start, .. } = table.lookup(span.id().into_u64()) else {
+            return None;
+        };
+        let span_id = SpanId::derived(span.id().into_u64(), start);
+        for ancestor in span.scope() {
+            if let Some(remote) = ancestor.extensions().get::<RemoteParent>() {
+                let cx = SpanContext::new(remote.0.trace_id(), span_id).with_trace_flags(0);
+                return Some(match remote.0.trace_state() {
+                    Some(state) => cx.with_trace_state(state),
+                    None => cx,
+                });
+            }
+            match table.lookup(ancestor.id().into_u64()) {
+                Lookup::SampledOut {
+                    start,
+                    is_root: true,
+                } => {
+                    let trace_id = TraceId::derived(ancestor.id().into_u64(), start);
+                    return Some(SpanContext::new(trace_id, span_id).with_trace_flags(0));
+                }
+                Lookup::SampledOut { .. } => {}
+                Lookup::Unknown => return None,
+            }
+        }
+        None
+    }
 }
 
 /// The identity of the nearest ancestor this layer recorded (ancestors may be filtered).
@@ -95,20 +131,27 @@ where
 
 /// Turns a sampled-out span and its sampled-out local ancestors into full records, so
 /// that the path to a failure (or a slow span) is exported. Runs only on that path.
-fn promote<S>(shared: &Shared, span: &SpanRef<'_, S>, reason: &'static str, now: Instant)
+fn promote<S>(shared: &Shared, span: &SpanRef<'_, S>, reason: &'static str, now: Nanos)
 where
     S: for<'a> LookupSpan<'a>,
 {
     let table = &shared.sampling.table;
     let mut chain = Vec::new();
     let mut anchor = None;
+    // The local root's trace id as it was derived at its creation (and propagated).
+    let mut root_trace = None;
     for ancestor in span.scope() {
         if let Some(record) = ancestor.extensions().get::<Box<SpanRecord>>() {
             anchor = Some(Lineage::child_of(&record.context(), false));
             break;
         }
         let start = match table.lookup(ancestor.id().into_u64()) {
-            Lookup::SampledOut { start, .. } => Some(start),
+            Lookup::SampledOut { start, is_root } => {
+                if is_root {
+                    root_trace = Some(TraceId::derived(ancestor.id().into_u64(), start));
+                }
+                Some(start)
+            }
             Lookup::Unknown => None,
         };
         let remote = ancestor
@@ -122,23 +165,23 @@ where
         }
     }
     // A parent starts no later than its child: fill starts lost to table evictions.
-    let mut earliest = clock::nanos(now);
+    let mut earliest = now;
     let chain: Vec<_> = chain
         .into_iter()
         .map(|(span, start)| {
+            // The id this span had while sampled out, when its start is known.
+            let span_id = start.map_or_else(SpanId::random, |start| {
+                SpanId::derived(span.id().into_u64(), start)
+            });
             earliest = start.map_or(earliest, |s| s.min(earliest));
-            (span, earliest)
+            (span, earliest, span_id)
         })
         .collect();
-    let mut lineage = anchor.unwrap_or_else(|| Lineage::root(TraceId::random(), SAMPLED));
+    let mut lineage = anchor
+        .unwrap_or_else(|| Lineage::root(root_trace.unwrap_or_else(TraceId::random), SAMPLED));
     lineage.trace_flags |= SAMPLED;
-    for (span, start) in chain.into_iter().rev() {
-        let mut record = shared.new_record(
-            span.metadata(),
-            lineage.clone(),
-            SpanId::random(),
-            clock::instant(start),
-        );
+    for (span, start, span_id) in chain.into_iter().rev() {
+        let mut record = shared.new_record(span.metadata(), lineage.clone(), span_id, start);
         record.kept_by = Some(reason);
         lineage = Lineage::child_of(&record.context(), false);
         span.extensions_mut().replace(record);
@@ -167,7 +210,9 @@ where
         let Some(shared) = self.active() else { return };
         let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
-        let now_ns = clock::now_nanos();
+        // Even: the sampled-out table keeps starts without their lowest bit, and ids
+        // derived from the start must see the same value there and here.
+        let now_ns = clock::now_nanos() & !1;
         let parent_id = registry_parent(attrs, &ctx);
         // A child of a sampled-out span is sampled out: one table read, nothing formatted.
         if sampling.may_drop() {
@@ -191,7 +236,7 @@ where
                 let remote = remote_parent(attrs);
                 let lineage = match &remote {
                     Some(remote) => Lineage::child_of(remote, true),
-                    None => Lineage::root(TraceId::random(), SAMPLED),
+                    None => Lineage::root(TraceId::derived(id.into_u64(), now_ns), SAMPLED),
                 };
                 let sampled = !sampling.may_drop()
                     || sampling.sample_root(
@@ -211,11 +256,10 @@ where
             }
         };
         let Some(span) = ctx.span(id) else { return };
-        let now = clock::instant(now_ns);
-        let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now);
+        let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now_ns);
         let attributes = std::mem::take(&mut record.attributes);
         let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
-        fields.apply(&mut record, &shared.limits, now);
+        fields.apply(&mut record, &shared.limits, now_ns);
         span.extensions_mut().replace(record);
     }
 
@@ -231,12 +275,12 @@ where
             {
                 return;
             }
-            promote(shared, &span, "error", Instant::now());
+            promote(shared, &span, "error", clock::now_nanos());
         }
         let fields = capture_span_fields(|v| values.record(v), shared.rules(), Vec::new());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            fields.apply(record, &shared.limits, Instant::now());
+            fields.apply(record, &shared.limits, clock::now_nanos());
         }
     }
 
@@ -270,7 +314,7 @@ where
         let cpu = shared.thread_cpu_time();
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.enter(Instant::now(), cpu);
+            record.timing.enter(clock::now_nanos(), cpu);
         }
     }
 
@@ -284,7 +328,7 @@ where
         let cpu = shared.thread_cpu_time();
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.exit(Instant::now(), cpu);
+            record.timing.exit(clock::now_nanos(), cpu);
         }
     }
 
@@ -321,7 +365,7 @@ where
                 if shared.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
                     return;
                 }
-                promote(shared, &span, "error", Instant::now());
+                promote(shared, &span, "error", clock::now_nanos());
                 true
             }
             None => return,
@@ -337,7 +381,7 @@ where
             return;
         }
         // Format outside the span's lock: a field's Debug may itself emit events.
-        let captured = capture_event(event, shared.rules(), Instant::now());
+        let captured = capture_event(event, shared.rules(), clock::now_nanos());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             record.truncated_values += captured.truncated;
@@ -354,7 +398,8 @@ where
         let sampling = &shared.sampling;
         if sampling.may_drop() {
             if let Lookup::SampledOut { start, is_root } = sampling.table.lookup(id.into_u64()) {
-                let took = clock::now_nanos().saturating_sub(start);
+                let now = clock::now_nanos();
+                let took = now.saturating_sub(start);
                 if is_root {
                     sampling.overhead.add_host_time(took);
                 }
@@ -362,7 +407,7 @@ where
                     .slow_span_threshold
                     .is_some_and(|t| u128::from(took) >= t.as_nanos());
                 match slow.then(|| ctx.span(&id)).flatten() {
-                    Some(span) => promote(shared, &span, "slow", Instant::now()),
+                    Some(span) => promote(shared, &span, "slow", now),
                     None => {
                         sampling.table.remove(id.into_u64());
                         // Span metrics count every span, whatever the sampling.
@@ -385,17 +430,13 @@ where
         let Some(mut record) = span.extensions_mut().remove::<Box<SpanRecord>>() else {
             return;
         };
-        record.timing.close(Instant::now());
+        record.timing.close(clock::now_nanos());
         let root = record.parent_span_id.is_none() || record.parent_is_remote;
-        let took = record
-            .timing
-            .end
-            .saturating_duration_since(record.timing.start);
+        let took = record.timing.end.saturating_sub(record.timing.start);
         if !shared.queue.push(record) && root {
             // Refused by a full queue: the worker never sees it, so its host time
             // goes to the overhead meter here (else overload inflates the ratio).
-            let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-            shared.sampling.overhead.add_host_time(ns);
+            shared.sampling.overhead.add_host_time(took);
         }
     }
 }

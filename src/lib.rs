@@ -96,6 +96,17 @@ pub use span_ext::ObserverSpanExt;
 
 /// The OTLP protobuf types batches are made of (re-exported from `opentelemetry-proto`),
 /// for custom [`SpanExporter`]s.
+///
+/// ```
+/// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+/// use tracing_observer::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
+/// let span = Span { name: "work".into(), ..Default::default() };
+/// let scope = ScopeSpans { spans: vec![span], ..Default::default() };
+/// let request = ExportTraceServiceRequest {
+///     resource_spans: vec![ResourceSpans { scope_spans: vec![scope], ..Default::default() }],
+/// };
+/// assert_eq!(request.resource_spans[0].scope_spans[0].spans[0].name, "work");
+/// ```
 pub mod proto {
     pub use opentelemetry_proto::tonic::*;
 }

@@ -44,6 +44,12 @@ impl std::fmt::Debug for Observer {
 
 impl Observer {
     /// A builder, starting from the `OTEL_*` / `OBSERVER_*` environment.
+    ///
+    /// ```
+    /// let observer = tracing_observer::Observer::builder().service_name("checkout").build()?;
+    /// assert!(!observer.is_disabled());
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn builder() -> ObserverBuilder {
         ObserverBuilder::default()
     }
@@ -68,12 +74,28 @@ impl Observer {
 
     /// The layer to add to a `tracing_subscriber` registry. Layers are cheap clones
     /// that all feed this observer.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// let subscriber = tracing_subscriber::registry().with(observer.layer());
+    /// tracing::subscriber::with_default(subscriber, || tracing::info_span!("request").in_scope(|| {}));
+    /// assert_eq!(observer.stats().recorded, 1);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn layer(&self) -> ObserverLayer {
         ObserverLayer::new(self.pipeline.as_ref().map(|p| p.shared().clone()))
     }
 
     /// Whether the observer was disabled (`OTEL_SDK_DISABLED=true` or
     /// [`ObserverBuilder::disabled`]); a disabled observer records nothing.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// assert!(Observer::builder().disabled(true).build()?.is_disabled());
+    /// assert!(!Observer::builder().build()?.is_disabled());
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn is_disabled(&self) -> bool {
         self.pipeline.is_none()
     }
@@ -81,6 +103,12 @@ impl Observer {
     /// Why the observer disabled itself (after repeated worker failures), if it did;
     /// `/health` reports the same. `None` while it works, and for
     /// [`is_disabled`](Self::is_disabled) observers, which were disabled by configuration.
+    ///
+    /// ```
+    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// assert_eq!(observer.disabled_reason(), None);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn disabled_reason(&self) -> Option<String> {
         self.pipeline
             .as_ref()
@@ -132,6 +160,13 @@ impl Observer {
     }
 
     /// The pipeline's counters now.
+    ///
+    /// ```
+    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// let stats = observer.stats();
+    /// assert_eq!((stats.recorded, stats.exported), (0, 0));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn stats(&self) -> PipelineStats {
         self.pipeline
             .as_ref()
@@ -147,6 +182,20 @@ impl Observer {
     /// # Errors
     /// [`FlushError::Timeout`] when the export did not finish in time (it goes on in
     /// the background), [`FlushError::ShutDown`] after shutdown or when disabled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::new();
+    /// let observer = Observer::builder().exporter(exporter.clone()).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// observer.force_flush(Duration::from_secs(5))?;
+    /// assert_eq!(exporter.span_count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn force_flush(&self, timeout: Duration) -> Result<(), FlushError> {
         match &self.pipeline {
             Some(pipeline) => pipeline.flush(timeout),
@@ -160,6 +209,15 @@ impl Observer {
     /// Spans still undelivered at the timeout are counted in
     /// [`DroppedSpans::shutdown`](crate::DroppedSpans::shutdown). Later calls return
     /// the first call's report.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// let report = observer.shutdown(Duration::from_secs(5));
+    /// assert!(!report.timed_out);
+    /// assert_eq!(observer.shutdown(Duration::ZERO), report, "later calls return the first report");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         let mut slot = match self.report.lock() {
             Ok(slot) => slot,

@@ -37,6 +37,13 @@ pub struct SpanContext {
 
 impl SpanContext {
     /// A context with the given ids and the sampled flag set.
+    ///
+    /// ```
+    /// use tracing_observer::{SpanContext, SpanId, TraceId};
+    /// let cx = SpanContext::new(TraceId::from_u128(1), SpanId::from_u64(2));
+    /// assert!(cx.is_sampled());
+    /// assert_eq!(cx.to_traceparent(), "00-00000000000000000000000000000001-0000000000000002-01");
+    /// ```
     pub fn new(trace_id: TraceId, span_id: SpanId) -> Self {
         Self {
             trace_id,
@@ -50,6 +57,13 @@ impl SpanContext {
     ///
     /// Returns `None` for anything the W3C spec says to ignore: a wrong length, version `ff`,
     /// uppercase or non-hex digits, all-zero ids, or a version-00 header with trailing data.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert_eq!(cx.span_id().to_string(), "00f067aa0ba902b7");
+    /// assert!(SpanContext::from_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").is_none());
+    /// ```
     pub fn from_traceparent(value: &str) -> Option<Self> {
         let value = value.trim_matches(|c| c == ' ' || c == '\t');
         let bytes = value.as_bytes();
@@ -78,6 +92,14 @@ impl SpanContext {
     }
 
     /// Sets the W3C trace flags byte (bit 0: sampled).
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// let unsampled = cx.with_trace_flags(0);
+    /// assert!(!unsampled.is_sampled());
+    /// assert!(unsampled.to_traceparent().ends_with("-00"));
+    /// ```
     pub fn with_trace_flags(mut self, flags: u8) -> Self {
         self.trace_flags = flags;
         self
@@ -85,6 +107,13 @@ impl SpanContext {
 
     /// Adds a `tracestate` header value; values longer than 512 bytes or with
     /// non-printable characters are ignored.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert_eq!(cx.clone().with_trace_state("congo=t61rcWkgMzE").trace_state(), Some("congo=t61rcWkgMzE"));
+    /// assert_eq!(cx.with_trace_state("bad\nvalue").trace_state(), None);
+    /// ```
     pub fn with_trace_state(mut self, value: &str) -> Self {
         let valid =
             value.len() <= MAX_TRACE_STATE_LEN && value.bytes().all(|b| (0x20..0x7f).contains(&b));
@@ -93,6 +122,13 @@ impl SpanContext {
     }
 
     /// Formats the context as a version-00 `traceparent` header value.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert_eq!(cx.to_traceparent(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    /// assert_eq!(cx.to_string(), cx.to_traceparent());
+    /// ```
     pub fn to_traceparent(&self) -> String {
         format!(
             "00-{}-{}-{:02x}",
@@ -101,26 +137,56 @@ impl SpanContext {
     }
 
     /// The trace id.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert_eq!(cx.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    /// ```
     pub fn trace_id(&self) -> TraceId {
         self.trace_id
     }
 
     /// The span id.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert_eq!(cx.span_id().to_u64(), 0x00f0_67aa_0ba9_02b7);
+    /// ```
     pub fn span_id(&self) -> SpanId {
         self.span_id
     }
 
     /// The W3C trace flags byte.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert_eq!(cx.trace_flags(), 0x01);
+    /// ```
     pub fn trace_flags(&self) -> u8 {
         self.trace_flags
     }
 
     /// Whether the caller sampled this trace.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    /// assert!(!SpanContext::from_traceparent(header).unwrap().is_sampled());
+    /// ```
     pub fn is_sampled(&self) -> bool {
         self.trace_flags & FLAG_SAMPLED != 0
     }
 
     /// The `tracestate` carried with this context, if any.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert_eq!(cx.trace_state(), None, "a traceparent carries no tracestate");
+    /// ```
     pub fn trace_state(&self) -> Option<&str> {
         self.trace_state.as_deref()
     }

@@ -8,6 +8,12 @@ use std::time::Duration;
 /// Spans that were recorded but not exported, by reason.
 ///
 /// Serialises with a `total` key next to the reasons.
+///
+/// ```
+/// let mut dropped = tracing_observer::DroppedSpans::default();
+/// dropped.queue_full = 2;
+/// assert_eq!(serde_json::to_value(&dropped).unwrap()["total"], 2);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DroppedSpans {
@@ -31,6 +37,13 @@ pub struct DroppedSpans {
 
 impl DroppedSpans {
     /// All dropped spans.
+    ///
+    /// ```
+    /// let mut dropped = tracing_observer::DroppedSpans::default();
+    /// dropped.queue_full = 2;
+    /// dropped.shutdown = 1;
+    /// assert_eq!(dropped.total(), 3);
+    /// ```
     pub fn total(&self) -> u64 {
         self.queue_full
             + self.export_failed
@@ -60,6 +73,14 @@ impl serde::Serialize for DroppedSpans {
 }
 
 /// The disk spool's state and counters.
+///
+/// ```
+/// let observer = tracing_observer::Observer::builder().spool(false).build()?;
+/// let spool = observer.stats().spool;
+/// assert!(!spool.enabled);
+/// assert_eq!(spool.pending_spans, 0);
+/// # Ok::<(), tracing_observer::BuildError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SpoolStats {
@@ -69,6 +90,8 @@ pub struct SpoolStats {
     pub dir: Option<std::path::PathBuf>,
     /// Bytes in its segments.
     pub bytes: u64,
+    /// The most it may hold (`OBSERVER_SPOOL_MAX_BYTES`).
+    pub max_bytes: u64,
     /// Segment files.
     pub segments: u64,
     /// Batches waiting for replay.
@@ -191,11 +214,36 @@ fn as_secs<S: serde::Serializer>(d: &Duration, serializer: S) -> Result<S::Ok, S
 
 impl ShutdownReport {
     /// Whether every recorded span was exported.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let observer = Observer::builder().exporter(InMemoryExporter::new()).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// assert!(observer.shutdown(Duration::from_secs(5)).is_complete());
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn is_complete(&self) -> bool {
         self.stats.recorded == self.stats.exported
     }
 
     /// Whether no recorded span was dropped: each was exported or is safe in the spool.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{Observer, TracesExporter};
+    /// use tracing_subscriber::prelude::*;
+    /// let observer = Observer::builder().traces_exporter(TracesExporter::None).spool(false).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// let report = observer.shutdown(Duration::from_secs(5));
+    /// assert!(!report.is_lossless(), "no exporter and no spool: the span was dropped");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn is_lossless(&self) -> bool {
         self.stats.recorded == self.stats.exported + self.stats.spooled
     }

@@ -1,5 +1,6 @@
 //! [`ObserverSpanExt`]: read and set a `tracing::Span`'s trace context.
 
+use crate::layer::ObserverLayer;
 use crate::propagation::SpanContext;
 use crate::record::SpanRecord;
 use tracing_subscriber::registry::LookupSpan;
@@ -25,7 +26,9 @@ use tracing_subscriber::Registry;
 /// });
 /// ```
 pub trait ObserverSpanExt {
-    /// The span's context (trace id, span id, flags), if the observer records it.
+    /// The span's context (trace id, span id, flags). For a span head sampling
+    /// dropped it is a context whose sampled flag is off, so that propagation tells
+    /// the next service not to record either; `None` outside an observed span.
     fn span_context(&self) -> Option<SpanContext>;
 
     /// Makes `parent`, from another process, the span's parent.
@@ -49,7 +52,17 @@ fn with_record<T>(span: &tracing::Span, f: impl FnOnce(&mut SpanRecord) -> T) ->
 
 impl ObserverSpanExt for tracing::Span {
     fn span_context(&self) -> Option<SpanContext> {
-        with_record(self, |record| record.context())
+        self.with_subscriber(|(id, dispatch)| {
+            let registry = dispatch.downcast_ref::<Registry>()?;
+            let span = registry.span(id)?;
+            if let Some(record) = span.extensions().get::<Box<SpanRecord>>() {
+                return Some(record.context());
+            }
+            dispatch
+                .downcast_ref::<ObserverLayer>()?
+                .sampled_out_context(&span)
+        })
+        .flatten()
     }
 
     fn set_parent(&self, parent: &SpanContext) -> bool {

@@ -373,6 +373,74 @@ fn errors_are_kept_with_their_ancestors_when_sampled_out() {
 }
 
 #[test]
+fn an_error_status_recorded_later_keeps_a_sampled_out_span() {
+    // What HTTP middleware does for a 5xx: `otel.status_code` recorded after creation.
+    let builder = Observer::builder().sampler(tracing_observer::Sampler::AlwaysOff);
+    let (spans, report) = record(builder, || {
+        for status in ["ok", "ERROR", "unset"] {
+            let span =
+                tracing::info_span!("request", status, otel.status_code = tracing::field::Empty);
+            span.in_scope(|| {});
+            span.record("otel.status_code", status);
+        }
+        // A status given as an enum's `Debug` (as with tracing-opentelemetry).
+        #[derive(Debug)]
+        enum Status {
+            Error,
+        }
+        let debug = tracing::info_span!("debug_status", otel.status_code = tracing::field::Empty);
+        debug.record("otel.status_code", tracing::field::debug(Status::Error));
+    });
+    assert_eq!(spans.len(), 2, "only the failed ones: {spans:#?} {report}");
+    for span in &spans {
+        assert_eq!(kept_by(span), Some(&Value::StringValue("error".into())));
+        assert_eq!(
+            span.status.as_ref().unwrap().code,
+            StatusCode::Error as i32,
+            "{}",
+            span.name
+        );
+    }
+    let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["debug_status", "request"]);
+}
+
+#[test]
+fn a_sampled_out_span_propagates_unsampled_ids_that_a_promotion_keeps() {
+    use tracing_observer::{ObserverSpanExt, SpanContext};
+    let builder = Observer::builder().sampler(tracing_observer::Sampler::AlwaysOff);
+    let mut seen = Vec::new();
+    let (spans, _) = record(builder, || {
+        let outer = tracing::info_span!("outer");
+        let inner = outer.in_scope(|| tracing::info_span!("inner"));
+        let (outer_cx, inner_cx) = (outer.span_context().unwrap(), inner.span_context().unwrap());
+        assert!(!outer_cx.is_sampled() && !inner_cx.is_sampled());
+        assert_eq!(outer_cx.trace_id(), inner_cx.trace_id());
+        assert_ne!(outer_cx.span_id(), inner_cx.span_id());
+        assert_eq!(outer.span_context(), Some(outer_cx.clone()), "stable");
+        inner.in_scope(|| tracing::error!("failed after propagating"));
+        seen = vec![outer_cx, inner_cx];
+        // A sampled-out root continuing a remote unsampled trace keeps its trace id.
+        let remote = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+        let continued = tracing::info_span!("continued", traceparent = remote);
+        let cx = continued.span_context().unwrap();
+        assert_eq!(
+            cx.trace_id(),
+            SpanContext::from_traceparent(remote).unwrap().trace_id()
+        );
+        assert!(!cx.is_sampled());
+    });
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let (outer, inner) = (named(&spans, "outer"), named(&spans, "inner"));
+    for (span, cx) in [(outer, &seen[0]), (inner, &seen[1])] {
+        assert_eq!(span.trace_id, cx.trace_id().to_bytes());
+        assert_eq!(span.span_id, cx.span_id().to_bytes());
+    }
+    assert_eq!(inner.parent_span_id, outer.span_id);
+}
+
+#[test]
 fn keep_errors_can_be_turned_off() {
     let builder = Observer::builder()
         .sampler(tracing_observer::Sampler::AlwaysOff)

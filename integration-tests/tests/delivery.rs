@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{dispatch, spool_builder, spool_dir, SHUTDOWN, WAIT};
-use integration_tests::{Behavior, OtlpReceiver, ReceivedSpan, Rotel};
+use integration_tests::{http_get, Behavior, OtlpReceiver, ReceivedSpan, Rotel};
 use tracing_observer::{Observer, ObserverBuilder, RetryPolicy, ShutdownReport};
 
 /// Settings that make outages short to test: quick retries, a breaker that opens
@@ -169,6 +169,101 @@ fn hanging_collector_opens_the_breaker_without_slowing_the_host_then_replays() {
     assert_eq!(arrived, SPANS, "{report}");
     assert_eq!(report.stats.replayed, SPANS as u64, "{report}");
     assert_eq!(report.stats.spool.pending_spans, 0, "{report}");
+    assert_nothing_lost(&report);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The value of the Prometheus sample whose line starts with `series`.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
+}
+
+#[test]
+fn an_outage_shows_in_the_spool_metrics_and_health_then_replay_drains_them() {
+    const SPANS: usize = 120;
+    let receiver = OtlpReceiver::start_with(Behavior::Unavailable);
+    let dir = spool_dir("metrics");
+    let observer = outage_builder(&dir, &receiver.endpoint())
+        .http_addr("127.0.0.1:0".parse().unwrap())
+        .spool_max_bytes(64 << 20)
+        .build()
+        .unwrap();
+    let addr = observer.http_addr().unwrap();
+    let get = |path: &str| http_get(addr, path).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    produce(&observer, 0..SPANS, 1000, Duration::ZERO);
+    observer.force_flush(WAIT).unwrap();
+    assert_eq!(observer.stats().spooled, SPANS as u64);
+
+    let metrics = get("/metrics").body;
+    assert_eq!(
+        sample(&metrics, "tracing_observer_spans_spooled_total"),
+        SPANS as f64
+    );
+    assert_eq!(
+        sample(&metrics, "tracing_observer_spool_pending_spans"),
+        SPANS as f64
+    );
+    assert!(
+        sample(&metrics, "tracing_observer_spool_bytes") > 0.0,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "tracing_observer_spool_segments") >= 1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "tracing_observer_spool_capacity_bytes"),
+        (64 << 20) as f64
+    );
+    assert!(
+        sample(&metrics, "tracing_observer_export_retries_total") >= 1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "tracing_observer_spool_replayed_total"),
+        0.0
+    );
+    let health = get("/health").json();
+    let spool = health["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "spool")
+        .unwrap_or_else(|| panic!("no spool component: {health}"))
+        .clone();
+    assert_eq!(spool["status"], "HEALTHY", "{health}");
+    assert!(
+        spool["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("bytes used, {SPANS} spans waiting for replay")),
+        "{health}"
+    );
+
+    receiver.set_behavior(Behavior::Accept);
+    let (arrived, _) = wait_unique(&receiver, SPANS, WAIT);
+    assert_eq!(arrived, SPANS);
+    let deadline = Instant::now() + WAIT;
+    let metrics = loop {
+        let metrics = get("/metrics").body;
+        let replayed = sample(&metrics, "tracing_observer_spool_replayed_total");
+        if replayed == SPANS as f64 || Instant::now() >= deadline {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        sample(&metrics, "tracing_observer_spool_replayed_total"),
+        SPANS as f64
+    );
+    assert_eq!(
+        sample(&metrics, "tracing_observer_spool_pending_spans"),
+        0.0
+    );
+    let report = observer.shutdown(SHUTDOWN);
     assert_nothing_lost(&report);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -559,3 +559,69 @@ fn accounting_is_exact_under_load_over_grpc() {
 fn accounting_is_exact_under_load_over_http_protobuf() {
     accounting_through_rotel("http/protobuf");
 }
+
+/// Queue pressure through rotel: a flat-out run into a 256-span queue drops normal
+/// spans first (errors use the priority lane and survive at a far higher rate), and
+/// the report accounts for every span exactly: what rotel delivered is what the
+/// report calls exported, and every error span either arrived or is counted as
+/// `error_lane_full`.
+#[test]
+#[ignore = "needs rotel; run scripts/test"]
+fn queue_pressure_through_rotel_drops_normal_spans_before_errors() {
+    let receiver = OtlpReceiver::start();
+    let rotel = Rotel::start(&receiver.endpoint());
+    let endpoint = rotel.grpc_endpoint();
+    let run = run_loadgen(
+        &[
+            "--ops",
+            "20000",
+            "--threads",
+            "2",
+            "--depth",
+            "3",
+            "--error-rate",
+            "0.01",
+        ],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "256"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "32"),
+            ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "1"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+        ],
+    );
+    let json = run.summary();
+    let report = &json["report"];
+    let produced = u64_at(&json, "/produced_spans");
+    let error_spans = u64_at(&json, "/error_spans");
+    let exported = u64_at(report, "/exported");
+    let dropped = u64_at(report, "/dropped/total");
+    assert_eq!(u64_at(report, "/recorded"), produced, "{report}");
+    assert_eq!(exported + dropped, produced, "{report}");
+    assert!(u64_at(report, "/dropped/queue_full") > 0, "{report}");
+
+    let spans = receiver.wait_for_spans(exported as usize, DELIVERY_TIMEOUT);
+    std::thread::sleep(Duration::from_millis(300));
+    let spans = if spans.len() as u64 == exported {
+        receiver.spans()
+    } else {
+        spans
+    };
+    assert_eq!(spans.len() as u64, exported, "{}", rotel.logs());
+    let errors_arrived = spans.iter().filter(|s| is_error(s)).count() as u64;
+    assert_eq!(
+        errors_arrived + u64_at(report, "/dropped/error_lane_full"),
+        error_spans,
+        "{report}"
+    );
+    let error_survival = errors_arrived as f64 / error_spans as f64;
+    let normal_survival = (exported - errors_arrived) as f64 / (produced - error_spans) as f64;
+    eprintln!(
+        "produced={produced} exported={exported} errors {errors_arrived}/{error_spans} \
+         survival: errors {error_survival:.3}, normal {normal_survival:.3}"
+    );
+    assert!(
+        error_survival >= 0.5 && error_survival >= 5.0 * normal_survival,
+        "errors survive {error_survival:.3}, normal spans {normal_survival:.3}: {report}"
+    );
+}

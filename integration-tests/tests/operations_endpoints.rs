@@ -153,8 +153,18 @@ fn probes_breakers_and_unknown_paths() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    // The export breaker lives in the process-wide `breakers()` registry.
-    assert_eq!(names, ["worker", "queue", "exporter", "circuit_breakers"]);
+    // The spool is off here, so it has no component; the export breaker lives in the
+    // process-wide `breakers()` registry.
+    assert_eq!(
+        names,
+        [
+            "worker",
+            "queue",
+            "exporter",
+            "overhead",
+            "circuit_breakers"
+        ]
+    );
     assert!(health["components"]
         .as_array()
         .unwrap()

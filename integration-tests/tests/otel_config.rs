@@ -9,7 +9,14 @@
 //! - every panel's PromQL, run by a real Prometheus (started here on loopback) that
 //!   scraped a fixed exposition of the documented metrics, parses and returns data
 //!   (needs `prometheus`). That proves the queries fit the documented names and
-//!   labels, not that the crate emits them: the operations tests check that.
+//!   labels, not that the crate emits them: the operations tests check that;
+//! - and every panel's PromQL, run by a real Prometheus that scraped two running
+//!   `axum_service` examples (frontend with the collector profile calling a backend
+//!   with the Tempo profile, under traffic on `/`, `/checkout` and `/fail`), returns
+//!   data, each RED query from either profile alone (needs `prometheus` and the
+//!   example binary).
+
+mod common;
 
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
@@ -668,15 +675,21 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    fn start(binary: &Path, targets: &[(&str, std::net::SocketAddr)]) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("otel-config-prometheus-{}", std::process::id()));
+    fn start(binary: &Path, jobs: &[(&str, &[std::net::SocketAddr])]) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "otel-config-prometheus-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
-        for (job, addr) in targets {
+        for (job, addrs) in jobs {
+            let targets: Vec<String> = addrs.iter().map(|a| format!("\"{a}\"")).collect();
             config += &format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: [\"{addr}\"]\n"
+                "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
             );
         }
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
@@ -757,6 +770,35 @@ fn substitute(expr: &str, job: &str) -> String {
         .replace("$service", ".*")
 }
 
+/// The span-metric profiles a RED query reads, `(collector) or (Tempo)`.
+#[derive(Clone, Copy, Debug)]
+enum Profile {
+    Collector,
+    Tempo,
+}
+
+/// `expr` with the other profile's selectors matching nothing, so that the `or`
+/// can only answer from `profile`.
+fn only_profile(expr: &str, profile: Profile) -> String {
+    let other: &[&str] = match profile {
+        Profile::Tempo => &[
+            "traces_span_metrics_calls_total",
+            "traces_span_metrics_duration_milliseconds_bucket",
+            "traces_span_metrics_duration_milliseconds_sum",
+            "traces_span_metrics_duration_milliseconds_count",
+        ],
+        Profile::Collector => &[
+            "traces_spanmetrics_calls_total",
+            "traces_spanmetrics_latency_bucket",
+            "traces_spanmetrics_latency_sum",
+            "traces_spanmetrics_latency_count",
+        ],
+    };
+    other.iter().fold(expr.to_owned(), |expr, name| {
+        expr.replace(&format!("{name}{{"), &format!("{name}{{absent=\"x\","))
+    })
+}
+
 fn has_value(result: &[Json]) -> bool {
     result.iter().any(|series| {
         series["value"][1]
@@ -772,7 +814,7 @@ fn every_panel_query_returns_data_from_a_real_prometheus() {
     let binary = tool("PROMETHEUS", "prometheus").expect("prometheus on PATH or $PROMETHEUS");
     let documented = documented_metrics();
     let app = Exposition::start(documented.clone());
-    let prometheus = Prometheus::start(&binary, &[("tracing-observer", app.addr)]);
+    let prometheus = Prometheus::start(&binary, &[("tracing-observer", &[app.addr])]);
 
     // Enough scrapes that 20 s rates have two samples or more.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -802,23 +844,7 @@ fn every_panel_query_returns_data_from_a_real_prometheus() {
         .into_iter()
         .filter(|(n, ..)| n == "service-red.json")
     {
-        let tempo_half = substitute(&expr, "tracing-observer")
-            .replace(
-                "traces_span_metrics_calls_total{",
-                "traces_span_metrics_calls_total{absent=\"x\",",
-            )
-            .replace(
-                "traces_span_metrics_duration_milliseconds_bucket{",
-                "traces_span_metrics_duration_milliseconds_bucket{absent=\"x\",",
-            )
-            .replace(
-                "traces_span_metrics_duration_milliseconds_sum{",
-                "traces_span_metrics_duration_milliseconds_sum{absent=\"x\",",
-            )
-            .replace(
-                "traces_span_metrics_duration_milliseconds_count{",
-                "traces_span_metrics_duration_milliseconds_count{absent=\"x\",",
-            );
+        let tempo_half = only_profile(&substitute(&expr, "tracing-observer"), Profile::Tempo);
         match prometheus.query(&tempo_half) {
             Ok(result) if has_value(&result) => {}
             other => failures.push(format!(
@@ -827,4 +853,136 @@ fn every_panel_query_returns_data_from_a_real_prometheus() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// === against the example service ===
+
+/// `(name, value)` pairs as `&str`s.
+fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Stops [`drive_traffic`] when dropped, also when the test panics.
+struct StopOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// How long the dashboard test drives traffic at most.
+const TRAFFIC_LIMIT: Duration = Duration::from_secs(120);
+
+/// Requests `/`, `/checkout` and `/fail` on the frontend and `/` and `/fail` on
+/// the backend every 50 ms until `stop` is set (or [`TRAFFIC_LIMIT`] passes); the statuses
+/// that were not the expected ones.
+fn drive_traffic(
+    frontend: std::net::SocketAddr,
+    backend: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let mut unexpected = Vec::new();
+        let deadline = Instant::now() + TRAFFIC_LIMIT;
+        while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+            for (addr, path, expected) in [
+                (frontend, "/", 200),
+                (frontend, "/checkout", 200),
+                (frontend, "/fail", 500),
+                (backend, "/", 200),
+                (backend, "/fail", 500),
+            ] {
+                match integration_tests::http_get(addr, path) {
+                    Ok(response) if response.status == expected => {}
+                    Ok(response) => unexpected.push(format!("{path}: {}", response.status)),
+                    Err(e) => unexpected.push(format!("{path}: {e}")),
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        unexpected
+    })
+}
+
+#[test]
+#[ignore = "needs prometheus and the axum_service example; run scripts/test"]
+fn every_panel_query_returns_data_from_the_example_service() {
+    let binary = tool("PROMETHEUS", "prometheus").expect("prometheus on PATH or $PROMETHEUS");
+    // Exports succeed (export latency, requests); the spool is on, in a directory of its own.
+    let receiver = integration_tests::OtlpReceiver::start();
+    let endpoint = receiver.endpoint();
+    let spool = common::spool_dir("dashboards");
+    let env = |service: &'static str, profile: &'static str| {
+        vec![
+            ("OTEL_SERVICE_NAME", service.to_owned()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
+            ("OBSERVER_RESOURCE_INTERVAL", "1s".to_owned()),
+            ("OBSERVER_SPAN_METRICS_PROFILE", profile.to_owned()),
+            ("OBSERVER_SPOOL", "on".to_owned()),
+            (
+                "OBSERVER_SPOOL_DIR",
+                spool.join(service).to_string_lossy().into_owned(),
+            ),
+        ]
+    };
+    // The backend speaks Tempo's profile, the frontend the collector's: between them
+    // every half of every RED query has data.
+    let backend = common::AxumService::start(&[], &borrowed(&env("backend", "tempo")));
+    let frontend = common::AxumService::start(
+        &["--downstream", &backend.url()],
+        &borrowed(&env("frontend", "collector")),
+    );
+
+    let stop = StopOnDrop(Arc::new(std::sync::atomic::AtomicBool::new(false)));
+    let traffic = drive_traffic(frontend.addr, backend.addr, Arc::clone(&stop.0));
+    let observers = [frontend.observer_addr, backend.observer_addr];
+    let prometheus = Prometheus::start(&binary, &[("tracing-observer", &observers)]);
+
+    // Both targets up, and scraped often enough that 20 s rates have several samples.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let scraped = r#"min(count_over_time(up{job="tracing-observer"}[20s])) >= 8 and count(up{job="tracing-observer"} == 1) == 2"#;
+    while !prometheus.query(scraped).is_ok_and(|r| has_value(&r)) {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not scrape both services; see {}",
+            prometheus.dir.join("log").display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let red = panel_exprs()
+        .into_iter()
+        .filter(|(n, ..)| n == "service-red.json")
+        .flat_map(|(name, title, expr)| {
+            [Profile::Collector, Profile::Tempo].map(|profile| {
+                let title = format!("{title} ({profile:?} profile only)");
+                (name.clone(), title, only_profile(&expr, profile))
+            })
+        });
+    for (name, title, expr) in panel_exprs().into_iter().chain(variable_exprs()).chain(red) {
+        let query = substitute(&expr, "tracing-observer");
+        checked += 1;
+        let missing = match prometheus.query(&query) {
+            Ok(result) if has_value(&result) => continue,
+            Ok(result) => format!("no finite value: {result:?}"),
+            Err(e) => e,
+        };
+        failures.push(format!("{name}: {title}: {query}: {missing}"));
+    }
+    drop(stop);
+    let unexpected = traffic.join().expect("traffic thread");
+    assert!(unexpected.is_empty(), "unexpected answers: {unexpected:?}");
+    assert!(checked > 40, "only {checked} queries checked");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} dashboard queries returned no data:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    drop((frontend, backend, prometheus));
+    let _ = std::fs::remove_dir_all(&spool);
 }

@@ -6,101 +6,487 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Names of the environment variables this crate reads.
+///
+/// ```
+/// use tracing_observer::{config::vars, Observer};
+/// let observer = Observer::builder()
+///     .environment([(vars::OTEL_SERVICE_NAME, "checkout"), (vars::OTEL_SDK_DISABLED, "true")])
+///     .build()?;
+/// assert!(observer.is_disabled());
+/// # Ok::<(), tracing_observer::BuildError>(())
+/// ```
 pub mod vars {
     /// Disables the observer: the layer becomes a no-op.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_SDK_DISABLED, "true")]).build()?;
+    /// assert!(observer.is_disabled());
+    /// let err = Observer::builder().environment([(vars::OTEL_SDK_DISABLED, "maybe")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_SDK_DISABLED=maybe:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
     /// The `service.name` resource attribute.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_SERVICE_NAME, "checkout")]).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
     /// Extra resource attributes, `key=value,key=value`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_RESOURCE_ATTRIBUTES, "deployment.environment.name=prod,service.version=1.4.2")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_RESOURCE_ATTRIBUTES, "no-equals-sign")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_RESOURCE_ATTRIBUTES=no-equals-sign:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
     /// `otlp`, `console` or `none`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_TRACES_EXPORTER, "none")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_TRACES_EXPORTER, "jaeger")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_TRACES_EXPORTER=jaeger:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
     /// The spec's batch-processor and span-limit variables.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_BSP_SCHEDULE_DELAY, "500")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_BSP_SCHEDULE_DELAY, "soon")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_BSP_SCHEDULE_DELAY=soon:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
     /// Longest time one batch export may take, in milliseconds.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_BSP_EXPORT_TIMEOUT, "10000")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_BSP_EXPORT_TIMEOUT, "soon")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_BSP_EXPORT_TIMEOUT=soon:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
     /// Spans held in the queue at most.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_BSP_MAX_QUEUE_SIZE, "10000")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_BSP_MAX_QUEUE_SIZE, "lots")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_BSP_MAX_QUEUE_SIZE=lots:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
     /// Spans per export request at most.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "256")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, "many")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=many:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
     /// Bytes the queue holds at most (`64MiB`, `1GiB`, or a number of bytes).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_MAX_QUEUE_BYTES, "16MiB")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_MAX_QUEUE_BYTES, "lots")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_MAX_QUEUE_BYTES=lots:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_MAX_QUEUE_BYTES: &str = "OBSERVER_MAX_QUEUE_BYTES";
     /// Export requests in flight at once.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_BSP_MAX_CONCURRENT_EXPORTS, "2")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_BSP_MAX_CONCURRENT_EXPORTS, "two")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_BSP_MAX_CONCURRENT_EXPORTS=two:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_BSP_MAX_CONCURRENT_EXPORTS: &str = "OTEL_BSP_MAX_CONCURRENT_EXPORTS";
     /// The seeds' name for concurrent exports; `OTEL_BSP_MAX_CONCURRENT_EXPORTS` wins when both are set.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_ASYNC_WORKER_THREADS, "2")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_ASYNC_WORKER_THREADS, "two")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_ASYNC_WORKER_THREADS=two:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_ASYNC_WORKER_THREADS: &str = "OBSERVER_ASYNC_WORKER_THREADS";
     /// Attributes kept per span.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, "64")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, "many")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=many:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
     /// Events kept per span.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_SPAN_EVENT_COUNT_LIMIT, "32")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_SPAN_EVENT_COUNT_LIMIT, "many")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_SPAN_EVENT_COUNT_LIMIT=many:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_SPAN_EVENT_COUNT_LIMIT: &str = "OTEL_SPAN_EVENT_COUNT_LIMIT";
     /// Links kept per span.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_SPAN_LINK_COUNT_LIMIT, "16")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_SPAN_LINK_COUNT_LIMIT, "many")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_SPAN_LINK_COUNT_LIMIT=many:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
     /// Bytes kept of one attribute value.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, "1024")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, "long")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=long:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
     /// Bytes kept of one span attribute value; wins over `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, "2048")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, "long")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT=long:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str =
         "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT";
     /// Attributes kept per event.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, "16")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, "many")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT=many:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
     /// Field-name patterns whose values are replaced by `[REDACTED]` (comma-separated, `none` for none).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_REDACT_FIELDS, "password,card_number")]).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_REDACT_FIELDS: &str = "OBSERVER_REDACT_FIELDS";
     /// The head sampler: `always_on`, `always_off`, `traceidratio`, `parentbased_*`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder()
+    ///     .environment([(vars::OTEL_TRACES_SAMPLER, "parentbased_traceidratio"), (vars::OTEL_TRACES_SAMPLER_ARG, "0.25")])
+    ///     .build()?;
+    /// let err = Observer::builder().environment([(vars::OTEL_TRACES_SAMPLER, "sometimes")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_TRACES_SAMPLER=sometimes:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
     /// The ratio of the `traceidratio` samplers.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder()
+    ///     .environment([(vars::OTEL_TRACES_SAMPLER, "traceidratio"), (vars::OTEL_TRACES_SAMPLER_ARG, "0.1")])
+    ///     .build()?;
+    /// let err = Observer::builder()
+    ///     .environment([(vars::OTEL_TRACES_SAMPLER, "traceidratio"), (vars::OTEL_TRACES_SAMPLER_ARG, "half")])
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("OTEL_TRACES_SAMPLER_ARG=half:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
     /// Sampling rules: `TARGET[/NAME]=RATIO[@RATE],…`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SAMPLING_RULES, "checkout::pricing=0.01,checkout/refresh_cache=0.2@10")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SAMPLING_RULES, "checkout=2")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SAMPLING_RULES=checkout=2:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SAMPLING_RULES: &str = "OBSERVER_SAMPLING_RULES";
     /// Keep failing spans (and their local ancestors) that head sampling dropped: `true` or `false`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_KEEP_ERRORS, "false")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_KEEP_ERRORS, "maybe")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_KEEP_ERRORS=maybe:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_KEEP_ERRORS: &str = "OBSERVER_KEEP_ERRORS";
     /// Keep spans at least this slow that head sampling dropped (`500ms`, `2s`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SLOW_SPAN_THRESHOLD, "500ms")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SLOW_SPAN_THRESHOLD, "slow")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SLOW_SPAN_THRESHOLD=slow:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SLOW_SPAN_THRESHOLD: &str = "OBSERVER_SLOW_SPAN_THRESHOLD";
     /// The overhead budget (`0.02` or `2%`): above it, head sampling is lowered.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_OVERHEAD_THRESHOLD, "2%")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_OVERHEAD_THRESHOLD, "lots")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_OVERHEAD_THRESHOLD=lots:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_OVERHEAD_THRESHOLD: &str = "OBSERVER_OVERHEAD_THRESHOLD";
     /// Measure each span's thread CPU time while entered: `true` or `false`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_CPU_TIME, "true")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_CPU_TIME, "maybe")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_CPU_TIME=maybe:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_CPU_TIME: &str = "OBSERVER_CPU_TIME";
     /// When set, only these field names are exported (comma-separated).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_ALLOW_FIELDS, "user_id,order_id")]).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_ALLOW_FIELDS: &str = "OBSERVER_ALLOW_FIELDS";
     /// Path of a TOML config file with the builder's keys.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let path = std::env::temp_dir().join("tracing-observer-doc-config.toml");
+    /// std::fs::write(&path, "service_name = \"checkout\"\n").unwrap();
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_CONFIG, path.to_str().unwrap())]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_CONFIG, "/nonexistent/observer.toml")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_CONFIG=/nonexistent/observer.toml:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_CONFIG: &str = "OBSERVER_CONFIG";
     /// Timeout of the shutdown run when the observer is dropped (`5s`, `500ms`, or milliseconds).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SHUTDOWN_TIMEOUT, "2s")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SHUTDOWN_TIMEOUT, "later")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SHUTDOWN_TIMEOUT=later:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SHUTDOWN_TIMEOUT: &str = "OBSERVER_SHUTDOWN_TIMEOUT";
     /// The seeds' name for the queue size; `OTEL_BSP_MAX_QUEUE_SIZE` wins when both are set.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_ASYNC_QUEUE_SIZE, "10000")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_ASYNC_QUEUE_SIZE, "big")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_ASYNC_QUEUE_SIZE=big:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_ASYNC_QUEUE_SIZE: &str = "OBSERVER_ASYNC_QUEUE_SIZE";
     /// `off` disables the disk spool (`on` is the default).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPOOL, "off")]).build()?;
+    /// assert!(!observer.stats().spool.enabled);
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SPOOL, "maybe")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SPOOL=maybe:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPOOL: &str = "OBSERVER_SPOOL";
     /// The spool directory.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let dir = std::env::temp_dir().join("tracing-observer-doc-spool-dir");
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPOOL_DIR, dir.to_str().unwrap())]).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPOOL_DIR: &str = "OBSERVER_SPOOL_DIR";
     /// Bytes the spool may hold (`1073741824`, `512MiB`, `1GiB`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPOOL_MAX_BYTES, "512MiB")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SPOOL_MAX_BYTES, "huge")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SPOOL_MAX_BYTES=huge:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPOOL_MAX_BYTES: &str = "OBSERVER_SPOOL_MAX_BYTES";
     /// How long spooled batches are kept (`6h`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPOOL_RETENTION, "24h")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SPOOL_RETENTION, "forever")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SPOOL_RETENTION=forever:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPOOL_RETENTION: &str = "OBSERVER_SPOOL_RETENTION";
     /// Where expired and evicted segments are moved instead of deleted.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let dir = std::env::temp_dir().join("tracing-observer-doc-spool-archive");
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPOOL_ARCHIVE_DIR, dir.to_str().unwrap())]).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPOOL_ARCHIVE_DIR: &str = "OBSERVER_SPOOL_ARCHIVE_DIR";
     /// Consecutive export failures that open the circuit breaker.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_THRESHOLD, "3")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_THRESHOLD, "three")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_CIRCUIT_BREAKER_THRESHOLD=three:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_CIRCUIT_BREAKER_THRESHOLD: &str = "OBSERVER_CIRCUIT_BREAKER_THRESHOLD";
     /// How long the open breaker waits before a probe (`30s`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_TIMEOUT, "10s")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_TIMEOUT, "soon")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_CIRCUIT_BREAKER_TIMEOUT=soon:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_CIRCUIT_BREAKER_TIMEOUT: &str = "OBSERVER_CIRCUIT_BREAKER_TIMEOUT";
     /// First retry delay (`1s`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_RETRY_INITIAL_BACKOFF, "200ms")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_RETRY_INITIAL_BACKOFF, "soon")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_RETRY_INITIAL_BACKOFF=soon:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_RETRY_INITIAL_BACKOFF: &str = "OBSERVER_RETRY_INITIAL_BACKOFF";
     /// Longest retry delay (`30s`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_RETRY_MAX_BACKOFF, "10s")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_RETRY_MAX_BACKOFF, "never")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_RETRY_MAX_BACKOFF=never:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_RETRY_MAX_BACKOFF: &str = "OBSERVER_RETRY_MAX_BACKOFF";
     /// Time after which a failing batch is spooled instead of retried (`60s`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_RETRY_MAX_ELAPSED_TIME, "120s")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_RETRY_MAX_ELAPSED_TIME, "never")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_RETRY_MAX_ELAPSED_TIME=never:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_RETRY_MAX_ELAPSED_TIME: &str = "OBSERVER_RETRY_MAX_ELAPSED_TIME";
     /// Span metrics (RED) on or off: `true` or `false`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPAN_METRICS, "false")]).build()?;
+    /// assert!(!observer.metrics_text().contains("traces_span_metrics_calls_total"));
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SPAN_METRICS, "maybe")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SPAN_METRICS=maybe:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPAN_METRICS: &str = "OBSERVER_SPAN_METRICS";
     /// Span-metrics naming: `collector` or `tempo`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPAN_METRICS_PROFILE, "tempo")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SPAN_METRICS_PROFILE, "datadog")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SPAN_METRICS_PROFILE=datadog:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPAN_METRICS_PROFILE: &str = "OBSERVER_SPAN_METRICS_PROFILE";
     /// Extra span-metrics dimensions, comma-separated (e.g. `code.module.name`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPAN_METRICS_DIMENSIONS, "http.route,code.module.name")]).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPAN_METRICS_DIMENSIONS: &str = "OBSERVER_SPAN_METRICS_DIMENSIONS";
     /// Span-metrics label sets at most.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPAN_METRICS_MAX_SERIES, "500")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SPAN_METRICS_MAX_SERIES, "many")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SPAN_METRICS_MAX_SERIES=many:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_SPAN_METRICS_MAX_SERIES: &str = "OBSERVER_SPAN_METRICS_MAX_SERIES";
     /// Address of the health and metrics endpoints (`127.0.0.1:9464`); unset = off.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// // e.g. OBSERVER_HTTP_ADDR=127.0.0.1:9464; a value that is not an address is refused:
+    /// let err = Observer::builder().environment([(vars::OBSERVER_HTTP_ADDR, "not-an-address")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_HTTP_ADDR=not-an-address:"));
+    /// ```
     pub const OBSERVER_HTTP_ADDR: &str = "OBSERVER_HTTP_ADDR";
     /// How often process resources are sampled (`5s`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_RESOURCE_INTERVAL, "30s")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_RESOURCE_INTERVAL, "often")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_RESOURCE_INTERVAL=often:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_RESOURCE_INTERVAL: &str = "OBSERVER_RESOURCE_INTERVAL";
     /// Install the panic hook: `true` or `false`.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_PANIC_HOOK, "true")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_PANIC_HOOK, "maybe")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_PANIC_HOOK=maybe:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_PANIC_HOOK: &str = "OBSERVER_PANIC_HOOK";
     /// Worker failures in a row before the observer disables itself.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_MAX_WORKER_RESTARTS, "5")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_MAX_WORKER_RESTARTS, "many")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_MAX_WORKER_RESTARTS=many:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub const OBSERVER_MAX_WORKER_RESTARTS: &str = "OBSERVER_MAX_WORKER_RESTARTS";
 }
 

@@ -32,10 +32,28 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Consecutive failures that open a breaker (`OBSERVER_CIRCUIT_BREAKER_THRESHOLD`).
+///
+/// ```
+/// use tracing_observer::{config::DEFAULT_FAILURE_THRESHOLD, BreakerConfig};
+/// assert_eq!(DEFAULT_FAILURE_THRESHOLD, 5);
+/// assert_eq!(BreakerConfig::default(), BreakerConfig::default().failure_threshold(DEFAULT_FAILURE_THRESHOLD));
+/// ```
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
 /// How long an open breaker refuses calls before probing (`OBSERVER_CIRCUIT_BREAKER_TIMEOUT`).
+///
+/// ```
+/// use tracing_observer::{config::DEFAULT_OPEN_TIMEOUT, BreakerConfig};
+/// assert_eq!(DEFAULT_OPEN_TIMEOUT, std::time::Duration::from_secs(30));
+/// assert_eq!(BreakerConfig::default().timeout(), DEFAULT_OPEN_TIMEOUT);
+/// ```
 pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The sliding window of the failure rate.
+///
+/// ```
+/// use tracing_observer::{config::DEFAULT_WINDOW, BreakerConfig};
+/// assert_eq!(DEFAULT_WINDOW, std::time::Duration::from_secs(60));
+/// assert_eq!(BreakerConfig::default(), BreakerConfig::default().window(DEFAULT_WINDOW));
+/// ```
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 
 /// When a breaker opens and closes again.
@@ -75,6 +93,15 @@ impl Default for BreakerConfig {
 
 impl BreakerConfig {
     /// Consecutive failures that open the breaker (at least 1).
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default().failure_threshold(2));
+    /// let _ = breaker.call(|| Err::<(), _>("timeout"));
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// let _ = breaker.call(|| Err::<(), _>("timeout"));
+    /// assert_eq!(breaker.state(), BreakerState::Open);
+    /// ```
     pub fn failure_threshold(mut self, failures: u32) -> Self {
         self.failure_threshold = failures.max(1);
         self
@@ -82,42 +109,104 @@ impl BreakerConfig {
 
     /// Also open when at least `rate` (0..=1) of the calls in the window failed,
     /// once the window holds `min_calls` calls.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let config = BreakerConfig::default().failure_threshold(100).failure_rate(0.5, 4);
+    /// let breaker = CircuitBreaker::new("search", config);
+    /// for ok in [true, true, false, false] {
+    ///     let _ = breaker.call(|| if ok { Ok(()) } else { Err("timeout") });
+    /// }
+    /// assert_eq!(breaker.state(), BreakerState::Open);
+    /// ```
     pub fn failure_rate(mut self, rate: f64, min_calls: u32) -> Self {
         self.failure_rate = Some((rate.clamp(0.0, 1.0), min_calls.max(1)));
         self
     }
 
     /// The sliding window the failure rate is computed over.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::BreakerConfig;
+    /// let config = BreakerConfig::default().failure_rate(0.5, 10).window(Duration::from_secs(10));
+    /// assert_ne!(config, BreakerConfig::default().failure_rate(0.5, 10));
+    /// ```
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
         self
     }
 
     /// How long the breaker stays open before letting a probe through.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::BreakerConfig;
+    /// let config = BreakerConfig::default().open_timeout(Duration::from_secs(5));
+    /// assert_eq!(config.timeout(), Duration::from_secs(5));
+    /// ```
     pub fn open_timeout(mut self, timeout: Duration) -> Self {
         self.open_timeout = timeout;
         self
     }
 
     /// Successful probes that close a half-open breaker (at least 1).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let config = BreakerConfig::default().open_timeout(Duration::ZERO).success_threshold(2);
+    /// let breaker = CircuitBreaker::new("search", config);
+    /// breaker.trip(); // open, and half-open at once (zero open timeout)
+    /// breaker.call(|| Ok::<_, ()>(())).unwrap();
+    /// assert_eq!(breaker.state(), BreakerState::HalfOpen);
+    /// breaker.call(|| Ok::<_, ()>(())).unwrap();
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// ```
     pub fn success_threshold(mut self, successes: u32) -> Self {
         self.success_threshold = successes.max(1);
         self
     }
 
     /// Probes allowed at once while half-open (at least 1).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// let config = BreakerConfig::default().open_timeout(Duration::ZERO).half_open_max_calls(2);
+    /// let breaker = CircuitBreaker::new("search", config);
+    /// breaker.trip();
+    /// let (first, second) = (breaker.try_acquire().unwrap(), breaker.try_acquire().unwrap());
+    /// assert!(breaker.try_acquire().is_err(), "a third probe waits");
+    /// first.success();
+    /// second.success();
+    /// ```
     pub fn half_open_max_calls(mut self, calls: u32) -> Self {
         self.half_open_max_calls = calls.max(1);
         self
     }
 
     /// The open timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::BreakerConfig;
+    /// assert_eq!(BreakerConfig::default().timeout(), Duration::from_secs(30));
+    /// ```
     pub fn timeout(&self) -> Duration {
         self.open_timeout
     }
 }
 
 /// Where a breaker stands.
+///
+/// ```
+/// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+/// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+/// assert_eq!(breaker.state(), BreakerState::Closed);
+/// breaker.trip();
+/// assert_eq!(breaker.state(), BreakerState::Open);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BreakerState {
@@ -131,6 +220,12 @@ pub enum BreakerState {
 
 impl BreakerState {
     /// `CLOSED`, `OPEN` or `HALF_OPEN`.
+    ///
+    /// ```
+    /// use tracing_observer::BreakerState;
+    /// assert_eq!(BreakerState::HalfOpen.as_str(), "HALF_OPEN");
+    /// assert_eq!(BreakerState::Open.to_string(), "OPEN");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Closed => "CLOSED",
@@ -147,6 +242,15 @@ impl fmt::Display for BreakerState {
 }
 
 /// A breaker's state and counters, as `/circuit-breakers` shows them.
+///
+/// ```
+/// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+/// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+/// let _ = breaker.call(|| Err::<(), _>("timeout"));
+/// let snapshot = breaker.snapshot();
+/// assert_eq!((snapshot.state, snapshot.failures, snapshot.failure_count), (BreakerState::Closed, 1, 1));
+/// assert!(snapshot.last_failure.is_some());
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct BreakerSnapshot {
@@ -212,6 +316,14 @@ pub enum BreakerError<E> {
 
 impl<E> BreakerError<E> {
     /// Whether the breaker refused the call.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+    /// assert!(!breaker.call(|| Err::<(), _>("timeout")).unwrap_err().is_open());
+    /// breaker.trip();
+    /// assert!(breaker.call(|| Ok::<_, &str>(())).unwrap_err().is_open());
+    /// ```
     pub fn is_open(&self) -> bool {
         matches!(self, Self::Open { .. })
     }
@@ -239,8 +351,16 @@ impl<E: std::error::Error + 'static> std::error::Error for BreakerError<E> {
     }
 }
 
-/// A permission to make one call; report its outcome with [`CircuitBreaker::success`]
-/// or [`CircuitBreaker::failure`]. Dropping it unreported frees its probe slot.
+/// A permission to make one call; report its outcome with [`Permit::success`]
+/// or [`Permit::failure`]. Dropping it unreported frees its probe slot.
+///
+/// ```
+/// use tracing_observer::{BreakerConfig, CircuitBreaker};
+/// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+/// let permit = breaker.try_acquire().expect("a closed breaker lets calls through");
+/// permit.success();
+/// assert_eq!(breaker.snapshot().successes, 1);
+/// ```
 #[derive(Debug)]
 #[must_use = "report the call's outcome"]
 pub struct Permit {
@@ -251,11 +371,25 @@ pub struct Permit {
 
 impl Permit {
     /// The call succeeded.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
+    /// breaker.try_acquire().unwrap().success();
+    /// assert_eq!(breaker.snapshot().successes, 1);
+    /// ```
     pub fn success(self) {
         self.finish_at(true, Instant::now());
     }
 
     /// The call failed.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default().failure_threshold(1));
+    /// breaker.try_acquire().unwrap().failure();
+    /// assert_eq!(breaker.state(), BreakerState::Open);
+    /// ```
     pub fn failure(self) {
         self.finish_at(false, Instant::now());
     }
@@ -275,7 +409,16 @@ impl Drop for Permit {
     }
 }
 
-/// A named circuit breaker; clones share state. See the [module docs](self).
+/// A named circuit breaker; clones share state. [`breakers`](crate::breakers) lists
+/// the process's breakers.
+///
+/// ```
+/// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+/// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
+/// let clone = breaker.clone();
+/// clone.trip();
+/// assert_eq!(breaker.state(), BreakerState::Open, "clones share one state");
+/// ```
 #[derive(Clone, Debug)]
 pub struct CircuitBreaker {
     name: Arc<str>,
@@ -303,6 +446,12 @@ struct Inner {
 
 impl CircuitBreaker {
     /// A closed breaker. It is not registered anywhere; see [`BreakerRegistry`].
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// ```
     pub fn new(name: impl Into<String>, config: BreakerConfig) -> Self {
         Self {
             name: Arc::from(name.into()),
@@ -325,16 +474,36 @@ impl CircuitBreaker {
     }
 
     /// Its name.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// assert_eq!(CircuitBreaker::new("payments", BreakerConfig::default()).name(), "payments");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Its configuration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default().open_timeout(Duration::from_secs(5)));
+    /// assert_eq!(breaker.config().timeout(), Duration::from_secs(5));
+    /// ```
     pub fn config(&self) -> &BreakerConfig {
         &self.config
     }
 
     /// Its state now (an open breaker whose timeout passed reads `HalfOpen`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default().open_timeout(Duration::ZERO));
+    /// breaker.trip();
+    /// assert_eq!(breaker.state(), BreakerState::HalfOpen, "the zero open timeout has passed");
+    /// ```
     pub fn state(&self) -> BreakerState {
         self.state_at(Instant::now())
     }
@@ -349,6 +518,16 @@ impl CircuitBreaker {
     ///
     /// # Errors
     /// The remaining open time when the breaker refuses the call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
+    /// breaker.try_acquire().unwrap().success();
+    /// breaker.trip();
+    /// let retry_in = breaker.try_acquire().unwrap_err();
+    /// assert!(retry_in <= Duration::from_secs(30));
+    /// ```
     pub fn try_acquire(&self) -> Result<Permit, Duration> {
         self.try_acquire_at(Instant::now())
     }
@@ -385,6 +564,14 @@ impl CircuitBreaker {
     ///
     /// # Errors
     /// [`BreakerError::Open`] when refused, [`BreakerError::Inner`] when `f` failed.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerError, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
+    /// assert_eq!(breaker.call(|| Ok::<_, String>(42)).unwrap(), 42);
+    /// let err = breaker.call(|| Err::<u32, _>("declined".to_owned())).unwrap_err();
+    /// assert!(matches!(err, BreakerError::Inner(reason) if reason == "declined"));
+    /// ```
     pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, BreakerError<E>> {
         let permit = self
             .try_acquire()
@@ -435,6 +622,13 @@ impl CircuitBreaker {
     }
 
     /// Opens the breaker now, whatever its state.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
+    /// breaker.trip();
+    /// assert_eq!(breaker.state(), BreakerState::Open);
+    /// ```
     pub fn trip(&self) {
         let now = Instant::now();
         let mut inner = self.lock();
@@ -442,6 +636,14 @@ impl CircuitBreaker {
     }
 
     /// Closes the breaker now and forgets recent failures.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
+    /// breaker.trip();
+    /// breaker.reset();
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// ```
     pub fn reset(&self) {
         let mut inner = self.lock();
         inner.state = BreakerState::Closed;
@@ -452,6 +654,14 @@ impl CircuitBreaker {
     }
 
     /// Its state and counters.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
+    /// let _ = breaker.call(|| Ok::<_, ()>(()));
+    /// let snapshot = breaker.snapshot();
+    /// assert_eq!((snapshot.name.as_str(), snapshot.calls, snapshot.successes), ("payments", 1, 1));
+    /// ```
     pub fn snapshot(&self) -> BreakerSnapshot {
         let now = Instant::now();
         let mut inner = self.lock();
@@ -569,6 +779,12 @@ pub struct BreakerRegistry {
 
 impl BreakerRegistry {
     /// An empty registry.
+    ///
+    /// ```
+    /// use tracing_observer::BreakerRegistry;
+    /// let registry = BreakerRegistry::new();
+    /// assert!(registry.list().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -578,6 +794,15 @@ impl BreakerRegistry {
     }
 
     /// The breaker named `name`, created with `config` if there is none yet.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::BreakerRegistry;
+    /// let registry = BreakerRegistry::new();
+    /// registry.get_or_create("inventory", BreakerConfig::default()).trip();
+    /// let again = registry.get_or_create("inventory", BreakerConfig::default());
+    /// assert_eq!(again.state(), BreakerState::Open, "the existing breaker is returned");
+    /// ```
     pub fn get_or_create(&self, name: &str, config: BreakerConfig) -> CircuitBreaker {
         self.map()
             .entry(name.to_owned())
@@ -586,22 +811,56 @@ impl BreakerRegistry {
     }
 
     /// Adds `breaker` under its name, replacing any breaker of that name.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerRegistry, CircuitBreaker};
+    /// let registry = BreakerRegistry::new();
+    /// registry.register(CircuitBreaker::new("inventory", BreakerConfig::default()));
+    /// assert!(registry.get("inventory").is_some());
+    /// ```
     pub fn register(&self, breaker: CircuitBreaker) {
         self.map().insert(breaker.name().to_owned(), breaker);
     }
 
     /// The breaker named `name`.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerRegistry};
+    /// let registry = BreakerRegistry::new();
+    /// assert!(registry.get("inventory").is_none());
+    /// registry.get_or_create("inventory", BreakerConfig::default());
+    /// assert_eq!(registry.get("inventory").unwrap().name(), "inventory");
+    /// ```
     pub fn get(&self, name: &str) -> Option<CircuitBreaker> {
         self.map().get(name).cloned()
     }
 
     /// Every breaker's snapshot, by name.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerRegistry};
+    /// let registry = BreakerRegistry::new();
+    /// registry.get_or_create("search", BreakerConfig::default());
+    /// registry.get_or_create("inventory", BreakerConfig::default());
+    /// let names: Vec<String> = registry.list().into_iter().map(|b| b.name).collect();
+    /// assert_eq!(names, ["inventory", "search"]);
+    /// ```
     pub fn list(&self) -> Vec<BreakerSnapshot> {
         let breakers: Vec<CircuitBreaker> = self.map().values().cloned().collect();
         breakers.iter().map(CircuitBreaker::snapshot).collect()
     }
 
     /// Closes every breaker.
+    ///
+    /// ```
+    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::BreakerRegistry;
+    /// let registry = BreakerRegistry::new();
+    /// let breaker = registry.get_or_create("inventory", BreakerConfig::default());
+    /// breaker.trip();
+    /// registry.reset_all();
+    /// assert_eq!(breaker.state(), BreakerState::Closed);
+    /// ```
     pub fn reset_all(&self) {
         let breakers: Vec<CircuitBreaker> = self.map().values().cloned().collect();
         breakers.iter().for_each(CircuitBreaker::reset);
@@ -610,12 +869,26 @@ impl BreakerRegistry {
 
 /// The process-wide registry; the observer registers its export breaker here as
 /// [`EXPORT_BREAKER`].
+///
+/// ```
+/// use tracing_observer::{breakers, BreakerConfig};
+/// breakers().get_or_create("doc-example-geo", BreakerConfig::default());
+/// assert!(breakers().get("doc-example-geo").is_some());
+/// ```
 pub fn breakers() -> &'static BreakerRegistry {
     static REGISTRY: OnceLock<BreakerRegistry> = OnceLock::new();
     REGISTRY.get_or_init(BreakerRegistry::new)
 }
 
 /// The name of the observer's export breaker in [`breakers()`] (the latest observer's).
+///
+/// ```
+/// use tracing_observer::{breakers, EXPORT_BREAKER};
+/// assert_eq!(EXPORT_BREAKER, "otlp-export");
+/// if let Some(export) = breakers().get(EXPORT_BREAKER) {
+///     println!("export breaker: {}", export.state());
+/// }
+/// ```
 pub const EXPORT_BREAKER: &str = "otlp-export";
 
 #[cfg(test)]

@@ -8,10 +8,28 @@ use crate::error::{ExportError, ExportErrorKind};
 use std::time::Duration;
 
 /// First retry delay (before jitter).
+///
+/// ```
+/// use tracing_observer::{config::DEFAULT_INITIAL_BACKOFF, RetryPolicy};
+/// assert_eq!(DEFAULT_INITIAL_BACKOFF, std::time::Duration::from_secs(1));
+/// assert_eq!(RetryPolicy::default(), RetryPolicy::default().initial_backoff(DEFAULT_INITIAL_BACKOFF));
+/// ```
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest retry delay.
+///
+/// ```
+/// use tracing_observer::{config::DEFAULT_MAX_BACKOFF, RetryPolicy};
+/// assert_eq!(DEFAULT_MAX_BACKOFF, std::time::Duration::from_secs(30));
+/// assert_eq!(RetryPolicy::default(), RetryPolicy::default().max_backoff(DEFAULT_MAX_BACKOFF));
+/// ```
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Time after which a batch stops being retried (and goes to the spool).
+///
+/// ```
+/// use tracing_observer::{config::DEFAULT_MAX_ELAPSED_TIME, RetryPolicy};
+/// assert_eq!(DEFAULT_MAX_ELAPSED_TIME, std::time::Duration::from_secs(60));
+/// assert_eq!(RetryPolicy::default(), RetryPolicy::default().max_elapsed_time(DEFAULT_MAX_ELAPSED_TIME));
+/// ```
 pub const DEFAULT_MAX_ELAPSED_TIME: Duration = Duration::from_secs(60);
 
 /// How failed exports are retried.
@@ -45,6 +63,13 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// No retries: a failed export goes to the spool at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{Observer, RetryPolicy};
+    /// assert_eq!(RetryPolicy::none(), RetryPolicy::default().max_elapsed_time(Duration::ZERO));
+    /// let builder = Observer::builder().retry_policy(RetryPolicy::none());
+    /// ```
     pub fn none() -> Self {
         Self {
             max_elapsed_time: Duration::ZERO,
@@ -53,18 +78,42 @@ impl RetryPolicy {
     }
 
     /// The first delay (before jitter).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{Observer, RetryPolicy};
+    /// let policy = RetryPolicy::default().initial_backoff(Duration::from_millis(100));
+    /// assert_ne!(policy, RetryPolicy::default());
+    /// let builder = Observer::builder().retry_policy(policy);
+    /// ```
     pub fn initial_backoff(mut self, delay: Duration) -> Self {
         self.initial_backoff = delay;
         self
     }
 
     /// The longest delay.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{Observer, RetryPolicy};
+    /// let policy = RetryPolicy::default().max_backoff(Duration::from_secs(5));
+    /// assert_ne!(policy, RetryPolicy::default());
+    /// let builder = Observer::builder().retry_policy(policy);
+    /// ```
     pub fn max_backoff(mut self, delay: Duration) -> Self {
         self.max_backoff = delay;
         self
     }
 
     /// Total time after the first attempt during which retries are made.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{Observer, RetryPolicy};
+    /// let policy = RetryPolicy::default().max_elapsed_time(Duration::from_secs(10));
+    /// assert_ne!(policy, RetryPolicy::default());
+    /// let builder = Observer::builder().retry_policy(policy);
+    /// ```
     pub fn max_elapsed_time(mut self, limit: Duration) -> Self {
         self.max_elapsed_time = limit;
         self

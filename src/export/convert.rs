@@ -3,6 +3,7 @@
 //! This is where the span's `'static` metadata becomes semantic-convention
 //! attributes, so the host's threads never pay for them.
 
+use crate::clock::{self, Nanos};
 use crate::propagation::SpanContext;
 use crate::record::{
     thread, Attribute, EventName, EventRecord, SpanKind, SpanRecord, StatusCode, Value,
@@ -18,7 +19,7 @@ use opentelemetry_proto::tonic::trace::v1::{
 };
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tracing_core::Metadata;
 
 /// The instrumentation scope every span is exported under.
@@ -31,10 +32,10 @@ const FLAG_HAS_IS_REMOTE: u32 = 0x100;
 /// OTLP span flag: the parent is in another process.
 const FLAG_IS_REMOTE: u32 = 0x200;
 
-/// Maps monotonic instants to Unix time, from one reading of both clocks.
+/// Maps readings of the crate's monotonic clock to Unix time, from one reading of both clocks.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ClockAnchor {
-    instant: Instant,
+    monotonic: Nanos,
     unix_nanos: u64,
 }
 
@@ -45,18 +46,16 @@ impl ClockAnchor {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         Self {
-            instant: Instant::now(),
+            monotonic: clock::now_nanos(),
             unix_nanos,
         }
     }
 
-    pub(crate) fn unix_nanos(&self, at: Instant) -> u64 {
-        let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        match at.checked_duration_since(self.instant) {
-            Some(after) => self.unix_nanos.saturating_add(nanos(after)),
-            None => self
-                .unix_nanos
-                .saturating_sub(nanos(self.instant.saturating_duration_since(at))),
+    pub(crate) fn unix_nanos(&self, at: Nanos) -> u64 {
+        if at >= self.monotonic {
+            self.unix_nanos.saturating_add(at - self.monotonic)
+        } else {
+            self.unix_nanos.saturating_sub(self.monotonic - at)
         }
     }
 }
@@ -215,8 +214,8 @@ fn span(record: &SpanRecord, clock: &ClockAnchor, caches: &mut Caches) -> Span {
     if let Some(name) = caches.thread_name(record.thread_id) {
         attributes.push(kv_str("thread.name", &name));
     }
-    attributes.push(kv("busy_ns", nanos_value(record.timing.busy)));
-    attributes.push(kv("idle_ns", nanos_value(record.timing.idle)));
+    attributes.push(kv("busy_ns", int_value(record.timing.busy)));
+    attributes.push(kv("idle_ns", int_value(record.timing.idle)));
     if let Some(cpu) = record.timing.cpu {
         attributes.push(kv("thread.cpu_time_ns", nanos_value(cpu)));
     }
@@ -328,6 +327,10 @@ fn nanos_value(d: std::time::Duration) -> any_value::Value {
     any_value::Value::IntValue(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
+fn int_value(n: u64) -> any_value::Value {
+    any_value::Value::IntValue(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 fn attribute(attribute: &Attribute) -> KeyValue {
     let value = match &attribute.value {
         Value::Bool(b) => any_value::Value::BoolValue(*b),
@@ -362,14 +365,13 @@ fn kv_str(key: &str, value: &str) -> KeyValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn clock_anchor_maps_both_directions() {
         let anchor = ClockAnchor::now();
-        let later = anchor.instant + Duration::from_millis(5);
+        let later = anchor.monotonic + 5_000_000;
         assert_eq!(anchor.unix_nanos(later) - anchor.unix_nanos, 5_000_000);
-        if let Some(earlier) = anchor.instant.checked_sub(Duration::from_millis(3)) {
+        if let Some(earlier) = anchor.monotonic.checked_sub(3_000_000) {
             assert_eq!(anchor.unix_nanos - anchor.unix_nanos(earlier), 3_000_000);
         }
     }

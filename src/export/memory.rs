@@ -32,6 +32,15 @@ pub struct InMemoryExporter {
 
 impl InMemoryExporter {
     /// An exporter that keeps every request.
+    ///
+    /// ```
+    /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// let exporter = InMemoryExporter::new();
+    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// assert_eq!(exporter.requests().len(), 1);
+    /// # Ok::<(), tracing_observer::ExportError>(())
+    /// ```
     pub fn new() -> Self {
         Self {
             requests: Some(Arc::default()),
@@ -40,11 +49,30 @@ impl InMemoryExporter {
     }
 
     /// An exporter that only counts spans and keeps nothing (for benchmarks).
+    ///
+    /// ```
+    /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// let exporter = InMemoryExporter::counting();
+    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// assert!(exporter.requests().is_empty(), "a counting exporter keeps nothing");
+    /// # Ok::<(), tracing_observer::ExportError>(())
+    /// ```
     pub fn counting() -> Self {
         Self::default()
     }
 
     /// Every request exported so far (empty for a counting exporter).
+    ///
+    /// ```
+    /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// let exporter = InMemoryExporter::new();
+    /// assert!(exporter.requests().is_empty());
+    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// assert_eq!(exporter.requests()[0], ExportTraceServiceRequest::default());
+    /// # Ok::<(), tracing_observer::ExportError>(())
+    /// ```
     pub fn requests(&self) -> Vec<ExportTraceServiceRequest> {
         self.requests
             .as_ref()
@@ -53,6 +81,15 @@ impl InMemoryExporter {
     }
 
     /// Every span exported so far, in export order (empty for a counting exporter).
+    ///
+    /// ```
+    /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// let exporter = InMemoryExporter::new();
+    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// assert!(exporter.spans().is_empty(), "the request held no span");
+    /// # Ok::<(), tracing_observer::ExportError>(())
+    /// ```
     pub fn spans(&self) -> Vec<Span> {
         self.requests()
             .into_iter()
@@ -63,6 +100,20 @@ impl InMemoryExporter {
     }
 
     /// How many spans were exported so far.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let exporter = InMemoryExporter::counting();
+    /// let observer = Observer::builder().exporter(exporter.clone()).build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
+    ///     tracing::info_span!("work").in_scope(|| {});
+    /// });
+    /// observer.shutdown(Duration::from_secs(5));
+    /// assert_eq!(exporter.span_count(), 1);
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn span_count(&self) -> usize {
         self.spans.load(Ordering::Acquire)
     }

@@ -3,15 +3,21 @@
 use super::{ComponentHealth, HealthStatus};
 use crate::delivery::{breakers, BreakerState};
 use crate::pipeline::Shared;
+use crate::report::SpoolStats;
 
 /// Queue fill at which the queue component is degraded, then unhealthy.
 const QUEUE_DEGRADED: f64 = 0.5;
 const QUEUE_UNHEALTHY: f64 = 0.9;
+/// Spool fill at which the spool component is degraded, then unhealthy (the oldest
+/// batches are about to be evicted).
+const SPOOL_DEGRADED: f64 = 0.8;
+const SPOOL_UNHEALTHY: f64 = 0.95;
 
-/// `worker`, `queue`, `exporter` and `circuit_breakers`; never critical.
+/// `worker`, `queue`, `exporter`, `spool` (when on or failed), `overhead` and
+/// `circuit_breakers` (when any exists); never critical.
 pub(crate) fn builtin(shared: &Shared) -> Vec<ComponentHealth> {
     use HealthStatus::*;
-    let mut components = Vec::with_capacity(4);
+    let mut components = Vec::with_capacity(6);
     let worker = match shared.disabled_reason() {
         Some(reason) => ComponentHealth::builtin("worker", Unhealthy, Some(reason.to_owned())),
         None if !shared.is_accepting() => {
@@ -42,6 +48,14 @@ pub(crate) fn builtin(shared: &Shared) -> Vec<ComponentHealth> {
     };
     components.push(exporter);
 
+    let stats = shared.snapshot();
+    components.extend(spool(&stats.spool));
+    components.push(overhead(
+        stats.overhead_ratio,
+        shared.sampling.overhead.budget(),
+        stats.sampling_factor,
+    ));
+
     let snapshots = breakers().list();
     if !snapshots.is_empty() {
         let open: Vec<&str> = snapshots
@@ -60,4 +74,126 @@ pub(crate) fn builtin(shared: &Shared) -> Vec<ComponentHealth> {
         });
     }
     components
+}
+
+/// The spool's fill against its bound, or why it could not be opened; `None` when
+/// the spool is off.
+fn spool(spool: &SpoolStats) -> Option<ComponentHealth> {
+    use HealthStatus::*;
+    if !spool.enabled {
+        let error = spool.last_error.clone()?;
+        return Some(ComponentHealth::builtin(
+            "spool",
+            Unhealthy,
+            Some(format!("not open: {error}")),
+        ));
+    }
+    let fill = spool.bytes as f64 / spool.max_bytes.max(1) as f64;
+    let status = if fill >= SPOOL_UNHEALTHY {
+        Unhealthy
+    } else if fill >= SPOOL_DEGRADED {
+        Degraded
+    } else {
+        Healthy
+    };
+    let mut message = format!(
+        "{} of {} bytes used, {} spans waiting for replay",
+        spool.bytes, spool.max_bytes, spool.pending_spans
+    );
+    if let Some(error) = &spool.last_error {
+        message.push_str("; last error: ");
+        message.push_str(error);
+    }
+    Some(ComponentHealth::builtin("spool", status, Some(message)))
+}
+
+/// The measured overhead against the budget: degraded while over it (sampling is
+/// being lowered), healthy otherwise or without a budget.
+fn overhead(ratio: f64, budget: Option<f64>, factor: f64) -> ComponentHealth {
+    let percent = ratio * 100.0;
+    match budget {
+        Some(budget) if ratio > budget => ComponentHealth::builtin(
+            "overhead",
+            HealthStatus::Degraded,
+            Some(format!(
+                "{percent:.2} % of traced time, over the {:.2} % budget; sampling factor {factor}",
+                budget * 100.0
+            )),
+        ),
+        Some(budget) => ComponentHealth::builtin(
+            "overhead",
+            HealthStatus::Healthy,
+            Some(format!(
+                "{percent:.2} % of traced time, within the {:.2} % budget",
+                budget * 100.0
+            )),
+        ),
+        None => ComponentHealth::builtin(
+            "overhead",
+            HealthStatus::Healthy,
+            Some(format!("{percent:.2} % of traced time (no budget set)")),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spool_stats(bytes: u64, max_bytes: u64) -> SpoolStats {
+        SpoolStats {
+            enabled: true,
+            bytes,
+            max_bytes,
+            ..SpoolStats::default()
+        }
+    }
+
+    #[test]
+    fn spool_health_follows_its_fill() {
+        let status = |bytes| spool(&spool_stats(bytes, 1000)).unwrap().status;
+        assert_eq!(status(0), HealthStatus::Healthy);
+        assert_eq!(status(799), HealthStatus::Healthy);
+        assert_eq!(status(800), HealthStatus::Degraded);
+        assert_eq!(status(950), HealthStatus::Unhealthy);
+        let component = spool(&spool_stats(10, 1000)).unwrap();
+        assert!(
+            !component.critical,
+            "the observer's components never fail the host"
+        );
+        assert_eq!(
+            component.message.as_deref(),
+            Some("10 of 1000 bytes used, 0 spans waiting for replay")
+        );
+    }
+
+    #[test]
+    fn an_off_spool_is_absent_and_a_failed_one_unhealthy() {
+        assert!(spool(&SpoolStats::default()).is_none());
+        let failed = SpoolStats {
+            last_error: Some("lock: held by pid 7".into()),
+            ..SpoolStats::default()
+        };
+        let component = spool(&failed).unwrap();
+        assert_eq!(component.status, HealthStatus::Unhealthy);
+        assert_eq!(
+            component.message.as_deref(),
+            Some("not open: lock: held by pid 7")
+        );
+    }
+
+    #[test]
+    fn overhead_is_degraded_only_over_its_budget() {
+        assert_eq!(overhead(0.05, None, 1.0).status, HealthStatus::Healthy);
+        assert_eq!(
+            overhead(0.01, Some(0.02), 1.0).status,
+            HealthStatus::Healthy
+        );
+        let over = overhead(0.03, Some(0.02), 0.5);
+        assert_eq!(over.status, HealthStatus::Degraded);
+        assert_eq!(
+            over.message.as_deref(),
+            Some("3.00 % of traced time, over the 2.00 % budget; sampling factor 0.5")
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //! Each component is `HEALTHY`, `DEGRADED` or `UNHEALTHY`, and critical or not. The
 //! aggregate follows the seeds' rule: any critical component unhealthy → `UNHEALTHY`
 //! (HTTP 503); otherwise any component not healthy → `DEGRADED` (HTTP 200); else
-//! `HEALTHY`. The observer's own components (worker, queue, exporter, breakers) are
-//! never critical: a collector outage must not take the host out of its load balancer.
+//! `HEALTHY`. The observer's own components (worker, queue, exporter, spool, overhead,
+//! breakers) are never critical: a collector outage must not take the host out of its
+//! load balancer.
 //!
 //! ```
 //! use std::time::Duration;
@@ -28,9 +29,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long an application check may take unless it says otherwise.
+///
+/// ```
+/// use tracing_observer::health::{HealthCheck, DEFAULT_CHECK_TIMEOUT};
+/// assert_eq!(DEFAULT_CHECK_TIMEOUT, std::time::Duration::from_secs(1));
+/// let slow = HealthCheck::new("backup", || Ok(())).timeout(DEFAULT_CHECK_TIMEOUT * 5);
+/// ```
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The state of one component, or of the whole.
+///
+/// ```
+/// use tracing_observer::health::HealthStatus;
+/// assert!(HealthStatus::Unhealthy > HealthStatus::Degraded);
+/// assert_eq!(serde_json::to_string(&HealthStatus::Healthy).unwrap(), "\"HEALTHY\"");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HealthStatus {
@@ -57,6 +70,12 @@ impl HealthStatus {
     }
 
     /// The HTTP status of a probe in this state: 503 when unhealthy, else 200.
+    ///
+    /// ```
+    /// use tracing_observer::health::HealthStatus;
+    /// assert_eq!(HealthStatus::Unhealthy.http_status(), 503);
+    /// assert_eq!(HealthStatus::Degraded.http_status(), 200);
+    /// ```
     pub fn http_status(self) -> u16 {
         match self {
             Self::Unhealthy => 503,
@@ -79,6 +98,13 @@ enum Probe {
 /// Synchronous checks run on a blocking thread, asynchronous ones on the observer's
 /// runtime; both are bounded by their timeout (a check that times out is unhealthy).
 /// Not critical unless [`critical(true)`](Self::critical).
+///
+/// ```
+/// use tracing_observer::health::{HealthCheck, HealthRegistry};
+/// let registry = HealthRegistry::default();
+/// registry.register(HealthCheck::new("config", || Ok(())).critical(true));
+/// assert_eq!(registry.names(), ["config"]);
+/// ```
 #[derive(Clone)]
 pub struct HealthCheck {
     name: String,
@@ -136,12 +162,25 @@ impl HealthCheck {
     }
 
     /// Whether this check failing makes the whole `UNHEALTHY` (503). Default: false.
+    ///
+    /// ```
+    /// use tracing_observer::health::HealthCheck;
+    /// let check = HealthCheck::new("database", || Ok(())).critical(true);
+    /// assert!(format!("{check:?}").contains("critical: true"));
+    /// ```
     pub fn critical(mut self, critical: bool) -> Self {
         self.critical = critical;
         self
     }
 
     /// The longest the check may take. Default: [`DEFAULT_CHECK_TIMEOUT`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::health::HealthCheck;
+    /// let check = HealthCheck::new("database", || Ok(())).timeout(Duration::from_millis(250));
+    /// assert!(format!("{check:?}").contains("timeout: 250ms"));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -178,6 +217,14 @@ impl HealthCheck {
 /// The application checks of one observer; clones share the same list.
 ///
 /// Get it from [`Observer::health`](crate::Observer::health).
+///
+/// ```
+/// use tracing_observer::health::{HealthCheck, HealthRegistry};
+/// let registry = HealthRegistry::default();
+/// let shared = registry.clone();
+/// shared.register(HealthCheck::new("cache", || Ok(())));
+/// assert_eq!(registry.names(), ["cache"], "clones share the list");
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct HealthRegistry {
     checks: Arc<Mutex<Vec<HealthCheck>>>,
@@ -200,6 +247,14 @@ impl HealthRegistry {
     }
 
     /// The names of the registered checks, in registration order.
+    ///
+    /// ```
+    /// use tracing_observer::health::{HealthCheck, HealthRegistry};
+    /// let registry = HealthRegistry::default();
+    /// registry.register(HealthCheck::new("database", || Ok(())));
+    /// registry.register(HealthCheck::new("cache", || Ok(())));
+    /// assert_eq!(registry.names(), ["database", "cache"]);
+    /// ```
     pub fn names(&self) -> Vec<String> {
         let checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
         checks.iter().map(|c| c.name.clone()).collect()
@@ -217,6 +272,14 @@ impl HealthRegistry {
 }
 
 /// The health of one component.
+///
+/// ```
+/// use tracing_observer::health::{ComponentHealth, HealthReport, HealthStatus};
+/// fn failing(report: &HealthReport) -> Vec<&ComponentHealth> {
+///     report.components.iter().filter(|c| c.status != HealthStatus::Healthy).collect()
+/// }
+/// assert!(failing(&HealthReport::aggregate(Vec::new())).is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ComponentHealth {
@@ -247,6 +310,12 @@ impl ComponentHealth {
 }
 
 /// The aggregate health and its components, as `/health` returns it.
+///
+/// ```
+/// use tracing_observer::health::HealthReport;
+/// let report = HealthReport::aggregate(Vec::new());
+/// assert_eq!(serde_json::to_string(&report).unwrap(), r#"{"status":"HEALTHY","components":[]}"#);
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct HealthReport {

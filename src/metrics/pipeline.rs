@@ -26,14 +26,27 @@ const SAMPLING_RATIO: &str = "tracing_observer_sampling_effective_ratio";
 const SUMMARIES_DROPPED: &str = "tracing_observer_span_summaries_dropped_total";
 const RESTARTS: &str = "tracing_observer_worker_restarts_total";
 const DISABLED: &str = "tracing_observer_disabled";
+const SPOOLED: &str = "tracing_observer_spans_spooled_total";
+const RETRIES: &str = "tracing_observer_export_retries_total";
+const SPOOL_BYTES: &str = "tracing_observer_spool_bytes";
+const SPOOL_CAPACITY: &str = "tracing_observer_spool_capacity_bytes";
+const SPOOL_SEGMENTS: &str = "tracing_observer_spool_segments";
+const SPOOL_PENDING: &str = "tracing_observer_spool_pending_spans";
+const SPOOL_REPLAYED: &str = "tracing_observer_spool_replayed_total";
+const SPOOL_EVICTED: &str = "tracing_observer_spool_evicted_spans_total";
+const SPOOL_EXPIRED: &str = "tracing_observer_spool_expired_spans_total";
+const SPOOL_CORRUPT: &str = "tracing_observer_spool_corrupt_records_total";
+const SPOOL_ERRORS: &str = "tracing_observer_spool_errors_total";
 /// Per breaker (label `breaker`): 0 closed, 1 open, 2 half-open; set at each render.
 pub(crate) const BREAKER_STATE: &str = "tracing_observer_breaker_state";
 
 /// The `reason` label values of dropped spans, as in [`DroppedSpans`](crate::DroppedSpans).
-const DROP_REASONS: [&str; 6] = [
+const DROP_REASONS: [&str; 8] = [
     "queue_full",
     "export_failed",
     "no_exporter",
+    "spool_full",
+    "spool_error",
     "shutdown",
     "error_lane_full",
     "span_too_large",
@@ -50,6 +63,15 @@ const FAILURE_KINDS: [&str; 7] = [
 ];
 /// The `limit` label values of values cut by span limits.
 const LIMIT_KINDS: [&str; 4] = ["attributes", "events", "links", "values"];
+/// The `kind` label values of spool I/O errors, as in [`SpoolStats::errors`](crate::SpoolStats).
+const SPOOL_ERROR_KINDS: [&str; 6] = [
+    "disk_full",
+    "permission",
+    "read_only",
+    "locked",
+    "corrupt",
+    "other",
+];
 
 /// Values that are not in [`PipelineStats`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -65,7 +87,7 @@ pub(crate) struct PipelineGauges {
 pub(crate) struct PipelineMetrics {
     recorded: Counter,
     exported: Counter,
-    dropped: [Counter; 6],
+    dropped: [Counter; 8],
     queue_bytes: Gauge,
     overhead_ratio: Gauge,
     sampling_factor: Gauge,
@@ -80,6 +102,17 @@ pub(crate) struct PipelineMetrics {
     summaries_dropped: Counter,
     restarts: Counter,
     disabled: Gauge,
+    spooled: Counter,
+    retries: Counter,
+    spool_bytes: Gauge,
+    spool_capacity: Gauge,
+    spool_segments: Gauge,
+    spool_pending: Gauge,
+    spool_replayed: Counter,
+    spool_evicted: Counter,
+    spool_expired: Counter,
+    spool_corrupt: Counter,
+    spool_errors: [Counter; 6],
 }
 
 impl std::fmt::Debug for PipelineMetrics {
@@ -174,6 +207,49 @@ impl PipelineMetrics {
             Unit::Count,
             "1 when the observer disabled itself after repeated worker failures.",
         );
+        r.describe_counter(
+            SPOOLED,
+            Unit::Count,
+            "Spans written to the disk spool instead of being exported (replayed later).",
+        );
+        r.describe_counter(
+            RETRIES,
+            Unit::Count,
+            "Failed export attempts that were retried after a backoff.",
+        );
+        r.describe_gauge(SPOOL_BYTES, Unit::Bytes, "Bytes in the spool's segments.");
+        r.describe_gauge(
+            SPOOL_CAPACITY,
+            Unit::Bytes,
+            "The most the spool may hold (0 when the spool is off).",
+        );
+        r.describe_gauge(SPOOL_SEGMENTS, Unit::Count, "Segment files in the spool.");
+        r.describe_gauge(
+            SPOOL_PENDING,
+            Unit::Count,
+            "Spooled spans waiting to be replayed.",
+        );
+        r.describe_counter(
+            SPOOL_REPLAYED,
+            Unit::Count,
+            "Spooled spans the collector acknowledged on replay.",
+        );
+        r.describe_counter(
+            SPOOL_EVICTED,
+            Unit::Count,
+            "Spooled spans deleted to stay within the spool's size bound.",
+        );
+        r.describe_counter(
+            SPOOL_EXPIRED,
+            Unit::Count,
+            "Spooled spans deleted or archived by retention.",
+        );
+        r.describe_counter(
+            SPOOL_CORRUPT,
+            Unit::Count,
+            "Spool records skipped at recovery because their checksum did not match.",
+        );
+        r.describe_counter(SPOOL_ERRORS, Unit::Count, "Spool I/O errors, by kind.");
         let labelled = |name: &'static str, key: &'static str, value: &'static str| {
             r.counter(name, vec![Label::new(key, value)])
         };
@@ -195,6 +271,17 @@ impl PipelineMetrics {
             summaries_dropped: r.counter(SUMMARIES_DROPPED, vec![]),
             restarts: r.counter(RESTARTS, vec![]),
             disabled: r.gauge(DISABLED, vec![]),
+            spooled: r.counter(SPOOLED, vec![]),
+            retries: r.counter(RETRIES, vec![]),
+            spool_bytes: r.gauge(SPOOL_BYTES, vec![]),
+            spool_capacity: r.gauge(SPOOL_CAPACITY, vec![]),
+            spool_segments: r.gauge(SPOOL_SEGMENTS, vec![]),
+            spool_pending: r.gauge(SPOOL_PENDING, vec![]),
+            spool_replayed: r.counter(SPOOL_REPLAYED, vec![]),
+            spool_evicted: r.counter(SPOOL_EVICTED, vec![]),
+            spool_expired: r.counter(SPOOL_EXPIRED, vec![]),
+            spool_corrupt: r.counter(SPOOL_CORRUPT, vec![]),
+            spool_errors: SPOOL_ERROR_KINDS.map(|kind| labelled(SPOOL_ERRORS, "kind", kind)),
         }
     }
 
@@ -207,6 +294,8 @@ impl PipelineMetrics {
             d.queue_full,
             d.export_failed,
             d.no_exporter,
+            d.spool_full,
+            d.spool_error,
             d.shutdown,
             d.error_lane_full,
             d.span_too_large,
@@ -234,6 +323,20 @@ impl PipelineMetrics {
         self.summaries_dropped.absolute(gauges.summaries_dropped);
         self.restarts.absolute(gauges.worker_restarts);
         self.disabled.set(if gauges.disabled { 1.0 } else { 0.0 });
+        self.spooled.absolute(stats.spooled);
+        self.retries.absolute(stats.export_retries);
+        let spool = &stats.spool;
+        self.spool_bytes.set(spool.bytes as f64);
+        self.spool_capacity.set(spool.max_bytes as f64);
+        self.spool_segments.set(spool.segments as f64);
+        self.spool_pending.set(spool.pending_spans as f64);
+        self.spool_replayed.absolute(stats.replayed);
+        self.spool_evicted.absolute(spool.evicted_spans);
+        self.spool_expired.absolute(spool.expired_spans);
+        self.spool_corrupt.absolute(spool.corrupt_records);
+        for (counter, kind) in self.spool_errors.iter().zip(SPOOL_ERROR_KINDS) {
+            counter.absolute(spool.errors.get(kind).copied().unwrap_or(0));
+        }
     }
 
     /// One export request took `seconds`.
@@ -264,7 +367,16 @@ mod tests {
             ..PipelineStats::default()
         };
         stats.dropped.export_failed = 2;
+        stats.dropped.spool_full = 4;
         stats.export_errors.insert("connect".into(), 1);
+        stats.spooled = 5;
+        stats.replayed = 3;
+        stats.export_retries = 6;
+        stats.spool.bytes = 4096;
+        stats.spool.max_bytes = 1 << 20;
+        stats.spool.segments = 2;
+        stats.spool.pending_spans = 2;
+        stats.spool.errors.insert("disk_full".into(), 1);
         metrics.update(
             &stats,
             PipelineGauges {
@@ -280,6 +392,16 @@ mod tests {
             "tracing_observer_spans_exported_total 7",
             "tracing_observer_spans_dropped_total{reason=\"export_failed\"} 2",
             "tracing_observer_spans_dropped_total{reason=\"span_too_large\"} 0",
+            "tracing_observer_spans_dropped_total{reason=\"spool_full\"} 4",
+            "tracing_observer_spans_spooled_total 5",
+            "tracing_observer_spool_replayed_total 3",
+            "tracing_observer_export_retries_total 6",
+            "tracing_observer_spool_bytes 4096",
+            "tracing_observer_spool_capacity_bytes 1048576",
+            "tracing_observer_spool_segments 2",
+            "tracing_observer_spool_pending_spans 2",
+            "tracing_observer_spool_errors_total{kind=\"disk_full\"} 1",
+            "tracing_observer_spool_errors_total{kind=\"read_only\"} 0",
             "tracing_observer_overhead_ratio 0",
             "tracing_observer_export_failures_total{kind=\"connect\"} 1",
             "tracing_observer_queue_capacity_spans 64",

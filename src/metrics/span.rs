@@ -32,6 +32,14 @@ pub(crate) const TEMPO_BUCKETS_S: &[f64] = &[
     0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.02, 2.05, 4.10,
 ];
 
+/// The per-span CPU time histogram (with `cpu_time` on), labelled like the span metrics.
+pub(crate) const CPU_TIME: &str = "tracing_observer_span_cpu_time_seconds";
+
+/// Buckets of [`CPU_TIME`], in seconds: spans' CPU time is mostly micro- to milliseconds.
+pub(crate) const CPU_TIME_BUCKETS_S: &[f64] = &[
+    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+];
+
 const OVERFLOW_TOTAL: &str = "tracing_observer_span_metrics_overflow_total";
 const SAMPLED_OUT_TOTAL: &str = "tracing_observer_spans_sampled_out_total";
 const OTHER: &str = "other";
@@ -110,6 +118,8 @@ pub(crate) struct SpanMetricsConfig {
     pub(crate) dimensions: Vec<String>,
     /// Label sets at most; further ones go to the `other` series.
     pub(crate) max_series: usize,
+    /// Whether recorded spans' thread CPU time also goes to the [`CPU_TIME`] histogram.
+    pub(crate) cpu_time: bool,
 }
 
 /// What the worker needs to know of a finished span to count it: its callsite, kind,
@@ -158,11 +168,22 @@ impl SummaryQueue {
     }
 }
 
-/// The counter and histogram of one label set.
+/// The counter and histograms of one label set.
 #[derive(Clone)]
 struct Series {
     calls: Counter,
     duration: Histogram,
+    cpu: Option<Histogram>,
+}
+
+impl Series {
+    fn add(&self, duration: f64, cpu: Option<Duration>) {
+        self.calls.increment(1);
+        self.duration.record(duration);
+        if let (Some(histogram), Some(cpu)) = (&self.cpu, cpu) {
+            histogram.record(cpu.as_secs_f64());
+        }
+    }
 }
 
 /// Identifies a label set by its values (the names are fixed by the configuration).
@@ -234,6 +255,13 @@ impl SpanMetrics {
                 ),
             };
             registry.describe_histogram(profile.duration_name(), unit, help);
+            if config.cpu_time {
+                registry.describe_histogram(
+                    CPU_TIME,
+                    Unit::Seconds,
+                    "Thread CPU time of recorded spans while entered, in seconds (cpu_time on).",
+                );
+            }
         }
         registry.describe_counter(
             OVERFLOW_TOTAL,
@@ -282,7 +310,7 @@ impl SpanMetrics {
         self.sampled_out += 1;
         self.sampled_out_total.increment(1);
         let name = summary.metadata.name();
-        self.count(summary, name, &[], registry);
+        self.count(summary, name, &[], None, registry);
     }
 
     /// Counts a recorded span.
@@ -292,12 +320,10 @@ impl SpanMetrics {
             metadata: record.metadata,
             kind: record.kind,
             status: record.status,
-            duration: record
-                .timing
-                .end
-                .saturating_duration_since(record.timing.start),
+            duration: record.timing.duration(),
         };
-        self.count(&summary, record.name(), &record.attributes, registry);
+        let cpu = record.timing.cpu;
+        self.count(&summary, record.name(), &record.attributes, cpu, registry);
     }
 
     /// The share of finished spans that were recorded (1 when nothing was sampled out).
@@ -315,6 +341,7 @@ impl SpanMetrics {
         summary: &SpanSummary,
         name: &str,
         attributes: &[Attribute],
+        cpu: Option<Duration>,
         registry: &MetricsRegistry,
     ) {
         if !self.config.enabled {
@@ -327,19 +354,16 @@ impl SpanMetrics {
         if self.callsite_only && name == metadata.name() {
             let callsite = (std::ptr::from_ref(metadata) as usize, kind, status);
             if let Some(series) = self.by_callsite.get(&callsite) {
-                series.calls.increment(1);
-                series.duration.record(value);
+                series.add(value, cpu);
                 return;
             }
             let series = self.series(summary, name, attributes, registry);
-            series.calls.increment(1);
-            series.duration.record(value);
+            series.add(value, cpu);
             self.by_callsite.insert(callsite, series);
             return;
         }
-        let series = self.series(summary, name, attributes, registry);
-        series.calls.increment(1);
-        series.duration.record(value);
+        self.series(summary, name, attributes, registry)
+            .add(value, cpu);
     }
 
     /// The series of this span's label set: registered now if new, `other` past the cap.
@@ -414,6 +438,9 @@ fn register(
     }
     Series {
         calls: registry.counter(profile.calls_name(), labels.clone()),
+        cpu: config
+            .cpu_time
+            .then(|| registry.histogram(CPU_TIME, labels.clone())),
         duration: registry.histogram(profile.duration_name(), labels),
     }
 }
@@ -514,6 +541,7 @@ mod tests {
             profile,
             dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
             max_series,
+            cpu_time: false,
         }
     }
 
@@ -595,6 +623,7 @@ mod tests {
                 &summary(StatusCode::Unset, 1),
                 "checkout",
                 &attributes,
+                None,
                 &registry,
             );
         }
@@ -603,6 +632,58 @@ mod tests {
         assert!(text.contains(r#"user="a"} 2"#), "{text}");
         assert!(text.contains("tracing_observer_span_metrics_overflow_total 2"));
         assert_eq!(line(&text, "traces_span_metrics_calls_total{").len(), 3);
+    }
+
+    #[test]
+    fn cpu_time_goes_to_its_histogram_only_when_on() {
+        let registry = MetricsRegistry::new(&[(CPU_TIME, CPU_TIME_BUCKETS_S)]);
+        let mut on = config(SpanMetricsProfile::Collector, &[], 10);
+        on.cpu_time = true;
+        let mut metrics = SpanMetrics::new(on, "shop", &registry);
+        let cpu = Some(Duration::from_micros(300));
+        metrics.count(
+            &summary(StatusCode::Unset, 1),
+            "checkout",
+            &[],
+            cpu,
+            &registry,
+        );
+        // A sampled-out span (a summary) has no CPU time: counted, not in the histogram.
+        metrics.observe(&summary(StatusCode::Unset, 1), &registry);
+        let text = registry.render();
+        let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET""#;
+        assert!(
+            text.contains(&format!("traces_span_metrics_calls_total{{{labels}}} 2")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{CPU_TIME}_count{{{labels}}} 1")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{CPU_TIME}_bucket{{{labels},le=\"0.0005\"}} 1")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{CPU_TIME}_bucket{{{labels},le=\"0.0001\"}} 0")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("# HELP {CPU_TIME} ")), "{text}");
+
+        let registry = MetricsRegistry::new(&[]);
+        let mut metrics = SpanMetrics::new(
+            config(SpanMetricsProfile::Collector, &[], 10),
+            "shop",
+            &registry,
+        );
+        metrics.count(
+            &summary(StatusCode::Unset, 1),
+            "checkout",
+            &[],
+            cpu,
+            &registry,
+        );
+        assert!(!registry.render().contains(CPU_TIME));
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Shared {
         metadata: &'static Metadata<'static>,
         lineage: Lineage,
         span_id: SpanId,
-        start: Instant,
+        start: crate::clock::Nanos,
     ) -> Box<SpanRecord> {
         match self.recycled.pop() {
             Some(mut record) => {
@@ -119,9 +119,7 @@ impl Shared {
 
     /// Hands an exported record back for reuse; its values are dropped here, on the worker.
     pub(crate) fn recycle(&self, mut record: Box<SpanRecord>) {
-        record.attributes.clear();
-        record.events.clear();
-        record.links.clear();
+        record.clear();
         let _ = self.recycled.push(record);
     }
 
@@ -285,7 +283,13 @@ impl Pipeline {
     ) -> std::io::Result<Self> {
         crate::clock::start();
         let profile = operations.span_metrics.profile;
-        let metrics = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        let metrics = MetricsRegistry::new(&[
+            (profile.duration_name(), profile.buckets()),
+            (
+                crate::metrics::span::CPU_TIME,
+                crate::metrics::span::CPU_TIME_BUCKETS_S,
+            ),
+        ]);
         // Sampled-out spans exist only when sampling (head or overhead budget) may drop.
         let summarize_sampled_out = operations.span_metrics.enabled && sampling.may_drop();
         let summaries = if sampling.may_drop() {

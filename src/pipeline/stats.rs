@@ -180,6 +180,7 @@ impl Stats {
             enabled: c.enabled.load(Relaxed),
             dir: c.dir.lock().ok().and_then(|d| d.clone()),
             bytes: c.bytes.load(Relaxed),
+            max_bytes: c.max_bytes.load(Relaxed),
             segments: c.segments.load(Relaxed),
             pending_batches: c.pending_batches.load(Relaxed),
             pending_spans: c.pending_spans.load(Relaxed),

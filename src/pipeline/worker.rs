@@ -208,11 +208,8 @@ impl Worker {
     fn receive(&mut self, record: &SpanRecord) {
         self.shared.stats.received(record);
         if record.parent_span_id.is_none() || record.parent_is_remote {
-            let took = record.timing.end - record.timing.start;
-            self.shared
-                .sampling
-                .overhead
-                .add_exported_root(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+            let took = record.timing.end.saturating_sub(record.timing.start);
+            self.shared.sampling.overhead.add_exported_root(took);
         }
         self.duties
             .span_metrics

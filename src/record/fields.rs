@@ -8,12 +8,12 @@
 
 use super::policy::{FieldPolicy, Verdict, REDACTED};
 use super::{Attribute, EventName, EventRecord, Limits, SpanKind, SpanRecord, StatusCode, Value};
+use crate::clock::Nanos;
 use crate::propagation::SpanContext;
 use compact_str::{CompactString, ToCompactString};
 use std::error::Error;
 use std::fmt::{self, Write as _};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level, Metadata};
 
@@ -440,15 +440,48 @@ pub(crate) fn records_error(
     values: &tracing_core::span::Record<'_>,
     metadata: &Metadata<'_>,
 ) -> bool {
-    metadata
-        .fields()
+    let fields = metadata.fields();
+    if fields
         .field(reserved::ERROR)
         .is_some_and(|field| values.contains(&field))
+    {
+        return true;
+    }
+    // `otel.status_code = "error"`, as HTTP middleware records a 5xx.
+    let Some(status) = fields
+        .field(reserved::OTEL_STATUS_CODE)
+        .filter(|field| values.contains(field))
+    else {
+        return false;
+    };
+    struct StatusIsError<'a> {
+        field: &'a Field,
+        is_error: bool,
+    }
+    impl Visit for StatusIsError<'_> {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field == self.field {
+                self.is_error = parse_status(value) == Some(StatusCode::Error);
+            }
+        }
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            if field == self.field {
+                let (text, _) = format_bounded(16, DebugAsDisplay(value));
+                self.is_error = parse_status(&text) == Some(StatusCode::Error);
+            }
+        }
+    }
+    let mut visitor = StatusIsError {
+        field: &status,
+        is_error: false,
+    };
+    values.record(&mut visitor);
+    visitor.is_error
 }
 
 impl SpanFields {
     /// Applies the fields to a record, replacing values of keys it already has.
-    pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits, now: Instant) {
+    pub(crate) fn apply(self, record: &mut SpanRecord, limits: &Limits, now: Nanos) {
         if record.attributes.is_empty() {
             record.attributes = self.attributes;
         } else {
@@ -498,7 +531,7 @@ fn parse_status(text: &str) -> Option<StatusCode> {
     }
 }
 
-fn exception_event(exception_type: &str, error: ErrorText, time: Instant) -> EventRecord {
+fn exception_event(exception_type: &str, error: ErrorText, time: Nanos) -> EventRecord {
     let mut attributes = vec![
         Attribute {
             key: exception::TYPE,
@@ -580,7 +613,7 @@ pub(crate) fn is_error_event(event: &Event<'_>) -> bool {
 }
 
 /// Captures an event: its fields, level and target; errors become `exception` events.
-pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Instant) -> CapturedEvent {
+pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> CapturedEvent {
     let metadata = event.metadata();
     let mut capture = Capture(EventSink {
         attributes: Vec::with_capacity(metadata.fields().len()),

@@ -11,11 +11,12 @@ pub(crate) mod ids;
 pub(crate) mod policy;
 pub(crate) mod thread;
 
+use crate::clock::Nanos;
 use crate::propagation::SpanContext;
 use crate::resources::{thread_allocations, ThreadAllocations};
 use compact_str::CompactString;
 use ids::{SpanId, TraceId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing_core::Metadata;
 
 /// Bounds applied to what one span may hold.
@@ -80,7 +81,7 @@ pub(crate) struct EventRecord {
     /// The callsite of a `tracing` event (its `level` and `target` are added on the
     /// worker); `None` for an exception made from a span's `error` field.
     pub(crate) metadata: Option<&'static Metadata<'static>>,
-    pub(crate) time: Instant,
+    pub(crate) time: Nanos,
     pub(crate) attributes: Vec<Attribute>,
 }
 
@@ -91,14 +92,17 @@ pub(crate) enum EventName {
     Message(CompactString),
 }
 
-/// Wall-clock bookkeeping for one span, kept as monotonic instants.
+/// Wall-clock bookkeeping for one span, in readings of the crate's clock and
+/// nanoseconds (integer arithmetic only: this runs on every enter and exit).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timing {
-    pub(crate) start: Instant,
-    pub(crate) end: Instant,
-    pub(crate) busy: Duration,
-    pub(crate) idle: Duration,
-    last: Instant,
+    pub(crate) start: Nanos,
+    pub(crate) end: Nanos,
+    /// Nanoseconds entered.
+    pub(crate) busy: u64,
+    /// Nanoseconds alive but not entered.
+    pub(crate) idle: u64,
+    last: Nanos,
     entered: u32,
     /// Thread CPU time consumed while entered, when measured.
     pub(crate) cpu: Option<Duration>,
@@ -177,12 +181,12 @@ impl Lineage {
 // === impl Timing ===
 
 impl Timing {
-    pub(crate) fn new(now: Instant) -> Self {
+    pub(crate) fn new(now: Nanos) -> Self {
         Self {
             start: now,
             end: now,
-            busy: Duration::ZERO,
-            idle: Duration::ZERO,
+            busy: 0,
+            idle: 0,
             last: now,
             entered: 0,
             cpu: None,
@@ -193,9 +197,9 @@ impl Timing {
     }
 
     /// The span was entered; concurrent enters from several threads count once.
-    pub(crate) fn enter(&mut self, now: Instant, cpu_now: Option<Duration>) {
+    pub(crate) fn enter(&mut self, now: Nanos, cpu_now: Option<Duration>) {
         if self.entered == 0 {
-            self.idle += now.saturating_duration_since(self.last);
+            self.idle += now.saturating_sub(self.last);
             self.last = now;
             self.cpu_mark = cpu_now.map(|cpu| (thread::current_id(), cpu));
             self.alloc_mark = thread_allocations().map(|a| (thread::current_id(), a));
@@ -204,10 +208,10 @@ impl Timing {
     }
 
     /// The span was exited.
-    pub(crate) fn exit(&mut self, now: Instant, cpu_now: Option<Duration>) {
+    pub(crate) fn exit(&mut self, now: Nanos, cpu_now: Option<Duration>) {
         self.entered = self.entered.saturating_sub(1);
         if self.entered == 0 {
-            self.busy += now.saturating_duration_since(self.last);
+            self.busy += now.saturating_sub(self.last);
             self.last = now;
             // A CPU clock is per thread: count only an enter and exit on the same one.
             if let (Some((thread, mark)), Some(cpu)) = (self.cpu_mark.take(), cpu_now) {
@@ -229,13 +233,18 @@ impl Timing {
     }
 
     /// The span closed: what is left since the last exit is idle time.
-    pub(crate) fn close(&mut self, now: Instant) {
+    pub(crate) fn close(&mut self, now: Nanos) {
         if self.entered == 0 {
-            self.idle += now.saturating_duration_since(self.last);
+            self.idle += now.saturating_sub(self.last);
         } else {
-            self.busy += now.saturating_duration_since(self.last);
+            self.busy += now.saturating_sub(self.last);
         }
         self.end = now;
+    }
+
+    /// From creation to close.
+    pub(crate) fn duration(&self) -> Duration {
+        Duration::from_nanos(self.end.saturating_sub(self.start))
     }
 }
 
@@ -247,7 +256,7 @@ impl SpanRecord {
         metadata: &'static Metadata<'static>,
         lineage: Lineage,
         span_id: SpanId,
-        start: Instant,
+        start: Nanos,
     ) -> Self {
         Self {
             trace_id: lineage.trace_id,
@@ -275,26 +284,73 @@ impl SpanRecord {
         }
     }
 
-    /// Turns a used record into a new one, keeping its vectors' capacity.
+    /// Frees what a used record holds, keeping its vectors' capacity: run by the
+    /// worker before it hands the record back, so the host's thread frees nothing.
+    pub(crate) fn clear(&mut self) {
+        self.attributes.clear();
+        self.events.clear();
+        self.links.clear();
+        self.trace_state = None;
+        self.name = None;
+        self.status_description = None;
+    }
+
+    /// Turns a used record into a new one, keeping its vectors' capacity. Field by
+    /// field (the destructuring fails to compile when a field is added): rebuilding
+    /// the whole struct cost several times as much on the hot path.
     pub(crate) fn reuse(
         &mut self,
         metadata: &'static Metadata<'static>,
         lineage: Lineage,
         span_id: SpanId,
-        start: Instant,
+        start: Nanos,
     ) {
-        let mut attributes = std::mem::take(&mut self.attributes);
-        let mut events = std::mem::take(&mut self.events);
-        let mut links = std::mem::take(&mut self.links);
+        let Self {
+            trace_id,
+            span_id: own_span_id,
+            parent_span_id,
+            parent_is_remote,
+            trace_flags,
+            trace_state,
+            metadata: own_metadata,
+            name,
+            kind,
+            status,
+            status_description,
+            thread_id,
+            timing,
+            attributes,
+            dropped_attributes,
+            events,
+            dropped_events,
+            links,
+            dropped_links,
+            truncated_values,
+            kept_by,
+            queued_bytes,
+        } = self;
+        *trace_id = lineage.trace_id;
+        *own_span_id = span_id;
+        *parent_span_id = lineage.parent_span_id;
+        *parent_is_remote = lineage.parent_is_remote;
+        *trace_flags = lineage.trace_flags;
+        *trace_state = lineage.trace_state;
+        *own_metadata = metadata;
+        *name = None;
+        *kind = SpanKind::default();
+        *status = StatusCode::default();
+        *status_description = None;
+        *thread_id = thread::current_id();
+        *timing = Timing::new(start);
         attributes.clear();
         events.clear();
         links.clear();
-        *self = Self {
-            attributes,
-            events,
-            links,
-            ..Self::new(metadata, lineage, span_id, start)
-        };
+        *dropped_attributes = 0;
+        *dropped_events = 0;
+        *dropped_links = 0;
+        *truncated_values = 0;
+        *kept_by = None;
+        *queued_bytes = 0;
     }
 
     /// This span's identity, as its children and links see it.
@@ -387,8 +443,8 @@ mod tests {
 
     #[test]
     fn busy_and_idle_add_up_with_reentry() {
-        let t0 = Instant::now();
-        let ms = Duration::from_millis;
+        let t0 = crate::clock::now_nanos();
+        let ms = |n: u64| n * 1_000_000;
         let mut timing = Timing::new(t0);
         timing.enter(t0 + ms(10), None);
         timing.exit(t0 + ms(15), None);
@@ -399,15 +455,15 @@ mod tests {
         timing.close(t0 + ms(40));
         assert_eq!(timing.busy, ms(15));
         assert_eq!(timing.idle, ms(25));
-        assert_eq!(timing.end - timing.start, ms(40));
+        assert_eq!(timing.duration(), Duration::from_millis(40));
     }
 
     #[test]
     fn unbalanced_exit_never_underflows() {
-        let t0 = Instant::now();
+        let t0 = crate::clock::now_nanos();
         let mut timing = Timing::new(t0);
-        timing.exit(t0 + Duration::from_millis(1), None);
-        timing.close(t0 + Duration::from_millis(2));
-        assert_eq!(timing.busy + timing.idle, Duration::from_millis(2));
+        timing.exit(t0 + 1_000_000, None);
+        timing.close(t0 + 2_000_000);
+        assert_eq!(timing.busy + timing.idle, 2_000_000);
     }
 }

@@ -18,6 +18,12 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// What the calling thread has allocated since it started: totals, never decreasing.
 ///
 /// All zeros unless a [`CountingAllocator`] is the global allocator.
+///
+/// ```
+/// use tracing_observer::resources::ThreadAllocations;
+/// let total = ThreadAllocations::default();
+/// assert_eq!((total.bytes, total.count), (0, 0));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ThreadAllocations {
     /// Bytes requested (for a reallocation, the new size).
@@ -81,6 +87,15 @@ pub struct CountingAllocator<A = System> {
 
 impl CountingAllocator<System> {
     /// Counts around the system allocator.
+    ///
+    /// ```
+    /// use std::alloc::{GlobalAlloc, Layout};
+    /// use tracing_observer::resources::{thread_allocations, CountingAllocator};
+    /// static ALLOCATOR: CountingAllocator = CountingAllocator::system();
+    /// let layout = Layout::from_size_align(64, 8).unwrap();
+    /// unsafe { ALLOCATOR.dealloc(ALLOCATOR.alloc(layout), layout) };
+    /// assert!(thread_allocations().unwrap().bytes >= 64);
+    /// ```
     pub const fn system() -> Self {
         Self { inner: System }
     }
@@ -88,6 +103,16 @@ impl CountingAllocator<System> {
 
 impl<A> CountingAllocator<A> {
     /// Counts around another allocator (e.g. jemalloc or mimalloc).
+    ///
+    /// ```
+    /// use std::alloc::System;
+    /// use tracing_observer::resources::CountingAllocator;
+    /// // Any `GlobalAlloc` can be wrapped, e.g. a jemalloc or mimalloc allocator.
+    /// #[global_allocator]
+    /// static ALLOCATOR: CountingAllocator<System> = CountingAllocator::new(System);
+    /// let v: Vec<u8> = Vec::with_capacity(100);
+    /// assert!(tracing_observer::resources::thread_allocations().unwrap().bytes >= 100);
+    /// ```
     pub const fn new(inner: A) -> Self {
         Self { inner }
     }

@@ -9,6 +9,14 @@
 //!   every span enter and exit.
 //! - [`CountingAllocator`] counts the bytes and allocations of each thread, so a span
 //!   can report what it allocated while entered.
+//!
+//! ```
+//! use tracing_observer::resources::{thread_cpu_time, NullMonitor, ResourceMonitor};
+//! assert_eq!(NullMonitor.sample(), None);
+//! let observer = tracing_observer::Observer::builder().resource_monitor(NullMonitor).build()?;
+//! # let _ = thread_cpu_time();
+//! # Ok::<(), tracing_observer::BuildError>(())
+//! ```
 
 mod alloc;
 
@@ -111,6 +119,12 @@ impl Default for SysinfoMonitor {
 
 impl SysinfoMonitor {
     /// A monitor of the current process.
+    ///
+    /// ```
+    /// use tracing_observer::resources::SysinfoMonitor;
+    /// let observer = tracing_observer::Observer::builder().resource_monitor(SysinfoMonitor::new()).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn new() -> Self {
         Self {
             system: sysinfo::System::new(),

@@ -153,6 +153,11 @@ impl OverheadMeter {
     pub(crate) fn is_adaptive(&self) -> bool {
         self.budget.is_some()
     }
+
+    /// The overhead budget, when one is set.
+    pub(crate) fn budget(&self) -> Option<f64> {
+        self.budget
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,13 @@ pub enum Sampler {
 
 impl Sampler {
     /// A parent-based sampler with `root` for new traces.
+    ///
+    /// ```
+    /// use tracing_observer::Sampler;
+    /// let sampler = Sampler::parent_based(Sampler::AlwaysOn);
+    /// assert_eq!(sampler, Sampler::default());
+    /// assert_eq!(sampler.to_string(), "parentbased_always_on");
+    /// ```
     pub fn parent_based(root: Sampler) -> Self {
         Self::ParentBased(Box::new(root))
     }
@@ -143,6 +150,14 @@ fn one() -> f64 {
 
 impl SamplingRule {
     /// Matches spans whose target (module path, by default) is `prefix` or below it.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, SamplingRule};
+    /// let observer = Observer::builder().sampling_rule(SamplingRule::target("my_app::db").ratio(0.1)).build()?;
+    /// let err = Observer::builder().sampling_rule(SamplingRule::target("")).build().unwrap_err();
+    /// assert!(err.to_string().contains("target and name must not be empty"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn target(prefix: impl Into<String>) -> Self {
         Self {
             target: Some(prefix.into()),
@@ -153,6 +168,12 @@ impl SamplingRule {
     }
 
     /// Matches spans with this name.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, SamplingRule};
+    /// let observer = Observer::builder().sampling_rule(SamplingRule::name("health_check").ratio(0.0)).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn name(name: impl Into<String>) -> Self {
         Self {
             target: None,
@@ -163,18 +184,40 @@ impl SamplingRule {
     }
 
     /// Also requires this span name.
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, SamplingRule};
+    /// let rule = SamplingRule::target("my_app::cache").with_name("refresh").ratio(0.01);
+    /// assert_ne!(rule, SamplingRule::target("my_app::cache").ratio(0.01));
+    /// let observer = Observer::builder().sampling_rule(rule).build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
     /// The fraction of matching traces recorded (0.0 to 1.0; default 1.0).
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, SamplingRule};
+    /// let err = Observer::builder().sampling_rule(SamplingRule::target("my_app").ratio(1.5)).build().unwrap_err();
+    /// assert!(err.to_string().contains("ratio 1.5 is outside 0.0..=1.0"));
+    /// ```
     pub fn ratio(mut self, ratio: f64) -> Self {
         self.ratio = ratio;
         self
     }
 
     /// At most this many matching traces per second (token bucket, one second of burst).
+    ///
+    /// ```
+    /// use tracing_observer::{Observer, SamplingRule};
+    /// let observer = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(100.0)).build()?;
+    /// let err = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(0.0)).build().unwrap_err();
+    /// assert!(err.to_string().contains("rate_limit 0 must be a positive number"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
     pub fn rate_limit(mut self, per_second: f64) -> Self {
         self.rate_limit = Some(per_second);
         self

@@ -11,6 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What a spool directory holds.
+///
+/// ```
+/// use tracing_observer::spool::{summary, SpoolSummary};
+/// let dir = std::env::temp_dir().join("tracing-observer-doc-spool-summary");
+/// std::fs::create_dir_all(&dir)?;
+/// assert_eq!(summary(&dir)?, SpoolSummary::default());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SpoolSummary {
@@ -37,6 +45,16 @@ pub struct SpoolSummary {
 }
 
 /// One batch read from a spool.
+///
+/// ```
+/// use tracing_observer::spool::{read, SpooledBatch};
+/// let dir = std::env::temp_dir().join("tracing-observer-doc-spooled-batch");
+/// std::fs::create_dir_all(&dir)?;
+/// let mut spans = 0;
+/// read(&dir, |batch: SpooledBatch| spans += batch.request.resource_spans.len())?;
+/// assert_eq!(spans, 0);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SpooledBatch {
@@ -53,6 +71,16 @@ pub struct SpooledBatch {
 }
 
 /// What [`replay`] sent.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_observer::{spool::{replay, ReplaySummary}, Protocol};
+/// let dir = std::env::temp_dir().join("tracing-observer-doc-replay-summary");
+/// std::fs::create_dir_all(&dir)?;
+/// let sent = replay(&dir, "http://127.0.0.1:4318", Protocol::HttpProtobuf, Duration::from_secs(1))?;
+/// assert_eq!(sent, ReplaySummary::default(), "nothing to send");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ReplaySummary {
@@ -152,6 +180,15 @@ pub fn read(dir: &Path, mut each: impl FnMut(SpooledBatch)) -> io::Result<SpoolS
 ///
 /// # Errors
 /// The directory is missing or unreadable.
+///
+/// ```
+/// use tracing_observer::spool::summary;
+/// let dir = std::env::temp_dir().join("tracing-observer-doc-summary");
+/// std::fs::create_dir_all(&dir)?;
+/// assert_eq!(summary(&dir)?.batches, 0);
+/// assert!(summary(&dir.join("missing")).is_err());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn summary(dir: &Path) -> io::Result<SpoolSummary> {
     read(dir, |_| {})
 }
@@ -162,6 +199,16 @@ pub fn summary(dir: &Path) -> io::Result<SpoolSummary> {
 /// # Errors
 /// The directory is missing, locked by a running program, or unreadable; the
 /// endpoint is invalid.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_observer::{spool::replay, Protocol};
+/// let dir = std::env::temp_dir().join("tracing-observer-doc-replay");
+/// std::fs::create_dir_all(&dir)?;
+/// let sent = replay(&dir, "http://127.0.0.1:4318", Protocol::HttpProtobuf, Duration::from_secs(1))?;
+/// assert_eq!((sent.batches, sent.remaining_batches, sent.error), (0, 0, None));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn replay(
     dir: &Path,
     endpoint: &str,

@@ -1,6 +1,6 @@
 //! The disk spool: batches that could not be delivered, kept on disk until replayed.
 //!
-//! A spool directory holds segment files (one per hour, per kind; see [`segment`]),
+//! A spool directory holds segment files (one per hour, per kind),
 //! a `LOCK` file (one process per spool) and a `REPLAY` ledger (`SEQ OFFSET`: where
 //! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
 //! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
@@ -14,6 +14,16 @@
 //!
 //! The public functions here serve the `tracing-observer` command-line tool:
 //! [`summary`], [`read`] and [`replay`].
+//!
+//! ```
+//! use tracing_observer::spool;
+//! let dir = std::env::temp_dir().join("tracing-observer-doc-spool-module");
+//! let observer = tracing_observer::Observer::builder().spool_dir(&dir).build()?;
+//! drop(observer);
+//! let summary = spool::summary(&dir)?;
+//! println!("{} batches ({} spans) wait for replay", summary.batches, summary.spans);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod inspect;
 mod lock;
@@ -34,12 +44,36 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// Bytes the spool may hold (`OBSERVER_SPOOL_MAX_BYTES`): 1 GiB.
+///
+/// ```
+/// use tracing_observer::spool::DEFAULT_MAX_BYTES;
+/// assert_eq!(DEFAULT_MAX_BYTES, 1 << 30);
+/// let builder = tracing_observer::Observer::builder().spool_max_bytes(DEFAULT_MAX_BYTES / 4);
+/// ```
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 /// How long spooled batches are kept (`OBSERVER_SPOOL_RETENTION`): 6 h.
+///
+/// ```
+/// use tracing_observer::spool::DEFAULT_RETENTION;
+/// assert_eq!(DEFAULT_RETENTION, std::time::Duration::from_secs(6 * 3600));
+/// let builder = tracing_observer::Observer::builder().spool_retention(DEFAULT_RETENTION * 4);
+/// ```
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(6 * 3600);
 /// How often expired and over-budget segments are cleaned up.
+///
+/// ```
+/// use tracing_observer::spool::DEFAULT_CLEANUP_INTERVAL;
+/// assert_eq!(DEFAULT_CLEANUP_INTERVAL, std::time::Duration::from_secs(60));
+/// let builder = tracing_observer::Observer::builder().spool_cleanup_interval(DEFAULT_CLEANUP_INTERVAL / 6);
+/// ```
 pub const DEFAULT_CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
 /// How often written segments are `fsync`ed.
+///
+/// ```
+/// use tracing_observer::spool::DEFAULT_SYNC_INTERVAL;
+/// assert_eq!(DEFAULT_SYNC_INTERVAL, std::time::Duration::from_secs(1));
+/// let builder = tracing_observer::Observer::builder().spool_sync_interval(DEFAULT_SYNC_INTERVAL * 5);
+/// ```
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest segment before a new one is started (within its hour).
 const MAX_SEGMENT_BYTES: u64 = 64 << 20;
@@ -72,6 +106,7 @@ pub(crate) struct SpoolCounters {
     pub(crate) enabled: AtomicBool,
     pub(crate) dir: Mutex<Option<PathBuf>>,
     pub(crate) bytes: AtomicU64,
+    pub(crate) max_bytes: AtomicU64,
     pub(crate) segments: AtomicU64,
     pub(crate) pending_batches: AtomicU64,
     pub(crate) pending_spans: AtomicU64,
@@ -177,6 +212,8 @@ impl Spool {
         };
         spool.recover()?;
         spool.counters.enabled.store(true, Relaxed);
+        let max_bytes = spool.config.max_bytes;
+        spool.counters.max_bytes.store(max_bytes, Relaxed);
         if let Ok(mut dir) = spool.counters.dir.lock() {
             *dir = Some(spool.config.dir.clone());
         }

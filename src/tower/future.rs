@@ -56,12 +56,14 @@ where
         match &result {
             Ok(response) => {
                 let status = response.status().as_u16();
-                this.span.record("http.response.status_code", status);
+                // The error status first: under head sampling it is what keeps a
+                // sampled-out span, and only values recorded after that are kept.
                 if status >= *this.error_from {
                     this.span.record("otel.status_code", "error");
                     this.span
                         .record("error.type", tracing::field::display(status));
                 }
+                this.span.record("http.response.status_code", status);
             }
             Err(_) => {
                 this.span.record("otel.status_code", "error");

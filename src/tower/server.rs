@@ -14,6 +14,16 @@ use tracing::Span;
 
 /// Finds a request's route template (`/users/{id}`, not `/users/42`) for `http.route`
 /// and the span name. See [`TraceServerLayer::with_route`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use tracing_observer::tower::RouteFn;
+/// let route: RouteFn = Arc::new(|parts: &http::request::Parts| {
+///     parts.uri.path().starts_with("/users/").then(|| "/users/{id}".to_owned())
+/// });
+/// let request = http::Request::get("/users/42").body(()).unwrap();
+/// assert_eq!(route(&request.into_parts().0).as_deref(), Some("/users/{id}"));
+/// ```
 pub type RouteFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
 /// A [`Layer`] that gives every incoming HTTP request a SERVER span.

@@ -5,13 +5,16 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use integration_tests::{attr, OtlpReceiver, ReceivedSpan};
+use integration_tests::{attr, http_get, HttpResponse, OtlpReceiver, ReceivedSpan};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use tracing::Dispatch;
@@ -233,32 +236,201 @@ impl Drop for TempFile {
     }
 }
 
-/// The `loadgen` example binary, next to this test binary's profile directory, or
-/// in `$CARGO_TARGET_DIR/debug/examples`, or in the workspace's `target/debug/examples`.
+/// The `loadgen` example binary; see [`example_path`].
 pub fn loadgen_path() -> PathBuf {
-    let name = format!("loadgen{}", std::env::consts::EXE_SUFFIX);
+    example_path("loadgen")
+}
+
+/// The example binary `name`, next to this test binary's profile directory, or
+/// in `$CARGO_TARGET_DIR/debug/examples`, or in the workspace's `target/debug/examples`.
+///
+/// # Panics
+/// When it is not built, telling how to build it.
+pub fn example_path(name: &str) -> PathBuf {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut candidates = Vec::new();
-    // This binary is <target>/<profile>/deps/loadgen-<hash>.
+    // This binary is <target>/<profile>/deps/<test>-<hash>.
     if let Ok(exe) = std::env::current_exe() {
         if let Some(profile_dir) = exe.parent().and_then(Path::parent) {
-            candidates.push(profile_dir.join("examples").join(&name));
+            candidates.push(profile_dir.join("examples").join(&file));
         }
     }
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
         // A relative target dir is relative to where cargo ran, most likely the workspace.
         let dir = workspace.join(dir);
-        candidates.push(dir.join("debug/examples").join(&name));
+        candidates.push(dir.join("debug/examples").join(&file));
     }
-    candidates.push(workspace.join("target/debug/examples").join(&name));
+    candidates.push(workspace.join("target/debug/examples").join(&file));
     candidates
         .iter()
         .find(|path| path.is_file())
         .cloned()
         .unwrap_or_else(|| {
             panic!(
-                "the loadgen example is not built (looked for {candidates:?}); run \
-                 `cargo build --example loadgen` (`cargo test --workspace` builds it too)"
+                "the {name} example is not built (looked for {candidates:?}); run \
+                 `cargo build --all-features --example {name}` (`cargo test --workspace \
+                 --all-features` builds it too)"
             )
         })
+}
+
+/// How long `axum_service` may take to start listening.
+const SERVICE_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long `axum_service` may take to shut down after SIGTERM.
+const SERVICE_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `examples/axum_service.rs`, on free loopback ports, killed (and
+/// reaped) on drop, also when the test panics.
+pub struct AxumService {
+    child: Child,
+    /// Where the application listens.
+    pub addr: SocketAddr,
+    /// Where the observer serves `/metrics` and `/health` (`OBSERVER_HTTP_ADDR`).
+    pub observer_addr: SocketAddr,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl AxumService {
+    /// Starts the example with `args` (plus `--addr 127.0.0.1:0`), the observer's
+    /// endpoints on a free port, no spool, and of the inherited `OTEL_*` /
+    /// `OBSERVER_*` / `RUST_LOG` variables only `env`; waits until it listens.
+    ///
+    /// # Panics
+    /// When it does not start listening within 30 s.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(example_path("axum_service"));
+        command
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if name.starts_with("OTEL_") || name.starts_with("OBSERVER_") || name == "RUST_LOG" {
+                command.env_remove(&key);
+            }
+        }
+        command
+            .env("OBSERVER_HTTP_ADDR", "127.0.0.1:0")
+            .env("OBSERVER_SPOOL", "off")
+            .envs(env.iter().copied());
+        let mut child = command.spawn().expect("start axum_service");
+        let stdout = child.stdout.take().map(|mut out| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = out.read_to_string(&mut text);
+                text
+            })
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (listening, lines) = mpsc::channel();
+        if let Some(err) = child.stderr.take() {
+            let log = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    if line.starts_with("axum_service: listening on ") {
+                        let _ = listening.send(line.clone());
+                    }
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let mut service = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            observer_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stdout,
+            stderr,
+        };
+        let line = lines
+            .recv_timeout(SERVICE_START_TIMEOUT)
+            .unwrap_or_else(|_| {
+                panic!(
+                    "axum_service {args:?} did not start listening; stderr:\n{}",
+                    service.stderr()
+                )
+            });
+        // `axum_service: listening on http://ADDR, observer on http://ADDR`
+        let addrs: Vec<SocketAddr> = line
+            .split("http://")
+            .skip(1)
+            .map(|rest| rest.trim_end_matches(|c: char| !c.is_ascii_digit()))
+            .map(|addr| addr.parse().unwrap_or_else(|e| panic!("{line}: {e}")))
+            .collect();
+        assert_eq!(addrs.len(), 2, "{line}");
+        (service.addr, service.observer_addr) = (addrs[0], addrs[1]);
+        service
+    }
+
+    /// `GET path` from the application.
+    ///
+    /// # Panics
+    /// When the request fails.
+    pub fn get(&self, path: &str) -> HttpResponse {
+        http_get(self.addr, path).unwrap_or_else(|e| {
+            panic!(
+                "GET {path} from axum_service: {e}; stderr:\n{}",
+                self.stderr()
+            )
+        })
+    }
+
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit: its status and its stdout.
+    ///
+    /// # Panics
+    /// When it is still running 20 s later (it is then killed).
+    pub fn terminate(&mut self) -> (ExitStatus, String) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + SERVICE_STOP_TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for axum_service") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "axum_service did not stop within {SERVICE_STOP_TIMEOUT:?} of SIGTERM; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let stdout = self
+            .stdout
+            .take()
+            .map(|reader| reader.join().unwrap_or_default())
+            .unwrap_or_default();
+        (status, stdout)
+    }
+}
+
+impl Drop for AxumService {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("axum_service stderr:\n{}", self.stderr());
+        }
+    }
 }
