@@ -14,7 +14,7 @@
 //! At exit the observer is shut down and exactly one JSON line is printed on stdout:
 //!
 //! ```text
-//! {"ops":..,"produced_spans":..,"error_spans":..,"elapsed_s":..,"report":{..ShutdownReport..}}
+//! {"ops":..,"produced_spans":..,"error_spans":..,"elapsed_s":..,"pending_at_shutdown":..,"report":{..ShutdownReport..}}
 //! ```
 //!
 //! With `OBSERVER_HTTP_ADDR=127.0.0.1:9464` the observer serves `/metrics` and the
@@ -23,7 +23,8 @@
 //! flush is done).
 //!
 //! `elapsed_s` is the wall time of the production phase (shutdown excluded; see
-//! `report.elapsed_s`). Everything else goes to stderr. Exit status: 0 when it ran
+//! `report.elapsed_s`); `pending_at_shutdown` the spans still queued when
+//! shutdown began. Everything else goes to stderr. Exit status: 0 when it ran
 //! (whatever the report says), 1 when the observer could not be built, 2 for bad
 //! arguments.
 
@@ -43,7 +44,7 @@ use tracing_subscriber::prelude::*;
     name = "loadgen",
     after_help = "Export is configured by the OTEL_* / OBSERVER_* environment variables \
                   (e.g. OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER=none).\n\
-                  stdout: {\"ops\":..,\"produced_spans\":..,\"error_spans\":..,\"elapsed_s\":..,\"report\":{..}}"
+                  stdout: {\"ops\":..,\"produced_spans\":..,\"error_spans\":..,\"elapsed_s\":..,\"pending_at_shutdown\":..,\"report\":{..}}"
 )]
 struct Args {
     /// Number of ops to run [default: 10000]
@@ -90,6 +91,8 @@ struct Summary<'a> {
     produced_spans: u64,
     error_spans: u64,
     elapsed_s: f64,
+    /// Spans still queued (not yet exported or dropped) when shutdown began.
+    pending_at_shutdown: u64,
     report: &'a ShutdownReport,
 }
 
@@ -184,6 +187,7 @@ fn main() -> ExitCode {
         std::thread::sleep(args.linger);
     }
 
+    let pending_at_shutdown = observer.stats().pending;
     let report = observer.shutdown(shutdown_timeout);
     eprintln!("{report}");
     let summary = Summary {
@@ -191,6 +195,7 @@ fn main() -> ExitCode {
         produced_spans,
         error_spans,
         elapsed_s: secs,
+        pending_at_shutdown,
         report: &report,
     };
     match serde_json::to_string(&summary) {

@@ -431,6 +431,12 @@ where
             return;
         };
         record.timing.close(clock::now_nanos());
-        shared.queue.push(record);
+        let root = record.parent_span_id.is_none() || record.parent_is_remote;
+        let took = record.timing.end.saturating_sub(record.timing.start);
+        if !shared.queue.push(record) && root {
+            // Refused by a full queue: the worker never sees it, so its host time
+            // goes to the overhead meter here (else overload inflates the ratio).
+            shared.sampling.overhead.add_host_time(took);
+        }
     }
 }

@@ -72,7 +72,8 @@ impl SpanQueue {
     }
 
     /// Hands a record to the worker; a refused record is dropped and counted.
-    pub(crate) fn push(&self, mut record: Box<SpanRecord>) {
+    /// Returns whether it was queued.
+    pub(crate) fn push(&self, mut record: Box<SpanRecord>) -> bool {
         let size = record.approx_bytes();
         record.queued_bytes = size;
         let priority = record.is_priority();
@@ -87,7 +88,7 @@ impl SpanQueue {
                 if self.len() >= self.wake_at {
                     self.wake();
                 }
-                return;
+                return true;
             }
             Err((_, Refusal::TooLarge)) => &self.drops.span_too_large,
             Err((_, Refusal::Full)) if priority => &self.drops.error_lane_full,
@@ -95,6 +96,7 @@ impl SpanQueue {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         self.wake();
+        false
     }
 
     fn push_to(

@@ -175,6 +175,7 @@ fn async_run_without_exporter_counts_every_span_as_no_exporter() {
         "produced_spans",
         "error_spans",
         "elapsed_s",
+        "pending_at_shutdown",
         "report",
     ]);
     assert_eq!(keys, expected, "{json}");
@@ -441,6 +442,122 @@ fn sampled_loadgen_through_rotel_keeps_every_error_path() {
         (600..1_000).contains(&ok_traces),
         "{ok_traces} non-error traces at ratio 0.1"
     );
+}
+
+// === accounting under load ===
+
+/// The drop reasons of the report; their sum must be `dropped.total`.
+const DROP_REASONS: [&str; 8] = [
+    "queue_full",
+    "error_lane_full",
+    "span_too_large",
+    "export_failed",
+    "no_exporter",
+    "spool_full",
+    "spool_error",
+    "shutdown",
+];
+
+/// At a rate-limited load and flat out with a queue shrunk to 2048 spans (so that it
+/// may overflow), the report's accounting is exact (produced = recorded = exported plus
+/// spooled plus the drops by reason plus pending) and what it calls exported is exactly
+/// what reaches the backend behind rotel. `scripts/throughput` runs the same against
+/// the release build at higher loads and reports the rates.
+fn accounting_through_rotel(protocol: &str) {
+    let receiver = OtlpReceiver::start();
+    let rotel = Rotel::start(&receiver.endpoint());
+    let endpoint = match protocol {
+        "grpc" => rotel.grpc_endpoint(),
+        _ => rotel.http_endpoint(),
+    };
+    let rate_limited = [
+        "--duration",
+        "1",
+        "--threads",
+        "2",
+        "--depth",
+        "3",
+        "--error-rate",
+        "0.2",
+        "--rate",
+        "5000",
+    ];
+    let flat_out = [
+        "--duration",
+        "1",
+        "--threads",
+        "2",
+        "--depth",
+        "3",
+        "--error-rate",
+        "0.2",
+    ];
+    for (label, args, queue) in [
+        ("rate-limited", &rate_limited[..], "65536"),
+        ("flat out", &flat_out[..], "2048"),
+    ] {
+        receiver.clear();
+        let run = run_loadgen(
+            args,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+                ("OTEL_BSP_MAX_QUEUE_SIZE", queue),
+            ],
+        );
+        let json = run.summary();
+        let report = &json["report"];
+        let produced = u64_at(&json, "/produced_spans");
+        let recorded = u64_at(report, "/recorded");
+        let exported = u64_at(report, "/exported");
+        let spooled = u64_at(report, "/spooled");
+        let pending = u64_at(report, "/pending");
+        let dropped: u64 = DROP_REASONS
+            .iter()
+            .map(|reason| u64_at(report, &format!("/dropped/{reason}")))
+            .sum();
+        eprintln!(
+            "{protocol} {label}: produced={produced} exported={exported} spooled={spooled} \
+             dropped={dropped} pending={pending}"
+        );
+        assert!(produced > 0, "{json}");
+        assert_eq!(dropped, u64_at(report, "/dropped/total"), "{report}");
+        assert_eq!(produced, recorded, "{json}");
+        assert_eq!(
+            recorded,
+            exported + spooled + dropped + pending,
+            "{protocol} {label}: {report}"
+        );
+        assert_eq!(pending, 0, "{report}");
+        assert_eq!(report["timed_out"], false, "{report}");
+
+        let n = usize::try_from(exported).expect("fits");
+        receiver.wait_for_spans(n, DELIVERY_TIMEOUT);
+        std::thread::sleep(Duration::from_millis(500));
+        let spans = receiver.spans();
+        let unique: HashSet<(&[u8], &[u8])> = spans
+            .iter()
+            .map(|s| (&s.span.trace_id[..], &s.span.span_id[..]))
+            .collect();
+        assert_eq!(
+            (spans.len(), unique.len()),
+            (n, n),
+            "{protocol} {label}: exported per the report vs received behind rotel"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs rotel; run scripts/test"]
+fn accounting_is_exact_under_load_over_grpc() {
+    accounting_through_rotel("grpc");
+}
+
+#[test]
+#[ignore = "needs rotel; run scripts/test"]
+fn accounting_is_exact_under_load_over_http_protobuf() {
+    accounting_through_rotel("http/protobuf");
 }
 
 /// Queue pressure through rotel: a flat-out run into a 256-span queue drops normal
