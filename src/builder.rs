@@ -380,7 +380,9 @@ impl ObserverBuilder {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).max_attributes_per_span(1).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).max_attributes_per_span(1).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("work", a = 1, b = 2).in_scope(|| {});
     /// });
@@ -402,7 +404,9 @@ impl ObserverBuilder {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).max_events_per_span(1).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).max_events_per_span(1).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("work").in_scope(|| { tracing::info!("one"); tracing::info!("two") });
     /// });
@@ -457,7 +461,9 @@ impl ObserverBuilder {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).max_attribute_value_bytes(8).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).max_attribute_value_bytes(8).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("work", sql = "SELECT * FROM orders").in_scope(|| {});
     /// });
@@ -482,7 +488,9 @@ impl ObserverBuilder {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).redact_fields(["card"]).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).redact_fields(["card"]).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("pay", card_number = "4111 1111").in_scope(|| {});
     /// });
@@ -509,7 +517,9 @@ impl ObserverBuilder {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).allow_fields(["order_id"]).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).allow_fields(["order_id"]).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("pay", order_id = 7, user_email = "a@b.c").in_scope(|| {});
     /// });
@@ -537,7 +547,9 @@ impl ObserverBuilder {
     /// use tracing_observer::{InMemoryExporter, Observer, Sampler};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).sampler(Sampler::AlwaysOff).keep_errors(false).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).sampler(Sampler::AlwaysOff).keep_errors(false).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("work").in_scope(|| {});
     /// });
@@ -1115,7 +1127,9 @@ impl ObserverBuilder {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).service_name("checkout").build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).service_name("checkout").build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("work").in_scope(|| {});
     /// });

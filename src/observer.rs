@@ -77,7 +77,9 @@ impl Observer {
     ///
     /// ```
     /// use tracing_subscriber::prelude::*;
-    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// let observer = tracing_observer::Observer::builder()
+    /// #     .spool(false)
+    ///     .build()?;
     /// let subscriber = tracing_subscriber::registry().with(observer.layer());
     /// tracing::subscriber::with_default(subscriber, || tracing::info_span!("request").in_scope(|| {}));
     /// assert_eq!(observer.stats().recorded, 1);
@@ -148,7 +150,9 @@ impl Observer {
     /// serves it: span metrics, self-metrics and process metrics. Empty when disabled.
     ///
     /// ```
-    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// let observer = tracing_observer::Observer::builder()
+    /// #     .spool(false)
+    ///     .build()?;
     /// assert!(observer.metrics_text().contains("# TYPE tracing_observer_spans_exported_total counter"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
@@ -162,7 +166,9 @@ impl Observer {
     /// The pipeline's counters now.
     ///
     /// ```
-    /// let observer = tracing_observer::Observer::builder().build()?;
+    /// let observer = tracing_observer::Observer::builder()
+    /// #     .spool(false)
+    ///     .build()?;
     /// let stats = observer.stats();
     /// assert_eq!((stats.recorded, stats.exported), (0, 0));
     /// # Ok::<(), tracing_observer::BuildError>(())
@@ -188,7 +194,9 @@ impl Observer {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::new();
-    /// let observer = Observer::builder().exporter(exporter.clone()).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("work").in_scope(|| {});
     /// });

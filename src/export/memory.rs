@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 /// use tracing_observer::{InMemoryExporter, Observer};
 ///
 /// let exporter = InMemoryExporter::new();
-/// let observer = Observer::builder().exporter(exporter.clone()).build().unwrap();
+/// let observer = Observer::builder()
+/// #     .spool(false)
+///     .exporter(exporter.clone()).build().unwrap();
 /// let subscriber = tracing_subscriber::registry().with(observer.layer());
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let _span = tracing::info_span!("work").entered();
@@ -106,7 +108,9 @@ impl InMemoryExporter {
     /// use tracing_observer::{InMemoryExporter, Observer};
     /// use tracing_subscriber::prelude::*;
     /// let exporter = InMemoryExporter::counting();
-    /// let observer = Observer::builder().exporter(exporter.clone()).build()?;
+    /// let observer = Observer::builder()
+    /// #     .spool(false)
+    ///     .exporter(exporter.clone()).build()?;
     /// tracing::subscriber::with_default(tracing_subscriber::registry().with(observer.layer()), || {
     ///     tracing::info_span!("work").in_scope(|| {});
     /// });

@@ -8,6 +8,7 @@
 //!
 //! ```
 //! let observer = tracing_observer::Observer::builder()
+//! #     .spool(false)
 //!     .traces_exporter(tracing_observer::TracesExporter::None)
 //!     .build()?;
 //! let text = observer.metrics_text();
