@@ -30,13 +30,13 @@
 //!   `Config`). Each op is written as a fastrace user would: `Span::root` with the
 //!   same properties, `set_local_parent` + `LocalSpan::enter_with_local_parent` for
 //!   the child, `LocalSpan::add_event` for the event;
-//! - `tracing_observer`: registry + this crate's layer (counting in-memory exporter,
-//!   queue of 2^20 spans, span metrics off, CPU time off);
+//! - `tracing_observer`: registry + this crate's layer with its defaults (span
+//!   metrics on, CPU time off), a counting in-memory exporter and a queue of 2^20 spans;
 //! - `tracing_observer_sampled_out`: the same with the `always_off` head sampler (errors
 //!   would still be kept: the cost of a span that is sampled out);
 //! - `tracing_observer_ratio_0.01`: the same with `traceidratio` 0.01;
-//! - `tracing_observer_span_metrics`: `tracing_observer` with span metrics on (the
-//!   crate's default);
+//! - `tracing_observer_no_span_metrics` and `tracing_observer_sampled_out_no_span_metrics`:
+//!   the same two with span metrics off (what span metrics cost the host's thread);
 //! - `tracing_observer_cpu_time`: `tracing_observer` with per-span thread CPU time.
 //!
 //! After each configuration's measurement its pipeline is shut down and one line
@@ -264,11 +264,12 @@ enum Config {
     TracingObserver,
     TracingObserverSampledOut,
     TracingObserverRatio,
-    TracingObserverSpanMetrics,
+    TracingObserverNoSpanMetrics,
+    TracingObserverSampledOutNoSpanMetrics,
     TracingObserverCpuTime,
 }
 
-const CONFIGS: [Config; 10] = [
+const CONFIGS: [Config; 11] = [
     // First, before any dispatcher exists, so callsites see no subscriber at all.
     Config::NoSubscriber,
     Config::Floor,
@@ -278,7 +279,8 @@ const CONFIGS: [Config; 10] = [
     Config::TracingObserver,
     Config::TracingObserverSampledOut,
     Config::TracingObserverRatio,
-    Config::TracingObserverSpanMetrics,
+    Config::TracingObserverNoSpanMetrics,
+    Config::TracingObserverSampledOutNoSpanMetrics,
     Config::TracingObserverCpuTime,
 ];
 
@@ -293,7 +295,10 @@ impl Config {
             Config::TracingObserver => "tracing_observer",
             Config::TracingObserverSampledOut => "tracing_observer_sampled_out",
             Config::TracingObserverRatio => "tracing_observer_ratio_0.01",
-            Config::TracingObserverSpanMetrics => "tracing_observer_span_metrics",
+            Config::TracingObserverNoSpanMetrics => "tracing_observer_no_span_metrics",
+            Config::TracingObserverSampledOutNoSpanMetrics => {
+                "tracing_observer_sampled_out_no_span_metrics"
+            }
             Config::TracingObserverCpuTime => "tracing_observer_cpu_time",
         }
     }
@@ -337,10 +342,12 @@ impl Config {
             Config::TracingObserver
             | Config::TracingObserverSampledOut
             | Config::TracingObserverRatio
-            | Config::TracingObserverSpanMetrics
+            | Config::TracingObserverNoSpanMetrics
+            | Config::TracingObserverSampledOutNoSpanMetrics
             | Config::TracingObserverCpuTime => {
                 let sampler = match self {
-                    Config::TracingObserverSampledOut => ObserverSampler::AlwaysOff,
+                    Config::TracingObserverSampledOut
+                    | Config::TracingObserverSampledOutNoSpanMetrics => ObserverSampler::AlwaysOff,
                     Config::TracingObserverRatio => ObserverSampler::TraceIdRatio(0.01),
                     _ => ObserverSampler::AlwaysOn,
                 };
@@ -352,7 +359,11 @@ impl Config {
                     .exporter(exporter.clone())
                     .spool(false)
                     .max_queue_size(1 << 20)
-                    .span_metrics(matches!(self, Config::TracingObserverSpanMetrics))
+                    .span_metrics(!matches!(
+                        self,
+                        Config::TracingObserverNoSpanMetrics
+                            | Config::TracingObserverSampledOutNoSpanMetrics
+                    ))
                     .cpu_time(matches!(self, Config::TracingObserverCpuTime))
                     .build()
                     .expect("observer builds");
@@ -744,7 +755,7 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// Configurations of the interleaved measurements (`no_subscriber` first: the base).
-const PAIRED: [Config; 7] = [
+const PAIRED: [Config; 9] = [
     Config::NoSubscriber,
     Config::Floor,
     Config::TracingOpentelemetry,
@@ -752,6 +763,8 @@ const PAIRED: [Config; 7] = [
     Config::TracingObserver,
     Config::TracingObserverSampledOut,
     Config::TracingObserverRatio,
+    Config::TracingObserverNoSpanMetrics,
+    Config::TracingObserverSampledOutNoSpanMetrics,
 ];
 
 /// A workload measured interleaved, with how many ops make one ~1 ms turn.
