@@ -90,6 +90,7 @@ impl ObserverLayer {
                 Lookup::SampledOut {
                     start,
                     is_root: true,
+                    ..
                 } => {
                     let trace_id = TraceId::derived(ancestor.id().into_u64(), start);
                     return Some(SpanContext::new(trace_id, span_id).with_trace_flags(0));
@@ -146,7 +147,7 @@ where
             break;
         }
         let start = match table.lookup(ancestor.id().into_u64()) {
-            Lookup::SampledOut { start, is_root } => {
+            Lookup::SampledOut { start, is_root, .. } => {
                 if is_root {
                     root_trace = Some(TraceId::derived(ancestor.id().into_u64(), start));
                 }
@@ -218,7 +219,10 @@ where
         if sampling.may_drop() {
             if let Some(parent) = &parent_id {
                 if let Lookup::SampledOut { .. } = sampling.table.lookup(parent.into_u64()) {
-                    sampling.table.insert(id.into_u64(), now_ns, false);
+                    let metadata = attrs.metadata();
+                    sampling
+                        .table
+                        .insert(id.into_u64(), now_ns, false, metadata);
                     return;
                 }
             }
@@ -246,7 +250,8 @@ where
                         || now_ns,
                     );
                 if !sampled {
-                    sampling.table.insert(id.into_u64(), now_ns, true);
+                    let metadata = attrs.metadata();
+                    sampling.table.insert(id.into_u64(), now_ns, true, metadata);
                     if let (Some(remote), Some(span)) = (remote, ctx.span(id)) {
                         span.extensions_mut().replace(RemoteParent(remote));
                     }
@@ -397,7 +402,12 @@ where
         let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
         if sampling.may_drop() {
-            if let Lookup::SampledOut { start, is_root } = sampling.table.lookup(id.into_u64()) {
+            if let Lookup::SampledOut {
+                start,
+                is_root,
+                metadata,
+            } = sampling.table.lookup(id.into_u64())
+            {
                 let now = clock::now_nanos();
                 let took = now.saturating_sub(start);
                 if is_root {
@@ -410,16 +420,15 @@ where
                     Some(span) => promote(shared, &span, "slow", now),
                     None => {
                         sampling.table.remove(id.into_u64());
-                        // Span metrics count every span, whatever the sampling.
+                        // Span metrics count every span, whatever the sampling; the
+                        // table knows the callsite, so no registry look-up here.
                         if shared.summarize_sampled_out {
-                            if let Some(metadata) = ctx.metadata(&id) {
-                                shared.summaries.push(SpanSummary {
-                                    metadata,
-                                    kind: SpanKind::Internal,
-                                    status: StatusCode::Unset,
-                                    duration: Duration::from_nanos(took),
-                                });
-                            }
+                            shared.summaries.push(SpanSummary {
+                                metadata,
+                                kind: SpanKind::Internal,
+                                status: StatusCode::Unset,
+                                duration: Duration::from_nanos(took),
+                            });
                         }
                         return;
                     }

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use tokio::runtime::Runtime;
 use tower::{service_fn, Layer, ServiceExt};
 use tracing_observer::proto::common::v1::any_value::Value;
 use tracing_observer::proto::trace::v1::status::StatusCode;
@@ -12,9 +13,9 @@ use tracing_observer::tower::TraceServerLayer;
 use tracing_observer::{InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::prelude::*;
 
-#[test]
-fn a_sampled_out_5xx_is_kept_and_a_2xx_is_not() {
-    let exporter = InMemoryExporter::new();
+/// An observer that samples every trace out, exporting to `exporter`; its subscriber;
+/// a runtime to drive the services.
+fn sampled_out(exporter: &InMemoryExporter) -> (Observer, impl tracing::Subscriber, Runtime) {
     let observer = Observer::builder()
         .environment(std::iter::empty::<(String, String)>())
         .spool(false)
@@ -26,6 +27,13 @@ fn a_sampled_out_5xx_is_kept_and_a_2xx_is_not() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    (observer, subscriber, runtime)
+}
+
+#[test]
+fn a_sampled_out_5xx_is_kept_and_a_2xx_is_not() {
+    let exporter = InMemoryExporter::new();
+    let (observer, subscriber, runtime) = sampled_out(&exporter);
     tracing::subscriber::with_default(subscriber, || {
         let handler = service_fn(|request: http::Request<String>| async move {
             let status = if request.uri().path() == "/fail" {
@@ -77,17 +85,7 @@ fn a_sampled_out_caller_tells_the_next_service_not_to_record() {
     use tracing::Instrument as _;
     use tracing_observer::tower::TraceClientLayer;
     use tracing_observer::{ObserverSpanExt, SpanContext};
-    let observer = Observer::builder()
-        .environment(std::iter::empty::<(String, String)>())
-        .spool(false)
-        .sampler(Sampler::AlwaysOff)
-        .exporter(InMemoryExporter::counting())
-        .build()
-        .unwrap();
-    let subscriber = tracing_subscriber::registry().with(observer.layer());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let (observer, subscriber, runtime) = sampled_out(&InMemoryExporter::counting());
     tracing::subscriber::with_default(subscriber, || {
         // The "next service": answers with the traceparent it received.
         let next = service_fn(|request: http::Request<String>| async move {

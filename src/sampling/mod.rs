@@ -377,7 +377,7 @@ mod tests {
         }
     }
     static SITE: Site = Site;
-    static SITE_METADATA: Metadata<'static> = Metadata::new(
+    pub(super) static SITE_METADATA: Metadata<'static> = Metadata::new(
         "site",
         "test",
         Level::INFO,

@@ -3,14 +3,16 @@
 //! A span that head sampling dropped keeps no record, but the error rule may need it
 //! later: when one of its descendants fails, the failing path is exported. The table
 //! remembers, per open sampled-out span, when it started and whether it is a local
-//! root, in two atomic words per slot. The table has a fixed size; when two live
+//! root, and its callsite (for span metrics at close, without a registry look-up),
+//! in three atomic words per slot. The table has a fixed size; when two live
 //! spans hash to the same slot the older one's start time is lost (it is then
 //! approximated by its child's) and the eviction is counted. Hooks check the table
 //! first, so a sampled-out span costs a slot read instead of a registry look-up.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use tracing_core::Metadata;
 
-/// Slots in the table (16 bytes each: 1 MiB).
+/// Slots in the table (24 bytes each: 1.5 MiB).
 const SLOTS: usize = 1 << 16;
 const ROOT_BIT: u64 = 1;
 
@@ -19,14 +21,21 @@ const ROOT_BIT: u64 = 1;
 pub(crate) enum Lookup {
     /// Not sampled out (recorded, filtered, or its slot was taken by another span).
     Unknown,
-    /// Sampled out, with its start (monotonic nanoseconds) and whether it is a local root.
-    SampledOut { start: u64, is_root: bool },
+    /// Sampled out, with its start (monotonic nanoseconds), whether it is a local
+    /// root, and its callsite.
+    SampledOut {
+        start: u64,
+        is_root: bool,
+        metadata: &'static Metadata<'static>,
+    },
 }
 
 #[derive(Default)]
 struct Slot {
     id: AtomicU64,
     start: AtomicU64,
+    /// The address of a `&'static Metadata<'static>`, or 0 before the first insert.
+    metadata: AtomicUsize,
 }
 
 /// The table of open sampled-out spans.
@@ -59,7 +68,13 @@ impl SkeletonTable {
     }
 
     /// Remembers a sampled-out span.
-    pub(crate) fn insert(&self, id: u64, start: u64, is_root: bool) {
+    pub(crate) fn insert(
+        &self,
+        id: u64,
+        start: u64,
+        is_root: bool,
+        metadata: &'static Metadata<'static>,
+    ) {
         let slot = self.slot(id);
         let previous = slot.id.swap(0, Ordering::AcqRel);
         if previous != 0 && previous != id {
@@ -67,6 +82,8 @@ impl SkeletonTable {
         }
         slot.start
             .store((start & !ROOT_BIT) | u64::from(is_root), Ordering::Relaxed);
+        slot.metadata
+            .store(std::ptr::from_ref(metadata) as usize, Ordering::Relaxed);
         slot.id.store(id, Ordering::Release);
     }
 
@@ -76,12 +93,21 @@ impl SkeletonTable {
             return Lookup::Unknown;
         }
         let start = slot.start.load(Ordering::Relaxed);
-        if slot.id.load(Ordering::Acquire) != id {
+        let metadata = slot.metadata.load(Ordering::Relaxed);
+        // The reads above happen before the check below (a seqlock's read side): a
+        // slot rewritten meanwhile for another span fails it.
+        std::sync::atomic::fence(Ordering::Acquire);
+        if slot.id.load(Ordering::Relaxed) != id || metadata == 0 {
             return Lookup::Unknown;
         }
+        // SAFETY: `metadata` only ever holds 0 (excluded above) or the address of a
+        // `&'static Metadata<'static>` stored by `insert`, so whatever a race lets
+        // this read see, it points to a live `'static` callsite.
+        let metadata = unsafe { &*(metadata as *const Metadata<'static>) };
         Lookup::SampledOut {
             start: start & !ROOT_BIT,
             is_root: start & ROOT_BIT != 0,
+            metadata,
         }
     }
 
@@ -102,16 +128,18 @@ impl SkeletonTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sampling::tests::SITE_METADATA as META;
 
     #[test]
     fn remembers_and_forgets() {
         let table = SkeletonTable::new();
-        table.insert(7, 1000, true);
+        table.insert(7, 1000, true, &META);
         assert_eq!(
             table.lookup(7),
             Lookup::SampledOut {
                 start: 1000,
-                is_root: true
+                is_root: true,
+                metadata: &META,
             }
         );
         assert_eq!(table.lookup(8), Lookup::Unknown);
@@ -127,8 +155,8 @@ mod tests {
             .skip(1)
             .find(|&b| std::ptr::eq(table.slot(a), table.slot(b)))
             .unwrap();
-        table.insert(a, 10, false);
-        table.insert(b, 20, false);
+        table.insert(a, 10, false, &META);
+        table.insert(b, 20, false, &META);
         assert_eq!(table.lookup(a), Lookup::Unknown);
         assert_eq!(table.evictions(), 1);
         table.remove(a); // must not clear b
@@ -136,7 +164,8 @@ mod tests {
             table.lookup(b),
             Lookup::SampledOut {
                 start: 20,
-                is_root: false
+                is_root: false,
+                metadata: &META,
             }
         );
     }
