@@ -423,12 +423,15 @@ where
                         // Span metrics count every span, whatever the sampling; the
                         // table knows the callsite, so no registry look-up here.
                         if shared.summarize_sampled_out {
-                            shared.summaries.push(SpanSummary {
+                            let drain = shared.summaries.push(SpanSummary {
                                 metadata,
                                 kind: SpanKind::Internal,
                                 status: StatusCode::Unset,
                                 duration: Duration::from_nanos(took),
                             });
+                            if drain {
+                                shared.queue.wake();
+                            }
                         }
                         return;
                     }

@@ -119,7 +119,8 @@ impl SpanQueue {
         })
     }
 
-    fn wake(&self) {
+    /// Asks the worker to drain now (once until it does).
+    pub(crate) fn wake(&self) {
         if !self.wake_pending.swap(true, Ordering::AcqRel) {
             self.notify.notify_one();
         }

@@ -832,6 +832,39 @@ fn span_metrics_count_sampled_out_spans_too() {
 }
 
 #[test]
+fn span_metrics_stay_exact_for_a_flood_of_sampled_out_spans() {
+    // Far more sampled-out spans than the summary queue holds, as fast as one thread
+    // makes them: the worker must drain the summaries as they come, not on its timer.
+    const SPANS: u64 = 200_000;
+    let observer = Observer::builder()
+        .environment(std::iter::empty::<(String, String)>())
+        .sampler(tracing_observer::Sampler::AlwaysOff)
+        .spool(false)
+        .traces_exporter(tracing_observer::TracesExporter::None)
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..SPANS {
+            tracing::info_span!("flood").in_scope(|| {});
+        }
+    });
+    observer.force_flush(Duration::from_secs(5)).unwrap();
+    let text = observer.metrics_text();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
+    };
+    assert_eq!(value("tracing_observer_span_summaries_dropped_total"), 0.0);
+    assert_eq!(
+        value("traces_span_metrics_calls_total{service_name"),
+        SPANS as f64
+    );
+}
+
+#[test]
 fn thread_cpu_time_follows_work_not_sleep() {
     let builder = Observer::builder().cpu_time(true);
     let (spans, _) = record(builder, || {

@@ -135,6 +135,14 @@ pub(crate) struct SpanSummary {
     pub(crate) duration: Duration,
 }
 
+/// Each thread checks the summary queue's fill once per this many pushes.
+const FILL_CHECK_EVERY: u32 = 64;
+
+thread_local! {
+    /// Pushes left until this thread next checks the summary queue's fill.
+    static UNTIL_FILL_CHECK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// The bounded hand-off of summaries of sampled-out spans from the host's threads.
 #[derive(Debug)]
 pub(crate) struct SummaryQueue {
@@ -151,11 +159,27 @@ impl SummaryQueue {
         }
     }
 
-    /// Hands a summary to the worker; a full queue drops it and counts it. Never blocks.
-    pub(crate) fn push(&self, summary: SpanSummary) {
+    /// Hands a summary to the worker; a full queue drops it and counts it. Never
+    /// blocks. Returns whether the worker should be woken to drain the queue: it is a
+    /// quarter full (checked once per [`FILL_CHECK_EVERY`] pushes of a thread, so a
+    /// flood of sampled-out spans is counted as it comes, not dropped until the
+    /// worker's timer).
+    pub(crate) fn push(&self, summary: SpanSummary) -> bool {
         if self.slots.push(summary).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
+        UNTIL_FILL_CHECK
+            .try_with(|until| {
+                let left = until.get();
+                if left > 0 {
+                    until.set(left - 1);
+                    return false;
+                }
+                until.set(FILL_CHECK_EVERY - 1);
+                self.slots.len() * 4 >= self.slots.capacity()
+            })
+            .unwrap_or(false)
     }
 
     pub(crate) fn pop(&self) -> Option<SpanSummary> {
@@ -700,7 +724,10 @@ mod tests {
     fn summary_queue_drops_when_full() {
         let queue = SummaryQueue::new(1);
         queue.push(summary(StatusCode::Unset, 1));
-        queue.push(summary(StatusCode::Unset, 1));
+        assert!(
+            queue.push(summary(StatusCode::Unset, 1)),
+            "full: wake the worker"
+        );
         assert_eq!(queue.dropped(), 1);
         assert!(queue.pop().is_some());
         assert!(queue.pop().is_none());

@@ -51,8 +51,10 @@ const RECYCLED_RECORDS: usize = 4096;
 /// The worker thread's name.
 pub(crate) const THREAD_NAME: &str = "tracing-observer";
 
-/// Summaries of sampled-out spans waiting at most (32 bytes each).
-const MAX_SUMMARY_QUEUE: usize = 16_384;
+/// Summaries of sampled-out spans waiting at most (32 bytes each, plus the queue's
+/// stamp: 2.5 MiB, allocated only when sampling may drop spans). Producers wake the
+/// worker at a quarter full; the rest absorbs its wake-up latency under a flood.
+const MAX_SUMMARY_QUEUE: usize = 65_536;
 
 /// State shared by the layer (producer) and the worker (consumer).
 #[derive(Debug)]
