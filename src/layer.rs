@@ -18,7 +18,6 @@ use crate::record::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode};
 use crate::sampling::Lookup;
 use std::sync::Arc;
-use std::time::Duration;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -427,7 +426,7 @@ where
                                 metadata,
                                 kind: SpanKind::Internal,
                                 status: StatusCode::Unset,
-                                duration: Duration::from_nanos(took),
+                                duration_ns: took,
                             });
                             if drain {
                                 shared.queue.wake();
@@ -444,7 +443,7 @@ where
         };
         record.timing.close(clock::now_nanos());
         let root = record.parent_span_id.is_none() || record.parent_is_remote;
-        let took = record.timing.end.saturating_sub(record.timing.start);
+        let took = record.timing.duration_ns();
         if !shared.queue.push(record) && root {
             // Refused by a full queue: the worker never sees it, so its host time
             // goes to the overhead meter here (else overload inflates the ratio).

@@ -132,7 +132,8 @@ pub(crate) struct SpanSummary {
     pub(crate) kind: SpanKind,
     pub(crate) status: StatusCode,
     /// From creation to close.
-    pub(crate) duration: Duration,
+    /// From creation to close, in nanoseconds (converted on the worker).
+    pub(crate) duration_ns: u64,
 }
 
 /// Each thread checks the summary queue's fill once per this many pushes.
@@ -344,7 +345,7 @@ impl SpanMetrics {
             metadata: record.metadata,
             kind: record.kind,
             status: record.status,
-            duration: record.timing.duration(),
+            duration_ns: record.timing.duration_ns(),
         };
         let cpu = record.timing.cpu;
         self.count(&summary, record.name(), &record.attributes, cpu, registry);
@@ -373,7 +374,10 @@ impl SpanMetrics {
         }
         let kind = kind_index(summary.kind);
         let status = status_index(summary.status);
-        let value = self.config.profile.duration_value(summary.duration);
+        let value = self
+            .config
+            .profile
+            .duration_value(Duration::from_nanos(summary.duration_ns));
         let metadata = summary.metadata;
         if self.callsite_only && name == metadata.name() {
             let callsite = (std::ptr::from_ref(metadata) as usize, kind, status);
@@ -574,7 +578,7 @@ mod tests {
             metadata: &CHECKOUT,
             kind: SpanKind::Server,
             status,
-            duration: Duration::from_millis(millis),
+            duration_ns: millis * 1_000_000,
         }
     }
 

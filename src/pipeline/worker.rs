@@ -231,7 +231,7 @@ impl Worker {
     fn receive(&mut self, record: &SpanRecord) {
         self.shared.stats.received(record);
         if record.parent_span_id.is_none() || record.parent_is_remote {
-            let took = record.timing.end.saturating_sub(record.timing.start);
+            let took = record.timing.duration_ns();
             self.shared.sampling.overhead.add_exported_root(took);
         }
         self.duties

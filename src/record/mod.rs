@@ -242,9 +242,9 @@ impl Timing {
         self.end = now;
     }
 
-    /// From creation to close.
-    pub(crate) fn duration(&self) -> Duration {
-        Duration::from_nanos(self.end.saturating_sub(self.start))
+    /// Nanoseconds from creation to close.
+    pub(crate) fn duration_ns(&self) -> u64 {
+        self.end.saturating_sub(self.start)
     }
 }
 
@@ -455,7 +455,7 @@ mod tests {
         timing.close(t0 + ms(40));
         assert_eq!(timing.busy, ms(15));
         assert_eq!(timing.idle, ms(25));
-        assert_eq!(timing.duration(), Duration::from_millis(40));
+        assert_eq!(timing.duration_ns(), ms(40));
     }
 
     #[test]
