@@ -506,7 +506,10 @@ impl Sink {
 /// thread sends again (or exits). So after each flush, this thread emits one
 /// uncounted span to push its overflow out.
 fn drain_fastrace(baseline: u64, produced: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // A flat-out run leaves fastrace a backlog of millions of spans (it never drops);
+    // wait as long as the observer's shutdown may take, so the next configuration's
+    // baseline does not count this one's late reports.
+    let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
     loop {
         fastrace::flush();
         let delivered = FASTRACE_SPANS.load(Ordering::Relaxed) - baseline;
@@ -714,7 +717,7 @@ fn measure(group: &mut BenchmarkGroup<'_, WallTime>, workload: Workload, config:
                 let target = baseline + ops * workload.spans_per_op;
                 std::thread::scope(|scope| {
                     scope.spawn(|| pool.stop(Some(target)));
-                    let deadline = Instant::now() + Duration::from_secs(10);
+                    let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
                     while FASTRACE_SPANS.load(Ordering::Relaxed) < target
                         && Instant::now() < deadline
                     {
