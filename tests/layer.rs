@@ -269,6 +269,7 @@ fn no_exporter_counts_every_span_as_dropped() {
 fn a_full_queue_drops_and_counts() {
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
+        .spool(false)
         .exporter(exporter.clone())
         .max_queue_size(4)
         .scheduled_delay(Duration::from_secs(3600))
@@ -295,6 +296,7 @@ fn a_full_queue_drops_and_counts() {
 fn shutdown_is_idempotent_and_stops_recording() {
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
+        .spool(false)
         .exporter(exporter.clone())
         .build()
         .unwrap();
@@ -574,6 +576,7 @@ fn under_pressure_normal_spans_go_first_and_errors_are_kept() {
         ..Gate::default()
     };
     let observer = Observer::builder()
+        .spool(false)
         .exporter(gate.clone())
         .max_queue_size(64)
         .max_export_batch_size(8)
@@ -612,6 +615,7 @@ fn under_pressure_normal_spans_go_first_and_errors_are_kept() {
 fn the_byte_budget_bounds_huge_spans() {
     let gate = Gate::default();
     let observer = Observer::builder()
+        .spool(false)
         .exporter(gate.clone())
         .max_queue_bytes(2048)
         .max_export_batch_size(1)
@@ -708,6 +712,7 @@ fn drops_and_failures_are_announced_once_not_flooded() {
 fn the_overhead_budget_lowers_sampling_and_keeps_errors() {
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
+        .spool(false)
         .exporter(exporter.clone())
         .overhead_budget(0.02)
         .scheduled_delay(Duration::from_millis(100))
@@ -752,6 +757,7 @@ fn the_overhead_budget_lowers_sampling_and_keeps_errors() {
 #[test]
 fn overhead_is_measured_without_a_budget() {
     let observer = Observer::builder()
+        .spool(false)
         .traces_exporter(tracing_observer::TracesExporter::None)
         .build()
         .unwrap();
