@@ -32,6 +32,15 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, Key
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span};
 
+/// The value of the sample in a Prometheus text exposition whose line starts with
+/// `series` (the name and, when given, its labels exactly as rendered).
+pub fn metric_sample(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
 /// Anything that carries OTLP attributes.
 pub trait Attributes {
     /// The attributes, in their original order.

@@ -161,6 +161,13 @@ impl ReceivedSpan {
         &self.span.name
     }
 
+    /// Whether the span's status is ERROR.
+    pub fn is_error(&self) -> bool {
+        self.span.status.as_ref().is_some_and(|status| {
+            status.code == opentelemetry_proto::tonic::trace::v1::status::StatusCode::Error as i32
+        })
+    }
+
     /// The span's trace id as lower-case hex.
     pub fn trace_id_hex(&self) -> String {
         crate::hex(&self.span.trace_id)

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{dispatch, spool_builder, spool_dir, SHUTDOWN, WAIT};
-use integration_tests::{http_get, Behavior, OtlpReceiver, ReceivedSpan, Rotel};
+use integration_tests::{http_get, metric_sample, Behavior, OtlpReceiver, ReceivedSpan, Rotel};
 use tracing_observer::{Observer, ObserverBuilder, RetryPolicy, ShutdownReport};
 
 /// Settings that make outages short to test: quick retries, a breaker that opens
@@ -175,10 +175,7 @@ fn hanging_collector_opens_the_breaker_without_slowing_the_host_then_replays() {
 
 /// The value of the Prometheus sample whose line starts with `series`.
 fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
+    metric_sample(text, series).unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
 }
 
 #[test]

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use common::loadgen_path;
 use integration_tests::{attr_i64, attr_str, resource_attr_str, OtlpReceiver, ReceivedSpan, Rotel};
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use serde_json::Value;
 
 /// Longest a loadgen run may take before it is killed.
@@ -315,13 +314,6 @@ fn check_through_rotel(protocol: &str) {
     check_spans(&spans);
 }
 
-fn is_error(span: &ReceivedSpan) -> bool {
-    span.span
-        .status
-        .as_ref()
-        .is_some_and(|status| status.code == StatusCode::Error as i32)
-}
-
 fn check_spans(spans: &[ReceivedSpan]) {
     assert_eq!(
         resource_attr_str(&spans[0], "service.name").as_deref(),
@@ -346,7 +338,7 @@ fn check_spans(spans: &[ReceivedSpan]) {
         .iter()
         .map(|s| (&s.span.trace_id[..], &s.span.parent_span_id[..]))
         .collect();
-    let errors: Vec<&ReceivedSpan> = spans.iter().filter(|s| is_error(s)).collect();
+    let errors: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.is_error()).collect();
     assert_eq!(errors.len(), 2_000, "spans with status ERROR");
     let mut failed_ops = HashSet::new();
     for span in &errors {
@@ -423,7 +415,7 @@ fn sampled_loadgen_through_rotel_keeps_every_error_path() {
         *per_trace.entry(&span.span.trace_id).or_default() += 1;
     }
     assert!(per_trace.values().all(|&n| n == 3), "whole traces only");
-    let errors: Vec<_> = spans.iter().filter(|s| is_error(s)).collect();
+    let errors: Vec<_> = spans.iter().filter(|s| s.is_error()).collect();
     assert_eq!(errors.len(), 2_000, "every failing leaf arrives");
     let kept_by_error = spans
         .iter()
@@ -608,7 +600,7 @@ fn queue_pressure_through_rotel_drops_normal_spans_before_errors() {
         spans
     };
     assert_eq!(spans.len() as u64, exported, "{}", rotel.logs());
-    let errors_arrived = spans.iter().filter(|s| is_error(s)).count() as u64;
+    let errors_arrived = spans.iter().filter(|s| s.is_error()).count() as u64;
     assert_eq!(
         errors_arrived + u64_at(report, "/dropped/error_lane_full"),
         error_spans,

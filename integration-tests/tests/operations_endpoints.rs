@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use common::{builder, closed_endpoint, observe, WAIT};
-use integration_tests::{http_get, HttpResponse};
+use integration_tests::{http_get, metric_sample, HttpResponse};
 use tracing_observer::health::HealthCheck;
 use tracing_observer::{Observer, ObserverBuilder, SpanMetricsProfile, TracesExporter};
 
@@ -27,13 +27,6 @@ fn addr(observer: &Observer) -> SocketAddr {
 
 fn get(observer: &Observer, path: &str) -> HttpResponse {
     http_get(addr(observer), path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
-}
-
-/// The value of the sample whose line starts with `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|value| value.trim().parse().ok())
 }
 
 #[tracing::instrument(fields(otel.kind = "server"))]
@@ -71,14 +64,14 @@ fn red_metrics_count_every_span_with_collector_labels() {
         )
     };
     let calls = |status: &str| {
-        sample(
+        metric_sample(
             text,
             &format!("traces_span_metrics_calls_total{{{}}}", labels(status)),
         )
     };
     assert_eq!(calls("STATUS_CODE_UNSET"), Some(9.0), "{text}");
     assert_eq!(calls("STATUS_CODE_ERROR"), Some(3.0), "{text}");
-    let count = sample(
+    let count = metric_sample(
         text,
         &format!(
             "traces_span_metrics_duration_milliseconds_count{{{}}}",
@@ -90,7 +83,7 @@ fn red_metrics_count_every_span_with_collector_labels() {
         "traces_span_metrics_duration_milliseconds_bucket{{{},le=\"+Inf\"}}",
         labels("STATUS_CODE_ERROR")
     );
-    assert_eq!(sample(text, &inf_bucket), Some(3.0), "{text}");
+    assert_eq!(metric_sample(text, &inf_bucket), Some(3.0), "{text}");
     for le in ["2", "4", "6", "8", "10", "50", "100", "15000"] {
         assert!(
             text.contains(&format!("le=\"{le}\"")),
@@ -100,11 +93,11 @@ fn red_metrics_count_every_span_with_collector_labels() {
 
     // Self-metrics agree with the report.
     assert_eq!(
-        sample(text, "tracing_observer_spans_recorded_total"),
+        metric_sample(text, "tracing_observer_spans_recorded_total"),
         Some(12.0)
     );
     assert_eq!(
-        sample(
+        metric_sample(
             text,
             "tracing_observer_spans_dropped_total{reason=\"no_exporter\"}"
         ),
@@ -131,7 +124,7 @@ fn tempo_profile_is_served_in_seconds() {
         "traces_spanmetrics_calls_total{{service=\"{SERVICE}\",span_name=\"handle\",\
          span_kind=\"SPAN_KIND_SERVER\",status_code=\"STATUS_CODE_UNSET\"}}"
     );
-    assert_eq!(sample(&text, &series), Some(1.0), "{text}");
+    assert_eq!(metric_sample(&text, &series), Some(1.0), "{text}");
     assert!(text.contains("traces_spanmetrics_latency_bucket{"));
     assert!(text.contains("le=\"4.1\""), "Tempo's buckets: {text}");
     assert!(!text.contains("traces_span_metrics_calls_total"));
@@ -280,7 +273,7 @@ fn a_collector_outage_degrades_but_keeps_the_host_ready() {
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["status"], "DEGRADED");
     let metrics = get(&observer, "/metrics").body;
-    let failures = sample(
+    let failures = metric_sample(
         &metrics,
         "tracing_observer_export_failures_total{kind=\"connect\"}",
     );

@@ -9,8 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{builder, dispatch, SHUTDOWN, WAIT};
-use integration_tests::{attr_str, OtlpReceiver, ReceivedSpan, Rotel};
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use integration_tests::{attr_str, OtlpReceiver, Rotel};
 use tracing_observer::SamplingRule;
 
 /// Traces per second the `tick` rule admits.
@@ -19,13 +18,6 @@ const RATE: f64 = 40.0;
 const RUN: Duration = Duration::from_millis(1500);
 /// Every this many ticks fails.
 const FAIL_EVERY: u64 = 97;
-
-fn is_error(span: &ReceivedSpan) -> bool {
-    span.span
-        .status
-        .as_ref()
-        .is_some_and(|status| status.code == StatusCode::Error as i32)
-}
 
 #[tracing::instrument(fields(n))]
 fn tick(n: u64) {
@@ -66,12 +58,12 @@ fn a_rate_limited_rule_keeps_its_rate_and_every_error_through_rotel() {
     let spans = receiver.wait_for_spans(exported, WAIT);
     assert_eq!(spans.len(), exported, "rotel output:\n{}", rotel.logs());
 
-    let errors = spans.iter().filter(|s| is_error(s)).count() as u64;
+    let errors = spans.iter().filter(|s| s.is_error()).count() as u64;
     let kept_by_error = spans
         .iter()
         .filter(|s| attr_str(*s, "observer.sampling.kept_by").as_deref() == Some("error"))
         .count() as u64;
-    let admitted = spans.iter().filter(|s| !is_error(s)).count() as f64;
+    let admitted = spans.iter().filter(|s| !s.is_error()).count() as f64;
     // The token bucket admits the rate over the run plus one second of burst; a
     // failing span the rule admitted arrives as an ordinary ERROR span.
     let ceiling = RATE * (elapsed.as_secs_f64() + 1.0) + 1.0;

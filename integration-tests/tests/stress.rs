@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use common::{builder, multi_thread_runtime};
 use integration_tests::{attr_i64, OtlpReceiver, ReceivedSpan, Rotel};
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use tracing::{instrument, Dispatch};
 use tracing_observer::{Observer, Protocol, ShutdownReport};
 use tracing_subscriber::prelude::*;
@@ -168,13 +167,6 @@ async fn async_producer(producer: u64, ops: u64) {
     }
 }
 
-fn is_error(span: &ReceivedSpan) -> bool {
-    span.span
-        .status
-        .as_ref()
-        .is_some_and(|status| status.code == StatusCode::Error as i32)
-}
-
 #[test]
 #[ignore = "needs rotel; run scripts/test"]
 fn twenty_mixed_producers_deliver_every_span_and_error_with_whole_trees() {
@@ -274,7 +266,7 @@ fn twenty_mixed_producers_deliver_every_span_and_error_with_whole_trees() {
                 .map(move |i| op_id(p, i) as i64)
         })
         .collect();
-    let errors: Vec<&ReceivedSpan> = spans.iter().filter(|s| is_error(s)).collect();
+    let errors: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.is_error()).collect();
     let failed: HashSet<i64> = errors
         .iter()
         .map(|s| {
