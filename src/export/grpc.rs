@@ -104,9 +104,7 @@ impl SpanExporter for GrpcExporter {
         &self,
         batch: ExportTraceServiceRequest,
     ) -> BoxFuture<'static, Result<(), ExportError>> {
-        let mut request = tonic::Request::new(batch);
-        *request.metadata_mut() = self.metadata.clone();
-        request.set_timeout(self.timeout);
+        let request = request(batch, &self.metadata, self.timeout);
         // Clones share the channel: concurrent exports multiplex over one connection.
         let mut client = self.client.clone();
         Box::pin(async move {
@@ -131,9 +129,7 @@ impl GrpcMetricsExporter {
         &self,
         metrics: ExportMetricsServiceRequest,
     ) -> BoxFuture<'static, Result<(), ExportError>> {
-        let mut request = tonic::Request::new(metrics);
-        *request.metadata_mut() = self.metadata.clone();
-        request.set_timeout(self.timeout);
+        let request = request(metrics, &self.metadata, self.timeout);
         let mut client = self.client.clone();
         Box::pin(async move {
             client
@@ -143,6 +139,14 @@ impl GrpcMetricsExporter {
                 .map_err(|status| classify(&status))
         })
     }
+}
+
+/// An export call's request: the message with the configured headers and timeout.
+fn request<T>(message: T, metadata: &MetadataMap, timeout: Duration) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    *request.metadata_mut() = metadata.clone();
+    request.set_timeout(timeout);
+    request
 }
 
 /// Maps a gRPC status to an export error kind, per the OTLP retry rules.
