@@ -16,7 +16,7 @@ use crate::record::fields::{
 };
 use crate::record::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode};
-use crate::sampling::Lookup;
+use crate::sampling::{Lookup, SkeletonTable};
 use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Subscriber};
@@ -210,9 +210,7 @@ where
         let Some(shared) = self.active() else { return };
         let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
-        // Even: the sampled-out table keeps starts without their lowest bit, and ids
-        // derived from the start must see the same value there and here.
-        let now_ns = clock::now_nanos() & !1;
+        let now_ns = clock::now_nanos();
         let parent_id = registry_parent(attrs, &ctx);
         // A child of a sampled-out span is sampled out: one table read, nothing formatted.
         if sampling.may_drop() {
@@ -239,7 +237,12 @@ where
                 let remote = remote_parent(attrs);
                 let lineage = match &remote {
                     Some(remote) => Lineage::child_of(remote, true),
-                    None => Lineage::root(TraceId::derived(id.into_u64(), now_ns), SAMPLED),
+                    // Derived from the start the sampled-out table would read back, so a
+                    // sampled-out root's propagated and promoted trace ids agree.
+                    None => {
+                        let start = SkeletonTable::stored_start(now_ns);
+                        Lineage::root(TraceId::derived(id.into_u64(), start), SAMPLED)
+                    }
                 };
                 let sampled = !sampling.may_drop()
                     || sampling.sample_root(

@@ -80,8 +80,10 @@ impl SkeletonTable {
         if previous != 0 && previous != id {
             self.evictions.fetch_add(1, Ordering::Relaxed);
         }
-        slot.start
-            .store((start & !ROOT_BIT) | u64::from(is_root), Ordering::Relaxed);
+        slot.start.store(
+            Self::stored_start(start) | u64::from(is_root),
+            Ordering::Relaxed,
+        );
         slot.metadata
             .store(std::ptr::from_ref(metadata) as usize, Ordering::Relaxed);
         slot.id.store(id, Ordering::Release);
@@ -105,10 +107,16 @@ impl SkeletonTable {
         // this read see, it points to a live `'static` callsite.
         let metadata = unsafe { &*(metadata as *const Metadata<'static>) };
         Lookup::SampledOut {
-            start: start & !ROOT_BIT,
+            start: Self::stored_start(start),
             is_root: start & ROOT_BIT != 0,
             metadata,
         }
+    }
+
+    /// The start a span inserted at `start` reads back: its lowest bit holds the root
+    /// flag. Ids derived from a span's start must use this value.
+    pub(crate) const fn stored_start(start: u64) -> u64 {
+        start & !ROOT_BIT
     }
 
     /// Forgets a span (it closed, or it was promoted to a full record).
