@@ -88,11 +88,10 @@ const DOWNSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 fn main() -> ExitCode {
     let args = Args::parse(); // exits with status 2 (and a message) on bad arguments
 
-    let mut builder = Observer::builder();
-    if !service_name_configured() {
-        builder = builder.service_name(DEFAULT_SERVICE_NAME);
-    }
-    let observer = match builder.build() {
+    let observer = match Observer::builder()
+        .default_service_name(DEFAULT_SERVICE_NAME)
+        .build()
+    {
         Ok(observer) => observer,
         Err(e) => {
             eprintln!("axum_service: cannot start the observer: {e}");
@@ -396,20 +395,4 @@ fn base_url(value: &str) -> Result<String, String> {
         (Some("http" | "https"), Some(_)) => Ok(value.trim_end_matches('/').to_owned()),
         _ => Err("expected http://HOST:PORT or https://HOST:PORT".to_owned()),
     }
-}
-
-/// Whether the environment or the config file names the service (the builder's
-/// `service_name` would override them).
-fn service_name_configured() -> bool {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let in_resource = var("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|attrs| {
-        attrs
-            .split(',')
-            .any(|kv| kv.split('=').next().map(str::trim) == Some("service.name"))
-    });
-    let in_file = var("OBSERVER_CONFIG")
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .is_some_and(|table| table.contains_key("service_name"));
-    var("OTEL_SERVICE_NAME").is_some() || in_resource || in_file
 }

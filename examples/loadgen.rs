@@ -104,11 +104,7 @@ const TASKS_PER_THREAD: usize = 4;
 fn main() -> ExitCode {
     let args = Args::parse(); // exits with status 2 (and a message) on bad arguments
 
-    let mut builder = Observer::builder();
-    if !service_name_configured() {
-        builder = builder.service_name("loadgen");
-    }
-    let observer = match builder.build() {
+    let observer = match Observer::builder().default_service_name("loadgen").build() {
         Ok(observer) => observer,
         Err(e) => {
             eprintln!("loadgen: cannot start the observer: {e}");
@@ -401,24 +397,6 @@ fn run_async(plan: &Arc<Plan>, threads: usize) -> Result<(u64, Duration), String
 }
 
 // === configuration ===
-
-/// Whether the environment (or the config file) already names the service.
-fn service_name_configured() -> bool {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if var("OTEL_SERVICE_NAME").is_some() {
-        return true;
-    }
-    let in_resource = var("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|attrs| {
-        attrs
-            .split(',')
-            .any(|kv| kv.split('=').next().map(str::trim) == Some("service.name"))
-    });
-    let in_file = var("OBSERVER_CONFIG")
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .is_some_and(|table| table.contains_key("service_name"));
-    in_resource || in_file
-}
 
 /// A duration variable in the crate's syntax (`250ms`, `5s`, `2m`, `1h`; bare = ms).
 fn env_duration(name: &str) -> Option<Duration> {

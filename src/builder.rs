@@ -98,6 +98,37 @@ impl ObserverBuilder {
         self
     }
 
+    /// The service name to use when neither [`service_name`](Self::service_name), the
+    /// environment (`OTEL_SERVICE_NAME`, `service.name` in `OTEL_RESOURCE_ATTRIBUTES`)
+    /// nor the config file names one — instead of `unknown_service:<executable>`. For
+    /// programs that know what they are but let their operators rename them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::{config::vars, InMemoryExporter, Observer};
+    /// use tracing_subscriber::prelude::*;
+    /// let service = |env: &[(&str, &str)]| -> String {
+    ///     let exporter = InMemoryExporter::new();
+    ///     let observer = Observer::builder()
+    ///         .environment(env.iter().copied())
+    ///         .default_service_name("checkout")
+    ///         .exporter(exporter.clone())
+    /// #       .spool(false)
+    ///         .build()
+    ///         .unwrap();
+    ///     let subscriber = tracing_subscriber::registry().with(observer.layer());
+    ///     tracing::subscriber::with_default(subscriber, || tracing::info_span!("work").in_scope(|| {}));
+    ///     observer.shutdown(Duration::from_secs(5));
+    ///     format!("{:?}", exporter.requests()[0].resource_spans[0].resource)
+    /// };
+    /// assert!(service(&[]).contains("\"checkout\""));
+    /// assert!(service(&[(vars::OTEL_SERVICE_NAME, "checkout-eu")]).contains("\"checkout-eu\""));
+    /// ```
+    pub fn default_service_name(mut self, name: impl Into<String>) -> Self {
+        self.overrides.default_service_name = Some(name.into());
+        self
+    }
+
     /// The `service.version` resource attribute.
     ///
     /// Environment: `service.version` in `OTEL_RESOURCE_ATTRIBUTES`. Default: none.

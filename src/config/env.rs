@@ -637,6 +637,7 @@ impl Environment {
         };
         Ok(Settings {
             service_name: self.get(OTEL_SERVICE_NAME)?,
+            default_service_name: None,
             service_version: None,
             resource_attributes: self
                 .parsed(OTEL_RESOURCE_ATTRIBUTES, parse::key_values)?

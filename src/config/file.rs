@@ -132,6 +132,7 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
     let metrics_endpoint = endpoint_at("metrics_endpoint", file.metrics_endpoint)?;
     Ok(Settings {
         service_name: file.service_name,
+        default_service_name: None,
         service_version: file.service_version,
         resource_attributes: file.resource_attributes.into_iter().collect(),
         traces_exporter: parse_field(

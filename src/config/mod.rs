@@ -320,6 +320,8 @@ pub(crate) struct EndpointSetting {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Settings {
     pub(crate) service_name: Option<String>,
+    /// The service name when no layer names one (builder only).
+    pub(crate) default_service_name: Option<String>,
     pub(crate) service_version: Option<String>,
     pub(crate) resource_attributes: Vec<(String, String)>,
     pub(crate) traces_exporter: Option<TracesExporter>,
@@ -476,6 +478,7 @@ impl Settings {
         }
         Settings {
             service_name: over.service_name.or(self.service_name),
+            default_service_name: over.default_service_name.or(self.default_service_name),
             service_version: over.service_version.or(self.service_version),
             resource_attributes: merge(self.resource_attributes, over.resource_attributes),
             traces_exporter: over.traces_exporter.or(self.traces_exporter),
@@ -604,6 +607,7 @@ impl Settings {
                     .find(|(k, _)| k == "service.name")
                     .map(|(_, v)| v.clone())
             })
+            .or_else(|| self.default_service_name.clone())
             .unwrap_or_else(default_service_name);
         resource_attributes.retain(|(k, _)| k != "service.name");
         let delivery = self.delivery(&service_name);
