@@ -131,10 +131,12 @@ pub(crate) struct SpanSummary {
     pub(crate) metadata: &'static Metadata<'static>,
     pub(crate) kind: SpanKind,
     pub(crate) status: StatusCode,
-    /// From creation to close.
     /// From creation to close, in nanoseconds (converted on the worker).
     pub(crate) duration_ns: u64,
 }
+
+/// Histogram samples recorded between two sweeps into buckets (~1 MiB held at most).
+const SWEEP_EVERY: u32 = 1 << 16;
 
 /// Each thread checks the summary queue's fill once per this many pushes.
 const FILL_CHECK_EVERY: u32 = 64;
@@ -244,6 +246,8 @@ pub(crate) struct SpanMetrics {
     sampled_out_total: Counter,
     records: u64,
     sampled_out: u64,
+    /// Histogram samples recorded since the registry last folded them into buckets.
+    unswept: u32,
 }
 
 impl std::fmt::Debug for SpanMetrics {
@@ -326,6 +330,7 @@ impl SpanMetrics {
             sampled_out_total: registry.counter(SAMPLED_OUT_TOTAL, vec![]),
             records: 0,
             sampled_out: 0,
+            unswept: 0,
             config,
         }
     }
@@ -383,15 +388,27 @@ impl SpanMetrics {
             let callsite = (std::ptr::from_ref(metadata) as usize, kind, status);
             if let Some(series) = self.by_callsite.get(&callsite) {
                 series.add(value, cpu);
-                return;
+            } else {
+                let series = self.series(summary, name, attributes, registry);
+                series.add(value, cpu);
+                self.by_callsite.insert(callsite, series);
             }
-            let series = self.series(summary, name, attributes, registry);
-            series.add(value, cpu);
-            self.by_callsite.insert(callsite, series);
-            return;
+        } else {
+            self.series(summary, name, attributes, registry)
+                .add(value, cpu);
         }
-        self.series(summary, name, attributes, registry)
-            .add(value, cpu);
+        self.sweep_every(SWEEP_EVERY, registry);
+    }
+
+    /// Folds the histograms' pending samples into buckets once `every` have been
+    /// recorded: the registry keeps each sample until then, so a flood of spans
+    /// between two timed upkeeps would otherwise hold memory in proportion to its rate.
+    fn sweep_every(&mut self, every: u32, registry: &MetricsRegistry) {
+        self.unswept += 1;
+        if self.unswept >= every {
+            self.unswept = 0;
+            registry.upkeep();
+        }
     }
 
     /// The series of this span's label set: registered now if new, `other` past the cap.
