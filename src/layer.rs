@@ -215,7 +215,7 @@ where
         // A child of a sampled-out span is sampled out: one table read, nothing formatted.
         if sampling.may_drop() {
             if let Some(parent) = &parent_id {
-                if let Lookup::SampledOut { .. } = sampling.table.lookup(parent.into_u64()) {
+                if sampling.table.contains(parent.into_u64()) {
                     let metadata = attrs.metadata();
                     sampling
                         .table
@@ -235,31 +235,30 @@ where
             Some(parent) => Lineage::child_of(&parent, false),
             None => {
                 let remote = remote_parent(attrs);
-                let lineage = match &remote {
-                    Some(remote) => Lineage::child_of(remote, true),
-                    // Derived from the start the sampled-out table would read back, so a
-                    // sampled-out root's propagated and promoted trace ids agree.
-                    None => {
-                        let start = SkeletonTable::stored_start(now_ns);
-                        Lineage::root(TraceId::derived(id.into_u64(), start), SAMPLED)
-                    }
+                // Derived from the start the sampled-out table would read back, so a
+                // sampled-out root's propagated and promoted trace ids agree. Only
+                // a ratio or a recorded span needs it.
+                let trace_id = || match &remote {
+                    Some(remote) => remote.trace_id(),
+                    None => TraceId::derived(id.into_u64(), SkeletonTable::stored_start(now_ns)),
                 };
                 let sampled = !sampling.may_drop()
-                    || sampling.sample_root(
-                        attrs.metadata(),
-                        lineage.trace_id,
-                        remote.as_ref(),
-                        || now_ns,
-                    );
+                    || sampling.sample_root(attrs.metadata(), trace_id, remote.as_ref(), || now_ns);
                 if !sampled {
                     let metadata = attrs.metadata();
                     sampling.table.insert(id.into_u64(), now_ns, true, metadata);
-                    if let (Some(remote), Some(span)) = (remote, ctx.span(id)) {
-                        span.extensions_mut().replace(RemoteParent(remote));
+                    // Only a remote parent needs the registry's span (a look-up).
+                    if let Some(remote) = remote {
+                        if let Some(span) = ctx.span(id) {
+                            span.extensions_mut().replace(RemoteParent(remote));
+                        }
                     }
                     return;
                 }
-                lineage
+                match &remote {
+                    Some(remote) => Lineage::child_of(remote, true),
+                    None => Lineage::root(trace_id(), SAMPLED),
+                }
             }
         };
         let Some(span) = ctx.span(id) else { return };
@@ -275,7 +274,7 @@ where
         let _timer = shared.sampling.overhead.start();
         let Some(span) = ctx.span(id) else { return };
         if span.extensions().get::<Box<SpanRecord>>().is_none() {
-            let sampled_out = shared.sampling.table.lookup(id.into_u64()) != Lookup::Unknown;
+            let sampled_out = shared.sampling.table.contains(id.into_u64());
             if !(sampled_out
                 && shared.sampling.keep_errors
                 && records_error(values, span.metadata()))

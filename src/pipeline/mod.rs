@@ -34,7 +34,7 @@ use crate::record::policy::FieldPolicy;
 use crate::record::{Limits, Lineage, SpanRecord};
 use crate::report::PipelineStats;
 use crate::resources::ResourceMonitor;
-use crate::sampling::{Lookup, Sampling};
+use crate::sampling::Sampling;
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
@@ -186,7 +186,7 @@ impl Shared {
     /// Whether a hook can skip this span at once: it is in the sampled-out table and
     /// the table is consulted before the registry.
     pub(crate) fn skips(&self, id: &tracing_core::span::Id) -> bool {
-        self.sampling.table_first() && self.sampling.table.lookup(id.into_u64()) != Lookup::Unknown
+        self.sampling.table_first() && self.sampling.table.contains(id.into_u64())
     }
 
     /// The calling thread's CPU clock, when per-span CPU time is on.

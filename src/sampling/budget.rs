@@ -24,13 +24,14 @@ const MIN_FACTOR: f64 = 1.0 / 1024.0;
 const PUBLISH_EVERY: u32 = 16;
 
 thread_local! {
-    static LOCAL: Cell<Local> = const { Cell::new(Local { calls: 0, samples: 0, observer_ns: 0, host_ns: 0 }) };
+    /// Hook calls left until this thread times the next one (a cell of its own:
+    /// every hook call reads and writes it).
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+    static LOCAL: Cell<Local> = const { Cell::new(Local { samples: 0, observer_ns: 0, host_ns: 0 }) };
 }
 
 #[derive(Clone, Copy)]
 struct Local {
-    /// Hook calls left until the next timed one.
-    calls: u32,
     samples: u32,
     observer_ns: u64,
     host_ns: u64,
@@ -77,17 +78,11 @@ impl OverheadMeter {
     /// Starts timing this hook call if it is one of the sampled ones.
     #[inline]
     pub(crate) fn start(&self) -> HookTimer<'_> {
-        let sampled = LOCAL
-            .try_with(|local| {
-                let mut l = local.get();
-                let sampled = l.calls == 0;
-                l.calls = if sampled {
-                    SAMPLE_EVERY - 1
-                } else {
-                    l.calls - 1
-                };
-                local.set(l);
-                sampled
+        let sampled = CALLS
+            .try_with(|calls| {
+                let left = calls.get();
+                calls.set(left.checked_sub(1).unwrap_or(SAMPLE_EVERY - 1));
+                left == 0
             })
             .unwrap_or(false);
         HookTimer {
@@ -116,7 +111,6 @@ impl OverheadMeter {
                 self.observer_ns.fetch_add(l.observer_ns, Relaxed);
                 self.host_ns.fetch_add(l.host_ns, Relaxed);
                 l = Local {
-                    calls: l.calls,
                     samples: 0,
                     observer_ns: 0,
                     host_ns: 0,

@@ -51,15 +51,16 @@ impl Sampling {
     }
 
     /// The head decision for a new local trace, with the overhead factor applied.
+    /// `trace_id` is called only when a ratio needs it.
     pub(crate) fn sample_root(
         &self,
         metadata: &Metadata<'_>,
-        trace_id: TraceId,
+        trace_id: impl FnOnce() -> TraceId,
         remote: Option<&SpanContext>,
         now: impl FnOnce() -> u64,
     ) -> bool {
         self.head
-            .sample_root(metadata, trace_id, remote, now, self.overhead.factor())
+            .sample_root(metadata, trace_id, remote, now, || self.overhead.factor())
     }
 }
 
@@ -278,8 +279,20 @@ fn threshold(ratio: f64) -> u64 {
     }
 }
 
-fn below(trace_id: TraceId, threshold: u64) -> bool {
-    threshold == u64::MAX || (trace_id.to_u128() as u64) < threshold
+/// Whether the trace id's low 64 bits fall below `threshold` scaled by the overhead
+/// factor (all do at `u64::MAX` and factor 1, none at 0). Neither the trace id nor
+/// the factor is read when the threshold alone decides.
+fn below(trace_id: impl FnOnce() -> TraceId, threshold: u64, factor: impl FnOnce() -> f64) -> bool {
+    if threshold == 0 {
+        return false;
+    }
+    let factor = factor();
+    let threshold = if factor >= 1.0 {
+        threshold
+    } else {
+        (threshold as f64 * factor) as u64
+    };
+    threshold == u64::MAX || (trace_id().to_u128() as u64) < threshold
 }
 
 impl HeadSampler {
@@ -330,31 +343,25 @@ impl HeadSampler {
         self.table_first
     }
 
-    /// The decision for a new local trace. `now` is read only when a rate limit applies.
+    /// The decision for a new local trace. `trace_id` is called only when a ratio
+    /// between 0 and 1 applies, `now` only when a rate limit does.
     pub(crate) fn sample_root(
         &self,
         metadata: &Metadata<'_>,
-        trace_id: TraceId,
+        trace_id: impl FnOnce() -> TraceId,
         remote: Option<&SpanContext>,
         now: impl FnOnce() -> u64,
-        factor: f64,
+        factor: impl FnOnce() -> f64,
     ) -> bool {
         if let (true, Some(remote)) = (self.parent_based, remote) {
             return remote.is_sampled();
         }
-        let scaled = |threshold: u64| {
-            if factor >= 1.0 {
-                threshold
-            } else {
-                (threshold as f64 * factor) as u64
-            }
-        };
         match self.rules.iter().find(|r| r.rule.matches(metadata)) {
             Some(rule) => {
-                below(trace_id, scaled(rule.threshold))
+                below(trace_id, rule.threshold, factor)
                     && rule.limiter.as_ref().is_none_or(|l| l.admit(now()))
             }
-            None => below(trace_id, scaled(self.root_threshold)),
+            None => below(trace_id, self.root_threshold, factor),
         }
     }
 }
@@ -404,7 +411,7 @@ mod tests {
     fn share(sampler: &HeadSampler, metadata: &Metadata<'_>) -> f64 {
         let n = 20_000;
         let kept = (0..n)
-            .filter(|_| sampler.sample_root(metadata, TraceId::random(), None, || 0, 1.0))
+            .filter(|_| sampler.sample_root(metadata, TraceId::random, None, || 0, || 1.0))
             .count();
         kept as f64 / n as f64
     }
@@ -436,7 +443,7 @@ mod tests {
         let sampler = HeadSampler::new(&Sampler::AlwaysOn, &rules);
         let job = meta("app", "job");
         let kept = (0..100)
-            .filter(|_| sampler.sample_root(&job, TraceId::random(), None, || 1_000_000_000, 1.0))
+            .filter(|_| sampler.sample_root(&job, TraceId::random, None, || 1_000_000_000, || 1.0))
             .count();
         assert_eq!(kept, 6);
     }
@@ -449,8 +456,8 @@ mod tests {
         )
         .unwrap();
         let m = meta("app", "op");
-        assert!(!sampler.sample_root(&m, remote.trace_id(), Some(&remote), || 0, 1.0));
-        assert!(sampler.sample_root(&m, TraceId::random(), None, || 0, 1.0));
+        assert!(!sampler.sample_root(&m, || remote.trace_id(), Some(&remote), || 0, || 1.0));
+        assert!(sampler.sample_root(&m, TraceId::random, None, || 0, || 1.0));
     }
 
     #[test]

@@ -113,6 +113,11 @@ impl SkeletonTable {
         }
     }
 
+    /// Whether `id` is in the table (one load: what hooks that only skip need).
+    pub(crate) fn contains(&self, id: u64) -> bool {
+        self.slot(id).id.load(Ordering::Acquire) == id
+    }
+
     /// The start a span inserted at `start` reads back: its lowest bit holds the root
     /// flag. Ids derived from a span's start must use this value.
     pub(crate) const fn stored_start(start: u64) -> u64 {
