@@ -8,7 +8,7 @@
 //! here blocks, does I/O, or panics on user input.
 
 use crate::clock::{self, Nanos};
-use crate::metrics::span::SpanSummary;
+use crate::metrics::span::{Pushed, SpanSummary};
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
 use crate::record::fields::{
@@ -411,9 +411,6 @@ where
             {
                 let now = clock::now_nanos();
                 let took = now.saturating_sub(start);
-                if is_root {
-                    sampling.overhead.add_host_time(took);
-                }
                 let slow = sampling
                     .slow_span_threshold
                     .is_some_and(|t| u128::from(took) >= t.as_nanos());
@@ -422,17 +419,23 @@ where
                     None => {
                         sampling.table.remove(id.into_u64());
                         // Span metrics count every span, whatever the sampling; the
-                        // table knows the callsite, so no registry look-up here.
-                        if shared.summarize_sampled_out {
-                            let drain = shared.summaries.push(SpanSummary {
+                        // table knows the callsite, so no registry look-up here. The
+                        // worker takes a root's host time from its summary.
+                        let handed_off = shared.summarize_sampled_out && {
+                            let pushed = shared.summaries.push(SpanSummary {
                                 metadata,
                                 kind: SpanKind::Internal,
                                 status: StatusCode::Unset,
                                 duration_ns: took,
+                                is_root,
                             });
-                            if drain {
+                            if pushed.wakes_worker() {
                                 shared.queue.wake();
                             }
+                            pushed == Pushed::Queued
+                        };
+                        if is_root && !handed_off {
+                            sampling.overhead.add_host_time(took);
                         }
                         return;
                     }

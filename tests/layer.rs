@@ -754,6 +754,41 @@ fn the_overhead_budget_lowers_sampling_and_keeps_errors() {
     );
 }
 
+/// Sampled-out roots' durations are the host time the overhead ratio divides by:
+/// handed to the worker with the span-metrics summary, or added on the host's thread
+/// when span metrics are off. Without them the ratio would stay 0 (no host time).
+#[test]
+fn overhead_of_sampled_out_spans_is_measured_against_their_duration() {
+    for span_metrics in [true, false] {
+        let observer = Observer::builder()
+            .spool(false)
+            .sampler(tracing_observer::Sampler::AlwaysOff)
+            .span_metrics(span_metrics)
+            .traces_exporter(tracing_observer::TracesExporter::None)
+            .build()
+            .unwrap();
+        let subscriber = tracing_subscriber::registry().with(observer.layer());
+        let started = std::time::Instant::now();
+        tracing::subscriber::with_default(subscriber, || {
+            while started.elapsed() < Duration::from_millis(1500) {
+                tracing::info_span!("work").in_scope(|| {
+                    let work = std::time::Instant::now();
+                    while work.elapsed() < Duration::from_micros(100) {
+                        std::hint::spin_loop();
+                    }
+                });
+            }
+        });
+        let stats = observer.stats();
+        assert_eq!(stats.recorded, 0);
+        // A few µs of hooks (debug build) against 100 µs spans.
+        assert!(
+            stats.overhead_ratio > 0.0 && stats.overhead_ratio < 0.5,
+            "span metrics {span_metrics}: {stats:?}"
+        );
+    }
+}
+
 #[test]
 fn overhead_is_measured_without_a_budget() {
     let observer = Observer::builder()

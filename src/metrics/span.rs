@@ -123,7 +123,7 @@ pub(crate) struct SpanMetricsConfig {
 }
 
 /// What the worker needs to know of a finished span to count it: its callsite, kind,
-/// status and duration. `Copy` and 32 bytes, so the hot path can send one per
+/// status, duration and whether it is a root. `Copy` and at most 32 bytes, so the hot path can send one per
 /// sampled-out span without allocating.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SpanSummary {
@@ -133,6 +133,29 @@ pub(crate) struct SpanSummary {
     pub(crate) status: StatusCode,
     /// From creation to close, in nanoseconds (converted on the worker).
     pub(crate) duration_ns: u64,
+    /// Whether it is a local root: its duration is host time for the overhead meter.
+    pub(crate) is_root: bool,
+}
+
+// The hot path copies one per sampled-out span: keep it small.
+const _: () = assert!(std::mem::size_of::<SpanSummary>() <= 32);
+
+/// What became of a summary handed to the [`SummaryQueue`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Queued; the queue is not filling up.
+    Queued,
+    /// Queued, and the queue is a quarter full: wake the worker to drain it.
+    QueuedFilling,
+    /// The queue was full: dropped and counted (the worker should drain it).
+    Dropped,
+}
+
+impl Pushed {
+    /// Whether the worker should be woken to drain the queue now.
+    pub(crate) fn wakes_worker(self) -> bool {
+        self != Self::Queued
+    }
 }
 
 /// Histogram samples recorded between two sweeps into buckets (~1 MiB held at most).
@@ -163,16 +186,15 @@ impl SummaryQueue {
     }
 
     /// Hands a summary to the worker; a full queue drops it and counts it. Never
-    /// blocks. Returns whether the worker should be woken to drain the queue: it is a
-    /// quarter full (checked once per [`FILL_CHECK_EVERY`] pushes of a thread, so a
-    /// flood of sampled-out spans is counted as it comes, not dropped until the
-    /// worker's timer).
-    pub(crate) fn push(&self, summary: SpanSummary) -> bool {
+    /// blocks. Whether the queue is a quarter full is checked once per
+    /// [`FILL_CHECK_EVERY`] pushes of a thread, so that a flood of sampled-out spans
+    /// is counted as it comes, not dropped until the worker's timer.
+    pub(crate) fn push(&self, summary: SpanSummary) -> Pushed {
         if self.slots.push(summary).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-            return true;
+            return Pushed::Dropped;
         }
-        UNTIL_FILL_CHECK
+        let filling = UNTIL_FILL_CHECK
             .try_with(|until| {
                 let left = until.get();
                 if left > 0 {
@@ -182,7 +204,12 @@ impl SummaryQueue {
                 until.set(FILL_CHECK_EVERY - 1);
                 self.slots.len() * 4 >= self.slots.capacity()
             })
-            .unwrap_or(false)
+            .unwrap_or(false);
+        if filling {
+            Pushed::QueuedFilling
+        } else {
+            Pushed::Queued
+        }
     }
 
     pub(crate) fn pop(&self) -> Option<SpanSummary> {
@@ -351,6 +378,7 @@ impl SpanMetrics {
             kind: record.kind,
             status: record.status,
             duration_ns: record.timing.duration_ns(),
+            is_root: record.parent_span_id.is_none() || record.parent_is_remote,
         };
         let cpu = record.timing.cpu;
         self.count(&summary, record.name(), &record.attributes, cpu, registry);
@@ -596,6 +624,7 @@ mod tests {
             kind: SpanKind::Server,
             status,
             duration_ns: millis * 1_000_000,
+            is_root: true,
         }
     }
 
@@ -744,11 +773,8 @@ mod tests {
     #[test]
     fn summary_queue_drops_when_full() {
         let queue = SummaryQueue::new(1);
-        queue.push(summary(StatusCode::Unset, 1));
-        assert!(
-            queue.push(summary(StatusCode::Unset, 1)),
-            "full: wake the worker"
-        );
+        assert!(queue.push(summary(StatusCode::Unset, 1)).wakes_worker());
+        assert_eq!(queue.push(summary(StatusCode::Unset, 1)), Pushed::Dropped);
         assert_eq!(queue.dropped(), 1);
         assert!(queue.pop().is_some());
         assert!(queue.pop().is_none());

@@ -187,7 +187,11 @@ impl Worker {
                     self.record(outcome);
                 }
                 // Cheap and once a second: before the batches, which may always be ready.
-                _ = window.tick() => self.shared.sampling.overhead.adjust(),
+                // Summaries first: they carry sampled-out roots' host time.
+                _ = window.tick() => {
+                    self.observe_summaries();
+                    self.shared.sampling.overhead.adjust();
+                }
                 () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
                 _ = tick.tick() => {
                     self.drain(None).await;
@@ -218,9 +222,15 @@ impl Worker {
         self.shared.metrics.upkeep();
     }
 
-    /// Counts the spans head sampling dropped.
+    /// Counts the spans head sampling dropped; their roots' durations are host time.
     fn observe_summaries(&mut self) {
         while let Some(summary) = self.shared.summaries.pop() {
+            if summary.is_root {
+                self.shared
+                    .sampling
+                    .overhead
+                    .add_exported_root(summary.duration_ns);
+            }
             self.duties
                 .span_metrics
                 .observe(&summary, &self.shared.metrics);
