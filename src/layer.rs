@@ -15,7 +15,7 @@ use crate::record::fields::{
     capture_event, capture_span_fields, is_error_event, records_error, remote_parent,
 };
 use crate::record::ids::{SpanId, TraceId};
-use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode};
+use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode, Timing};
 use crate::sampling::{Lookup, SkeletonTable};
 use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
@@ -129,6 +129,106 @@ where
     }
 }
 
+/// The lineage of a new local root, or `None` when head sampling drops it (then it
+/// is in the sampled-out table).
+fn root_lineage<S>(
+    shared: &Shared,
+    attrs: &Attributes<'_>,
+    id: &Id,
+    ctx: &Context<'_, S>,
+    now_ns: Nanos,
+) -> Option<Lineage>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let sampling = &shared.sampling;
+    let remote = remote_parent(attrs);
+    // Derived from the start the sampled-out table would read back, so a sampled-out
+    // root's propagated and promoted trace ids agree. Only a ratio or a recorded span
+    // needs it.
+    let trace_id = || match &remote {
+        Some(remote) => remote.trace_id(),
+        None => TraceId::derived(id.into_u64(), SkeletonTable::stored_start(now_ns)),
+    };
+    let sampled = !sampling.may_drop()
+        || sampling.sample_root(attrs.metadata(), trace_id, remote.as_ref(), || now_ns);
+    if !sampled {
+        let metadata = attrs.metadata();
+        sampling.table.insert(id.into_u64(), now_ns, true, metadata);
+        // Only a remote parent needs the registry's span (a look-up).
+        if let Some(remote) = remote {
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().replace(RemoteParent(remote));
+            }
+        }
+        return None;
+    }
+    Some(match &remote {
+        Some(remote) => Lineage::child_of(remote, true),
+        None => Lineage::root(trace_id(), SAMPLED),
+    })
+}
+
+/// Creates the record of a span head sampling kept. `root` is its lineage when it
+/// is a local root; otherwise it continues its nearest recorded ancestor, or starts
+/// a trace when it has none (its ancestors were filtered or not recorded). Out of
+/// line: the sampled-out path of `on_new_span` stays small.
+#[inline(never)]
+fn record_new_span<S>(
+    shared: &Shared,
+    attrs: &Attributes<'_>,
+    id: &Id,
+    ctx: &Context<'_, S>,
+    parent_id: Option<Id>,
+    root: Option<Lineage>,
+    now_ns: Nanos,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let lineage = match root {
+        Some(lineage) => lineage,
+        None => {
+            // A direct parent is the usual case; a filtered or unrecorded one sends
+            // us up the scope.
+            let parent = parent_id.and_then(|parent| {
+                ctx.span(&parent)
+                    .and_then(|p| p.extensions().get::<Box<SpanRecord>>().map(|r| r.context()))
+                    .or_else(|| ctx.span(id).and_then(|span| recorded_parent(&span)))
+            });
+            match parent {
+                Some(parent) => Lineage::child_of(&parent, false),
+                None => match root_lineage(shared, attrs, id, ctx, now_ns) {
+                    Some(lineage) => lineage,
+                    None => return,
+                },
+            }
+        }
+    };
+    let Some(span) = ctx.span(id) else { return };
+    let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now_ns);
+    let attributes = std::mem::take(&mut record.attributes);
+    let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
+    fields.apply(&mut record, &shared.limits, now_ns);
+    span.extensions_mut().replace(record);
+}
+
+/// Enters or exits a span's record (`step` is [`Timing::enter`] or [`Timing::exit`]).
+/// Out of line: hooks that skip a sampled-out span stay small.
+#[inline(never)]
+fn time_record<S, F>(shared: &Shared, id: &Id, ctx: &Context<'_, S>, step: F)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    F: FnOnce(&mut Timing, Nanos, Option<std::time::Duration>),
+{
+    let _timer = shared.sampling.overhead.start();
+    let Some(span) = ctx.span(id) else { return };
+    let cpu = shared.thread_cpu_time();
+    let mut extensions = span.extensions_mut();
+    if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
+        step(&mut record.timing, clock::now_nanos(), cpu);
+    }
+}
+
 /// Turns a sampled-out span and its sampled-out local ancestors into full records, so
 /// that the path to a failure (or a slow span) is exported. Runs only on that path.
 fn promote<S>(shared: &Shared, span: &SpanRef<'_, S>, reason: &'static str, now: Nanos)
@@ -212,61 +312,24 @@ where
         let sampling = &shared.sampling;
         let now_ns = clock::now_nanos();
         let parent_id = registry_parent(attrs, &ctx);
-        // A child of a sampled-out span is sampled out: one table read, nothing formatted.
-        if sampling.may_drop() {
-            if let Some(parent) = &parent_id {
-                if sampling.table.contains(parent.into_u64()) {
+        let root = match &parent_id {
+            // A child of a sampled-out span is sampled out: one table read, nothing formatted.
+            Some(parent) => {
+                if sampling.may_drop() && sampling.table.contains(parent.into_u64()) {
                     let metadata = attrs.metadata();
                     sampling
                         .table
                         .insert(id.into_u64(), now_ns, false, metadata);
                     return;
                 }
+                None
             }
-        }
-        // Roots skip the ancestor walk; a direct parent is the usual case, and a
-        // filtered or unrecorded one sends us up the scope.
-        let parent = parent_id.and_then(|parent| {
-            ctx.span(&parent)
-                .and_then(|p| p.extensions().get::<Box<SpanRecord>>().map(|r| r.context()))
-                .or_else(|| ctx.span(id).and_then(|span| recorded_parent(&span)))
-        });
-        let lineage = match parent {
-            Some(parent) => Lineage::child_of(&parent, false),
-            None => {
-                let remote = remote_parent(attrs);
-                // Derived from the start the sampled-out table would read back, so a
-                // sampled-out root's propagated and promoted trace ids agree. Only
-                // a ratio or a recorded span needs it.
-                let trace_id = || match &remote {
-                    Some(remote) => remote.trace_id(),
-                    None => TraceId::derived(id.into_u64(), SkeletonTable::stored_start(now_ns)),
-                };
-                let sampled = !sampling.may_drop()
-                    || sampling.sample_root(attrs.metadata(), trace_id, remote.as_ref(), || now_ns);
-                if !sampled {
-                    let metadata = attrs.metadata();
-                    sampling.table.insert(id.into_u64(), now_ns, true, metadata);
-                    // Only a remote parent needs the registry's span (a look-up).
-                    if let Some(remote) = remote {
-                        if let Some(span) = ctx.span(id) {
-                            span.extensions_mut().replace(RemoteParent(remote));
-                        }
-                    }
-                    return;
-                }
-                match &remote {
-                    Some(remote) => Lineage::child_of(remote, true),
-                    None => Lineage::root(trace_id(), SAMPLED),
-                }
-            }
+            None => match root_lineage(shared, attrs, id, &ctx, now_ns) {
+                Some(lineage) => Some(lineage),
+                None => return,
+            },
         };
-        let Some(span) = ctx.span(id) else { return };
-        let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now_ns);
-        let attributes = std::mem::take(&mut record.attributes);
-        let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
-        fields.apply(&mut record, &shared.limits, now_ns);
-        span.extensions_mut().replace(record);
+        record_new_span(shared, attrs, id, &ctx, parent_id, root, now_ns);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -311,31 +374,25 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(shared) = self.active() else { return };
-        let _timer = shared.sampling.overhead.start();
-        if shared.skips(id) {
+        // A sampled-out span has nothing to time: it leaves before anything else
+        // (its few instructions here are not metered).
+        let Some(shared) = self.shared.as_deref() else {
+            return;
+        };
+        if shared.skips(id) || !shared.is_accepting() {
             return;
         }
-        let Some(span) = ctx.span(id) else { return };
-        let cpu = shared.thread_cpu_time();
-        let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.enter(clock::now_nanos(), cpu);
-        }
+        time_record(shared, id, &ctx, Timing::enter);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(shared) = self.active() else { return };
-        let _timer = shared.sampling.overhead.start();
-        if shared.skips(id) {
+        let Some(shared) = self.shared.as_deref() else {
+            return;
+        };
+        if shared.skips(id) || !shared.is_accepting() {
             return;
         }
-        let Some(span) = ctx.span(id) else { return };
-        let cpu = shared.thread_cpu_time();
-        let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.timing.exit(clock::now_nanos(), cpu);
-        }
+        time_record(shared, id, &ctx, Timing::exit);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -442,17 +499,27 @@ where
                 }
             }
         }
-        let Some(span) = ctx.span(&id) else { return };
-        let Some(mut record) = span.extensions_mut().remove::<Box<SpanRecord>>() else {
-            return;
-        };
-        record.timing.close(clock::now_nanos());
-        let root = record.parent_span_id.is_none() || record.parent_is_remote;
-        let took = record.timing.duration_ns();
-        if !shared.queue.push(record) && root {
-            // Refused by a full queue: the worker never sees it, so its host time
-            // goes to the overhead meter here (else overload inflates the ratio).
-            shared.sampling.overhead.add_host_time(took);
-        }
+        close_record(shared, &id, &ctx);
+    }
+}
+
+/// Hands a closing span's record to the queue. Out of line: the sampled-out path of
+/// `on_close` stays small.
+#[inline(never)]
+fn close_record<S>(shared: &Shared, id: &Id, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.span(id) else { return };
+    let Some(mut record) = span.extensions_mut().remove::<Box<SpanRecord>>() else {
+        return;
+    };
+    record.timing.close(clock::now_nanos());
+    let root = record.parent_span_id.is_none() || record.parent_is_remote;
+    let took = record.timing.duration_ns();
+    if !shared.queue.push(record) && root {
+        // Refused by a full queue: the worker never sees it, so its host time goes
+        // to the overhead meter here (else overload inflates the ratio).
+        shared.sampling.overhead.add_host_time(took);
     }
 }
