@@ -228,13 +228,9 @@ impl Spool {
                 continue;
             };
             let path = name.path(&self.config.dir);
-            self.next_seq = self.next_seq.max(name.seq + 1);
-            if name.kind != Kind::Rejected && name.seq < self.cursor.0 {
-                // Replayed already; the crash came before its deletion.
-                remove(&path, &self.counters);
-                continue;
-            }
-            let scan = match recovery::scan(&path, true) {
+            self.next_seq = self.next_seq.max(name.seq.saturating_add(1));
+            let behind = name.kind != Kind::Rejected && name.seq < self.cursor.0;
+            let scan = match recovery::scan(&path, !behind) {
                 Ok(scan) => scan,
                 Err(e) => {
                     self.counters.error("recovering a segment", &e);
@@ -242,6 +238,14 @@ impl Spool {
                     continue;
                 }
             };
+            if behind {
+                // Replay has moved past it, so it will never be sent: either it was sent
+                // and deleting it failed, or an older version numbered it below the
+                // cursor. Which one cannot be told: what it holds is counted as dropped.
+                self.counters.evicted_spans.fetch_add(scan.spans, Relaxed);
+                remove(&path, &self.counters);
+                continue;
+            }
             let c = &self.counters;
             c.corrupt_records.fetch_add(scan.corrupt_records, Relaxed);
             c.truncated_bytes.fetch_add(scan.truncated_bytes, Relaxed);
@@ -267,6 +271,10 @@ impl Spool {
                 },
             );
         }
+        // New segments are numbered after the cursor, also when the spool was drained
+        // (no segment left): replay only looks from the cursor on, and a segment reusing
+        // the cursor's number would be read from the old offset.
+        self.next_seq = self.next_seq.max(self.cursor.0.saturating_add(1));
         Ok(())
     }
 
@@ -335,7 +343,7 @@ impl Spool {
                 let _ = std::fs::remove_file(&path);
                 return Err(e);
             }
-            self.next_seq += 1;
+            self.next_seq = self.next_seq.saturating_add(1);
             self.writers.insert(
                 kind,
                 Writer {
@@ -533,7 +541,7 @@ impl Spool {
                 .fetch_add(segment.spans, Relaxed);
             remove(&segment.name.path(&self.config.dir), &self.counters);
         }
-        self.cursor = (seq + 1, 0);
+        self.cursor = (seq.saturating_add(1), 0);
         self.write_ledger();
         self.publish();
     }

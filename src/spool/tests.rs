@@ -152,3 +152,43 @@ fn write_errors_are_counted_not_raised() {
     let errors = spool.counters.errors.lock().unwrap().clone();
     assert_eq!(errors.values().sum::<u64>(), 1, "{errors:?}");
 }
+
+#[test]
+fn batches_spooled_after_a_full_drain_are_replayed_after_restarts() {
+    let config = config("drained");
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    spool.append(b"first", 1, Kind::Normal, now).unwrap();
+    assert_eq!(drain(&mut spool), vec![b"first".to_vec()]);
+    drop(spool);
+    // The ledger's cursor is past the drained segment; new segments must be numbered after it.
+    let mut spool = open(&config);
+    spool.append(b"second", 2, Kind::Normal, now).unwrap();
+    drop(spool);
+    let mut spool = open(&config);
+    assert_eq!(spool.counters.pending_spans.load(Relaxed), 2);
+    assert_eq!(drain(&mut spool), vec![b"second".to_vec()]);
+    assert!(!spool.has_replayable());
+    assert_eq!(spool.counters.evicted_spans.load(Relaxed), 0);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn segments_behind_the_replay_cursor_are_counted_when_dropped() {
+    let config = config("behind");
+    let mut spool = open(&config);
+    spool
+        .append(b"stale", 3, Kind::Normal, SystemTime::now())
+        .unwrap();
+    drop(spool);
+    // A ledger from a later run than this segment (as left by an older version that reused numbers).
+    std::fs::write(config.dir.join(LEDGER), "9 0\n").unwrap();
+    let mut spool = open(&config);
+    assert_eq!(spool.counters.evicted_spans.load(Relaxed), 3);
+    assert!(drain(&mut spool).is_empty());
+    spool
+        .append(b"new", 1, Kind::Normal, SystemTime::now())
+        .unwrap();
+    assert_eq!(drain(&mut spool), vec![b"new".to_vec()]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
