@@ -163,6 +163,8 @@ struct Segment {
     records: u64,
     spans: u64,
     modified: SystemTime,
+    /// Bytes validated at open: damage before this offset was counted then.
+    checked: u64,
 }
 
 #[derive(Debug)]
@@ -268,6 +270,7 @@ impl Spool {
                     records,
                     spans,
                     modified,
+                    checked: scan.bytes,
                 },
             );
         }
@@ -360,6 +363,7 @@ impl Spool {
                     records: 0,
                     spans: 0,
                     modified: now,
+                    checked: 0,
                 },
             );
         }
@@ -512,7 +516,10 @@ impl Spool {
                     })
                 }
                 Ok(Frame::Corrupt { end, .. }) => {
-                    self.counters.corrupt_records.fetch_add(1, Relaxed);
+                    let counted = self.segments.get(&seq).is_some_and(|s| end <= s.checked);
+                    if !counted {
+                        self.counters.corrupt_records.fetch_add(1, Relaxed);
+                    }
                     self.cursor.1 = end;
                 }
                 Ok(Frame::Broken { offset, .. }) => {
