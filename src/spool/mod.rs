@@ -5,7 +5,7 @@
 //! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
 //! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
 //! and at shutdown. At open, every segment is validated, a torn tail is cut, and
-//! what was lost is counted.
+//! what was lost is counted; then retention and the byte budget are applied.
 //!
 //! Bounds: `max_bytes` (oldest segments go first: rejected, then ordinary, then
 //! those with error spans) and `retention` (segments whose newest record is older
@@ -41,7 +41,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Bytes the spool may hold (`OBSERVER_SPOOL_MAX_BYTES`): 1 GiB.
 ///
@@ -162,6 +162,7 @@ struct Segment {
     /// Records not replayed yet, and their spans.
     records: u64,
     spans: u64,
+    /// When its newest record was written (retention counts from it).
     modified: SystemTime,
     /// Bytes validated at open: damage before this offset was counted then.
     checked: u64,
@@ -213,6 +214,8 @@ impl Spool {
             counters,
         };
         spool.recover()?;
+        // What is past retention, or over a budget lowered since, is not replayed.
+        spool.cleanup(SystemTime::now());
         spool.counters.enabled.store(true, Relaxed);
         let max_bytes = spool.config.max_bytes;
         spool.counters.max_bytes.store(max_bytes, Relaxed);
@@ -258,10 +261,15 @@ impl Spool {
                 records = records.saturating_sub(done_records);
                 spans = spans.saturating_sub(done_spans);
             }
-            let modified = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or_else(|_| SystemTime::now());
+            // Retention counts from the newest record's write time, as for segments
+            // written since (the file's time changes when recovery cuts a torn tail).
+            let modified = match scan.newest_ms {
+                Some(ms) => UNIX_EPOCH + Duration::from_millis(ms),
+                None => entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or_else(|_| SystemTime::now()),
+            };
             self.segments.insert(
                 name.seq,
                 Segment {

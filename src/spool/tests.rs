@@ -194,3 +194,27 @@ fn segments_behind_the_replay_cursor_are_counted_when_dropped() {
     assert_eq!(drain(&mut spool), vec![b"new".to_vec()]);
     std::fs::remove_dir_all(&config.dir).unwrap();
 }
+
+#[test]
+fn retention_and_the_budget_apply_at_open() {
+    let mut config = config("open-cleanup");
+    let frame = (segment::HEADER + 1000) as u64 + MAGIC.len() as u64;
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    let expired = now - DEFAULT_RETENTION - Duration::from_secs(60);
+    spool.append(&[9; 1000], 4, Kind::Normal, expired).unwrap();
+    for i in 0..3u8 {
+        spool.seal(Kind::Normal);
+        spool.append(&[i; 1000], 1, Kind::Normal, now).unwrap();
+    }
+    drop(spool);
+    // Restarted with a smaller budget: room for two of the three recent batches.
+    config.max_bytes = frame * 2;
+    let mut spool = open(&config);
+    let c = &spool.counters;
+    assert_eq!(c.expired_spans.load(Relaxed), 4, "the batch past retention");
+    assert_eq!(c.evicted_spans.load(Relaxed), 1, "the oldest recent batch");
+    assert_eq!(c.pending_batches.load(Relaxed), 2);
+    assert_eq!(drain(&mut spool), vec![vec![1; 1000], vec![2; 1000]]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
