@@ -4,7 +4,8 @@
 //! a `LOCK` file (one process per spool) and a `REPLAY` ledger (`SEQ OFFSET`: where
 //! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
 //! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
-//! and at shutdown. At open, every segment is validated, a torn tail is cut, and
+//! and at shutdown. A new segment's directory entry and every ledger update are made
+//! durable at once (on the worker, not the host's threads). At open, every segment is validated, a torn tail is cut, and
 //! what was lost is counted; then retention and the byte budget are applied.
 //!
 //! Bounds: `max_bytes` (oldest segments go first: rejected, then ordinary, then
@@ -26,6 +27,7 @@
 //! ```
 
 mod inspect;
+mod ledger;
 mod lock;
 mod recovery;
 pub(crate) mod segment;
@@ -77,8 +79,6 @@ pub const DEFAULT_CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest segment before a new one is started (within its hour).
 const MAX_SEGMENT_BYTES: u64 = 64 << 20;
-/// The replay ledger's file name.
-const LEDGER: &str = "REPLAY";
 
 /// Spool settings, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,7 +202,7 @@ impl Spool {
     ) -> io::Result<Self> {
         std::fs::create_dir_all(&config.dir)?;
         let lock = DirLock::acquire(&config.dir)?;
-        let cursor = read_ledger(&config.dir);
+        let cursor = ledger::read(&config.dir);
         let mut spool = Self {
             config,
             _lock: lock,
@@ -353,6 +353,10 @@ impl Spool {
                 drop(file);
                 let _ = std::fs::remove_file(&path);
                 return Err(e);
+            }
+            // Its data is synced on the interval; its directory entry must be durable too.
+            if let Err(e) = sync_dir(&self.config.dir) {
+                self.counters.error("syncing the spool directory", &e);
             }
             self.next_seq = self.next_seq.saturating_add(1);
             self.writers.insert(
@@ -588,11 +592,7 @@ impl Spool {
     }
 
     fn write_ledger(&self) {
-        let path = self.config.dir.join(LEDGER);
-        let tmp = self.config.dir.join("REPLAY.tmp");
-        let result = std::fs::write(&tmp, format!("{} {}\n", self.cursor.0, self.cursor.1))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = result {
+        if let Err(e) = ledger::write(&self.config.dir, self.cursor) {
             self.counters.error("writing the replay ledger", &e);
         }
     }
@@ -617,15 +617,6 @@ impl Drop for Spool {
     }
 }
 
-fn read_ledger(dir: &Path) -> (u64, u64) {
-    let text = std::fs::read_to_string(dir.join(LEDGER)).unwrap_or_default();
-    let mut parts = text.split_whitespace().map(str::parse::<u64>);
-    match (parts.next(), parts.next()) {
-        (Some(Ok(seq)), Some(Ok(offset))) => (seq, offset),
-        _ => (0, 0),
-    }
-}
-
 /// Records and spans before `offset` (already replayed).
 fn count_before(path: &Path, offset: u64) -> (u64, u64) {
     let Ok(mut reader) = Reader::open(path, 0) else {
@@ -647,6 +638,21 @@ fn remove(path: &Path, counters: &SpoolCounters) {
         if e.kind() != io::ErrorKind::NotFound {
             counters.error("deleting a segment", &e);
         }
+    }
+}
+
+/// `fsync`s a directory, so that the entries created or renamed in it survive a power
+/// loss. Unix only: elsewhere a directory cannot be opened to be synced, and the file
+/// system's own ordering is all there is.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
     }
 }
 

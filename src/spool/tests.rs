@@ -184,7 +184,7 @@ fn segments_behind_the_replay_cursor_are_counted_when_dropped() {
         .unwrap();
     drop(spool);
     // A ledger from a later run than this segment (as left by an older version that reused numbers).
-    std::fs::write(config.dir.join(LEDGER), "9 0\n").unwrap();
+    std::fs::write(config.dir.join(ledger::LEDGER), "9 0\n").unwrap();
     let mut spool = open(&config);
     assert_eq!(spool.counters.evicted_spans.load(Relaxed), 3);
     assert!(drain(&mut spool).is_empty());
