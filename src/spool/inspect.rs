@@ -223,6 +223,7 @@ pub fn replay(
         max_bytes: u64::MAX,
         retention: Duration::MAX,
         archive_dir: None,
+        archive_compress: false,
         cleanup_interval: Duration::MAX,
         sync_interval: Duration::MAX,
     };

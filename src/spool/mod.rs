@@ -10,7 +10,7 @@
 //!
 //! Bounds: `max_bytes` (oldest segments go first: rejected, then ordinary, then
 //! those with error spans) and `retention` (segments whose newest record is older
-//! are deleted, or moved to the archive directory). I/O errors (disk full,
+//! are deleted, or moved to the archive directory, optionally gzipped). I/O errors (disk full,
 //! permission denied, read-only file system) are counted by kind, never raised.
 //!
 //! The public functions here serve the `tracing-observer` command-line tool:
@@ -26,6 +26,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive;
 mod inspect;
 mod ledger;
 mod lock;
@@ -87,6 +88,8 @@ pub(crate) struct SpoolConfig {
     pub(crate) max_bytes: u64,
     pub(crate) retention: Duration,
     pub(crate) archive_dir: Option<PathBuf>,
+    /// Whether archived segments are gzipped.
+    pub(crate) archive_compress: bool,
     pub(crate) cleanup_interval: Duration,
     pub(crate) sync_interval: Duration,
 }
@@ -477,7 +480,7 @@ impl Spool {
         counter.fetch_add(segment.spans, Relaxed);
         let path = segment.name.path(&self.config.dir);
         match &self.config.archive_dir {
-            Some(archive) => match archive_segment(&path, archive) {
+            Some(dir) => match archive::archive(&path, dir, self.config.archive_compress) {
                 Ok(()) => {
                     self.counters.archived_segments.fetch_add(1, Relaxed);
                 }
@@ -663,17 +666,6 @@ fn set_aside(path: &Path, counters: &SpoolCounters) {
     if let Err(e) = std::fs::rename(path, PathBuf::from(bad)) {
         counters.error("setting a bad segment aside", &e);
     }
-}
-
-fn archive_segment(path: &Path, archive: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(archive)?;
-    let target = archive.join(path.file_name().unwrap_or_default());
-    if std::fs::rename(path, &target).is_err() {
-        // Another file system: copy, then delete.
-        std::fs::copy(path, &target)?;
-        std::fs::remove_file(path)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ fn config(name: &str) -> SpoolConfig {
         max_bytes: DEFAULT_MAX_BYTES,
         retention: DEFAULT_RETENTION,
         archive_dir: None,
+        archive_compress: false,
         cleanup_interval: DEFAULT_CLEANUP_INTERVAL,
         sync_interval: DEFAULT_SYNC_INTERVAL,
     }
@@ -133,8 +134,50 @@ fn retention_deletes_or_archives_by_age() {
     spool.cleanup(t0 + Duration::from_secs(3601));
     assert_eq!(spool.counters.expired_spans.load(Relaxed), 3);
     assert_eq!(spool.counters.archived_segments.load(Relaxed), 1);
-    assert_eq!(std::fs::read_dir(&archive).unwrap().count(), 1);
+    let archived: Vec<_> = std::fs::read_dir(&archive).unwrap().collect();
+    assert_eq!(archived.len(), 1);
+    let name = archived[0].as_ref().unwrap().file_name();
+    assert!(name.to_string_lossy().ends_with("-n.seg"), "{name:?}");
     assert_eq!(drain(&mut spool), vec![b"new".to_vec()]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+    std::fs::remove_dir_all(&archive).unwrap();
+}
+
+#[test]
+fn archived_segments_can_be_gzipped() {
+    use std::io::Read;
+    let mut config = config("archive-gz");
+    let archive = config.dir.with_extension("archive");
+    let _ = std::fs::remove_dir_all(&archive);
+    config.retention = Duration::from_secs(3600);
+    config.archive_dir = Some(archive.clone());
+    config.archive_compress = true;
+    let t0 = SystemTime::now();
+    let mut spool = open(&config);
+    spool.append(&[7; 5000], 2, Kind::Normal, t0).unwrap();
+    spool.seal(Kind::Normal);
+    let segment = std::fs::read_dir(&config.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "seg"))
+        .unwrap();
+    let original = std::fs::read(&segment).unwrap();
+    spool.cleanup(t0 + Duration::from_secs(3601));
+    assert_eq!(spool.counters.archived_segments.load(Relaxed), 1);
+    assert!(!segment.exists());
+    let names: Vec<String> = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let expected = format!("{}.gz", segment.file_name().unwrap().to_string_lossy());
+    assert_eq!(names, vec![expected.clone()]);
+    let gz = std::fs::read(archive.join(&expected)).unwrap();
+    assert!(gz.len() < original.len() / 4, "{} bytes gzipped", gz.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, original);
     std::fs::remove_dir_all(&config.dir).unwrap();
     std::fs::remove_dir_all(&archive).unwrap();
 }

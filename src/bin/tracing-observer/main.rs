@@ -6,6 +6,10 @@
 //! tracing-observer spool replay DIR --endpoint URL [--protocol grpc|http/protobuf]
 //! tracing-observer spool export DIR --format otlp-json > spans.jsonl
 //! ```
+//!
+//! Only the segments in `DIR` are read: archived segments (in the archive directory,
+//! gzipped or not) are not. To look into one, copy it back into a spool directory
+//! (`gunzip` it first).
 
 mod show;
 
@@ -29,6 +33,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Work with a spool directory.
+    ///
+    /// Only the segments in the directory are read: archived segments (in the archive
+    /// directory, gzipped or not) are not. To look into one, copy it back into a spool
+    /// directory (`gunzip` it first).
     #[command(subcommand)]
     Spool(SpoolCommand),
 }
