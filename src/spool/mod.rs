@@ -119,6 +119,9 @@ pub(crate) struct SpoolCounters {
     pub(crate) evicted_spans: AtomicU64,
     pub(crate) expired_spans: AtomicU64,
     pub(crate) archived_segments: AtomicU64,
+    /// Unreadable segments renamed to `*.seg.bad`, and their bytes.
+    pub(crate) set_aside_segments: AtomicU64,
+    pub(crate) set_aside_bytes: AtomicU64,
     pub(crate) syncs: AtomicU64,
     pub(crate) errors: Mutex<BTreeMap<&'static str, u64>>,
     pub(crate) last_error: Mutex<Option<String>>,
@@ -659,13 +662,16 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Renames an unreadable segment to `*.seg.bad`, out of the spool's way.
+/// Renames an unreadable segment to `*.seg.bad`, out of the spool's way, and counts it.
 fn set_aside(path: &Path, counters: &SpoolCounters) {
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
     let mut bad = path.as_os_str().to_owned();
     bad.push(".bad");
     if let Err(e) = std::fs::rename(path, PathBuf::from(bad)) {
         counters.error("setting a bad segment aside", &e);
     }
+    counters.set_aside_segments.fetch_add(1, Relaxed);
+    counters.set_aside_bytes.fetch_add(len, Relaxed);
 }
 
 #[cfg(test)]

@@ -261,3 +261,57 @@ fn retention_and_the_budget_apply_at_open() {
     assert_eq!(drain(&mut spool), vec![vec![1; 1000], vec![2; 1000]]);
     std::fs::remove_dir_all(&config.dir).unwrap();
 }
+
+#[test]
+fn replay_reports_what_it_could_not_send_because_it_was_damaged() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    let config = config("replay-damage");
+    let batch = ExportTraceServiceRequest {
+        resource_spans: vec![Default::default()],
+    }
+    .encode_to_vec();
+    let mut spool = open(&config);
+    let now = SystemTime::now();
+    spool.append(&batch, 1, Kind::Normal, now).unwrap();
+    spool
+        .append(b"\xff not protobuf", 1, Kind::Normal, now)
+        .unwrap();
+    spool.append(&batch, 1, Kind::Normal, now).unwrap();
+    spool.seal(Kind::Normal);
+    spool.append(&batch, 1, Kind::Normal, now).unwrap();
+    drop(spool);
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(&config.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    segments.sort();
+    // The first segment: its first record's span count (under the checksum) damaged.
+    let mut first = std::fs::read(&segments[0]).unwrap();
+    first[MAGIC.len() + 13] ^= 0x40;
+    std::fs::write(&segments[0], first).unwrap();
+    // The second: its header.
+    let mut second = std::fs::read(&segments[1]).unwrap();
+    second[0] ^= 0xff;
+    let second_len = second.len() as u64;
+    std::fs::write(&segments[1], second).unwrap();
+    // Nothing listens there: replay stops at the first batch it sends.
+    let summary = replay(
+        &config.dir,
+        "http://127.0.0.1:9",
+        crate::Protocol::HttpProtobuf,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(summary.error.is_some(), "{summary:?}");
+    assert_eq!(summary.batches, 0);
+    assert_eq!(
+        summary.corrupt_records, 2,
+        "a bad checksum, then a bad payload"
+    );
+    assert_eq!(summary.remaining_batches, 1, "the one it tried to send");
+    assert_eq!(summary.set_aside_segments, 1);
+    assert_eq!(summary.lost_bytes, second_len);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}

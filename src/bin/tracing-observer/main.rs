@@ -144,7 +144,7 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             };
             let mut batches = Vec::new();
             let summary = spool::read(&dir, |b| batches.push(b)).map_err(|e| e.to_string())?;
-            warn_damage(&summary);
+            warn_damage(summary.corrupt_records, summary.lost_bytes);
             show::print(&batches, &filter);
             Ok(ExitCode::SUCCESS)
         }
@@ -164,6 +164,13 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
                 "replayed {} batches ({} spans); {} left",
                 done.batches, done.spans, done.remaining_batches
             );
+            warn_damage(done.corrupt_records, done.lost_bytes);
+            if done.set_aside_segments > 0 {
+                eprintln!(
+                    "tracing-observer: set aside {} unreadable segments as *.seg.bad (not replayed)",
+                    done.set_aside_segments
+                );
+            }
             match done.error {
                 Some(error) => {
                     eprintln!("tracing-observer: replay stopped: {error}");
@@ -194,7 +201,7 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             if let Some(e) = failed {
                 return Err(format!("writing the export failed: {e}"));
             }
-            warn_damage(&summary);
+            warn_damage(summary.corrupt_records, summary.lost_bytes);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -218,11 +225,11 @@ fn print_stats(dir: &std::path::Path, s: &spool::SpoolSummary) {
     println!("  lost bytes      {}", s.lost_bytes);
 }
 
-fn warn_damage(s: &spool::SpoolSummary) {
-    if s.corrupt_records > 0 || s.lost_bytes > 0 {
+/// Tells what could not be read, and so was lost (nothing when nothing was).
+fn warn_damage(corrupt_records: u64, lost_bytes: u64) {
+    if corrupt_records > 0 || lost_bytes > 0 {
         eprintln!(
-            "tracing-observer: skipped {} corrupt records and {} unreadable bytes",
-            s.corrupt_records, s.lost_bytes
+            "tracing-observer: skipped {corrupt_records} corrupt records and {lost_bytes} unreadable bytes"
         );
     }
 }
