@@ -39,6 +39,8 @@ pub struct SpoolSummary {
     pub corrupt_records: u64,
     /// Bytes that cannot be framed (a torn or damaged tail), or unreadable segments' bytes.
     pub lost_bytes: u64,
+    /// Segments that could not be read at all (a damaged header), skipped: `NAME: why`.
+    pub unreadable_segments: Vec<String>,
     /// Write time of the oldest batch, Unix milliseconds.
     pub oldest_ms: Option<u64>,
     /// Write time of the newest batch, Unix milliseconds.
@@ -139,8 +141,11 @@ pub fn read(dir: &Path, mut each: impl FnMut(SpooledBatch)) -> io::Result<SpoolS
         summary.bytes += len;
         let mut reader = match Reader::open(&path, 0) {
             Ok(reader) => reader,
-            Err(_) => {
+            Err(e) => {
                 summary.lost_bytes += len;
+                summary
+                    .unreadable_segments
+                    .push(format!("{}: {e}", name.file_name()));
                 continue;
             }
         };

@@ -127,6 +127,7 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             } else {
                 print_stats(&dir, &summary);
             }
+            warn_unreadable(&summary);
             Ok(ExitCode::SUCCESS)
         }
         SpoolCommand::Show {
@@ -144,6 +145,7 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             };
             let mut batches = Vec::new();
             let summary = spool::read(&dir, |b| batches.push(b)).map_err(|e| e.to_string())?;
+            warn_unreadable(&summary);
             warn_damage(summary.corrupt_records, summary.lost_bytes);
             show::print(&batches, &filter);
             Ok(ExitCode::SUCCESS)
@@ -201,6 +203,7 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             if let Some(e) = failed {
                 return Err(format!("writing the export failed: {e}"));
             }
+            warn_unreadable(&summary);
             warn_damage(summary.corrupt_records, summary.lost_bytes);
             Ok(ExitCode::SUCCESS)
         }
@@ -223,6 +226,14 @@ fn print_stats(dir: &std::path::Path, s: &spool::SpoolSummary) {
     println!("  newest          {}", time(s.newest_ms));
     println!("  corrupt records {}", s.corrupt_records);
     println!("  lost bytes      {}", s.lost_bytes);
+    println!("  unreadable      {} segments", s.unreadable_segments.len());
+}
+
+/// Names each segment that could not be read at all, and why.
+fn warn_unreadable(s: &spool::SpoolSummary) {
+    for segment in &s.unreadable_segments {
+        eprintln!("tracing-observer: skipped unreadable segment {segment}");
+    }
 }
 
 /// Tells what could not be read, and so was lost (nothing when nothing was).
