@@ -5,13 +5,15 @@
 //! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
 //! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
 //! and at shutdown. A new segment's directory entry and every ledger update are made
-//! durable at once (on the worker, not the host's threads). At open, every segment is validated, a torn tail is cut, and
-//! what was lost is counted; then retention and the byte budget are applied.
+//! durable at once (on the worker, not the host's threads). At open, every segment
+//! is validated, a torn tail is cut, and what was lost is counted; then retention
+//! and the byte budget are applied.
 //!
 //! Bounds: `max_bytes` (oldest segments go first: rejected, then ordinary, then
 //! those with error spans) and `retention` (segments whose newest record is older
-//! are deleted, or moved to the archive directory, optionally gzipped). I/O errors (disk full,
-//! permission denied, read-only file system) are counted by kind, never raised.
+//! are deleted, or moved to the archive directory, optionally gzipped). I/O errors
+//! (disk full, permission denied, read-only file system) are counted by kind, never
+//! raised.
 //!
 //! The public functions here serve the `tracing-observer` command-line tool:
 //! [`summary`], [`read`] and [`replay`].
@@ -269,8 +271,11 @@ impl Spool {
             }
             // Retention counts from the newest record's write time, as for segments
             // written since (the file's time changes when recovery cuts a torn tail).
-            let modified = match scan.newest_ms {
-                Some(ms) => UNIX_EPOCH + Duration::from_millis(ms),
+            let newest = scan
+                .newest_ms
+                .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)));
+            let modified = match newest {
+                Some(newest) => newest,
                 None => entry
                     .metadata()
                     .and_then(|m| m.modified())
