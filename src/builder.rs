@@ -755,6 +755,25 @@ impl ObserverBuilder {
         self
     }
 
+    /// Whether segments moved to [`spool_archive_dir`](Self::spool_archive_dir) are
+    /// gzipped (to `<segment>.gz`). The compression runs on the observer's thread, not
+    /// the application's.
+    ///
+    /// Environment: `OBSERVER_SPOOL_ARCHIVE_COMPRESS` (`true`/`false`). Default: false.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder()
+    ///     .spool_archive_dir(std::env::temp_dir().join("tracing-observer-doc-archive-gz"))
+    ///     .spool_archive_compress(true)
+    ///     .build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn spool_archive_compress(mut self, compress: bool) -> Self {
+        self.overrides.spool_archive_compress = Some(compress);
+        self
+    }
+
     /// How often retention and the byte budget are enforced. Default: 60 s.
     ///
     /// ```

@@ -7,7 +7,7 @@
 //! | `/health/startup` | 200 once the worker has started, else 503 |
 //! | `/health` | the aggregate with every component, as JSON |
 //! | `/metrics` | Prometheus text: span metrics, self-metrics, process metrics |
-//! | `/circuit-breakers` | JSON list: name, state, counts, last transition |
+//! | `/circuit-breakers` | JSON list: name, state, counts, last failure, time until a probe (while open) |
 //!
 //! Anything else is 404; methods other than `GET` and `HEAD` are 405. The listener
 //! is bound in `build()`, so a port in use is a build error, not a silent failure.

@@ -360,6 +360,16 @@ pub mod vars {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub const OBSERVER_SPOOL_ARCHIVE_DIR: &str = "OBSERVER_SPOOL_ARCHIVE_DIR";
+    /// Whether archived segments are gzipped (`true`/`false`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_SPOOL_ARCHIVE_COMPRESS, "true")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_SPOOL_ARCHIVE_COMPRESS, "gzip")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_SPOOL_ARCHIVE_COMPRESS=gzip:"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub const OBSERVER_SPOOL_ARCHIVE_COMPRESS: &str = "OBSERVER_SPOOL_ARCHIVE_COMPRESS";
     /// Consecutive export failures that open the circuit breaker.
     ///
     /// ```
@@ -699,6 +709,7 @@ impl Environment {
                 .map(|n| n as u64),
             spool_retention: self.parsed(OBSERVER_SPOOL_RETENTION, parse::duration)?,
             spool_archive_dir: self.get(OBSERVER_SPOOL_ARCHIVE_DIR)?.map(PathBuf::from),
+            spool_archive_compress: self.parsed(OBSERVER_SPOOL_ARCHIVE_COMPRESS, parse::boolean)?,
             spool_cleanup_interval: None,
             spool_sync_interval: None,
             circuit_breaker_threshold: self
@@ -780,6 +791,7 @@ mod tests {
             ("OBSERVER_SPOOL", "maybe"),
             ("OBSERVER_SPOOL_MAX_BYTES", "lots"),
             ("OBSERVER_SPOOL_RETENTION", "forever"),
+            ("OBSERVER_SPOOL_ARCHIVE_COMPRESS", "gzip"),
             ("OBSERVER_CIRCUIT_BREAKER_THRESHOLD", "0"),
             ("OBSERVER_CIRCUIT_BREAKER_TIMEOUT", "later"),
             ("OBSERVER_SPAN_METRICS_PROFILE", "jaeger"),
@@ -806,6 +818,7 @@ mod tests {
             ("OBSERVER_SPOOL_MAX_BYTES", "512MiB"),
             ("OBSERVER_SPOOL_RETENTION", "2h"),
             ("OBSERVER_SPOOL_ARCHIVE_DIR", "/archive"),
+            ("OBSERVER_SPOOL_ARCHIVE_COMPRESS", "true"),
             ("OBSERVER_CIRCUIT_BREAKER_THRESHOLD", "3"),
             ("OBSERVER_CIRCUIT_BREAKER_TIMEOUT", "10s"),
             ("XDG_DATA_HOME", "/xdg"),
@@ -817,6 +830,7 @@ mod tests {
         assert_eq!(s.spool_max_bytes, Some(512 << 20));
         assert_eq!(s.spool_retention, Some(Duration::from_secs(7200)));
         assert_eq!(s.spool_archive_dir, Some(PathBuf::from("/archive")));
+        assert_eq!(s.spool_archive_compress, Some(true));
         assert_eq!(s.circuit_breaker_threshold, Some(3));
         assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
         assert_eq!(s.data_home, Some(PathBuf::from("/xdg")));

@@ -59,6 +59,7 @@ struct FileSettings {
     spool_max_bytes: Option<u64>,
     spool_retention: Option<String>,
     spool_archive_dir: Option<PathBuf>,
+    spool_archive_compress: Option<bool>,
     spool_cleanup_interval: Option<String>,
     spool_sync_interval: Option<String>,
     circuit_breaker_threshold: Option<u32>,
@@ -236,6 +237,7 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             parse::duration,
         )?,
         spool_archive_dir: file.spool_archive_dir,
+        spool_archive_compress: file.spool_archive_compress,
         spool_cleanup_interval: parse_field(
             &origin,
             "spool_cleanup_interval",
@@ -343,6 +345,8 @@ mod tests {
             spool_dir = "/var/spool/app"
             spool_max_bytes = 1000000
             spool_retention = "2h"
+            spool_archive_dir = "/var/spool/archive"
+            spool_archive_compress = true
             circuit_breaker_threshold = 3
             circuit_breaker_timeout = "10s"
             metrics_exporter = "otlp"
@@ -355,6 +359,11 @@ mod tests {
         assert_eq!(s.spool_dir, Some(PathBuf::from("/var/spool/app")));
         assert_eq!(s.spool_max_bytes, Some(1_000_000));
         assert_eq!(s.spool_retention, Some(Duration::from_secs(7200)));
+        assert_eq!(
+            s.spool_archive_dir,
+            Some(PathBuf::from("/var/spool/archive"))
+        );
+        assert_eq!(s.spool_archive_compress, Some(true));
         assert_eq!(s.circuit_breaker_threshold, Some(3));
         assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
         assert_eq!(s.metrics_exporter, Some(crate::MetricsExporter::Otlp));

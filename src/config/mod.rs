@@ -357,6 +357,7 @@ pub(crate) struct Settings {
     pub(crate) spool_max_bytes: Option<u64>,
     pub(crate) spool_retention: Option<Duration>,
     pub(crate) spool_archive_dir: Option<PathBuf>,
+    pub(crate) spool_archive_compress: Option<bool>,
     pub(crate) spool_cleanup_interval: Option<Duration>,
     pub(crate) spool_sync_interval: Option<Duration>,
     pub(crate) circuit_breaker_threshold: Option<u32>,
@@ -520,6 +521,7 @@ impl Settings {
             spool_max_bytes: over.spool_max_bytes.or(self.spool_max_bytes),
             spool_retention: over.spool_retention.or(self.spool_retention),
             spool_archive_dir: over.spool_archive_dir.or(self.spool_archive_dir),
+            spool_archive_compress: over.spool_archive_compress.or(self.spool_archive_compress),
             spool_cleanup_interval: over.spool_cleanup_interval.or(self.spool_cleanup_interval),
             spool_sync_interval: over.spool_sync_interval.or(self.spool_sync_interval),
             circuit_breaker_threshold: over
@@ -708,6 +710,7 @@ impl Settings {
                         .spool_retention
                         .unwrap_or(crate::spool::DEFAULT_RETENTION),
                     archive_dir: self.spool_archive_dir.clone(),
+                    archive_compress: self.spool_archive_compress.unwrap_or(false),
                     cleanup_interval: self
                         .spool_cleanup_interval
                         .unwrap_or(crate::spool::DEFAULT_CLEANUP_INTERVAL),

@@ -7,6 +7,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -38,6 +39,8 @@ pub struct SpoolSummary {
     pub corrupt_records: u64,
     /// Bytes that cannot be framed (a torn or damaged tail), or unreadable segments' bytes.
     pub lost_bytes: u64,
+    /// Segments that could not be read at all (a damaged header), skipped: `NAME: why`.
+    pub unreadable_segments: Vec<String>,
     /// Write time of the oldest batch, Unix milliseconds.
     pub oldest_ms: Option<u64>,
     /// Write time of the newest batch, Unix milliseconds.
@@ -90,6 +93,14 @@ pub struct ReplaySummary {
     pub spans: u64,
     /// Batches left in the spool.
     pub remaining_batches: u64,
+    /// Records skipped because their checksum or encoding was wrong: lost.
+    pub corrupt_records: u64,
+    /// Bytes that could not be framed (a torn or damaged tail, cut), and the bytes of
+    /// segments set aside: lost.
+    pub lost_bytes: u64,
+    /// Segments that could not be read at all (a damaged header): renamed to
+    /// `*.seg.bad`, kept for inspection, not replayed.
+    pub set_aside_segments: u64,
     /// Why replay stopped early, if it did.
     pub error: Option<String>,
 }
@@ -130,8 +141,11 @@ pub fn read(dir: &Path, mut each: impl FnMut(SpooledBatch)) -> io::Result<SpoolS
         summary.bytes += len;
         let mut reader = match Reader::open(&path, 0) {
             Ok(reader) => reader,
-            Err(_) => {
+            Err(e) => {
                 summary.lost_bytes += len;
+                summary
+                    .unreadable_segments
+                    .push(format!("{}: {e}", name.file_name()));
                 continue;
             }
         };
@@ -194,7 +208,8 @@ pub fn summary(dir: &Path) -> io::Result<SpoolSummary> {
 }
 
 /// Sends the spool's batches to an OTLP endpoint, oldest first, deleting each once
-/// acknowledged; stops at the first failure. Takes the spool's lock.
+/// acknowledged; stops at the first failure. Takes the spool's lock. Damaged records
+/// are skipped, damaged segments set aside, and both counted in the summary.
 ///
 /// # Errors
 /// The directory is missing, locked by a running program, or unreadable; the
@@ -223,6 +238,7 @@ pub fn replay(
         max_bytes: u64::MAX,
         retention: Duration::MAX,
         archive_dir: None,
+        archive_compress: false,
         cleanup_interval: Duration::MAX,
         sync_interval: Duration::MAX,
     };
@@ -237,6 +253,7 @@ pub fn replay(
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         while let Some(batch) = spool.next_replay() {
             let Ok(request) = ExportTraceServiceRequest::decode(batch.payload.as_slice()) else {
+                counters.corrupt_records.fetch_add(1, Relaxed);
                 spool.ack(&batch);
                 continue;
             };
@@ -258,8 +275,10 @@ pub fn replay(
         }
         Ok::<(), io::Error>(())
     })?;
-    summary.remaining_batches = counters
-        .pending_batches
-        .load(std::sync::atomic::Ordering::Relaxed);
+    summary.remaining_batches = counters.pending_batches.load(Relaxed);
+    summary.corrupt_records = counters.corrupt_records.load(Relaxed);
+    summary.lost_bytes =
+        counters.truncated_bytes.load(Relaxed) + counters.set_aside_bytes.load(Relaxed);
+    summary.set_aside_segments = counters.set_aside_segments.load(Relaxed);
     Ok(summary)
 }

@@ -4,13 +4,16 @@
 //! a `LOCK` file (one process per spool) and a `REPLAY` ledger (`SEQ OFFSET`: where
 //! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
 //! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
-//! and at shutdown. At open, every segment is validated, a torn tail is cut, and
-//! what was lost is counted.
+//! and at shutdown. A new segment's directory entry and every ledger update are made
+//! durable at once (on the worker, not the host's threads). At open, every segment
+//! is validated, a torn tail is cut, and what was lost is counted; then retention
+//! and the byte budget are applied.
 //!
 //! Bounds: `max_bytes` (oldest segments go first: rejected, then ordinary, then
 //! those with error spans) and `retention` (segments whose newest record is older
-//! are deleted, or moved to the archive directory). I/O errors (disk full,
-//! permission denied, read-only file system) are counted by kind, never raised.
+//! are deleted, or moved to the archive directory, optionally gzipped). I/O errors
+//! (disk full, permission denied, read-only file system) are counted by kind, never
+//! raised.
 //!
 //! The public functions here serve the `tracing-observer` command-line tool:
 //! [`summary`], [`read`] and [`replay`].
@@ -25,7 +28,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive;
 mod inspect;
+mod ledger;
 mod lock;
 mod recovery;
 pub(crate) mod segment;
@@ -41,7 +46,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Bytes the spool may hold (`OBSERVER_SPOOL_MAX_BYTES`): 1 GiB.
 ///
@@ -77,8 +82,6 @@ pub const DEFAULT_CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest segment before a new one is started (within its hour).
 const MAX_SEGMENT_BYTES: u64 = 64 << 20;
-/// The replay ledger's file name.
-const LEDGER: &str = "REPLAY";
 
 /// Spool settings, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +90,8 @@ pub(crate) struct SpoolConfig {
     pub(crate) max_bytes: u64,
     pub(crate) retention: Duration,
     pub(crate) archive_dir: Option<PathBuf>,
+    /// Whether archived segments are gzipped.
+    pub(crate) archive_compress: bool,
     pub(crate) cleanup_interval: Duration,
     pub(crate) sync_interval: Duration,
 }
@@ -116,6 +121,9 @@ pub(crate) struct SpoolCounters {
     pub(crate) evicted_spans: AtomicU64,
     pub(crate) expired_spans: AtomicU64,
     pub(crate) archived_segments: AtomicU64,
+    /// Unreadable segments renamed to `*.seg.bad`, and their bytes.
+    pub(crate) set_aside_segments: AtomicU64,
+    pub(crate) set_aside_bytes: AtomicU64,
     pub(crate) syncs: AtomicU64,
     pub(crate) errors: Mutex<BTreeMap<&'static str, u64>>,
     pub(crate) last_error: Mutex<Option<String>>,
@@ -162,7 +170,10 @@ struct Segment {
     /// Records not replayed yet, and their spans.
     records: u64,
     spans: u64,
+    /// When its newest record was written (retention counts from it).
     modified: SystemTime,
+    /// Bytes validated at open: damage before this offset was counted then.
+    checked: u64,
 }
 
 #[derive(Debug)]
@@ -199,7 +210,7 @@ impl Spool {
     ) -> io::Result<Self> {
         std::fs::create_dir_all(&config.dir)?;
         let lock = DirLock::acquire(&config.dir)?;
-        let cursor = read_ledger(&config.dir);
+        let cursor = ledger::read(&config.dir);
         let mut spool = Self {
             config,
             _lock: lock,
@@ -211,6 +222,8 @@ impl Spool {
             counters,
         };
         spool.recover()?;
+        // What is past retention, or over a budget lowered since, is not replayed.
+        spool.cleanup(SystemTime::now());
         spool.counters.enabled.store(true, Relaxed);
         let max_bytes = spool.config.max_bytes;
         spool.counters.max_bytes.store(max_bytes, Relaxed);
@@ -228,13 +241,9 @@ impl Spool {
                 continue;
             };
             let path = name.path(&self.config.dir);
-            self.next_seq = self.next_seq.max(name.seq + 1);
-            if name.kind != Kind::Rejected && name.seq < self.cursor.0 {
-                // Replayed already; the crash came before its deletion.
-                remove(&path, &self.counters);
-                continue;
-            }
-            let scan = match recovery::scan(&path, true) {
+            self.next_seq = self.next_seq.max(name.seq.saturating_add(1));
+            let behind = name.kind != Kind::Rejected && name.seq < self.cursor.0;
+            let scan = match recovery::scan(&path, !behind) {
                 Ok(scan) => scan,
                 Err(e) => {
                     self.counters.error("recovering a segment", &e);
@@ -242,6 +251,14 @@ impl Spool {
                     continue;
                 }
             };
+            if behind {
+                // Replay has moved past it, so it will never be sent: either it was sent
+                // and deleting it failed, or an older version numbered it below the
+                // cursor. Which one cannot be told: what it holds is counted as dropped.
+                self.counters.evicted_spans.fetch_add(scan.spans, Relaxed);
+                remove(&path, &self.counters);
+                continue;
+            }
             let c = &self.counters;
             c.corrupt_records.fetch_add(scan.corrupt_records, Relaxed);
             c.truncated_bytes.fetch_add(scan.truncated_bytes, Relaxed);
@@ -252,10 +269,18 @@ impl Spool {
                 records = records.saturating_sub(done_records);
                 spans = spans.saturating_sub(done_spans);
             }
-            let modified = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or_else(|_| SystemTime::now());
+            // Retention counts from the newest record's write time, as for segments
+            // written since (the file's time changes when recovery cuts a torn tail).
+            let newest = scan
+                .newest_ms
+                .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)));
+            let modified = match newest {
+                Some(newest) => newest,
+                None => entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or_else(|_| SystemTime::now()),
+            };
             self.segments.insert(
                 name.seq,
                 Segment {
@@ -264,9 +289,14 @@ impl Spool {
                     records,
                     spans,
                     modified,
+                    checked: scan.bytes,
                 },
             );
         }
+        // New segments are numbered after the cursor, also when the spool was drained
+        // (no segment left): replay only looks from the cursor on, and a segment reusing
+        // the cursor's number would be read from the old offset.
+        self.next_seq = self.next_seq.max(self.cursor.0.saturating_add(1));
         Ok(())
     }
 
@@ -335,7 +365,11 @@ impl Spool {
                 let _ = std::fs::remove_file(&path);
                 return Err(e);
             }
-            self.next_seq += 1;
+            // Its data is synced on the interval; its directory entry must be durable too.
+            if let Err(e) = sync_dir(&self.config.dir) {
+                self.counters.error("syncing the spool directory", &e);
+            }
+            self.next_seq = self.next_seq.saturating_add(1);
             self.writers.insert(
                 kind,
                 Writer {
@@ -352,6 +386,7 @@ impl Spool {
                     records: 0,
                     spans: 0,
                     modified: now,
+                    checked: 0,
                 },
             );
         }
@@ -453,7 +488,7 @@ impl Spool {
         counter.fetch_add(segment.spans, Relaxed);
         let path = segment.name.path(&self.config.dir);
         match &self.config.archive_dir {
-            Some(archive) => match archive_segment(&path, archive) {
+            Some(dir) => match archive::archive(&path, dir, self.config.archive_compress) {
                 Ok(()) => {
                     self.counters.archived_segments.fetch_add(1, Relaxed);
                 }
@@ -504,7 +539,10 @@ impl Spool {
                     })
                 }
                 Ok(Frame::Corrupt { end, .. }) => {
-                    self.counters.corrupt_records.fetch_add(1, Relaxed);
+                    let counted = self.segments.get(&seq).is_some_and(|s| end <= s.checked);
+                    if !counted {
+                        self.counters.corrupt_records.fetch_add(1, Relaxed);
+                    }
                     self.cursor.1 = end;
                 }
                 Ok(Frame::Broken { offset, .. }) => {
@@ -533,7 +571,7 @@ impl Spool {
                 .fetch_add(segment.spans, Relaxed);
             remove(&segment.name.path(&self.config.dir), &self.counters);
         }
-        self.cursor = (seq + 1, 0);
+        self.cursor = (seq.saturating_add(1), 0);
         self.write_ledger();
         self.publish();
     }
@@ -565,11 +603,7 @@ impl Spool {
     }
 
     fn write_ledger(&self) {
-        let path = self.config.dir.join(LEDGER);
-        let tmp = self.config.dir.join("REPLAY.tmp");
-        let result = std::fs::write(&tmp, format!("{} {}\n", self.cursor.0, self.cursor.1))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = result {
+        if let Err(e) = ledger::write(&self.config.dir, self.cursor) {
             self.counters.error("writing the replay ledger", &e);
         }
     }
@@ -591,15 +625,6 @@ impl Spool {
 impl Drop for Spool {
     fn drop(&mut self) {
         self.sync();
-    }
-}
-
-fn read_ledger(dir: &Path) -> (u64, u64) {
-    let text = std::fs::read_to_string(dir.join(LEDGER)).unwrap_or_default();
-    let mut parts = text.split_whitespace().map(str::parse::<u64>);
-    match (parts.next(), parts.next()) {
-        (Some(Ok(seq)), Some(Ok(offset))) => (seq, offset),
-        _ => (0, 0),
     }
 }
 
@@ -627,24 +652,31 @@ fn remove(path: &Path, counters: &SpoolCounters) {
     }
 }
 
-/// Renames an unreadable segment to `*.seg.bad`, out of the spool's way.
+/// `fsync`s a directory, so that the entries created or renamed in it survive a power
+/// loss. Unix only: elsewhere a directory cannot be opened to be synced, and the file
+/// system's own ordering is all there is.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Renames an unreadable segment to `*.seg.bad`, out of the spool's way, and counts it.
 fn set_aside(path: &Path, counters: &SpoolCounters) {
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
     let mut bad = path.as_os_str().to_owned();
     bad.push(".bad");
     if let Err(e) = std::fs::rename(path, PathBuf::from(bad)) {
         counters.error("setting a bad segment aside", &e);
     }
-}
-
-fn archive_segment(path: &Path, archive: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(archive)?;
-    let target = archive.join(path.file_name().unwrap_or_default());
-    if std::fs::rename(path, &target).is_err() {
-        // Another file system: copy, then delete.
-        std::fs::copy(path, &target)?;
-        std::fs::remove_file(path)?;
-    }
-    Ok(())
+    counters.set_aside_segments.fetch_add(1, Relaxed);
+    counters.set_aside_bytes.fetch_add(len, Relaxed);
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ fn config(name: &str) -> SpoolConfig {
         max_bytes: DEFAULT_MAX_BYTES,
         retention: DEFAULT_RETENTION,
         archive_dir: None,
+        archive_compress: false,
         cleanup_interval: DEFAULT_CLEANUP_INTERVAL,
         sync_interval: DEFAULT_SYNC_INTERVAL,
     }
@@ -85,6 +86,8 @@ fn a_corrupt_record_is_skipped_and_counted_the_rest_replayed() {
     let mut spool = open(&config);
     assert_eq!(spool.counters.corrupt_records.load(Relaxed), 1);
     assert_eq!(drain(&mut spool), vec![vec![0; 100], vec![2; 100]]);
+    // Replay meets the record recovery counted: it is not counted again.
+    assert_eq!(spool.counters.corrupt_records.load(Relaxed), 1);
     std::fs::remove_dir_all(&config.dir).unwrap();
 }
 
@@ -131,8 +134,50 @@ fn retention_deletes_or_archives_by_age() {
     spool.cleanup(t0 + Duration::from_secs(3601));
     assert_eq!(spool.counters.expired_spans.load(Relaxed), 3);
     assert_eq!(spool.counters.archived_segments.load(Relaxed), 1);
-    assert_eq!(std::fs::read_dir(&archive).unwrap().count(), 1);
+    let archived: Vec<_> = std::fs::read_dir(&archive).unwrap().collect();
+    assert_eq!(archived.len(), 1);
+    let name = archived[0].as_ref().unwrap().file_name();
+    assert!(name.to_string_lossy().ends_with("-n.seg"), "{name:?}");
     assert_eq!(drain(&mut spool), vec![b"new".to_vec()]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+    std::fs::remove_dir_all(&archive).unwrap();
+}
+
+#[test]
+fn archived_segments_can_be_gzipped() {
+    use std::io::Read;
+    let mut config = config("archive-gz");
+    let archive = config.dir.with_extension("archive");
+    let _ = std::fs::remove_dir_all(&archive);
+    config.retention = Duration::from_secs(3600);
+    config.archive_dir = Some(archive.clone());
+    config.archive_compress = true;
+    let t0 = SystemTime::now();
+    let mut spool = open(&config);
+    spool.append(&[7; 5000], 2, Kind::Normal, t0).unwrap();
+    spool.seal(Kind::Normal);
+    let segment = std::fs::read_dir(&config.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "seg"))
+        .unwrap();
+    let original = std::fs::read(&segment).unwrap();
+    spool.cleanup(t0 + Duration::from_secs(3601));
+    assert_eq!(spool.counters.archived_segments.load(Relaxed), 1);
+    assert!(!segment.exists());
+    let names: Vec<String> = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let expected = format!("{}.gz", segment.file_name().unwrap().to_string_lossy());
+    assert_eq!(names, vec![expected.clone()]);
+    let gz = std::fs::read(archive.join(&expected)).unwrap();
+    assert!(gz.len() < original.len() / 4, "{} bytes gzipped", gz.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, original);
     std::fs::remove_dir_all(&config.dir).unwrap();
     std::fs::remove_dir_all(&archive).unwrap();
 }
@@ -151,4 +196,122 @@ fn write_errors_are_counted_not_raised() {
     assert!(matches!(result, Err(AppendError::Io)));
     let errors = spool.counters.errors.lock().unwrap().clone();
     assert_eq!(errors.values().sum::<u64>(), 1, "{errors:?}");
+}
+
+#[test]
+fn batches_spooled_after_a_full_drain_are_replayed_after_restarts() {
+    let config = config("drained");
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    spool.append(b"first", 1, Kind::Normal, now).unwrap();
+    assert_eq!(drain(&mut spool), vec![b"first".to_vec()]);
+    drop(spool);
+    // The ledger's cursor is past the drained segment; new segments must be numbered after it.
+    let mut spool = open(&config);
+    spool.append(b"second", 2, Kind::Normal, now).unwrap();
+    drop(spool);
+    let mut spool = open(&config);
+    assert_eq!(spool.counters.pending_spans.load(Relaxed), 2);
+    assert_eq!(drain(&mut spool), vec![b"second".to_vec()]);
+    assert!(!spool.has_replayable());
+    assert_eq!(spool.counters.evicted_spans.load(Relaxed), 0);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn segments_behind_the_replay_cursor_are_counted_when_dropped() {
+    let config = config("behind");
+    let mut spool = open(&config);
+    spool
+        .append(b"stale", 3, Kind::Normal, SystemTime::now())
+        .unwrap();
+    drop(spool);
+    // A ledger from a later run than this segment (as left by an older version that reused numbers).
+    std::fs::write(config.dir.join(ledger::LEDGER), "9 0\n").unwrap();
+    let mut spool = open(&config);
+    assert_eq!(spool.counters.evicted_spans.load(Relaxed), 3);
+    assert!(drain(&mut spool).is_empty());
+    spool
+        .append(b"new", 1, Kind::Normal, SystemTime::now())
+        .unwrap();
+    assert_eq!(drain(&mut spool), vec![b"new".to_vec()]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn retention_and_the_budget_apply_at_open() {
+    let mut config = config("open-cleanup");
+    let frame = (segment::HEADER + 1000) as u64 + MAGIC.len() as u64;
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    let expired = now - DEFAULT_RETENTION - Duration::from_secs(60);
+    spool.append(&[9; 1000], 4, Kind::Normal, expired).unwrap();
+    for i in 0..3u8 {
+        spool.seal(Kind::Normal);
+        spool.append(&[i; 1000], 1, Kind::Normal, now).unwrap();
+    }
+    drop(spool);
+    // Restarted with a smaller budget: room for two of the three recent batches.
+    config.max_bytes = frame * 2;
+    let mut spool = open(&config);
+    let c = &spool.counters;
+    assert_eq!(c.expired_spans.load(Relaxed), 4, "the batch past retention");
+    assert_eq!(c.evicted_spans.load(Relaxed), 1, "the oldest recent batch");
+    assert_eq!(c.pending_batches.load(Relaxed), 2);
+    assert_eq!(drain(&mut spool), vec![vec![1; 1000], vec![2; 1000]]);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+#[test]
+fn replay_reports_what_it_could_not_send_because_it_was_damaged() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    let config = config("replay-damage");
+    let batch = ExportTraceServiceRequest {
+        resource_spans: vec![Default::default()],
+    }
+    .encode_to_vec();
+    let mut spool = open(&config);
+    let now = SystemTime::now();
+    spool.append(&batch, 1, Kind::Normal, now).unwrap();
+    spool
+        .append(b"\xff not protobuf", 1, Kind::Normal, now)
+        .unwrap();
+    spool.append(&batch, 1, Kind::Normal, now).unwrap();
+    spool.seal(Kind::Normal);
+    spool.append(&batch, 1, Kind::Normal, now).unwrap();
+    drop(spool);
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(&config.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    segments.sort();
+    // The first segment: its first record's span count (under the checksum) damaged.
+    let mut first = std::fs::read(&segments[0]).unwrap();
+    first[MAGIC.len() + 13] ^= 0x40;
+    std::fs::write(&segments[0], first).unwrap();
+    // The second: its header.
+    let mut second = std::fs::read(&segments[1]).unwrap();
+    second[0] ^= 0xff;
+    let second_len = second.len() as u64;
+    std::fs::write(&segments[1], second).unwrap();
+    // Nothing listens there: replay stops at the first batch it sends.
+    let summary = replay(
+        &config.dir,
+        "http://127.0.0.1:9",
+        crate::Protocol::HttpProtobuf,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(summary.error.is_some(), "{summary:?}");
+    assert_eq!(summary.batches, 0);
+    assert_eq!(
+        summary.corrupt_records, 2,
+        "a bad checksum, then a bad payload"
+    );
+    assert_eq!(summary.remaining_batches, 1, "the one it tried to send");
+    assert_eq!(summary.set_aside_segments, 1);
+    assert_eq!(summary.lost_bytes, second_len);
+    std::fs::remove_dir_all(&config.dir).unwrap();
 }

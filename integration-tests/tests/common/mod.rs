@@ -247,32 +247,55 @@ pub fn loadgen_path() -> PathBuf {
 /// # Panics
 /// When it is not built, telling how to build it.
 pub fn example_path(name: &str) -> PathBuf {
+    built_path(Some("examples"), name).unwrap_or_else(|candidates| {
+        panic!(
+            "the {name} example is not built (looked for {candidates:?}); run \
+             `cargo build --all-features --example {name}` (`cargo test --workspace \
+             --all-features` builds it too)"
+        )
+    })
+}
+
+/// The `tracing-observer` command-line tool, in this test binary's profile directory,
+/// or in `$CARGO_TARGET_DIR/debug`, or in the workspace's `target/debug`.
+///
+/// # Panics
+/// When it is not built, telling how to build it.
+pub fn cli_path() -> PathBuf {
+    built_path(None, "tracing-observer").unwrap_or_else(|candidates| {
+        panic!(
+            "the tracing-observer binary is not built (looked for {candidates:?}); run \
+             `cargo build --bin tracing-observer` (`cargo test --workspace --all-features` \
+             builds it too)"
+        )
+    })
+}
+
+/// Where the root package's binary `name` is built (in `subdir` of the profile
+/// directory, if given); the places looked at when it is nowhere.
+fn built_path(subdir: Option<&str>, name: &str) -> Result<PathBuf, Vec<PathBuf>> {
     let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let in_profile = |profile_dir: PathBuf| match subdir {
+        Some(subdir) => profile_dir.join(subdir).join(&file),
+        None => profile_dir.join(&file),
+    };
     let mut candidates = Vec::new();
     // This binary is <target>/<profile>/deps/<test>-<hash>.
     if let Ok(exe) = std::env::current_exe() {
         if let Some(profile_dir) = exe.parent().and_then(Path::parent) {
-            candidates.push(profile_dir.join("examples").join(&file));
+            candidates.push(in_profile(profile_dir.to_owned()));
         }
     }
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
         // A relative target dir is relative to where cargo ran, most likely the workspace.
-        let dir = workspace.join(dir);
-        candidates.push(dir.join("debug/examples").join(&file));
+        candidates.push(in_profile(workspace.join(dir).join("debug")));
     }
-    candidates.push(workspace.join("target/debug/examples").join(&file));
-    candidates
-        .iter()
-        .find(|path| path.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "the {name} example is not built (looked for {candidates:?}); run \
-                 `cargo build --all-features --example {name}` (`cargo test --workspace \
-                 --all-features` builds it too)"
-            )
-        })
+    candidates.push(in_profile(workspace.join("target/debug")));
+    match candidates.iter().find(|path| path.is_file()) {
+        Some(path) => Ok(path.clone()),
+        None => Err(candidates),
+    }
 }
 
 /// How long `axum_service` may take to start listening.

@@ -6,6 +6,10 @@
 //! tracing-observer spool replay DIR --endpoint URL [--protocol grpc|http/protobuf]
 //! tracing-observer spool export DIR --format otlp-json > spans.jsonl
 //! ```
+//!
+//! Only the segments in `DIR` are read: archived segments (in the archive directory,
+//! gzipped or not) are not. To look into one, copy it back into a spool directory
+//! (`gunzip` it first).
 
 mod show;
 
@@ -29,6 +33,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Work with a spool directory.
+    ///
+    /// Only the segments in the directory are read: archived segments (in the archive
+    /// directory, gzipped or not) are not. To look into one, copy it back into a spool
+    /// directory (`gunzip` it first).
     #[command(subcommand)]
     Spool(SpoolCommand),
 }
@@ -119,6 +127,7 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             } else {
                 print_stats(&dir, &summary);
             }
+            warn_unreadable(&summary);
             Ok(ExitCode::SUCCESS)
         }
         SpoolCommand::Show {
@@ -136,7 +145,8 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             };
             let mut batches = Vec::new();
             let summary = spool::read(&dir, |b| batches.push(b)).map_err(|e| e.to_string())?;
-            warn_damage(&summary);
+            warn_unreadable(&summary);
+            warn_damage(summary.corrupt_records, summary.lost_bytes);
             show::print(&batches, &filter);
             Ok(ExitCode::SUCCESS)
         }
@@ -156,6 +166,13 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
                 "replayed {} batches ({} spans); {} left",
                 done.batches, done.spans, done.remaining_batches
             );
+            warn_damage(done.corrupt_records, done.lost_bytes);
+            if done.set_aside_segments > 0 {
+                eprintln!(
+                    "tracing-observer: set aside {} unreadable segments as *.seg.bad (not replayed)",
+                    done.set_aside_segments
+                );
+            }
             match done.error {
                 Some(error) => {
                     eprintln!("tracing-observer: replay stopped: {error}");
@@ -186,7 +203,8 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             if let Some(e) = failed {
                 return Err(format!("writing the export failed: {e}"));
             }
-            warn_damage(&summary);
+            warn_unreadable(&summary);
+            warn_damage(summary.corrupt_records, summary.lost_bytes);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -208,13 +226,21 @@ fn print_stats(dir: &std::path::Path, s: &spool::SpoolSummary) {
     println!("  newest          {}", time(s.newest_ms));
     println!("  corrupt records {}", s.corrupt_records);
     println!("  lost bytes      {}", s.lost_bytes);
+    println!("  unreadable      {} segments", s.unreadable_segments.len());
 }
 
-fn warn_damage(s: &spool::SpoolSummary) {
-    if s.corrupt_records > 0 || s.lost_bytes > 0 {
+/// Names each segment that could not be read at all, and why.
+fn warn_unreadable(s: &spool::SpoolSummary) {
+    for segment in &s.unreadable_segments {
+        eprintln!("tracing-observer: skipped unreadable segment {segment}");
+    }
+}
+
+/// Tells what could not be read, and so was lost (nothing when nothing was).
+fn warn_damage(corrupt_records: u64, lost_bytes: u64) {
+    if corrupt_records > 0 || lost_bytes > 0 {
         eprintln!(
-            "tracing-observer: skipped {} corrupt records and {} unreadable bytes",
-            s.corrupt_records, s.lost_bytes
+            "tracing-observer: skipped {corrupt_records} corrupt records and {lost_bytes} unreadable bytes"
         );
     }
 }
