@@ -45,6 +45,8 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+pub mod bench_support;
 mod builder;
 mod clock;
 pub mod config;

@@ -1,11 +1,11 @@
 //! The `tracing-observer` command-line tool on a real spool: stats, show, export,
 //! replay, and its errors (missing directory, locked spool, corrupt segment).
-//! Also measures spool append and replay throughput (printed with `--nocapture`).
+//! Spool append and replay throughput are measured by `benches/spool.rs`.
 #![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -261,30 +261,4 @@ fn stats_skips_a_segment_with_a_damaged_header_names_it_and_counts_its_bytes() {
         "{stdout}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Spool append and replay throughput, through the public pipeline.
-#[test]
-fn spool_throughput() {
-    const OPS: usize = 20_000;
-    let started = Instant::now();
-    let (dir, report) = spool("throughput", OPS);
-    let append = started.elapsed();
-    let summary = tracing_observer::spool::summary(&dir).unwrap();
-    assert_eq!(summary.spans, report.stats.spooled);
-    let replay_started = Instant::now();
-    let mut batches = 0;
-    tracing_observer::spool::read(&dir, |_| batches += 1).unwrap();
-    let read = replay_started.elapsed();
-    eprintln!(
-        "spool: {} batches, {} spans, {:.1} MB; produce+encode+append {:.0} batches/s ({:.1} MB/s); read+decode {:.0} batches/s ({:.1} MB/s)",
-        summary.batches,
-        summary.spans,
-        summary.bytes as f64 / 1e6,
-        summary.batches as f64 / append.as_secs_f64(),
-        summary.bytes as f64 / 1e6 / append.as_secs_f64(),
-        batches as f64 / read.as_secs_f64(),
-        summary.bytes as f64 / 1e6 / read.as_secs_f64(),
-    );
-    std::fs::remove_dir_all(Path::new(&dir)).unwrap();
 }

@@ -208,7 +208,7 @@ impl Delivery {
     }
 
     /// Appends an encoded batch to the spool; without one, drops with `otherwise`.
-    fn spool_bytes(
+    pub(crate) fn spool_bytes(
         &self,
         encoded: &[u8],
         spans: usize,
