@@ -289,6 +289,53 @@ fn spooled_batches_are_replayed_at_the_next_start() {
 }
 
 #[test]
+fn with_no_exporter_every_span_is_spooled_and_nothing_is_sent() {
+    const SPANS: usize = 100;
+    let receiver = OtlpReceiver::start();
+    let dir = spool_dir("no-exporter");
+    // A collector is configured and up, but `OTEL_TRACES_EXPORTER=none` says not to use it.
+    let no_exporter = || {
+        outage_builder(&dir, &receiver.endpoint())
+            .environment([(tracing_observer::config::vars::OTEL_TRACES_EXPORTER, "none")])
+            .build()
+            .unwrap()
+    };
+    let observer = no_exporter();
+    produce(&observer, 0..SPANS, 1000, Duration::ZERO);
+    observer.force_flush(WAIT).unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // replay rounds, were there any
+    let first = observer.shutdown(SHUTDOWN);
+    let s = &first.stats;
+    assert_eq!(s.recorded, SPANS as u64, "{first}");
+    assert_eq!(s.spooled, SPANS as u64, "{first}");
+    assert_eq!((s.exported, s.replayed), (0, 0), "{first}");
+    assert_eq!(s.dropped.total(), 0, "{first}");
+    assert_eq!(s.export_requests, 0, "no export attempted: {first}");
+    assert_eq!(s.spool.pending_spans, SPANS as u64, "{first}");
+    assert_eq!(receiver.attempts(), 0);
+    assert_eq!(
+        tracing_observer::spool::summary(&dir).unwrap().spans,
+        SPANS as u64
+    );
+
+    // The next start without an exporter replays nothing either.
+    let observer = no_exporter();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = observer.shutdown(SHUTDOWN);
+    assert_eq!(second.stats.replayed, 0, "{second}");
+    assert_eq!(second.stats.spool.pending_spans, SPANS as u64, "{second}");
+    assert_eq!(receiver.attempts(), 0);
+
+    // With an exporter, the spool is delivered.
+    let observer = outage_builder(&dir, &receiver.endpoint()).build().unwrap();
+    let (arrived, duplicates) = wait_unique(&receiver, SPANS, WAIT);
+    let third = observer.shutdown(SHUTDOWN);
+    assert_eq!((arrived, duplicates), (SPANS, 0), "{third}");
+    assert_eq!(third.stats.replayed, SPANS as u64, "{third}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_second_process_on_the_same_spool_is_refused_and_counted() {
     let dir = spool_dir("locked");
     let receiver = OtlpReceiver::start();
