@@ -311,11 +311,13 @@ fn replay_of_a_large_backlog_does_not_starve_live_spans() {
         "the backlog is in the spool"
     );
 
-    // The collector is back; once the breaker let a first batch through, live spans
-    // are produced while the backlog replays.
+    // The collector is back. Until a probe closes the breaker, batches still go to the
+    // spool (behind the backlog, oldest first); once the first replayed batch is
+    // acknowledged (the probe: the breaker is closed), live spans are produced while
+    // the rest of the backlog replays.
     receiver.set_behavior(Behavior::Accept);
     assert!(
-        !receiver.wait_for_spans(1, WAIT).is_empty(),
+        wait_for(WAIT, || observer.stats().replayed > 0),
         "replay started"
     );
     let stop = AtomicBool::new(false);
