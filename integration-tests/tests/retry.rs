@@ -111,7 +111,11 @@ fn a_throttled_export_waits_for_the_hint_then_succeeds(protocol: Protocol, name:
     let receiver = OtlpReceiver::start();
     receiver.answer_next([Behavior::Throttle { retry_after }]);
     let dir = spool_dir(name);
-    let observer = builder(&dir, &receiver, protocol).build().unwrap();
+    let observer = builder(&dir, &receiver, protocol)
+        // No timer flush while producing: the flush below sends one batch.
+        .scheduled_delay(Duration::from_secs(60))
+        .build()
+        .unwrap();
     produce(&observer, SPANS);
     observer.force_flush(WAIT).unwrap();
     let log = receiver.attempt_log();
