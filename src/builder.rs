@@ -833,6 +833,59 @@ impl ObserverBuilder {
         self
     }
 
+    /// Also opens the circuit breaker when at least `rate` (above 0, at most 1) of the
+    /// exports in the [window](Self::circuit_breaker_window) failed, once it holds
+    /// `min_calls` exports — for a collector that fails often but not
+    /// [`circuit_breaker_threshold`](Self::circuit_breaker_threshold) times in a row.
+    ///
+    /// Environment: `OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE` (`0.5/20`). Default: off
+    /// (consecutive failures only).
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder().circuit_breaker_failure_rate(0.5, 20).build()?;
+    /// let err = Observer::builder().circuit_breaker_failure_rate(1.5, 20).build().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "ObserverBuilder::circuit_breaker_failure_rate=1.5/20: the rate must be above 0 and at most 1, e.g. 0.5/20"
+    /// );
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn circuit_breaker_failure_rate(mut self, rate: f64, min_calls: u32) -> Self {
+        let value = format!("{rate}/{min_calls}");
+        match parse::failure_rate(&value) {
+            Ok(rule) => self.overrides.circuit_breaker_failure_rate = Some(rule),
+            Err(reason) => self.errors.push(BuildError::invalid(
+                "ObserverBuilder::circuit_breaker_failure_rate",
+                value,
+                reason,
+            )),
+        }
+        self
+    }
+
+    /// The sliding window over which the breaker's
+    /// [failure rate](Self::circuit_breaker_failure_rate) is computed.
+    ///
+    /// Environment: `OBSERVER_CIRCUIT_BREAKER_WINDOW` (`60s`). Default: 60 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_observer::Observer;
+    /// let observer = Observer::builder()
+    ///     .circuit_breaker_failure_rate(0.5, 20)
+    ///     .circuit_breaker_window(Duration::from_secs(30))
+    ///     .build()?;
+    /// let err = Observer::builder().circuit_breaker_window(Duration::ZERO).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "ObserverBuilder::circuit_breaker_window=0s: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn circuit_breaker_window(mut self, window: Duration) -> Self {
+        self.overrides.circuit_breaker_window =
+            Some(self.nonzero("circuit_breaker_window", window));
+        self
+    }
+
     /// How failed exports are retried before the batch is spooled.
     ///
     /// Environment: `OBSERVER_RETRY_INITIAL_BACKOFF`, `OBSERVER_RETRY_MAX_BACKOFF`,

@@ -338,6 +338,7 @@ fn the_defaults_are_the_crates() {
             "circuit_breaker_timeout",
             duration(config::DEFAULT_OPEN_TIMEOUT),
         ),
+        ("circuit_breaker_window", duration(config::DEFAULT_WINDOW)),
         (
             "retry_policy",
             format!(

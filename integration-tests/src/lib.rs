@@ -2,7 +2,8 @@
 //! inspect what arrived.
 //!
 //! - [`OtlpReceiver`]: an in-process OTLP/gRPC + OTLP/HTTP trace receiver that
-//!   records requests, and can be told to fail or hang ([`Behavior`]).
+//!   records requests and when each call arrived ([`Attempt`]), and can be told to
+//!   fail, refuse, throttle or hang ([`Behavior`]).
 //! - [`Rotel`]: the `rotel-agent` collector as a child process, forwarding to a
 //!   downstream endpoint; can be stopped and restarted on the same ports.
 //!   Needs `$ROTEL_AGENT` (set by `scripts/test`).
@@ -21,7 +22,7 @@ pub use http::{http_get, HttpResponse};
 pub use prometheus::{promtool_check_metrics, Prometheus};
 
 pub use receiver::{
-    flatten_spans, Behavior, OtlpReceiver, ReceivedMetrics, ReceivedRequest, ReceivedSpan,
+    flatten_spans, Attempt, Behavior, OtlpReceiver, ReceivedMetrics, ReceivedRequest, ReceivedSpan,
     Transport,
 };
 pub use rotel::{rotel_agent_path, Rotel, RotelBuilder};

@@ -9,12 +9,14 @@
 //! `#[test]` functions as well as from async tests of any runtime flavour.
 //!
 //! Its answer to export requests is set by a [`Behavior`], which can be changed
-//! while it runs to simulate a failing or stuck backend.
+//! while it runs to simulate a failing, refusing, throttling or stuck backend, or
+//! scripted for the next few calls ([`OtlpReceiver::answer_next`]). Every trace export
+//! call is logged with its arrival time and answer ([`OtlpReceiver::attempt_log`]).
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -56,6 +58,25 @@ pub enum Behavior {
     /// Do not record the request and never answer it (the call stays pending
     /// until the client gives up or the receiver is dropped).
     Hang,
+    /// Do not record the request; refuse it for good: gRPC `INVALID_ARGUMENT` /
+    /// HTTP `400 Bad Request` (not retryable under the OTLP rules).
+    Reject,
+    /// Do not record the request; ask the client to come back after `retry_after`:
+    /// gRPC `RESOURCE_EXHAUSTED` with a `google.rpc.RetryInfo` of exactly this delay /
+    /// HTTP `429 Too Many Requests` with `Retry-After` in whole seconds (rounded up).
+    Throttle {
+        /// The delay asked for.
+        retry_after: Duration,
+    },
+}
+
+/// One trace export call that reached the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// When it arrived (before its body was read).
+    pub at: Instant,
+    /// How it was answered.
+    pub answer: Behavior,
 }
 
 /// The protocol an export request arrived over.
@@ -222,7 +243,9 @@ struct Shared {
     metrics: Mutex<Vec<ReceivedMetrics>>,
     arrived: Condvar,
     behavior: Mutex<Behavior>,
-    attempts: AtomicUsize,
+    /// Answers for the next calls, before `behavior` applies again.
+    script: Mutex<VecDeque<Behavior>>,
+    attempts: Mutex<Vec<Attempt>>,
 }
 
 impl Shared {
@@ -235,10 +258,21 @@ impl Shared {
         *self.behavior.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts an attempt and returns how to answer it.
+    /// Logs an attempt and returns how to answer it: the next scripted answer, if any.
     fn begin_attempt(&self) -> Behavior {
-        self.attempts.fetch_add(1, Ordering::SeqCst);
-        self.behavior()
+        let at = Instant::now();
+        let scripted = self.lock_script().pop_front();
+        let answer = scripted.unwrap_or_else(|| self.behavior());
+        self.lock_attempts().push(Attempt { at, answer });
+        answer
+    }
+
+    fn lock_script(&self) -> MutexGuard<'_, VecDeque<Behavior>> {
+        self.script.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_attempts(&self) -> MutexGuard<'_, Vec<Attempt>> {
+        self.attempts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn record(&self, request: ReceivedRequest) {
@@ -400,10 +434,22 @@ impl OtlpReceiver {
             .unwrap_or_else(|e| e.into_inner()) = behavior;
     }
 
+    /// Answers the next trace export calls with `answers`, one each and in order;
+    /// then [`behavior`](Self::behavior) applies again. Metrics calls are not scripted.
+    pub fn answer_next(&self, answers: impl IntoIterator<Item = Behavior>) {
+        self.shared.lock_script().extend(answers);
+    }
+
     /// Number of export calls that reached the server, whatever the answer
     /// (rejected and hanging ones included).
     pub fn attempts(&self) -> usize {
-        self.shared.attempts.load(Ordering::SeqCst)
+        self.shared.lock_attempts().len()
+    }
+
+    /// Every trace export call that reached the server, in arrival order, with its
+    /// arrival time and answer.
+    pub fn attempt_log(&self) -> Vec<Attempt> {
+        self.shared.lock_attempts().clone()
     }
 
     /// All accepted requests with their transport details, in arrival order.
@@ -459,7 +505,7 @@ impl OtlpReceiver {
     pub fn clear(&self) {
         self.shared.lock_metrics().clear();
         self.shared.lock_received().clear();
-        self.shared.attempts.store(0, Ordering::SeqCst);
+        self.shared.lock_attempts().clear();
     }
 
     /// Blocks until at least `n` spans have been accepted or `timeout` has passed,
@@ -558,10 +604,8 @@ impl TraceService for GrpcService {
                 });
                 Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
             }
-            Behavior::Unavailable => Err(tonic::Status::unavailable(
-                "test receiver is set to Unavailable",
-            )),
             Behavior::Hang => std::future::pending().await,
+            refusal => Err(grpc_refusal(refusal)),
         }
     }
 }
@@ -582,11 +626,79 @@ impl MetricsService for GrpcService {
                 });
                 Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
             }
-            Behavior::Unavailable => Err(tonic::Status::unavailable(
-                "test receiver is set to Unavailable",
-            )),
             Behavior::Hang => std::future::pending().await,
+            refusal => Err(grpc_refusal(refusal)),
         }
+    }
+}
+
+/// The gRPC status a refusing behaviour answers with.
+fn grpc_refusal(behavior: Behavior) -> tonic::Status {
+    match behavior {
+        Behavior::Reject => tonic::Status::invalid_argument("test receiver is set to Reject"),
+        Behavior::Throttle { retry_after } => {
+            let info = rpc::RetryInfo {
+                retry_delay: Some(rpc::Duration {
+                    seconds: i64::try_from(retry_after.as_secs()).unwrap_or(i64::MAX),
+                    nanos: i32::try_from(retry_after.subsec_nanos()).unwrap_or(0),
+                }),
+            };
+            let message = "test receiver is set to Throttle";
+            let status = rpc::Status {
+                code: tonic::Code::ResourceExhausted as i32,
+                message: message.to_owned(),
+                details: vec![rpc::Any {
+                    type_url: "type.googleapis.com/google.rpc.RetryInfo".to_owned(),
+                    value: info.encode_to_vec(),
+                }],
+            };
+            tonic::Status::with_details(
+                tonic::Code::ResourceExhausted,
+                message,
+                Bytes::from(status.encode_to_vec()),
+            )
+        }
+        // Unavailable (Accept and Hang are answered by the caller).
+        _ => tonic::Status::unavailable("test receiver is set to Unavailable"),
+    }
+}
+
+/// The few `google.rpc` and well-known protobuf types a `RetryInfo` status needs.
+mod rpc {
+    /// `google.rpc.Status`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Status {
+        #[prost(int32, tag = "1")]
+        pub(super) code: i32,
+        #[prost(string, tag = "2")]
+        pub(super) message: String,
+        #[prost(message, repeated, tag = "3")]
+        pub(super) details: Vec<Any>,
+    }
+
+    /// `google.protobuf.Any`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Any {
+        #[prost(string, tag = "1")]
+        pub(super) type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        pub(super) value: Vec<u8>,
+    }
+
+    /// `google.rpc.RetryInfo`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct RetryInfo {
+        #[prost(message, optional, tag = "1")]
+        pub(super) retry_delay: Option<Duration>,
+    }
+
+    /// `google.protobuf.Duration`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Duration {
+        #[prost(int64, tag = "1")]
+        pub(super) seconds: i64,
+        #[prost(int32, tag = "2")]
+        pub(super) nanos: i32,
     }
 }
 
@@ -665,6 +777,23 @@ async fn handle_http(
             ))
         }
         Behavior::Hang => std::future::pending().await,
+        Behavior::Reject => {
+            return Ok(http_error(
+                http::StatusCode::BAD_REQUEST,
+                "test receiver is set to Reject",
+            ))
+        }
+        Behavior::Throttle { retry_after } => {
+            let mut response = http_error(
+                http::StatusCode::TOO_MANY_REQUESTS,
+                "test receiver is set to Throttle",
+            );
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            return Ok(response);
+        }
     }
 
     let headers = header_pairs(request.headers());

@@ -10,10 +10,14 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{dispatch, spool_builder, spool_dir, SHUTDOWN, WAIT};
-use integration_tests::{http_get, metric_sample, Behavior, OtlpReceiver, ReceivedSpan, Rotel};
+use integration_tests::{
+    attr_i64, attr_str, flatten_spans, http_get, metric_sample, Behavior, OtlpReceiver,
+    ReceivedSpan, Rotel,
+};
 use tracing_observer::{Observer, ObserverBuilder, RetryPolicy, ShutdownReport};
 
 /// Settings that make outages short to test: quick retries, a breaker that opens
@@ -265,6 +269,120 @@ fn an_outage_shows_in_the_spool_metrics_and_health_then_replay_drains_them() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Produces spans named `name`, `per_tick` every `tick`, until `stop` is set; returns how many.
+fn produce_until(
+    observer: &Observer,
+    name: &'static str,
+    per_tick: u64,
+    tick: Duration,
+    stop: &AtomicBool,
+) -> u64 {
+    let mut produced = 0;
+    tracing::dispatcher::with_default(&dispatch(observer), || {
+        while !stop.load(Ordering::Relaxed) {
+            for _ in 0..per_tick {
+                let _span = tracing::info_span!("span", phase = name, i = produced).entered();
+                produced += 1;
+            }
+            std::thread::sleep(tick);
+        }
+    });
+    produced
+}
+
+#[test]
+fn replay_of_a_large_backlog_does_not_starve_live_spans() {
+    const BACKLOG: u64 = 10_000; // 500 batches of 20, replayed one at a time
+    let receiver = OtlpReceiver::start_with(Behavior::Unavailable);
+    let dir = spool_dir("pacing");
+    let observer = outage_builder(&dir, &receiver.endpoint())
+        .spool_max_bytes(256 << 20)
+        .build()
+        .unwrap();
+    tracing::dispatcher::with_default(&dispatch(&observer), || {
+        for i in 0..BACKLOG {
+            let _span = tracing::info_span!("span", phase = "backlog", i).entered();
+        }
+    });
+    observer.force_flush(WAIT).unwrap();
+    assert_eq!(
+        observer.stats().spooled,
+        BACKLOG,
+        "the backlog is in the spool"
+    );
+
+    // The collector is back. Until a probe closes the breaker, batches still go to the
+    // spool (behind the backlog, oldest first); once the first replayed batch is
+    // acknowledged (the probe: the breaker is closed), live spans are produced while
+    // the rest of the backlog replays.
+    receiver.set_behavior(Behavior::Accept);
+    assert!(
+        wait_for(WAIT, || observer.stats().replayed > 0),
+        "replay started"
+    );
+    let stop = AtomicBool::new(false);
+    let live = std::thread::scope(|scope| {
+        let producer =
+            scope.spawn(|| produce_until(&observer, "live", 20, Duration::from_millis(10), &stop));
+        let replayed = wait_for(WAIT * 3, || {
+            observer.stats().spool.pending_spans == 0 && observer.stats().replayed >= BACKLOG
+        });
+        stop.store(true, Ordering::Relaxed);
+        assert!(replayed, "the backlog replayed: {:?}", observer.stats());
+        producer.join().unwrap()
+    });
+    let (arrived, duplicates) = wait_unique(&receiver, (BACKLOG + live) as usize, WAIT);
+    let report = observer.shutdown(SHUTDOWN);
+    figures("pacing", (BACKLOG + live) as usize, &report, duplicates);
+    assert_eq!(arrived as u64, BACKLOG + live, "{report}");
+    assert_eq!(duplicates, 0, "{report}");
+    assert_nothing_lost(&report);
+    assert_eq!(report.stats.replayed, report.stats.spooled, "{report}");
+
+    // In arrival order: which request held the first live span, and the last of the backlog.
+    let requests = receiver.requests();
+    let holds = |request: &_, phase: &str, first_only: bool| {
+        flatten_spans([request]).iter().any(|span| {
+            attr_str(span, "phase").as_deref() == Some(phase)
+                && (!first_only || attr_i64(span, "i") == Some(0))
+        })
+    };
+    let first_live = requests
+        .iter()
+        .position(|r| holds(r, "live", true))
+        .expect("the first live span arrived");
+    let last_backlog = requests
+        .iter()
+        .rposition(|r| holds(r, "backlog", false))
+        .expect("the backlog arrived");
+    let live_during_replay = requests[..last_backlog]
+        .iter()
+        .filter(|r| holds(r, "live", false))
+        .count();
+    eprintln!(
+        "pacing: {} requests, first live span in #{first_live}, last backlog batch #{last_backlog}, \
+         {live_during_replay} live batches during replay",
+        requests.len()
+    );
+    assert!(
+        first_live < last_backlog,
+        "the first live span (request #{first_live}) waited for the whole backlog (last #{last_backlog})"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Polls `done` until it holds or `limit` passes; returns whether it held.
+fn wait_for(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 #[test]
 fn spooled_batches_are_replayed_at_the_next_start() {
     const SPANS: usize = 100;
@@ -285,6 +403,53 @@ fn spooled_batches_are_replayed_at_the_next_start() {
         second.stats.spool.recovered_batches,
         first.stats.spool.pending_batches
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_no_exporter_every_span_is_spooled_and_nothing_is_sent() {
+    const SPANS: usize = 100;
+    let receiver = OtlpReceiver::start();
+    let dir = spool_dir("no-exporter");
+    // A collector is configured and up, but `OTEL_TRACES_EXPORTER=none` says not to use it.
+    let no_exporter = || {
+        outage_builder(&dir, &receiver.endpoint())
+            .environment([(tracing_observer::config::vars::OTEL_TRACES_EXPORTER, "none")])
+            .build()
+            .unwrap()
+    };
+    let observer = no_exporter();
+    produce(&observer, 0..SPANS, 1000, Duration::ZERO);
+    observer.force_flush(WAIT).unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // replay rounds, were there any
+    let first = observer.shutdown(SHUTDOWN);
+    let s = &first.stats;
+    assert_eq!(s.recorded, SPANS as u64, "{first}");
+    assert_eq!(s.spooled, SPANS as u64, "{first}");
+    assert_eq!((s.exported, s.replayed), (0, 0), "{first}");
+    assert_eq!(s.dropped.total(), 0, "{first}");
+    assert_eq!(s.export_requests, 0, "no export attempted: {first}");
+    assert_eq!(s.spool.pending_spans, SPANS as u64, "{first}");
+    assert_eq!(receiver.attempts(), 0);
+    assert_eq!(
+        tracing_observer::spool::summary(&dir).unwrap().spans,
+        SPANS as u64
+    );
+
+    // The next start without an exporter replays nothing either.
+    let observer = no_exporter();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = observer.shutdown(SHUTDOWN);
+    assert_eq!(second.stats.replayed, 0, "{second}");
+    assert_eq!(second.stats.spool.pending_spans, SPANS as u64, "{second}");
+    assert_eq!(receiver.attempts(), 0);
+
+    // With an exporter, the spool is delivered.
+    let observer = outage_builder(&dir, &receiver.endpoint()).build().unwrap();
+    let (arrived, duplicates) = wait_unique(&receiver, SPANS, WAIT);
+    let third = observer.shutdown(SHUTDOWN);
+    assert_eq!((arrived, duplicates), (SPANS, 0), "{third}");
+    assert_eq!(third.stats.replayed, SPANS as u64, "{third}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -155,6 +155,117 @@ fn receiver_unavailable_and_hang_modes() {
     // Dropping a receiver with a hung call must not block.
 }
 
+/// The `google.rpc.Status` details of a throttling answer, decoded: the `RetryInfo` delay.
+fn retry_info_delay(status: &tonic::Status) -> Option<Duration> {
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<Any>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Any {
+        #[prost(string, tag = "1")]
+        type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        value: Vec<u8>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RetryInfo {
+        #[prost(message, optional, tag = "1")]
+        retry_delay: Option<ProtoDuration>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct ProtoDuration {
+        #[prost(int64, tag = "1")]
+        seconds: i64,
+        #[prost(int32, tag = "2")]
+        nanos: i32,
+    }
+    let details = RpcStatus::decode(status.details()).ok()?;
+    let any = details
+        .details
+        .iter()
+        .find(|d| d.type_url == "type.googleapis.com/google.rpc.RetryInfo")?;
+    let delay = RetryInfo::decode(any.value.as_slice()).ok()?.retry_delay?;
+    Some(Duration::new(
+        u64::try_from(delay.seconds).ok()?,
+        u32::try_from(delay.nanos).ok()?,
+    ))
+}
+
+#[test]
+fn receiver_reject_throttle_and_scripted_answers() {
+    let receiver = OtlpReceiver::start_with(Behavior::Reject);
+    let rt = runtime();
+    let request = single_span_request("svc", "refused", [9; 16], [9; 8]);
+
+    let err = rt
+        .block_on(send_grpc(receiver.endpoint(), request.clone(), false))
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let status = rt.block_on(send_http(receiver.http_traces_url(), &request));
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+
+    let retry_after = Duration::from_millis(1500);
+    receiver.set_behavior(Behavior::Throttle { retry_after });
+    let err = rt
+        .block_on(send_grpc(receiver.endpoint(), request.clone(), false))
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    assert_eq!(retry_info_delay(&err), Some(retry_after));
+    let response = rt.block_on(async {
+        reqwest::Client::new()
+            .post(receiver.http_traces_url())
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(response.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        response.headers()["retry-after"],
+        "2",
+        "whole seconds, rounded up"
+    );
+    assert_eq!(receiver.span_count(), 0);
+
+    // Scripted: the next two calls are refused, then the behaviour applies again.
+    receiver.set_behavior(Behavior::Accept);
+    receiver.answer_next([Behavior::Unavailable, Behavior::Reject]);
+    let codes: Vec<_> = (0..3)
+        .map(|_| {
+            rt.block_on(send_grpc(receiver.endpoint(), request.clone(), false))
+                .map_err(|e| e.code())
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            Err(tonic::Code::Unavailable),
+            Err(tonic::Code::InvalidArgument),
+            Ok(())
+        ]
+    );
+    let log = receiver.attempt_log();
+    let answers: Vec<_> = log.iter().map(|a| a.answer).collect();
+    assert_eq!(
+        answers,
+        [
+            Behavior::Reject,
+            Behavior::Reject,
+            Behavior::Throttle { retry_after },
+            Behavior::Throttle { retry_after },
+            Behavior::Unavailable,
+            Behavior::Reject,
+            Behavior::Accept,
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].at <= w[1].at), "arrival order");
+    assert_eq!(receiver.attempts(), log.len());
+    assert_eq!(receiver.span_count(), 1);
+}
+
 #[test]
 fn wait_for_spans_returns_what_it_has_after_timeout() {
     let receiver = OtlpReceiver::start();

@@ -7,10 +7,10 @@
 //! Covered elsewhere (see `delivery.rs`): collector down from the start, killed
 //! (SIGKILL) and restarted, hanging, replay at the next start, a second process on
 //! the same spool, the host killed while spooling; `shutdown.rs`: unreachable,
-//! hanging and UNAVAILABLE collectors at shutdown; `spool_readonly.rs`: a spool
-//! directory on a read-only file system (a real tmpfs in a mount namespace). Write
-//! errors at the spool's level: `src/spool/tests.rs`,
-//! `write_errors_are_counted_not_raised`.
+//! hanging and UNAVAILABLE collectors at shutdown. A read-only disk and a full disk
+//! (the file system, not the budget) are `spool_readonly.rs` and `spool_disk_full.rs`;
+//! write errors in general are covered at the spool's level (`src/spool/tests.rs`,
+//! `write_errors_are_counted_not_raised`).
 
 mod common;
 

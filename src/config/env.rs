@@ -390,6 +390,27 @@ pub mod vars {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub const OBSERVER_CIRCUIT_BREAKER_TIMEOUT: &str = "OBSERVER_CIRCUIT_BREAKER_TIMEOUT";
+    /// The breaker's failure-rate rule, `RATE/MIN_CALLS`: open when at least `RATE` of the
+    /// calls in the window failed, once it holds `MIN_CALLS` calls (`0.5/20`). Unset: off.
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE, "0.5/20")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE, "50")]).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE=50: expected RATE/MIN_CALLS"));
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub const OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE: &str = "OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE";
+    /// The sliding window the failure rate is computed over (`60s`).
+    ///
+    /// ```
+    /// use tracing_observer::{config::vars, Observer};
+    /// let observer = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_WINDOW, "30s")]).build()?;
+    /// let err = Observer::builder().environment([(vars::OBSERVER_CIRCUIT_BREAKER_WINDOW, "0s")]).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "OBSERVER_CIRCUIT_BREAKER_WINDOW=0s: must be greater than zero");
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub const OBSERVER_CIRCUIT_BREAKER_WINDOW: &str = "OBSERVER_CIRCUIT_BREAKER_WINDOW";
     /// First retry delay (`1s`).
     ///
     /// ```
@@ -717,6 +738,10 @@ impl Environment {
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             circuit_breaker_timeout: self
                 .parsed(OBSERVER_CIRCUIT_BREAKER_TIMEOUT, parse::duration)?,
+            circuit_breaker_failure_rate: self
+                .parsed(OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE, parse::failure_rate)?,
+            circuit_breaker_window: self
+                .parsed(OBSERVER_CIRCUIT_BREAKER_WINDOW, parse::positive_duration)?,
             retry_initial_backoff: self.parsed(OBSERVER_RETRY_INITIAL_BACKOFF, parse::duration)?,
             retry_max_backoff: self.parsed(OBSERVER_RETRY_MAX_BACKOFF, parse::duration)?,
             retry_max_elapsed_time: self
@@ -794,6 +819,11 @@ mod tests {
             ("OBSERVER_SPOOL_ARCHIVE_COMPRESS", "gzip"),
             ("OBSERVER_CIRCUIT_BREAKER_THRESHOLD", "0"),
             ("OBSERVER_CIRCUIT_BREAKER_TIMEOUT", "later"),
+            ("OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE", "0.5"),
+            ("OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE", "2/10"),
+            ("OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE", "0.5/0"),
+            ("OBSERVER_CIRCUIT_BREAKER_WINDOW", "0s"),
+            ("OBSERVER_CIRCUIT_BREAKER_WINDOW", "a while"),
             ("OBSERVER_SPAN_METRICS_PROFILE", "jaeger"),
             ("OBSERVER_HTTP_ADDR", "localhost"),
             ("OBSERVER_PANIC_HOOK", "yes"),
@@ -821,6 +851,8 @@ mod tests {
             ("OBSERVER_SPOOL_ARCHIVE_COMPRESS", "true"),
             ("OBSERVER_CIRCUIT_BREAKER_THRESHOLD", "3"),
             ("OBSERVER_CIRCUIT_BREAKER_TIMEOUT", "10s"),
+            ("OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE", "0.25/40"),
+            ("OBSERVER_CIRCUIT_BREAKER_WINDOW", "2m"),
             ("XDG_DATA_HOME", "/xdg"),
         ])
         .settings()
@@ -833,6 +865,8 @@ mod tests {
         assert_eq!(s.spool_archive_compress, Some(true));
         assert_eq!(s.circuit_breaker_threshold, Some(3));
         assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(s.circuit_breaker_failure_rate, Some((0.25, 40)));
+        assert_eq!(s.circuit_breaker_window, Some(Duration::from_secs(120)));
         assert_eq!(s.data_home, Some(PathBuf::from("/xdg")));
     }
 

@@ -64,6 +64,8 @@ struct FileSettings {
     spool_sync_interval: Option<String>,
     circuit_breaker_threshold: Option<u32>,
     circuit_breaker_timeout: Option<String>,
+    circuit_breaker_failure_rate: Option<String>,
+    circuit_breaker_window: Option<String>,
     retry_initial_backoff: Option<String>,
     retry_max_backoff: Option<String>,
     retry_max_elapsed_time: Option<String>,
@@ -257,6 +259,18 @@ fn parse_text(text: &str, path: &Path) -> Result<Settings, BuildError> {
             file.circuit_breaker_timeout,
             parse::duration,
         )?,
+        circuit_breaker_failure_rate: parse_field(
+            &origin,
+            "circuit_breaker_failure_rate",
+            file.circuit_breaker_failure_rate,
+            parse::failure_rate,
+        )?,
+        circuit_breaker_window: parse_field(
+            &origin,
+            "circuit_breaker_window",
+            file.circuit_breaker_window,
+            parse::positive_duration,
+        )?,
         retry_initial_backoff: parse_field(
             &origin,
             "retry_initial_backoff",
@@ -349,6 +363,8 @@ mod tests {
             spool_archive_compress = true
             circuit_breaker_threshold = 3
             circuit_breaker_timeout = "10s"
+            circuit_breaker_failure_rate = "0.5/20"
+            circuit_breaker_window = "30s"
             metrics_exporter = "otlp"
             metric_export_interval = "15s"
             metrics_endpoint = "http://metrics:4318"
@@ -366,6 +382,8 @@ mod tests {
         assert_eq!(s.spool_archive_compress, Some(true));
         assert_eq!(s.circuit_breaker_threshold, Some(3));
         assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(s.circuit_breaker_failure_rate, Some((0.5, 20)));
+        assert_eq!(s.circuit_breaker_window, Some(Duration::from_secs(30)));
         assert_eq!(s.metrics_exporter, Some(crate::MetricsExporter::Otlp));
         assert_eq!(s.metric_export_interval, Some(Duration::from_secs(15)));
         let metrics = s.metrics_endpoint.as_ref().unwrap();
@@ -404,6 +422,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("metrics_exporter (config file"), "{err}");
+        let err = parse("circuit_breaker_failure_rate = \"0.5\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "circuit_breaker_failure_rate (config file observer.toml)=0.5: expected RATE/MIN_CALLS"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -362,6 +362,9 @@ pub(crate) struct Settings {
     pub(crate) spool_sync_interval: Option<Duration>,
     pub(crate) circuit_breaker_threshold: Option<u32>,
     pub(crate) circuit_breaker_timeout: Option<Duration>,
+    /// The failure-rate rule: rate and minimum calls in the window.
+    pub(crate) circuit_breaker_failure_rate: Option<(f64, u32)>,
+    pub(crate) circuit_breaker_window: Option<Duration>,
     pub(crate) retry_initial_backoff: Option<Duration>,
     pub(crate) retry_max_backoff: Option<Duration>,
     pub(crate) retry_max_elapsed_time: Option<Duration>,
@@ -530,6 +533,10 @@ impl Settings {
             circuit_breaker_timeout: over
                 .circuit_breaker_timeout
                 .or(self.circuit_breaker_timeout),
+            circuit_breaker_failure_rate: over
+                .circuit_breaker_failure_rate
+                .or(self.circuit_breaker_failure_rate),
+            circuit_breaker_window: over.circuit_breaker_window.or(self.circuit_breaker_window),
             retry_initial_backoff: over.retry_initial_backoff.or(self.retry_initial_backoff),
             retry_max_backoff: over.retry_max_backoff.or(self.retry_max_backoff),
             retry_max_elapsed_time: over.retry_max_elapsed_time.or(self.retry_max_elapsed_time),
@@ -695,6 +702,12 @@ impl Settings {
         }
         if let Some(t) = self.circuit_breaker_timeout {
             breaker = breaker.open_timeout(t);
+        }
+        if let Some((rate, min_calls)) = self.circuit_breaker_failure_rate {
+            breaker = breaker.failure_rate(rate, min_calls);
+        }
+        if let Some(window) = self.circuit_breaker_window {
+            breaker = breaker.window(window);
         }
         let spool =
             self.spool
@@ -1071,6 +1084,54 @@ mod tests {
             ..Settings::default()
         };
         assert!(off.resolve().unwrap().delivery.spool.is_none());
+    }
+
+    #[test]
+    fn the_export_breaker_opens_on_the_failure_rate() {
+        use crate::delivery::{BreakerState, CircuitBreaker, EXPORT_BREAKER};
+        // Every other export fails: never two failures in a row.
+        let alternate = |breaker: &CircuitBreaker, calls: usize| {
+            for i in 0..calls {
+                let permit = breaker.try_acquire().expect("closed");
+                if i % 2 == 0 {
+                    permit.success();
+                } else {
+                    permit.failure();
+                }
+            }
+        };
+        let resolve = |settings: Settings| {
+            let config = settings.resolve().unwrap();
+            CircuitBreaker::new(EXPORT_BREAKER, config.delivery.breaker)
+        };
+        let consecutive_only = resolve(Settings {
+            circuit_breaker_threshold: Some(2),
+            ..Settings::default()
+        });
+        alternate(&consecutive_only, 40);
+        assert_eq!(consecutive_only.state(), BreakerState::Closed);
+
+        let with_rate = resolve(Settings {
+            circuit_breaker_threshold: Some(2),
+            circuit_breaker_failure_rate: Some((0.5, 10)),
+            circuit_breaker_window: Some(Duration::from_secs(30)),
+            ..Settings::default()
+        });
+        assert_eq!(
+            with_rate.config(),
+            &crate::delivery::BreakerConfig::default()
+                .failure_threshold(2)
+                .failure_rate(0.5, 10)
+                .window(Duration::from_secs(30))
+        );
+        alternate(&with_rate, 8);
+        assert_eq!(
+            with_rate.state(),
+            BreakerState::Closed,
+            "fewer than 10 calls"
+        );
+        alternate(&with_rate, 2);
+        assert_eq!(with_rate.state(), BreakerState::Open, "5 of 10 failed");
     }
 
     #[test]

@@ -193,6 +193,26 @@ pub(crate) fn budget(value: &str) -> Result<f64, String> {
     }
 }
 
+/// The circuit breaker's failure-rate rule: `RATE/MIN_CALLS`, e.g. `0.5/20` (open when
+/// at least half of the calls in the window failed, once it holds 20 or more).
+pub(crate) fn failure_rate(value: &str) -> Result<(f64, u32), String> {
+    const FORMAT: &str = "expected RATE/MIN_CALLS, e.g. 0.5/20 (open when at least half \
+                          of 20 or more calls in the window failed)";
+    let (rate, min_calls) = value.trim().split_once('/').ok_or(FORMAT)?;
+    let rate: f64 = rate.trim().parse().map_err(|_| FORMAT.to_owned())?;
+    if rate.is_nan() || rate <= 0.0 || rate > 1.0 {
+        return Err("the rate must be above 0 and at most 1, e.g. 0.5/20".into());
+    }
+    let min_calls: u32 = min_calls
+        .trim()
+        .parse()
+        .map_err(|_| "the minimum number of calls after / must be a positive integer".to_owned())?;
+    if min_calls == 0 {
+        return Err("the minimum number of calls after / must be greater than zero".into());
+    }
+    Ok((rate, min_calls))
+}
+
 /// A sampling ratio between 0 and 1.
 pub(crate) fn span_metrics_profile(value: &str) -> Result<crate::SpanMetricsProfile, String> {
     match value.trim() {
@@ -378,6 +398,21 @@ mod tests {
         assert!(sampling_rules("app=2").is_err());
         assert!(sampling_rules("app").is_err());
         assert!(sampling_rules("app=0.5@fast").is_err());
+    }
+
+    #[test]
+    fn failure_rates() {
+        assert_eq!(failure_rate("0.5/20"), Ok((0.5, 20)));
+        assert_eq!(failure_rate(" 1 / 1 "), Ok((1.0, 1)));
+        for bad in [
+            "0.5", "half/20", "0/20", "1.5/20", "NaN/20", "-0.5/20", "0.5/0", "0.5/x", "0.5/-1",
+            "/",
+        ] {
+            assert!(failure_rate(bad).is_err(), "{bad}");
+        }
+        assert!(failure_rate("0.5")
+            .unwrap_err()
+            .starts_with("expected RATE/MIN_CALLS"));
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
 /// assert_eq!(BreakerConfig::default().timeout(), DEFAULT_OPEN_TIMEOUT);
 /// ```
 pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
-/// The sliding window of the failure rate.
+/// The sliding window of the failure rate (`OBSERVER_CIRCUIT_BREAKER_WINDOW`).
 ///
 /// ```
 /// use tracing_observer::{config::DEFAULT_WINDOW, BreakerConfig};

@@ -10,7 +10,7 @@ use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
 };
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Bytes of a refused response's body kept in the error message.
 const MAX_ERROR_BODY: usize = 256;
@@ -117,8 +117,7 @@ impl HttpExporter {
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(|v| retry_after(v, SystemTime::now()));
             let text = response.text().await.unwrap_or_default();
             let mut cut = text.len().min(MAX_ERROR_BODY);
             while !text.is_char_boundary(cut) {
@@ -153,6 +152,20 @@ fn classify_transport(error: &reqwest::Error) -> ExportError {
     ExportError::new(kind, message)
 }
 
+/// The delay a `Retry-After` value asks for (RFC 9110 §10.2.3): a number of seconds,
+/// or an HTTP date. A date already past, or a value that is neither, asks for nothing
+/// (the usual backoff applies).
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse().ok().map(Duration::from_secs);
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    date.duration_since(now)
+        .ok()
+        .filter(|delay| !delay.is_zero())
+}
+
 /// Maps an HTTP status to an export error kind, per the OTLP/HTTP retry rules.
 fn classify_status(status: u16) -> ExportErrorKind {
     match status {
@@ -175,5 +188,35 @@ mod tests {
         assert_eq!(classify_status(400), ExportErrorKind::Rejected);
         assert_eq!(classify_status(401), ExportErrorKind::Rejected);
         assert_eq!(classify_status(500), ExportErrorKind::Other);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        // Wed, 21 Oct 2015 07:27:30 GMT
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_450);
+        let secs = |n| Some(Duration::from_secs(n));
+        assert_eq!(retry_after("120", now), secs(120));
+        assert_eq!(retry_after(" 3 ", now), secs(3));
+        assert_eq!(retry_after("0", now), secs(0));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), secs(30));
+        // The obsolete forms RFC 9110 still asks recipients to accept.
+        assert_eq!(
+            retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now),
+            secs(30)
+        );
+        assert_eq!(retry_after("Wed Oct 21 07:28:00 2015", now), secs(30));
+        // A date already past asks for no particular delay.
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:27:30 GMT", now), None);
+        assert_eq!(retry_after("Tue, 20 Oct 2015 07:28:00 GMT", now), None);
+        for garbage in [
+            "",
+            "soon",
+            "-1",
+            "1.5",
+            "3s",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+        ] {
+            assert_eq!(retry_after(garbage, now), None, "{garbage:?}");
+        }
     }
 }

@@ -5,6 +5,8 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod mount;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -108,6 +110,32 @@ pub fn multi_thread_runtime(dispatch: &Dispatch, workers: usize) -> tokio::runti
         })
         .build()
         .expect("tokio runtime")
+}
+
+/// Flushes until `done` holds for the observer's stats, at most `limit`.
+pub fn wait_for_stats(
+    observer: &Observer,
+    limit: Duration,
+    done: impl Fn(&tracing_observer::PipelineStats) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    while !done(&observer.stats()) && Instant::now() < deadline {
+        let _ = observer.force_flush(Duration::from_millis(200));
+    }
+}
+
+/// The `spool` component of the observer's `/health` (`null` when there is none).
+///
+/// # Panics
+/// When the observer serves no endpoints or `/health` does not answer with JSON.
+pub fn spool_health(observer: &Observer) -> serde_json::Value {
+    let addr = observer.http_addr().expect("the observer serves /health");
+    let health = http_get(addr, "/health").expect("GET /health").json();
+    health["components"]
+        .as_array()
+        .and_then(|components| components.iter().find(|c| c["name"] == "spool"))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Checks the report's accounting identity and returns the report.

@@ -1,0 +1,113 @@
+//! Real file-system faults for the spool: a test re-runs its own binary, limited to
+//! one child test, in a mount namespace of its own (`unshare --mount`), where the
+//! child mounts a small or read-only tmpfs that disappears with it.
+//!
+//! Needs root (mount) and util-linux's `unshare`; tests using this are `#[ignore]`d
+//! and run by `scripts/test`.
+
+use std::ffi::CString;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Mounts a tmpfs with `options` (e.g. `size=256k`) at `dir`; with `remount`, changes
+/// the tmpfs already there. Only meaningful inside the mount namespace of
+/// [`run_in_mount_namespace`].
+///
+/// # Panics
+/// When `mount(2)` fails.
+pub fn mount_tmpfs(dir: &Path, options: &str, read_only: bool, remount: bool) {
+    let target = CString::new(dir.to_str().expect("a UTF-8 path")).expect("no NUL");
+    let tmpfs = CString::new("tmpfs").expect("no NUL");
+    let options = CString::new(options).expect("no NUL");
+    let mut flags = libc::MS_NOSUID | libc::MS_NODEV;
+    if remount {
+        flags |= libc::MS_REMOUNT;
+    }
+    if read_only {
+        flags |= libc::MS_RDONLY;
+    }
+    // SAFETY: every pointer is a valid NUL-terminated string that outlives the call.
+    let rc = unsafe {
+        libc::mount(
+            tmpfs.as_ptr(),
+            target.as_ptr(),
+            tmpfs.as_ptr(),
+            flags,
+            options.as_ptr().cast(),
+        )
+    };
+    assert_eq!(rc, 0, "mount: {}", std::io::Error::last_os_error());
+}
+
+/// How a child test ended.
+pub struct ChildRun {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ChildRun {
+    /// The rest of the first stdout line containing `tag` (e.g. `"REPORT "`), parsed as JSON.
+    ///
+    /// # Panics
+    /// When there is no such line or it is not JSON.
+    pub fn json_after(&self, tag: &str) -> serde_json::Value {
+        let text = self
+            .stdout
+            .lines()
+            .find_map(|line| Some(line.split_once(tag)?.1))
+            .unwrap_or_else(|| panic!("no {tag:?} line from the child:\n{}", self.stdout));
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{tag}{text}: {e}"))
+    }
+}
+
+/// Runs this test binary's test `child` (exactly that one) in a new mount namespace,
+/// with `var` set to `dir`. Kills it if it has not finished within `limit`.
+///
+/// # Panics
+/// When `unshare` cannot be started, or the child outlives `limit` (a hang).
+pub fn run_in_mount_namespace(child: &str, var: &str, dir: &Path, limit: Duration) -> ChildRun {
+    let mut process = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--"])
+        .arg(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
+        .env(var, dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux unshare runs");
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = reader(process.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = reader(process.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = process.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = process.kill();
+            let _ = process.wait();
+            panic!(
+                "{child} did not finish within {limit:?} (a hang); stdout:\n{}",
+                stdout.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    ChildRun {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
