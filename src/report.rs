@@ -117,6 +117,9 @@ pub struct SpoolStats {
     pub errors: BTreeMap<String, u64>,
     /// The most recent I/O error.
     pub last_error: Option<String>,
+    /// Whether the last write to the spool failed (a full or read-only disk): batches
+    /// that need the spool are being dropped as `spool_error` until a write succeeds.
+    pub writes_failing: bool,
 }
 
 /// A snapshot of the pipeline's counters.

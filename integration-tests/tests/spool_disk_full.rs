@@ -131,4 +131,9 @@ fn a_full_spool_disk_is_reported_and_every_span_counted() {
     eprintln!("disk full: /health spool component {health}");
     let message = health["message"].as_str().unwrap_or_default();
     assert!(message.contains("No space left on device"), "{health}");
+    assert_eq!(
+        health["status"], "UNHEALTHY",
+        "writes are failing: {health}"
+    );
+    assert_eq!(report["spool"]["writes_failing"], true, "{report}");
 }

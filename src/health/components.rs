@@ -76,8 +76,8 @@ pub(crate) fn builtin(shared: &Shared) -> Vec<ComponentHealth> {
     components
 }
 
-/// The spool's fill against its bound, or why it could not be opened; `None` when
-/// the spool is off.
+/// The spool's fill against its bound, or why it could not be opened or written
+/// (unhealthy: batches that need it are dropped); `None` when the spool is off.
 fn spool(spool: &SpoolStats) -> Option<ComponentHealth> {
     use HealthStatus::*;
     if !spool.enabled {
@@ -89,7 +89,7 @@ fn spool(spool: &SpoolStats) -> Option<ComponentHealth> {
         ));
     }
     let fill = spool.bytes as f64 / spool.max_bytes.max(1) as f64;
-    let status = if fill >= SPOOL_UNHEALTHY {
+    let status = if spool.writes_failing || fill >= SPOOL_UNHEALTHY {
         Unhealthy
     } else if fill >= SPOOL_DEGRADED {
         Degraded
@@ -101,7 +101,11 @@ fn spool(spool: &SpoolStats) -> Option<ComponentHealth> {
         spool.bytes, spool.max_bytes, spool.pending_spans
     );
     if let Some(error) = &spool.last_error {
-        message.push_str("; last error: ");
+        message.push_str(if spool.writes_failing {
+            "; writes failing: "
+        } else {
+            "; last error: "
+        });
         message.push_str(error);
     }
     Some(ComponentHealth::builtin("spool", status, Some(message)))
@@ -165,6 +169,32 @@ mod tests {
             component.message.as_deref(),
             Some("10 of 1000 bytes used, 0 spans waiting for replay")
         );
+    }
+
+    #[test]
+    fn failing_writes_make_the_spool_unhealthy_until_one_succeeds() {
+        let error = "writing to the spool: No space left on device (os error 28)";
+        let failing = SpoolStats {
+            last_error: Some(error.into()),
+            writes_failing: true,
+            ..spool_stats(10, 1000)
+        };
+        let component = spool(&failing).unwrap();
+        assert_eq!(component.status, HealthStatus::Unhealthy);
+        assert_eq!(
+            component.message.as_deref(),
+            Some(
+                format!(
+                    "10 of 1000 bytes used, 0 spans waiting for replay; writes failing: {error}"
+                )
+                .as_str()
+            )
+        );
+        let recovered = SpoolStats {
+            writes_failing: false,
+            ..failing
+        };
+        assert_eq!(spool(&recovered).unwrap().status, HealthStatus::Healthy);
     }
 
     #[test]

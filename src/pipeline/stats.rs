@@ -197,6 +197,7 @@ impl Stats {
                 .map(|e| e.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect())
                 .unwrap_or_default(),
             last_error: c.last_error.lock().ok().and_then(|e| e.clone()),
+            writes_failing: c.writes_failing.load(Relaxed),
         }
     }
 }

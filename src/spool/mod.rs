@@ -127,6 +127,8 @@ pub(crate) struct SpoolCounters {
     pub(crate) syncs: AtomicU64,
     pub(crate) errors: Mutex<BTreeMap<&'static str, u64>>,
     pub(crate) last_error: Mutex<Option<String>>,
+    /// The last append failed to write; cleared by the next that succeeds.
+    pub(crate) writes_failing: AtomicBool,
 }
 
 impl SpoolCounters {
@@ -333,6 +335,7 @@ impl Spool {
         if let Err(e) = &result {
             self.counters.error("writing to the spool", e);
         }
+        self.counters.writes_failing.store(result.is_err(), Relaxed);
         let seq = result.map_err(|_| AppendError::Io)?;
         if let Some(segment) = self.segments.get_mut(&seq) {
             segment.bytes += size;
