@@ -51,6 +51,8 @@
 //! Criterion times come from `BENCH_WARMUP_MS`, `BENCH_MEASURE_MS` and
 //! `BENCH_SAMPLES` (defaults 1000, 3000, 30).
 
+mod support;
+
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use fastrace::collector::{Config as FastraceConfig, Reporter, SpanContext, SpanRecord};
@@ -936,30 +938,9 @@ fn span_overhead(c: &mut Criterion) {
     }
 }
 
-fn env_ms(name: &str, default: u64) -> Duration {
-    Duration::from_millis(
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(default),
-    )
-}
-
-fn criterion() -> Criterion {
-    let samples = std::env::var("BENCH_SAMPLES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(30usize)
-        .max(10);
-    Criterion::default()
-        .warm_up_time(env_ms("BENCH_WARMUP_MS", 1000))
-        .measurement_time(env_ms("BENCH_MEASURE_MS", 3000))
-        .sample_size(samples)
-}
-
 criterion_group! {
     name = benches;
-    config = criterion();
+    config = support::criterion();
     targets = span_overhead
 }
 criterion_main!(benches);

@@ -33,6 +33,8 @@
 //! BENCHMARKS.md. Criterion times come from `BENCH_WARMUP_MS`, `BENCH_MEASURE_MS` and
 //! `BENCH_SAMPLES` (defaults 1000, 3000, 30).
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prost::Message;
 use std::path::PathBuf;
@@ -216,15 +218,6 @@ fn replay(batches: &[Vec<u8>], n: u64) -> Duration {
     took
 }
 
-fn env_ms(name: &str, default: u64) -> Duration {
-    Duration::from_millis(
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(default),
-    )
-}
-
 fn spool(c: &mut Criterion) {
     let batches = batches();
     let bytes = batches.iter().map(Vec::len).sum::<usize>() / batches.len();
@@ -259,21 +252,9 @@ fn spool(c: &mut Criterion) {
     group.finish();
 }
 
-fn criterion() -> Criterion {
-    let samples = std::env::var("BENCH_SAMPLES")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(30usize)
-        .max(10);
-    Criterion::default()
-        .warm_up_time(env_ms("BENCH_WARMUP_MS", 1000))
-        .measurement_time(env_ms("BENCH_MEASURE_MS", 3000))
-        .sample_size(samples)
-}
-
 criterion_group! {
     name = benches;
-    config = criterion();
+    config = support::criterion();
     targets = spool
 }
 criterion_main!(benches);
