@@ -637,68 +637,15 @@ fn grpc_refusal(behavior: Behavior) -> tonic::Status {
     match behavior {
         Behavior::Reject => tonic::Status::invalid_argument("test receiver is set to Reject"),
         Behavior::Throttle { retry_after } => {
-            let info = rpc::RetryInfo {
-                retry_delay: Some(rpc::Duration {
-                    seconds: i64::try_from(retry_after.as_secs()).unwrap_or(i64::MAX),
-                    nanos: i32::try_from(retry_after.subsec_nanos()).unwrap_or(0),
-                }),
-            };
-            let message = "test receiver is set to Throttle";
-            let status = rpc::Status {
-                code: tonic::Code::ResourceExhausted as i32,
-                message: message.to_owned(),
-                details: vec![rpc::Any {
-                    type_url: "type.googleapis.com/google.rpc.RetryInfo".to_owned(),
-                    value: info.encode_to_vec(),
-                }],
-            };
-            tonic::Status::with_details(
+            use tonic_types::StatusExt as _;
+            tonic::Status::with_error_details(
                 tonic::Code::ResourceExhausted,
-                message,
-                Bytes::from(status.encode_to_vec()),
+                "test receiver is set to Throttle",
+                tonic_types::ErrorDetails::with_retry_info(Some(retry_after)),
             )
         }
         // Unavailable (Accept and Hang are answered by the caller).
         _ => tonic::Status::unavailable("test receiver is set to Unavailable"),
-    }
-}
-
-/// The few `google.rpc` and well-known protobuf types a `RetryInfo` status needs.
-mod rpc {
-    /// `google.rpc.Status`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Status {
-        #[prost(int32, tag = "1")]
-        pub(super) code: i32,
-        #[prost(string, tag = "2")]
-        pub(super) message: String,
-        #[prost(message, repeated, tag = "3")]
-        pub(super) details: Vec<Any>,
-    }
-
-    /// `google.protobuf.Any`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Any {
-        #[prost(string, tag = "1")]
-        pub(super) type_url: String,
-        #[prost(bytes = "vec", tag = "2")]
-        pub(super) value: Vec<u8>,
-    }
-
-    /// `google.rpc.RetryInfo`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct RetryInfo {
-        #[prost(message, optional, tag = "1")]
-        pub(super) retry_delay: Option<Duration>,
-    }
-
-    /// `google.protobuf.Duration`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Duration {
-        #[prost(int64, tag = "1")]
-        pub(super) seconds: i64,
-        #[prost(int32, tag = "2")]
-        pub(super) nanos: i32,
     }
 }
 

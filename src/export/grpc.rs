@@ -181,53 +181,10 @@ fn classify(status: &tonic::Status) -> ExportError {
     ExportError::new(kind, format!("gRPC {:?}: {message}", status.code()))
 }
 
-/// `google.rpc.Status`, as far as the details go.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types_any::Any>,
-}
-
-/// `google.rpc.RetryInfo`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RetryInfo {
-    #[prost(message, optional, tag = "1")]
-    retry_delay: Option<prost_types_any::Duration>,
-}
-
-/// The two well-known types the status details need, declared here to spare a dependency.
-mod prost_types_any {
-    /// `google.protobuf.Any`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Any {
-        #[prost(string, tag = "1")]
-        pub(super) type_url: String,
-        #[prost(bytes = "vec", tag = "2")]
-        pub(super) value: Vec<u8>,
-    }
-
-    /// `google.protobuf.Duration`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub(super) struct Duration {
-        #[prost(int64, tag = "1")]
-        pub(super) seconds: i64,
-        #[prost(int32, tag = "2")]
-        pub(super) nanos: i32,
-    }
-}
-
 /// The delay of a `google.rpc.RetryInfo` in the status details, if any.
 fn retry_info(status: &tonic::Status) -> Option<Duration> {
-    use prost::Message;
-    let details = RpcStatus::decode(status.details()).ok()?;
-    let any = details
-        .details
-        .iter()
-        .find(|d| d.type_url.ends_with("google.rpc.RetryInfo"))?;
-    let delay = RetryInfo::decode(any.value.as_slice()).ok()?.retry_delay?;
-    let seconds = u64::try_from(delay.seconds).ok()?;
-    let nanos = u32::try_from(delay.nanos).ok()?;
-    Some(Duration::new(seconds, nanos))
+    use tonic_types::StatusExt as _;
+    status.get_details_retry_info()?.retry_delay
 }
 
 #[cfg(test)]
@@ -254,23 +211,11 @@ mod tests {
             ExportErrorKind::Rejected,
             "no RetryInfo: not retryable"
         );
-        use prost::Message;
-        let info = RetryInfo {
-            retry_delay: Some(prost_types_any::Duration {
-                seconds: 2,
-                nanos: 500_000_000,
-            }),
-        };
-        let details = RpcStatus {
-            details: vec![prost_types_any::Any {
-                type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
-                value: info.encode_to_vec(),
-            }],
-        };
-        let status = tonic::Status::with_details(
+        use tonic_types::StatusExt as _;
+        let status = tonic::Status::with_error_details(
             tonic::Code::ResourceExhausted,
             "slow down",
-            details.encode_to_vec().into(),
+            tonic_types::ErrorDetails::with_retry_info(Some(Duration::from_millis(2500))),
         );
         let error = classify(&status);
         assert_eq!(error.kind(), ExportErrorKind::Throttled);
