@@ -754,6 +754,22 @@ fn the_overhead_budget_lowers_sampling_and_keeps_errors() {
     );
 }
 
+/// Runs `work` spans, each spinning for `each`, for `total`.
+fn busy_spans(observer: &Observer, total: Duration, each: Duration) {
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    let started = std::time::Instant::now();
+    tracing::subscriber::with_default(subscriber, || {
+        while started.elapsed() < total {
+            tracing::info_span!("work").in_scope(|| {
+                let work = std::time::Instant::now();
+                while work.elapsed() < each {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+    });
+}
+
 /// Sampled-out roots' durations are the host time the overhead ratio divides by:
 /// handed to the worker with the span-metrics summary, or added on the host's thread
 /// when span metrics are off. Without them the ratio would stay 0 (no host time).
@@ -767,18 +783,11 @@ fn overhead_of_sampled_out_spans_is_measured_against_their_duration() {
             .traces_exporter(tracing_observer::TracesExporter::None)
             .build()
             .unwrap();
-        let subscriber = tracing_subscriber::registry().with(observer.layer());
-        let started = std::time::Instant::now();
-        tracing::subscriber::with_default(subscriber, || {
-            while started.elapsed() < Duration::from_millis(1500) {
-                tracing::info_span!("work").in_scope(|| {
-                    let work = std::time::Instant::now();
-                    while work.elapsed() < Duration::from_micros(100) {
-                        std::hint::spin_loop();
-                    }
-                });
-            }
-        });
+        busy_spans(
+            &observer,
+            Duration::from_millis(1500),
+            Duration::from_micros(100),
+        );
         let stats = observer.stats();
         assert_eq!(stats.recorded, 0);
         // A few µs of hooks (debug build) against 100 µs spans.
@@ -975,18 +984,11 @@ fn spans_refused_by_a_full_queue_still_count_as_host_time() {
         .max_concurrent_exports(1)
         .build()
         .unwrap();
-    let subscriber = tracing_subscriber::registry().with(observer.layer());
-    let started = std::time::Instant::now();
-    tracing::subscriber::with_default(subscriber, || {
-        while started.elapsed() < Duration::from_millis(2500) {
-            tracing::info_span!("work").in_scope(|| {
-                let work = std::time::Instant::now();
-                while work.elapsed() < Duration::from_micros(200) {
-                    std::hint::spin_loop();
-                }
-            });
-        }
-    });
+    busy_spans(
+        &observer,
+        Duration::from_millis(2500),
+        Duration::from_micros(200),
+    );
     let stats = observer.stats();
     let _ = observer.shutdown(Duration::from_millis(200));
     assert!(
