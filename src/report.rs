@@ -104,8 +104,7 @@ pub struct SpoolStats {
     pub corrupt_records: u64,
     /// Bytes cut from torn or unframeable segment tails.
     pub truncated_bytes: u64,
-    /// Spooled spans deleted to stay within `max_bytes`, or because they could not be
-    /// read, or because a restart found them behind the replay cursor (never to be sent).
+    /// Spooled spans deleted to stay within `max_bytes`, or because they could not be read.
     pub evicted_spans: u64,
     /// Spooled spans deleted (or archived) by retention.
     pub expired_spans: u64,

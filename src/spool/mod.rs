@@ -244,8 +244,14 @@ impl Spool {
             };
             let path = name.path(&self.config.dir);
             self.next_seq = self.next_seq.max(name.seq.saturating_add(1));
-            let behind = name.kind != Kind::Rejected && name.seq < self.cursor.0;
-            let scan = match recovery::scan(&path, !behind) {
+            if name.kind != Kind::Rejected && name.seq < self.cursor.0 {
+                // Replay moves the cursor past a segment only once every batch in it
+                // was acknowledged, then deletes it: this one was delivered and its
+                // deletion failed (or the process died before it). Not replayed again.
+                remove(&path, &self.counters);
+                continue;
+            }
+            let scan = match recovery::scan(&path) {
                 Ok(scan) => scan,
                 Err(e) => {
                     self.counters.error("recovering a segment", &e);
@@ -253,14 +259,6 @@ impl Spool {
                     continue;
                 }
             };
-            if behind {
-                // Replay has moved past it, so it will never be sent: either it was sent
-                // and deleting it failed, or an older version numbered it below the
-                // cursor. Which one cannot be told: what it holds is counted as dropped.
-                self.counters.evicted_spans.fetch_add(scan.spans, Relaxed);
-                remove(&path, &self.counters);
-                continue;
-            }
             let c = &self.counters;
             c.corrupt_records.fetch_add(scan.corrupt_records, Relaxed);
             c.truncated_bytes.fetch_add(scan.truncated_bytes, Relaxed);

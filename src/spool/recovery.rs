@@ -18,7 +18,7 @@ pub(crate) struct Scan {
     pub(crate) priority_records: u64,
     /// Records whose CRC did not match (skipped).
     pub(crate) corrupt_records: u64,
-    /// Bytes after the last frameable record (cut when repairing).
+    /// Bytes after the last frameable record (cut).
     pub(crate) truncated_bytes: u64,
     /// Write time of the oldest and newest valid record (Unix ms).
     pub(crate) oldest_ms: Option<u64>,
@@ -26,10 +26,10 @@ pub(crate) struct Scan {
     pub(crate) newest_ms: Option<u64>,
 }
 
-/// Scans a segment; with `repair`, truncates it after its last frameable record.
+/// Scans a segment and truncates it after its last frameable record.
 ///
 /// A segment whose magic is wrong is an `InvalidData` error (the caller sets it aside).
-pub(crate) fn scan(path: &Path, repair: bool) -> io::Result<Scan> {
+pub(crate) fn scan(path: &Path) -> io::Result<Scan> {
     let mut reader = Reader::open(path, 0)?;
     let mut scan = Scan::default();
     let mut good_end = MAGIC.len() as u64;
@@ -58,11 +58,9 @@ pub(crate) fn scan(path: &Path, repair: bool) -> io::Result<Scan> {
             Frame::Broken { offset, .. } => {
                 let len = std::fs::metadata(path)?.len();
                 scan.truncated_bytes = len - offset;
-                if repair {
-                    let file = OpenOptions::new().write(true).open(path)?;
-                    file.set_len(offset)?;
-                    file.sync_all()?;
-                }
+                let file = OpenOptions::new().write(true).open(path)?;
+                file.set_len(offset)?;
+                file.sync_all()?;
                 good_end = offset;
                 break;
             }
@@ -96,7 +94,7 @@ mod tests {
             .unwrap()
             .write_all(&bytes)
             .unwrap();
-        let scan = scan(&path, true).unwrap();
+        let scan = scan(&path).unwrap();
         assert_eq!(scan.records, 2);
         assert_eq!(scan.spans, 6);
         assert_eq!(scan.priority_records, 1);
