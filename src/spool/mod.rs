@@ -4,8 +4,8 @@
 //! a `LOCK` file (one process per spool) and a `REPLAY` ledger (`SEQ OFFSET`: where
 //! replay resumes). Records are encoded `ExportTraceServiceRequest`s framed with
 //! length and CRC32C. Writes go straight to the file; `fsync` runs on an interval
-//! and at shutdown. A new segment's directory entry and every ledger update are made
-//! durable at once (on the worker, not the host's threads). At open, every segment
+//! and at shutdown, for the segments and the replay ledger; a new segment's directory
+//! entry is made durable at once (on the worker, not the host's threads). At open, every segment
 //! is validated, a torn tail is cut, and what was lost is counted; then retention
 //! and the byte budget are applied.
 //!
@@ -196,6 +196,8 @@ pub(crate) struct Spool {
     /// Where replay resumes: segment sequence and offset.
     cursor: (u64, u64),
     reader: Option<(u64, Reader)>,
+    /// The ledger was updated since it was last made durable.
+    ledger_unsynced: bool,
     counters: std::sync::Arc<SpoolCounters>,
 }
 
@@ -220,6 +222,7 @@ impl Spool {
             writers: BTreeMap::new(),
             next_seq: 1,
             cursor,
+            ledger_unsynced: false,
             reader: None,
             counters,
         };
@@ -444,13 +447,19 @@ impl Spool {
         }
     }
 
-    /// `fsync`s what was written since the last sync.
+    /// `fsync`s what was written since the last sync, and the replay ledger.
     pub(crate) fn sync(&mut self) {
         let mut writers = std::mem::take(&mut self.writers);
         for writer in writers.values_mut() {
             self.sync_writer(writer);
         }
         self.writers = writers;
+        if self.ledger_unsynced {
+            match ledger::write(&self.config.dir, self.cursor, true) {
+                Ok(()) => self.ledger_unsynced = false,
+                Err(e) => self.counters.error("writing the replay ledger", &e),
+            }
+        }
     }
 
     /// Deletes (or archives) segments older than the retention.
@@ -603,9 +612,11 @@ impl Spool {
         self.publish();
     }
 
-    fn write_ledger(&self) {
-        if let Err(e) = ledger::write(&self.config.dir, self.cursor) {
-            self.counters.error("writing the replay ledger", &e);
+    /// Records the cursor; `sync` makes it durable.
+    fn write_ledger(&mut self) {
+        match ledger::write(&self.config.dir, self.cursor, false) {
+            Ok(()) => self.ledger_unsynced = true,
+            Err(e) => self.counters.error("writing the replay ledger", &e),
         }
     }
 
