@@ -1,0 +1,204 @@
+//! The workloads of `span_overhead`, run once under a chosen configuration, for an
+//! instruction count: `scripts/callgrind` runs this binary under
+//! `valgrind --tool=callgrind`, collecting only inside `run_ops` (the caller's
+//! thread, after a warm-up), and divides by the number of operations. Instruction
+//! counts do not drift with the machine's load as times do.
+//!
+//! ```text
+//! cargo bench --bench instructions -- CONFIG WORKLOAD OPS
+//! ```
+//!
+//! CONFIG: `floor` (`registry()` + an empty layer), `minimal` (a layer that only
+//! reads the clock at creation and close and keeps the start in a fixed table: the
+//! least a layer measuring durations does), `tracing_observer`,
+//! `tracing_observer_sampled_out`, `tracing_observer_sampled_out_no_span_metrics`,
+//! `tracing_opentelemetry`. WORKLOAD: `simple` or `nested` (as in `span_overhead`).
+//! The observer's worker does not run during the ops (batches only at the flushes
+//! between rounds), so its thread does not compete while valgrind serialises threads.
+//! The binary prints `ops N`: every call of `run_ops` counted (warm-up included),
+//! what the collected instructions are divided by.
+
+use opentelemetry::trace::TracerProvider as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tracing::Subscriber;
+use tracing_observer::{InMemoryExporter, Observer, Sampler};
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
+use tracing_subscriber::Layer;
+
+/// The floor: the registry with a layer that does nothing.
+struct EmptyLayer;
+
+impl<S: Subscriber> Layer<S> for EmptyLayer {}
+
+/// Reads the monotonic clock at creation and close; keeps the start in a fixed table.
+struct MinimalLayer {
+    starts: Box<[AtomicU64]>,
+    total_ns: AtomicU64,
+}
+
+const MINIMAL_SLOTS: usize = 1 << 16;
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000) + ts.tv_nsec as u64
+}
+
+impl MinimalLayer {
+    fn slot(&self, id: &tracing::span::Id) -> &AtomicU64 {
+        &self.starts[id.into_u64() as usize % MINIMAL_SLOTS]
+    }
+}
+
+impl<S: Subscriber> Layer<S> for MinimalLayer {
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        _: Context<'_, S>,
+    ) {
+        self.slot(id).store(monotonic_ns(), Ordering::Relaxed);
+    }
+
+    fn on_close(&self, id: tracing::span::Id, _: Context<'_, S>) {
+        let start = self.slot(&id).load(Ordering::Relaxed);
+        let took = monotonic_ns().wrapping_sub(start);
+        self.total_ns.fetch_add(took, Ordering::Relaxed);
+    }
+}
+
+/// Counts the spans tracing-opentelemetry exports.
+#[derive(Clone, Debug, Default)]
+struct CountingExporter;
+
+impl opentelemetry_sdk::trace::SpanExporter for CountingExporter {
+    fn export(
+        &self,
+        _: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+#[inline(never)]
+fn simple() {
+    let span = tracing::info_span!("op", a = 1, b = "two").entered();
+    drop(span);
+}
+
+#[inline(never)]
+fn nested() {
+    let root = tracing::info_span!("root").entered();
+    {
+        let child = tracing::info_span!("child").entered();
+        tracing::info!("inside the child");
+        drop(child);
+    }
+    drop(root);
+}
+
+/// The measured loop (callgrind collects inside this function only).
+#[inline(never)]
+fn run_ops(op: fn(), n: u64) {
+    for _ in 0..n {
+        op();
+    }
+}
+
+fn observer(sampled_out: bool, span_metrics: bool) -> Observer {
+    Observer::builder()
+        .environment(std::iter::empty::<(String, String)>())
+        .service_name("instructions")
+        .sampler(if sampled_out {
+            Sampler::AlwaysOff
+        } else {
+            Sampler::AlwaysOn
+        })
+        .span_metrics(span_metrics)
+        .exporter(InMemoryExporter::counting())
+        .spool(false)
+        .max_queue_size(1 << 20)
+        .max_export_batch_size(1 << 20)
+        .scheduled_delay(Duration::from_secs(3600))
+        .build()
+        .expect("the bench's configuration is valid")
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; the rest are ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let config = args.first().map_or("tracing_observer", String::as_str);
+    let op: fn() = match args.get(1).map(String::as_str) {
+        Some("nested") => nested,
+        _ => simple,
+    };
+    let ops: u64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+    let mut watched = None;
+    let mut provider = None;
+    let dispatch = match config {
+        "floor" => tracing::Dispatch::new(tracing_subscriber::registry().with(EmptyLayer)),
+        "minimal" => tracing::Dispatch::new(tracing_subscriber::registry().with(MinimalLayer {
+            starts: (0..MINIMAL_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            total_ns: AtomicU64::new(0),
+        })),
+        "tracing_opentelemetry" => {
+            let sdk = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                .with_span_processor(
+                    opentelemetry_sdk::trace::BatchSpanProcessor::builder(CountingExporter).build(),
+                )
+                .build();
+            let tracer = sdk.tracer("instructions");
+            provider = Some(sdk);
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(tracing_opentelemetry::layer().with_tracer(tracer)),
+            )
+        }
+        "tracing_observer"
+        | "tracing_observer_sampled_out"
+        | "tracing_observer_sampled_out_no_span_metrics" => {
+            let observer = observer(
+                config != "tracing_observer",
+                !config.ends_with("no_span_metrics"),
+            );
+            let dispatch =
+                tracing::Dispatch::new(tracing_subscriber::registry().with(observer.layer()));
+            watched = Some(observer);
+            dispatch
+        }
+        other => {
+            eprintln!("instructions: unknown configuration {other:?}");
+            std::process::exit(2);
+        }
+    };
+    // In rounds, each followed by a flush, so the observer's recycled records come
+    // back as they do when its worker keeps up (the flush runs outside `run_ops`).
+    let rounds = 20;
+    let mut counted = 0;
+    tracing::dispatcher::with_default(&dispatch, || {
+        for round in 0..=rounds {
+            let n = if round == 0 { 1000 } else { ops / rounds };
+            run_ops(op, n);
+            counted += n;
+            if let Some(observer) = &watched {
+                let _ = observer.force_flush(Duration::from_secs(60));
+            }
+        }
+    });
+    println!("ops {counted}");
+    drop(dispatch);
+    if let Some(observer) = watched {
+        observer.shutdown(Duration::from_secs(60));
+    }
+    if let Some(provider) = provider {
+        let _ = provider.shutdown();
+    }
+}
