@@ -18,6 +18,9 @@
 //! The binary prints `ops N`: every call of `run_ops` counted (warm-up included),
 //! what the collected instructions are divided by.
 
+#[path = "support/workloads.rs"]
+mod workloads;
+
 use opentelemetry::trace::TracerProvider as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -25,11 +28,7 @@ use tracing::Subscriber;
 use tracing_observer::{InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::Layer;
-
-/// The floor: the registry with a layer that does nothing.
-struct EmptyLayer;
-
-impl<S: Subscriber> Layer<S> for EmptyLayer {}
+use workloads::{nested, simple, CountingSpanExporter, NoopLayer};
 
 /// Reads the monotonic clock at creation and close; keeps the start in a fixed table.
 struct MinimalLayer {
@@ -70,36 +69,6 @@ impl<S: Subscriber> Layer<S> for MinimalLayer {
         let took = monotonic_ns().wrapping_sub(start);
         self.total_ns.fetch_add(took, Ordering::Relaxed);
     }
-}
-
-/// Counts the spans tracing-opentelemetry exports.
-#[derive(Clone, Debug, Default)]
-struct CountingExporter;
-
-impl opentelemetry_sdk::trace::SpanExporter for CountingExporter {
-    fn export(
-        &self,
-        _: Vec<opentelemetry_sdk::trace::SpanData>,
-    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
-        std::future::ready(Ok(()))
-    }
-}
-
-#[inline(never)]
-fn simple() {
-    let span = tracing::info_span!("op", a = 1, b = "two").entered();
-    drop(span);
-}
-
-#[inline(never)]
-fn nested() {
-    let root = tracing::info_span!("root").entered();
-    {
-        let child = tracing::info_span!("child").entered();
-        tracing::info!("inside the child");
-        drop(child);
-    }
-    drop(root);
 }
 
 /// The measured loop (callgrind collects inside this function only).
@@ -144,7 +113,7 @@ fn main() {
     let mut watched = None;
     let mut provider = None;
     let dispatch = match config {
-        "floor" => tracing::Dispatch::new(tracing_subscriber::registry().with(EmptyLayer)),
+        "floor" => tracing::Dispatch::new(tracing_subscriber::registry().with(NoopLayer)),
         "minimal" => tracing::Dispatch::new(tracing_subscriber::registry().with(MinimalLayer {
             starts: (0..MINIMAL_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             total_ns: AtomicU64::new(0),
@@ -152,7 +121,10 @@ fn main() {
         "tracing_opentelemetry" => {
             let sdk = opentelemetry_sdk::trace::SdkTracerProvider::builder()
                 .with_span_processor(
-                    opentelemetry_sdk::trace::BatchSpanProcessor::builder(CountingExporter).build(),
+                    opentelemetry_sdk::trace::BatchSpanProcessor::builder(
+                        CountingSpanExporter::default(),
+                    )
+                    .build(),
                 )
                 .build();
             let tracer = sdk.tracer("instructions");

@@ -52,6 +52,8 @@
 //! `BENCH_SAMPLES` (defaults 1000, 3000, 30).
 
 mod support;
+#[path = "support/workloads.rs"]
+mod workloads;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
@@ -59,17 +61,15 @@ use fastrace::collector::{Config as FastraceConfig, Reporter, SpanContext, SpanR
 use fastrace::local::LocalSpan;
 use fastrace::prelude::Event as FastraceEvent;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData};
-use std::future::Future;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracerProvider};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Once};
 use std::time::{Duration, Instant};
-use tracing::{Dispatch, Subscriber};
+use tracing::Dispatch;
 use tracing_observer::{InMemoryExporter, Observer, Sampler as ObserverSampler};
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::Layer;
+use workloads::{nested, simple, CountingSpanExporter, NoopLayer};
 
 /// How long a pipeline may take to drain after a measurement.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -88,27 +88,10 @@ struct Workload {
 }
 
 #[inline(never)]
-fn simple() {
-    let span = tracing::info_span!("op", a = 1, b = "two").entered();
-    drop(span);
-}
-
-#[inline(never)]
 fn simple_fastrace() {
     let span = fastrace::Span::root("op", SpanContext::random())
         .with_properties(|| [("a", "1"), ("b", "two")]);
     drop(span);
-}
-
-#[inline(never)]
-fn nested() {
-    let root = tracing::info_span!("root").entered();
-    {
-        let child = tracing::info_span!("child").entered();
-        tracing::info!("inside the child");
-        drop(child);
-    }
-    drop(root);
 }
 
 #[inline(never)]
@@ -217,23 +200,6 @@ const WORKLOADS: [Workload; 6] = [
 // === configurations ===
 
 /// A layer that does nothing: the cost of the registry alone.
-struct NoopLayer;
-
-impl<S: Subscriber> Layer<S> for NoopLayer {}
-
-/// An `opentelemetry_sdk` exporter that counts spans and keeps nothing.
-#[derive(Clone, Debug, Default)]
-struct CountingSpanExporter {
-    spans: Arc<AtomicU64>,
-}
-
-impl opentelemetry_sdk::trace::SpanExporter for CountingSpanExporter {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        self.spans.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        std::future::ready(Ok(()))
-    }
-}
-
 /// Spans fastrace reported (all configurations share fastrace's global collector).
 static FASTRACE_SPANS: AtomicU64 = AtomicU64::new(0);
 

@@ -2,8 +2,9 @@
 //! one child test, in a mount namespace of its own (`unshare --mount`), where the
 //! child mounts a small or read-only tmpfs that disappears with it.
 //!
-//! Needs root (mount) and util-linux's `unshare`; tests using this are `#[ignore]`d
-//! and run by `scripts/test`.
+//! Needs root (mount) and util-linux's `unshare`; tests using this carry
+//! `#[ignore = "needs root and util-linux unshare (mount namespaces); run scripts/test"]`,
+//! and `scripts/test` runs them.
 
 use std::ffi::CString;
 use std::io::Read;
