@@ -800,19 +800,10 @@ async fn handle_http(
             headers,
             request,
         });
-        return Ok(if json {
-            http_response(
-                http::StatusCode::OK,
-                "application/json",
-                Bytes::from_static(b"{}"),
-            )
-        } else {
-            http_response(
-                http::StatusCode::OK,
-                "application/x-protobuf",
-                Bytes::from(ExportMetricsServiceResponse::default().encode_to_vec()),
-            )
-        });
+        return Ok(http_accepted(
+            json,
+            ExportMetricsServiceResponse::default().encode_to_vec(),
+        ));
     }
     let (decoded, transport) = if json {
         (
@@ -835,7 +826,15 @@ async fn handle_http(
         request,
     });
 
-    Ok(if json {
+    Ok(http_accepted(
+        json,
+        ExportTraceServiceResponse::default().encode_to_vec(),
+    ))
+}
+
+/// An OTLP/HTTP success: an empty JSON object, or the encoded empty `response`.
+fn http_accepted(json: bool, response: Vec<u8>) -> HttpResponse {
+    if json {
         http_response(
             http::StatusCode::OK,
             "application/json",
@@ -845,7 +844,7 @@ async fn handle_http(
         http_response(
             http::StatusCode::OK,
             "application/x-protobuf",
-            Bytes::from(ExportTraceServiceResponse::default().encode_to_vec()),
+            Bytes::from(response),
         )
-    })
+    }
 }
