@@ -55,19 +55,31 @@ impl Prometheus {
     /// # Panics
     /// When the binary is missing or Prometheus does not become ready in 30 s.
     pub fn start(targets: &[SocketAddr]) -> Self {
+        Self::start_jobs(&[("observer", targets)])
+    }
+
+    /// Like [`start`](Self::start), with one scrape job per `(job name, targets)`.
+    ///
+    /// # Panics
+    /// When the binary is missing or Prometheus does not become ready in 30 s.
+    pub fn start_jobs(jobs: &[(&str, &[SocketAddr])]) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "tracing-observer-prometheus-{}-{}",
             std::process::id(),
             free_port()
         ));
         std::fs::create_dir_all(&dir).expect("create the Prometheus directory");
-        let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: observer\n    scrape_interval: 1s\n    scrape_timeout: 1s\n\
-             \x20   static_configs:\n      - targets: [{}]\n",
-            targets.join(", ")
+        let mut config = String::from(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
         );
+        for (job, targets) in jobs {
+            let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+            config += &format!(
+                "  - job_name: {job}\n    scrape_interval: 1s\n    scrape_timeout: 1s\n\
+                 \x20   static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
+            );
+        }
         std::fs::write(dir.join("prometheus.yml"), config).expect("write prometheus.yml");
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = std::fs::File::create(dir.join("prometheus.log")).expect("create the log");
@@ -115,18 +127,23 @@ impl Prometheus {
     /// # Panics
     /// When the query fails.
     pub fn query(&self, expr: &str) -> Vec<serde_json::Value> {
+        self.try_query(expr)
+            .unwrap_or_else(|e| panic!("query {expr:?}: {e}"))
+    }
+
+    /// The result vector of an instant query, or why there is none (the request
+    /// failed, or Prometheus refused the query: its answer).
+    pub fn try_query(&self, expr: &str) -> Result<Vec<serde_json::Value>, String> {
         let response = http_get(self.addr, &format!("/api/v1/query?query={}", encode(expr)))
-            .unwrap_or_else(|e| panic!("query {expr:?}: {e}"));
+            .map_err(|e| e.to_string())?;
         let json = response.json();
-        assert_eq!(
-            json["status"], "success",
-            "query {expr:?}: {}",
-            response.body
-        );
-        json["data"]["result"]
+        if json["status"] != "success" {
+            return Err(response.body);
+        }
+        Ok(json["data"]["result"]
             .as_array()
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
     /// Queries until `done` accepts the result or `timeout` passes; returns the last result.

@@ -18,13 +18,14 @@
 
 mod common;
 
+use integration_tests::Prometheus;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -667,102 +668,6 @@ fn exposition(documented: &BTreeSet<String>, n: u64) -> String {
     out
 }
 
-/// A Prometheus on loopback scraping `targets` (job name → address) every second.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Prometheus {
-    fn start(binary: &Path, jobs: &[(&str, &[std::net::SocketAddr])]) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "otel-config-prometheus-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut config = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
-        for (job, addrs) in jobs {
-            let targets: Vec<String> = addrs.iter().map(|a| format!("\"{a}\"")).collect();
-            config += &format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
-                targets.join(", ")
-            );
-        }
-        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(binary)
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(dir.join("log")).unwrap()))
-            .spawn()
-            .expect("prometheus starts");
-        Self { child, port, dir }
-    }
-
-    /// Runs an instant query; the `data.result` array, or the error body.
-    fn query(&self, expr: &str) -> Result<Vec<Json>, String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let body = format!("query={}", percent_encode(expr));
-        write!(
-            stream,
-            "POST /api/v1/query HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .map_err(|e| e.to_string())?;
-        let mut response = String::new();
-        stream
-            .read_to_string(&mut response)
-            .map_err(|e| e.to_string())?;
-        let (_, json) = response.split_once("\r\n\r\n").ok_or("no body")?;
-        let json: Json = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
-        match json["status"].as_str() {
-            Some("success") => Ok(json["data"]["result"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()),
-            _ => Err(json.to_string()),
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Grafana's variables, as a dashboard with everything selected would send them.
 fn substitute(expr: &str, job: &str) -> String {
     expr.replace("$__rate_interval", "20s")
@@ -811,18 +716,17 @@ fn has_value(result: &[Json]) -> bool {
 #[test]
 #[ignore = "needs prometheus; run scripts/test"]
 fn every_panel_query_returns_data_from_a_real_prometheus() {
-    let binary = tool("PROMETHEUS", "prometheus").expect("prometheus on PATH or $PROMETHEUS");
     let documented = documented_metrics();
     let app = Exposition::start(documented.clone());
-    let prometheus = Prometheus::start(&binary, &[("tracing-observer", &[app.addr])]);
+    let prometheus = Prometheus::start_jobs(&[("tracing-observer", &[app.addr])]);
 
     // Enough scrapes that 20 s rates have two samples or more.
     let deadline = Instant::now() + Duration::from_secs(60);
     while app.scrapes.load(Ordering::SeqCst) < 6 {
         assert!(
             Instant::now() < deadline,
-            "prometheus did not scrape; see {}",
-            prometheus.dir.join("log").display()
+            "prometheus did not scrape; log:\n{}",
+            prometheus.logs()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -831,7 +735,7 @@ fn every_panel_query_returns_data_from_a_real_prometheus() {
     let mut failures = Vec::new();
     for (name, title, expr) in panel_exprs().into_iter().chain(variable_exprs()) {
         let query = substitute(&expr, "tracing-observer");
-        match prometheus.query(&query) {
+        match prometheus.try_query(&query) {
             Ok(result) if has_value(&result) => {}
             Ok(result) => failures.push(format!(
                 "{name}: {title}: no finite value from {query}: {result:?}"
@@ -845,7 +749,7 @@ fn every_panel_query_returns_data_from_a_real_prometheus() {
         .filter(|(n, ..)| n == "service-red.json")
     {
         let tempo_half = only_profile(&substitute(&expr, "tracing-observer"), Profile::Tempo);
-        match prometheus.query(&tempo_half) {
+        match prometheus.try_query(&tempo_half) {
             Ok(result) if has_value(&result) => {}
             other => failures.push(format!(
                 "service-red.json: {title} (Tempo profile): {other:?}"
@@ -908,7 +812,6 @@ fn drive_traffic(
 #[test]
 #[ignore = "needs prometheus and the axum_service example; run scripts/test"]
 fn every_panel_query_returns_data_from_the_example_service() {
-    let binary = tool("PROMETHEUS", "prometheus").expect("prometheus on PATH or $PROMETHEUS");
     // Exports succeed (export latency, requests); the spool is on, in a directory of its own.
     let receiver = integration_tests::OtlpReceiver::start();
     let endpoint = receiver.endpoint();
@@ -938,16 +841,16 @@ fn every_panel_query_returns_data_from_the_example_service() {
     let stop = StopOnDrop(Arc::new(std::sync::atomic::AtomicBool::new(false)));
     let traffic = drive_traffic(frontend.addr, backend.addr, Arc::clone(&stop.0));
     let observers = [frontend.observer_addr, backend.observer_addr];
-    let prometheus = Prometheus::start(&binary, &[("tracing-observer", &observers)]);
+    let prometheus = Prometheus::start_jobs(&[("tracing-observer", &observers)]);
 
     // Both targets up, and scraped often enough that 20 s rates have several samples.
     let deadline = Instant::now() + Duration::from_secs(60);
     let scraped = r#"min(count_over_time(up{job="tracing-observer"}[20s])) >= 8 and count(up{job="tracing-observer"} == 1) == 2"#;
-    while !prometheus.query(scraped).is_ok_and(|r| has_value(&r)) {
+    while !prometheus.try_query(scraped).is_ok_and(|r| has_value(&r)) {
         assert!(
             Instant::now() < deadline,
-            "prometheus did not scrape both services; see {}",
-            prometheus.dir.join("log").display()
+            "prometheus did not scrape both services; log:\n{}",
+            prometheus.logs()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -966,7 +869,7 @@ fn every_panel_query_returns_data_from_the_example_service() {
     for (name, title, expr) in panel_exprs().into_iter().chain(variable_exprs()).chain(red) {
         let query = substitute(&expr, "tracing-observer");
         checked += 1;
-        let missing = match prometheus.query(&query) {
+        let missing = match prometheus.try_query(&query) {
             Ok(result) if has_value(&result) => continue,
             Ok(result) => format!("no finite value: {result:?}"),
             Err(e) => e,
