@@ -101,12 +101,7 @@ fn run_loadgen(args: &[&str], env: &[(&str, &str)]) -> Run {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        if name.starts_with("OTEL_") || name.starts_with("OBSERVER_") {
-            command.env_remove(&key);
-        }
-    }
+    common::without_observer_env(&mut command);
     // Runs of these tests must not share (or replay) a spool: delivery has its own tests.
     command.env("OBSERVER_SPOOL", "off");
     command.envs(env.iter().copied());

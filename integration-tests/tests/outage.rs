@@ -36,14 +36,7 @@ fn the_outage_example_loses_nothing_and_its_counts_add_up() {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // The example's own settings only: no collector endpoint, spool switch or
-    // spool directory from the developer's environment.
-    for (key, _) in std::env::vars_os() {
-        let name = key.to_string_lossy();
-        if name.starts_with("OTEL_") || name.starts_with("OBSERVER_") {
-            command.env_remove(&key);
-        }
-    }
+    common::without_observer_env(&mut command);
     let mut child = command.spawn().expect("cannot start the outage example");
     let pid = child.id();
     let stdout = read_all(child.stdout.take());

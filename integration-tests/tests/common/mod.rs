@@ -359,13 +359,9 @@ impl AxumService {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (key, _) in std::env::vars_os() {
-            let name = key.to_string_lossy();
-            if name.starts_with("OTEL_") || name.starts_with("OBSERVER_") || name == "RUST_LOG" {
-                command.env_remove(&key);
-            }
-        }
+        without_observer_env(&mut command);
         command
+            .env_remove("RUST_LOG")
             .env("OBSERVER_HTTP_ADDR", "127.0.0.1:0")
             .env("OBSERVER_SPOOL", "off")
             .envs(env.iter().copied());
@@ -482,6 +478,17 @@ impl Drop for AxumService {
         }
         if std::thread::panicking() {
             eprintln!("axum_service stderr:\n{}", self.stderr());
+        }
+    }
+}
+
+/// Keeps the developer's `OTEL_*` and `OBSERVER_*` variables (a collector endpoint, a
+/// spool switch or directory) away from a child process: it runs with its own settings.
+pub fn without_observer_env(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("OTEL_") || name.starts_with("OBSERVER_") {
+            command.env_remove(&key);
         }
     }
 }
