@@ -1,20 +1,20 @@
-//! The crate's monotonic clock: nanoseconds since a process-wide anchor.
+//! The crate's monotonic clock: nanoseconds of `CLOCK_MONOTONIC`.
 //!
 //! Compact (`u64`) where an `Instant` (16 bytes) would not fit, e.g. in the
 //! sampled-out span table and the rate limiters, and cheap to read and subtract: on
 //! Unix it is `CLOCK_MONOTONIC` (the clock `Instant` uses) read directly, without
-//! `Instant`'s arithmetic. Span records keep their times as these readings.
+//! `Instant`'s arithmetic. Span records keep their times as these readings; the
+//! worker maps them to Unix time from one reading of both clocks per batch.
 
-use std::sync::OnceLock;
+/// A reading of the crate's clock: monotonic nanoseconds (on Unix, since boot).
+/// Span and event times are kept as these (8 bytes, plain integer arithmetic) and
+/// turned into Unix time on the worker.
+pub(crate) type Nanos = u64;
 
-/// The raw reading taken when the clock was first used: readings count from it.
-fn anchor() -> u64 {
-    static ANCHOR: OnceLock<u64> = OnceLock::new();
-    *ANCHOR.get_or_init(raw_now)
-}
-
+/// Nanoseconds of the monotonic clock, now.
 #[cfg(unix)]
-fn raw_now() -> u64 {
+#[inline]
+pub(crate) fn now_nanos() -> Nanos {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -27,27 +27,12 @@ fn raw_now() -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
+/// Nanoseconds since the clock was first read, now.
 #[cfg(not(unix))]
-fn raw_now() -> u64 {
-    static BASE: OnceLock<std::time::Instant> = OnceLock::new();
+pub(crate) fn now_nanos() -> Nanos {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let base = *BASE.get_or_init(std::time::Instant::now);
     u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// A reading of the crate's clock: monotonic nanoseconds since the process-wide
-/// anchor. Span and event times are kept as these (8 bytes, plain integer
-/// arithmetic) and turned into Unix time on the worker.
-pub(crate) type Nanos = u64;
-
-/// Sets the anchor, if it is not set yet; readings before it saturate to zero.
-pub(crate) fn start() {
-    anchor();
-}
-
-/// Nanoseconds since the anchor, now.
-#[inline]
-pub(crate) fn now_nanos() -> Nanos {
-    raw_now().saturating_sub(anchor())
 }
 
 #[cfg(test)]
@@ -57,7 +42,6 @@ mod tests {
 
     #[test]
     fn readings_advance_with_instant() {
-        start();
         let (a, t) = (now_nanos(), Instant::now());
         std::thread::sleep(Duration::from_millis(5));
         let (b, elapsed) = (now_nanos(), t.elapsed());

@@ -8,11 +8,14 @@
 //! here blocks, does I/O, or panics on user input.
 
 use crate::clock::{self, Nanos};
-use crate::metrics::span::{Pushed, SpanSummary};
+use crate::entered;
+use crate::metrics::span::SpanSummary;
+use crate::metrics::summary_queue::Pushed;
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
 use crate::record::fields::{
-    capture_event, capture_span_fields, is_error_event, records_error, remote_parent,
+    capture_event, capture_span_fields, is_error_event, names_remote_parent, records_error,
+    remote_parent,
 };
 use crate::record::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode, Timing};
@@ -62,6 +65,21 @@ impl ObserverLayer {
 
     fn active(&self) -> Option<&Shared> {
         self.shared.as_deref().filter(|s| s.is_accepting())
+    }
+
+    /// This layer's key in the per-thread stack of entered spans: its address, which
+    /// stays put while it is part of a subscriber.
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// The span the calling thread is in, as this layer saw it entered.
+    fn current_span<S>(&self, ctx: &Context<'_, S>) -> Option<Id>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        // The registry's answer when the stack cannot tell (deeper than it holds).
+        entered::current(self.key()).unwrap_or_else(|| ctx.current_span().id().cloned())
     }
 
     /// The context of a span head sampling dropped: flags "not sampled", and the ids
@@ -115,8 +133,9 @@ where
     })
 }
 
-/// The parent the registry gives a new span, without looking the parent up.
-fn registry_parent<S>(attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<Id>
+/// A new span's parent: its explicit parent, or the span the thread is in (as the
+/// layer saw it), without looking the parent up.
+fn parent_of<S>(layer: &ObserverLayer, attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<Id>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -125,12 +144,13 @@ where
     } else if let Some(parent) = attrs.parent() {
         Some(parent.clone())
     } else {
-        ctx.current_span().id().cloned()
+        layer.current_span(ctx)
     }
 }
 
 /// The lineage of a new local root, or `None` when head sampling drops it (then it
 /// is in the sampled-out table).
+#[inline]
 fn root_lineage<S>(
     shared: &Shared,
     attrs: &Attributes<'_>,
@@ -141,32 +161,49 @@ fn root_lineage<S>(
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    let metadata = attrs.metadata();
+    if names_remote_parent(metadata) {
+        if let Some(remote) = remote_parent(attrs) {
+            return remote_root_lineage(shared, metadata, id, ctx, now_ns, remote);
+        }
+    }
     let sampling = &shared.sampling;
-    let remote = remote_parent(attrs);
     // Derived from the start the sampled-out table would read back, so a sampled-out
     // root's propagated and promoted trace ids agree. Only a ratio or a recorded span
     // needs it.
-    let trace_id = || match &remote {
-        Some(remote) => remote.trace_id(),
-        None => TraceId::derived(id.into_u64(), SkeletonTable::stored_start(now_ns)),
-    };
-    let sampled = !sampling.may_drop()
-        || sampling.sample_root(attrs.metadata(), trace_id, remote.as_ref(), || now_ns);
-    if !sampled {
-        let metadata = attrs.metadata();
+    let trace_id = || TraceId::derived(id.into_u64(), SkeletonTable::stored_start(now_ns));
+    if sampling.may_drop() && !sampling.sample_local_root(metadata, trace_id, now_ns) {
         sampling.table.insert(id.into_u64(), now_ns, true, metadata);
-        // Only a remote parent needs the registry's span (a look-up).
-        if let Some(remote) = remote {
-            if let Some(span) = ctx.span(id) {
-                span.extensions_mut().replace(RemoteParent(remote));
-            }
+        return None;
+    }
+    Some(Lineage::root(trace_id(), SAMPLED))
+}
+
+/// [`root_lineage`] for a span that continues a remote trace. Out of line: most roots
+/// have no remote parent.
+#[inline(never)]
+fn remote_root_lineage<S>(
+    shared: &Shared,
+    metadata: &'static tracing_core::Metadata<'static>,
+    id: &Id,
+    ctx: &Context<'_, S>,
+    now_ns: Nanos,
+    remote: SpanContext,
+) -> Option<Lineage>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let sampling = &shared.sampling;
+    let sampled = !sampling.may_drop()
+        || sampling.sample_root(metadata, || remote.trace_id(), Some(&remote), || now_ns);
+    if !sampled {
+        sampling.table.insert(id.into_u64(), now_ns, true, metadata);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().replace(RemoteParent(remote));
         }
         return None;
     }
-    Some(match &remote {
-        Some(remote) => Lineage::child_of(remote, true),
-        None => Lineage::root(trace_id(), SAMPLED),
-    })
+    Some(Lineage::child_of(&remote, true))
 }
 
 /// Creates the record of a span head sampling kept. `root` is its lineage when it
@@ -311,7 +348,7 @@ where
         let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
         let now_ns = clock::now_nanos();
-        let parent_id = registry_parent(attrs, &ctx);
+        let parent_id = parent_of(self, attrs, &ctx);
         let root = match &parent_id {
             // A child of a sampled-out span is sampled out: one table read, nothing formatted.
             Some(parent) => {
@@ -379,6 +416,7 @@ where
         let Some(shared) = self.shared.as_deref() else {
             return;
         };
+        entered::enter(self.key(), id);
         if shared.skips(id) || !shared.is_accepting() {
             return;
         }
@@ -389,6 +427,7 @@ where
         let Some(shared) = self.shared.as_deref() else {
             return;
         };
+        entered::exit(self.key(), id);
         if shared.skips(id) || !shared.is_accepting() {
             return;
         }
@@ -400,7 +439,7 @@ where
         let _timer = shared.sampling.overhead.start();
         let is_error = is_error_event(event);
         let span_id = if event.is_contextual() {
-            ctx.current_span().id().cloned()
+            self.current_span(&ctx)
         } else {
             event.parent().cloned()
         };
@@ -460,21 +499,28 @@ where
         let _timer = shared.sampling.overhead.start();
         let sampling = &shared.sampling;
         if sampling.may_drop() {
+            // Without a slow rule the span leaves the table now; with one, it stays
+            // there until `promote` has read its start.
+            let slow_rule = sampling.slow_span_threshold;
+            let found = match slow_rule {
+                None => sampling.table.take(id.into_u64()),
+                Some(_) => sampling.table.lookup(id.into_u64()),
+            };
             if let Lookup::SampledOut {
                 start,
                 is_root,
                 metadata,
-            } = sampling.table.lookup(id.into_u64())
+            } = found
             {
                 let now = clock::now_nanos();
                 let took = now.saturating_sub(start);
-                let slow = sampling
-                    .slow_span_threshold
-                    .is_some_and(|t| u128::from(took) >= t.as_nanos());
+                let slow = slow_rule.is_some_and(|t| u128::from(took) >= t.as_nanos());
                 match slow.then(|| ctx.span(&id)).flatten() {
                     Some(span) => promote(shared, &span, "slow", now),
                     None => {
-                        sampling.table.remove(id.into_u64());
+                        if slow_rule.is_some() {
+                            sampling.table.remove(id.into_u64());
+                        }
                         // Span metrics count every span, whatever the sampling; the
                         // table knows the callsite, so no registry look-up here. The
                         // worker takes a root's host time from its summary.
@@ -489,7 +535,7 @@ where
                             if pushed.wakes_worker() {
                                 shared.queue.wake();
                             }
-                            pushed == Pushed::Queued
+                            pushed != Pushed::Dropped
                         };
                         if is_root && !handed_off {
                             sampling.overhead.add_host_time(took);

@@ -72,6 +72,7 @@ pub mod spool;
 
 // === propagation helpers and middleware (ecosystem) ===
 mod current;
+mod entered;
 pub mod http;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]

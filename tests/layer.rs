@@ -472,6 +472,43 @@ fn ratio_sampling_keeps_whole_traces() {
 }
 
 #[test]
+fn children_follow_their_root_across_spans_a_per_layer_filter_hides() {
+    use tracing_subscriber::filter::LevelFilter;
+
+    let exporter = InMemoryExporter::new();
+    let observer = Observer::builder()
+        .sampler(tracing_observer::Sampler::TraceIdRatio(0.5))
+        .spool(false)
+        .exporter(exporter.clone())
+        .build()
+        .unwrap();
+    // Another layer sees every level, so `hidden` exists in the registry.
+    let subscriber = tracing_subscriber::registry()
+        .with(observer.layer().with_filter(LevelFilter::INFO))
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..400 {
+            tracing::info_span!("root").in_scope(|| {
+                tracing::debug_span!("hidden").in_scope(|| {
+                    tracing::info_span!("child").in_scope(|| {});
+                });
+            });
+        }
+    });
+    observer.shutdown(Duration::from_secs(5));
+    let spans = exporter.spans();
+    let roots: Vec<_> = spans.iter().filter(|s| s.name == "root").collect();
+    assert!((120..280).contains(&roots.len()), "{} of 400", roots.len());
+    // The child's local root decided for it: no child of a sampled-out root is
+    // exported, and every exported child hangs under its exported root.
+    assert_eq!(spans.len(), roots.len() * 2, "{spans:#?}");
+    for child in spans.iter().filter(|s| s.name == "child") {
+        let parent = roots.iter().find(|r| r.span_id == child.parent_span_id);
+        assert!(parent.is_some_and(|p| p.trace_id == child.trace_id));
+    }
+}
+
+#[test]
 fn rules_pick_ratios_per_module_and_name() {
     let builder = Observer::builder()
         .sampler(tracing_observer::Sampler::AlwaysOn)

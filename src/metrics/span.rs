@@ -2,7 +2,7 @@
 //!
 //! Recorded spans arrive as [`SpanRecord`]s; spans that head sampling dropped arrive
 //! as a compact [`SpanSummary`] (metadata, kind, status, duration — never their
-//! attributes) through the [`SummaryQueue`], so call and error rates stay exact at
+//! attributes) through the [`SummaryQueue`](super::summary_queue::SummaryQueue), so call and error rates stay exact at
 //! any sampling ratio.
 //!
 //! Names and labels follow one of two conventions ([`SpanMetricsProfile`]), so that
@@ -14,10 +14,8 @@
 
 use super::{label_name, MetricsRegistry};
 use crate::record::{Attribute, SpanKind, SpanRecord, StatusCode, Value};
-use crossbeam_queue::ArrayQueue;
 use metrics::{Counter, Histogram, Label, Unit};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tracing_core::Metadata;
 
@@ -140,87 +138,8 @@ pub(crate) struct SpanSummary {
 // The hot path copies one per sampled-out span: keep it small.
 const _: () = assert!(std::mem::size_of::<SpanSummary>() <= 32);
 
-/// What became of a summary handed to the [`SummaryQueue`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Pushed {
-    /// Queued; the queue is not filling up.
-    Queued,
-    /// Queued, and the queue is a quarter full: wake the worker to drain it.
-    QueuedFilling,
-    /// The queue was full: dropped and counted (the worker should drain it).
-    Dropped,
-}
-
-impl Pushed {
-    /// Whether the worker should be woken to drain the queue now.
-    pub(crate) fn wakes_worker(self) -> bool {
-        self != Self::Queued
-    }
-}
-
 /// Histogram samples recorded between two sweeps into buckets (~1 MiB held at most).
 const SWEEP_EVERY: u32 = 1 << 16;
-
-/// Each thread checks the summary queue's fill once per this many pushes.
-const FILL_CHECK_EVERY: u32 = 64;
-
-thread_local! {
-    /// Pushes left until this thread next checks the summary queue's fill.
-    static UNTIL_FILL_CHECK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// The bounded hand-off of summaries of sampled-out spans from the host's threads.
-#[derive(Debug)]
-pub(crate) struct SummaryQueue {
-    slots: ArrayQueue<SpanSummary>,
-    dropped: AtomicU64,
-}
-
-impl SummaryQueue {
-    /// A queue of `capacity` summaries (at least one).
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            slots: ArrayQueue::new(capacity.max(1)),
-            dropped: AtomicU64::new(0),
-        }
-    }
-
-    /// Hands a summary to the worker; a full queue drops it and counts it. Never
-    /// blocks. Whether the queue is a quarter full is checked once per
-    /// [`FILL_CHECK_EVERY`] pushes of a thread, so that a flood of sampled-out spans
-    /// is counted as it comes, not dropped until the worker's timer.
-    pub(crate) fn push(&self, summary: SpanSummary) -> Pushed {
-        if self.slots.push(summary).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return Pushed::Dropped;
-        }
-        let filling = UNTIL_FILL_CHECK
-            .try_with(|until| {
-                let left = until.get();
-                if left > 0 {
-                    until.set(left - 1);
-                    return false;
-                }
-                until.set(FILL_CHECK_EVERY - 1);
-                self.slots.len() * 4 >= self.slots.capacity()
-            })
-            .unwrap_or(false);
-        if filling {
-            Pushed::QueuedFilling
-        } else {
-            Pushed::Queued
-        }
-    }
-
-    pub(crate) fn pop(&self) -> Option<SpanSummary> {
-        self.slots.pop()
-    }
-
-    /// Summaries dropped because the queue was full.
-    pub(crate) fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
 
 /// The counter and histograms of one label set.
 #[derive(Clone)]
@@ -579,7 +498,7 @@ fn value_string(value: &Value) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tracing_core::callsite::Callsite;
     use tracing_core::field::FieldSet;
@@ -618,7 +537,8 @@ mod tests {
         }
     }
 
-    fn summary(status: StatusCode, millis: u64) -> SpanSummary {
+    /// A sampled-out `checkout` root's summary.
+    pub(crate) fn summary(status: StatusCode, millis: u64) -> SpanSummary {
         SpanSummary {
             metadata: &CHECKOUT,
             kind: SpanKind::Server,
@@ -768,15 +688,5 @@ mod tests {
         let mut metrics = SpanMetrics::new(config, "shop", &registry);
         metrics.observe(&summary(StatusCode::Unset, 1), &registry);
         assert!(!registry.render().contains("traces_span_metrics"));
-    }
-
-    #[test]
-    fn summary_queue_drops_when_full() {
-        let queue = SummaryQueue::new(1);
-        assert!(queue.push(summary(StatusCode::Unset, 1)).wakes_worker());
-        assert_eq!(queue.push(summary(StatusCode::Unset, 1)), Pushed::Dropped);
-        assert_eq!(queue.dropped(), 1);
-        assert!(queue.pop().is_some());
-        assert!(queue.pop().is_none());
     }
 }

@@ -25,7 +25,8 @@ use crate::export::SpanExporter;
 use crate::health::HealthRegistry;
 use crate::metrics::otlp::MetricsContext;
 use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics};
-use crate::metrics::span::{SpanMetricsConfig, SummaryQueue};
+use crate::metrics::span::SpanMetricsConfig;
+use crate::metrics::summary_queue::SummaryQueue;
 use crate::metrics::MetricsRegistry;
 use crate::queue::SpanQueue;
 use crate::record::fields::Rules;
@@ -183,10 +184,10 @@ impl Shared {
         );
     }
 
-    /// Whether a hook can skip this span at once: it is in the sampled-out table and
-    /// the table is consulted before the registry.
+    /// Whether a hook can skip this span at once: it is in the sampled-out table (a
+    /// slot read; the table is empty when nothing can be sampled out).
     pub(crate) fn skips(&self, id: &tracing_core::span::Id) -> bool {
-        self.sampling.table_first() && self.sampling.table.contains(id.into_u64())
+        self.sampling.may_drop() && self.sampling.table.contains(id.into_u64())
     }
 
     /// The calling thread's CPU clock, when per-span CPU time is on.
@@ -287,7 +288,6 @@ impl Pipeline {
         exporter: ExporterFactory,
         operations: Operations,
     ) -> std::io::Result<Self> {
-        crate::clock::start();
         let profile = operations.span_metrics.profile;
         let metrics = MetricsRegistry::new(&[
             (profile.duration_name(), profile.buckets()),

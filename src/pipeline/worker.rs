@@ -224,17 +224,16 @@ impl Worker {
 
     /// Counts the spans head sampling dropped; their roots' durations are host time.
     fn observe_summaries(&mut self) {
-        while let Some(summary) = self.shared.summaries.pop() {
+        let (shared, duties) = (&self.shared, &mut self.duties);
+        shared.summaries.drain(|summary| {
             if summary.is_root {
-                self.shared
+                shared
                     .sampling
                     .overhead
                     .add_exported_root(summary.duration_ns);
             }
-            self.duties
-                .span_metrics
-                .observe(&summary, &self.shared.metrics);
-        }
+            duties.span_metrics.observe(&summary, &shared.metrics);
+        });
     }
 
     /// A record left the queue: count it, feed the overhead meter (roots) and the span metrics.

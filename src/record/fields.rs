@@ -396,27 +396,20 @@ pub(crate) fn capture_span_fields(
     capture.0.fields
 }
 
-/// The remote parent named by a span's `traceparent` (and `tracestate`) fields.
-///
-/// Checks the callsite's field names first, inline, so spans without the field pay
-/// a few comparisons of name lengths.
+/// Whether a callsite declares a `traceparent` field (a span that may continue a
+/// remote trace). Inline: spans without the field pay a few comparisons of name lengths.
 #[inline]
-pub(crate) fn remote_parent(attrs: &tracing_core::span::Attributes<'_>) -> Option<SpanContext> {
-    let has_traceparent = attrs
-        .metadata()
+pub(crate) fn names_remote_parent(metadata: &Metadata<'_>) -> bool {
+    metadata
         .fields()
         .iter()
-        .any(|field| field.name() == reserved::TRACEPARENT);
-    if has_traceparent {
-        read_remote_parent(attrs)
-    } else {
-        None
-    }
+        .any(|field| field.name() == reserved::TRACEPARENT)
 }
 
-/// Reads and parses the `traceparent` and `tracestate` fields.
+/// The remote parent named by a span's `traceparent` (and `tracestate`) fields:
+/// reads and parses them. Ask [`names_remote_parent`] first.
 #[inline(never)]
-fn read_remote_parent(attrs: &tracing_core::span::Attributes<'_>) -> Option<SpanContext> {
+pub(crate) fn remote_parent(attrs: &tracing_core::span::Attributes<'_>) -> Option<SpanContext> {
     #[derive(Default)]
     struct Headers {
         traceparent: Option<String>,

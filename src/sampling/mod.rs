@@ -44,12 +44,6 @@ impl Sampling {
         self.head.may_drop() || self.overhead.is_adaptive()
     }
 
-    /// Whether hooks check the sampled-out table before the registry: when many
-    /// spans are sampled out.
-    pub(crate) fn table_first(&self) -> bool {
-        self.head.table_first() || self.overhead.factor() < 1.0
-    }
-
     /// The head decision for a new local trace, with the overhead factor applied.
     /// `trace_id` is called only when a ratio needs it.
     pub(crate) fn sample_root(
@@ -61,6 +55,25 @@ impl Sampling {
     ) -> bool {
         self.head
             .sample_root(metadata, trace_id, remote, now, || self.overhead.factor())
+    }
+
+    /// [`Self::sample_root`] for a local root without a remote parent at `now`.
+    /// Inline when no rule applies: the root sampler's threshold decides, and the
+    /// trace id is derived only when a ratio needs it.
+    #[inline]
+    pub(crate) fn sample_local_root(
+        &self,
+        metadata: &Metadata<'_>,
+        trace_id: impl FnOnce() -> TraceId,
+        now: u64,
+    ) -> bool {
+        if self.head.rules.is_empty() {
+            below(trace_id, self.head.root_threshold, || {
+                self.overhead.factor()
+            })
+        } else {
+            self.sample_root(metadata, trace_id, None, || now)
+        }
     }
 }
 
@@ -265,7 +278,6 @@ pub(crate) struct HeadSampler {
     root_threshold: u64,
     rules: Vec<CompiledRule>,
     may_drop: bool,
-    table_first: bool,
 }
 
 /// The trace-id threshold for a ratio: sampled when the id's low 64 bits are below it.
@@ -321,26 +333,17 @@ impl HeadSampler {
             || rules
                 .iter()
                 .any(|r| r.threshold != u64::MAX || r.limiter.is_some());
-        // When only remote parents can drop spans, sampled-out spans are rare and
-        // hooks look in the registry first; otherwise the table is checked first.
-        let table_first = root_threshold != u64::MAX || !rules.is_empty();
         Self {
             parent_based,
             root_threshold,
             rules,
             may_drop,
-            table_first,
         }
     }
 
     /// Whether any span can be sampled out; when not, the hot path skips sampling entirely.
     pub(crate) fn may_drop(&self) -> bool {
         self.may_drop
-    }
-
-    /// Whether hooks should check the sampled-out table before the registry.
-    pub(crate) fn table_first(&self) -> bool {
-        self.table_first
     }
 
     /// The decision for a new local trace. `trace_id` is called only when a ratio

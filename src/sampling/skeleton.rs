@@ -40,7 +40,8 @@ struct Slot {
 
 /// The table of open sampled-out spans.
 pub(crate) struct SkeletonTable {
-    slots: Box<[Slot]>,
+    /// A fixed-size array: indexing by the hash needs no bounds check.
+    slots: Box<[Slot; SLOTS]>,
     evictions: AtomicU64,
 }
 
@@ -56,7 +57,11 @@ impl std::fmt::Debug for SkeletonTable {
 impl SkeletonTable {
     pub(crate) fn new() -> Self {
         Self {
-            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+            slots: (0..SLOTS)
+                .map(|_| Slot::default())
+                .collect::<Box<[Slot]>>()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("the table has exactly SLOTS slots")),
             evictions: AtomicU64::new(0),
         }
     }
@@ -90,7 +95,20 @@ impl SkeletonTable {
     }
 
     pub(crate) fn lookup(&self, id: u64) -> Lookup {
+        Self::read(self.slot(id), id)
+    }
+
+    /// Looks a span up and forgets it (it closed): one hash for both.
+    pub(crate) fn take(&self, id: u64) -> Lookup {
         let slot = self.slot(id);
+        let found = Self::read(slot, id);
+        if found != Lookup::Unknown {
+            Self::clear(slot, id);
+        }
+        found
+    }
+
+    fn read(slot: &Slot, id: u64) -> Lookup {
         if slot.id.load(Ordering::Acquire) != id {
             return Lookup::Unknown;
         }
@@ -126,8 +144,12 @@ impl SkeletonTable {
 
     /// Forgets a span (it closed, or it was promoted to a full record).
     pub(crate) fn remove(&self, id: u64) {
-        let _ = self
-            .slot(id)
+        Self::clear(self.slot(id), id);
+    }
+
+    /// Empties `slot` if it still holds `id` (never another span's entry).
+    fn clear(slot: &Slot, id: u64) {
+        let _ = slot
             .id
             .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
     }
