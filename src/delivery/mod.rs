@@ -116,7 +116,7 @@ impl Delivery {
     }
 
     /// Time left before the deadline, less the spool margin.
-    fn time_left(&self) -> Option<Duration> {
+    pub(crate) fn time_left(&self) -> Option<Duration> {
         self.deadline.get().map(|d| {
             d.saturating_duration_since(Instant::now())
                 .saturating_sub(SPOOL_MARGIN)

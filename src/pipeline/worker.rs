@@ -173,7 +173,11 @@ impl Worker {
                         if let Some((export, _)) = &mut self.duties.metrics_export {
                             export.finish(&self.shared, deadline).await;
                         }
-                        // A replay in flight is abandoned: its batch stays in the spool.
+                        // A replay in flight may end before the deadline (the collector
+                        // may have its batch already); else it is abandoned, and its
+                        // batch stays in the spool.
+                        let wait = self.delivery.time_left().unwrap_or_default();
+                        let _ = tokio::time::timeout(wait, self.finish_replay()).await;
                         self.replaying.clear();
                         self.delivery.close();
                         let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
@@ -268,6 +272,13 @@ impl Worker {
                     return;
                 }
             }
+        }
+    }
+
+    /// Waits for the replay in flight, if any, and counts its outcome.
+    async fn finish_replay(&mut self) {
+        while let Some(delivered) = self.replaying.next().await {
+            self.replayed(delivered);
         }
     }
 
