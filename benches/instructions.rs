@@ -22,54 +22,10 @@
 mod workloads;
 
 use opentelemetry::trace::TracerProvider as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tracing::Subscriber;
 use tracing_observer::{InMemoryExporter, Observer, Sampler};
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
-use tracing_subscriber::Layer;
-use workloads::{nested, simple, CountingSpanExporter, NoopLayer};
-
-/// Reads the monotonic clock at creation and close; keeps the start in a fixed table.
-struct MinimalLayer {
-    starts: Box<[AtomicU64]>,
-    total_ns: AtomicU64,
-}
-
-const MINIMAL_SLOTS: usize = 1 << 16;
-
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000) + ts.tv_nsec as u64
-}
-
-impl MinimalLayer {
-    fn slot(&self, id: &tracing::span::Id) -> &AtomicU64 {
-        &self.starts[id.into_u64() as usize % MINIMAL_SLOTS]
-    }
-}
-
-impl<S: Subscriber> Layer<S> for MinimalLayer {
-    fn on_new_span(
-        &self,
-        _: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        _: Context<'_, S>,
-    ) {
-        self.slot(id).store(monotonic_ns(), Ordering::Relaxed);
-    }
-
-    fn on_close(&self, id: tracing::span::Id, _: Context<'_, S>) {
-        let start = self.slot(&id).load(Ordering::Relaxed);
-        let took = monotonic_ns().wrapping_sub(start);
-        self.total_ns.fetch_add(took, Ordering::Relaxed);
-    }
-}
+use tracing_subscriber::layer::SubscriberExt as _;
+use workloads::{nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
 
 /// The measured loop (callgrind collects inside this function only).
 #[inline(never)]
@@ -114,10 +70,9 @@ fn main() {
     let mut provider = None;
     let dispatch = match config {
         "floor" => tracing::Dispatch::new(tracing_subscriber::registry().with(NoopLayer)),
-        "minimal" => tracing::Dispatch::new(tracing_subscriber::registry().with(MinimalLayer {
-            starts: (0..MINIMAL_SLOTS).map(|_| AtomicU64::new(0)).collect(),
-            total_ns: AtomicU64::new(0),
-        })),
+        "minimal" => {
+            tracing::Dispatch::new(tracing_subscriber::registry().with(MinimalLayer::default()))
+        }
         "tracing_opentelemetry" => {
             let sdk = opentelemetry_sdk::trace::SdkTracerProvider::builder()
                 .with_span_processor(

@@ -19,6 +19,8 @@
 //! producer thread):
 //! - `no_subscriber`: no dispatcher at all;
 //! - `floor`: `registry()` + an empty layer: what any registry-based layer pays;
+//! - `minimal`: registry + a layer that only reads `CLOCK_MONOTONIC` at creation and
+//!   close and keeps the start in a table (the least a layer measuring durations pays);
 //! - `tracing_opentelemetry`: registry + `tracing-opentelemetry` over an
 //!   `opentelemetry_sdk` provider (AlwaysOn, `BatchSpanProcessor` with its default
 //!   configuration, counting no-op exporter);
@@ -69,7 +71,7 @@ use std::time::{Duration, Instant};
 use tracing::Dispatch;
 use tracing_observer::{InMemoryExporter, Observer, Sampler as ObserverSampler};
 use tracing_subscriber::layer::SubscriberExt as _;
-use workloads::{nested, simple, CountingSpanExporter, NoopLayer};
+use workloads::{nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
 
 /// How long a pipeline may take to drain after a measurement.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -226,6 +228,7 @@ fn fastrace_reporter() {
 enum Config {
     NoSubscriber,
     Floor,
+    Minimal,
     TracingOpentelemetry,
     TracingOpentelemetryAlwaysOff,
     Fastrace,
@@ -237,10 +240,11 @@ enum Config {
     TracingObserverCpuTime,
 }
 
-const CONFIGS: [Config; 11] = [
+const CONFIGS: [Config; 12] = [
     // First, before any dispatcher exists, so callsites see no subscriber at all.
     Config::NoSubscriber,
     Config::Floor,
+    Config::Minimal,
     Config::TracingOpentelemetry,
     Config::TracingOpentelemetryAlwaysOff,
     Config::Fastrace,
@@ -257,6 +261,7 @@ impl Config {
         match self {
             Config::NoSubscriber => "no_subscriber",
             Config::Floor => "floor",
+            Config::Minimal => "minimal",
             Config::TracingOpentelemetry => "tracing_opentelemetry",
             Config::TracingOpentelemetryAlwaysOff => "tracing_opentelemetry_always_off",
             Config::Fastrace => "fastrace",
@@ -277,6 +282,10 @@ impl Config {
             Config::NoSubscriber => (None, Sink::Nothing),
             Config::Floor => {
                 let subscriber = tracing_subscriber::registry().with(NoopLayer);
+                (Some(Dispatch::new(subscriber)), Sink::Nothing)
+            }
+            Config::Minimal => {
+                let subscriber = tracing_subscriber::registry().with(MinimalLayer::default());
                 (Some(Dispatch::new(subscriber)), Sink::Nothing)
             }
             Config::TracingOpentelemetry | Config::TracingOpentelemetryAlwaysOff => {
@@ -726,9 +735,10 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// Configurations of the interleaved measurements (`no_subscriber` first: the base).
-const PAIRED: [Config; 9] = [
+const PAIRED: [Config; 10] = [
     Config::NoSubscriber,
     Config::Floor,
+    Config::Minimal,
     Config::TracingOpentelemetry,
     Config::Fastrace,
     Config::TracingObserver,

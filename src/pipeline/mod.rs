@@ -288,6 +288,7 @@ impl Pipeline {
         exporter: ExporterFactory,
         operations: Operations,
     ) -> std::io::Result<Self> {
+        crate::clock::start();
         let profile = operations.span_metrics.profile;
         let metrics = MetricsRegistry::new(&[
             (profile.duration_name(), profile.buckets()),
