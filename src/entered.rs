@@ -65,8 +65,22 @@ impl Stack {
         self.spans[len].set(span);
     }
 
+    #[inline]
     fn exit(&self, layer: usize, span: u64) {
         let len = self.len.get();
+        // The usual case: the span leaving is the innermost.
+        if (1..=DEPTH).contains(&len) && self.holds(len - 1, layer, span) {
+            self.len.set(len - 1);
+            if len == 1 {
+                self.overflowed.set(false);
+            }
+            return;
+        }
+        self.exit_out_of_order(layer, span, len);
+    }
+
+    #[cold]
+    fn exit_out_of_order(&self, layer: usize, span: u64, len: usize) {
         if len > DEPTH {
             // Which entry leaves is unknown: the stack stays "unknown" until it empties.
             self.len.set(len - 1);

@@ -63,6 +63,7 @@ impl ObserverLayer {
         Self { shared }
     }
 
+    #[inline]
     fn active(&self) -> Option<&Shared> {
         self.shared.as_deref().filter(|s| s.is_accepting())
     }

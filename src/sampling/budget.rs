@@ -9,9 +9,9 @@
 //! still kept by the tail rule), and a ratio below half the budget doubles it back
 //! towards 1 — the gap between the two is the hysteresis.
 
+use crate::clock::{self, Nanos};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Instant;
 
 /// One hook call in this many is timed. Prime, so that it does not alias with the
 /// fixed cycle of hooks a loop makes (new span, enter, exit, close: 4 per span). With
@@ -51,13 +51,13 @@ pub(crate) struct OverheadMeter {
 /// when dropped, so every return path of a hook is measured.
 pub(crate) struct HookTimer<'a> {
     meter: &'a OverheadMeter,
-    start: Option<Instant>,
+    start: Option<Nanos>,
 }
 
 impl Drop for HookTimer<'_> {
     fn drop(&mut self) {
         if let Some(start) = self.start {
-            let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let ns = clock::now_nanos().saturating_sub(start);
             self.meter
                 .add(ns.saturating_mul(u64::from(SAMPLE_EVERY)), 0, true);
         }
@@ -87,7 +87,7 @@ impl OverheadMeter {
             .unwrap_or(false);
         HookTimer {
             meter: self,
-            start: sampled.then(Instant::now),
+            start: sampled.then(clock::now_nanos),
         }
     }
 
