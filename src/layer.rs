@@ -9,8 +9,7 @@
 
 use crate::clock::{self, Nanos};
 use crate::entered;
-use crate::metrics::span::SpanSummary;
-use crate::metrics::summary_queue::Pushed;
+use crate::metrics::summary_queue::{Pushed, SampledOutSpan};
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
 use crate::record::fields::{
@@ -18,7 +17,7 @@ use crate::record::fields::{
     remote_parent,
 };
 use crate::record::ids::{SpanId, TraceId};
-use crate::record::{Lineage, SpanKind, SpanRecord, StatusCode, Timing};
+use crate::record::{Lineage, SpanRecord, Timing};
 use crate::sampling::{Lookup, SkeletonTable};
 use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
@@ -526,13 +525,9 @@ where
                         // table knows the callsite, so no registry look-up here. The
                         // worker takes a root's host time from its summary.
                         let handed_off = shared.summarize_sampled_out && {
-                            let pushed = shared.summaries.push(SpanSummary {
-                                metadata,
-                                kind: SpanKind::Internal,
-                                status: StatusCode::Unset,
-                                duration_ns: took,
-                                is_root,
-                            });
+                            let pushed = shared
+                                .summaries
+                                .push(SampledOutSpan::new(metadata, took, is_root));
                             if pushed.wakes_worker() {
                                 shared.queue.wake();
                             }

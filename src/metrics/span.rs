@@ -12,6 +12,7 @@
 //! `span_name="other"` (and `other` for every extra dimension), and
 //! `tracing_observer_span_metrics_overflow_total` counts them.
 
+use super::summary_queue::SampledOutSpan;
 use super::{label_name, MetricsRegistry};
 use crate::record::{Attribute, SpanKind, SpanRecord, StatusCode, Value};
 use metrics::{Counter, Histogram, Label, Unit};
@@ -121,8 +122,7 @@ pub(crate) struct SpanMetricsConfig {
 }
 
 /// What the worker needs to know of a finished span to count it: its callsite, kind,
-/// status, duration and whether it is a root. `Copy` and at most 32 bytes, so the hot path can send one per
-/// sampled-out span without allocating.
+/// status and duration.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SpanSummary {
     /// The span's callsite; its name is the span name.
@@ -131,12 +131,7 @@ pub(crate) struct SpanSummary {
     pub(crate) status: StatusCode,
     /// From creation to close, in nanoseconds (converted on the worker).
     pub(crate) duration_ns: u64,
-    /// Whether it is a local root: its duration is host time for the overhead meter.
-    pub(crate) is_root: bool,
 }
-
-// The hot path copies one per sampled-out span: keep it small.
-const _: () = assert!(std::mem::size_of::<SpanSummary>() <= 32);
 
 /// Histogram samples recorded between two sweeps into buckets (~1 MiB held at most).
 const SWEEP_EVERY: u32 = 1 << 16;
@@ -282,11 +277,14 @@ impl SpanMetrics {
     }
 
     /// Counts a span head sampling dropped.
-    pub(crate) fn observe(&mut self, summary: &SpanSummary, registry: &MetricsRegistry) {
+    pub(crate) fn observe(&mut self, span: SampledOutSpan, registry: &MetricsRegistry) {
+        self.observe_sampled_out(&span.summary(), registry);
+    }
+
+    fn observe_sampled_out(&mut self, summary: &SpanSummary, registry: &MetricsRegistry) {
         self.sampled_out += 1;
         self.sampled_out_total.increment(1);
-        let name = summary.metadata.name();
-        self.count(summary, name, &[], None, registry);
+        self.count(summary, summary.metadata.name(), &[], None, registry);
     }
 
     /// Counts a recorded span.
@@ -297,7 +295,6 @@ impl SpanMetrics {
             kind: record.kind,
             status: record.status,
             duration_ns: record.timing.duration_ns(),
-            is_root: record.parent_span_id.is_none() || record.parent_is_remote,
         };
         let cpu = record.timing.cpu;
         self.count(&summary, record.name(), &record.attributes, cpu, registry);
@@ -544,7 +541,6 @@ pub(crate) mod tests {
             kind: SpanKind::Server,
             status,
             duration_ns: millis * 1_000_000,
-            is_root: true,
         }
     }
 
@@ -561,9 +557,9 @@ pub(crate) mod tests {
             "shop",
             &registry,
         );
-        metrics.observe(&summary(StatusCode::Unset, 3), &registry);
-        metrics.observe(&summary(StatusCode::Unset, 30), &registry);
-        metrics.observe(&summary(StatusCode::Error, 3), &registry);
+        metrics.observe_sampled_out(&summary(StatusCode::Unset, 3), &registry);
+        metrics.observe_sampled_out(&summary(StatusCode::Unset, 30), &registry);
+        metrics.observe_sampled_out(&summary(StatusCode::Error, 3), &registry);
         let text = registry.render();
         let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",code_module_name="shop::cart""#;
         assert!(
@@ -590,7 +586,7 @@ pub(crate) mod tests {
         let profile = SpanMetricsProfile::Tempo;
         let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
         let mut metrics = SpanMetrics::new(config(profile, &[], 100), "shop", &registry);
-        metrics.observe(&summary(StatusCode::Ok, 3), &registry);
+        metrics.observe_sampled_out(&summary(StatusCode::Ok, 3), &registry);
         let text = registry.render();
         let labels = r#"service="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_OK""#;
         assert!(
@@ -643,7 +639,7 @@ pub(crate) mod tests {
             &registry,
         );
         // A sampled-out span (a summary) has no CPU time: counted, not in the histogram.
-        metrics.observe(&summary(StatusCode::Unset, 1), &registry);
+        metrics.observe_sampled_out(&summary(StatusCode::Unset, 1), &registry);
         let text = registry.render();
         let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET""#;
         assert!(
@@ -686,7 +682,7 @@ pub(crate) mod tests {
         let mut config = config(SpanMetricsProfile::Collector, &[], 10);
         config.enabled = false;
         let mut metrics = SpanMetrics::new(config, "shop", &registry);
-        metrics.observe(&summary(StatusCode::Unset, 1), &registry);
+        metrics.observe_sampled_out(&summary(StatusCode::Unset, 1), &registry);
         assert!(!registry.render().contains("traces_span_metrics"));
     }
 }

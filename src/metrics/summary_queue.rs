@@ -1,5 +1,5 @@
-//! The hand-off of sampled-out spans' [`SpanSummary`]s from the host's threads to
-//! the worker, which aggregates them into span metrics.
+//! The hand-off of sampled-out spans ([`SampledOutSpan`]) from the host's threads to
+//! the worker, which counts them in span metrics.
 //!
 //! Each thread that closes sampled-out spans gets its own single-producer ring
 //! (`rtrb`): a push is a few plain loads and stores, with no read-modify-write shared
@@ -10,13 +10,15 @@
 //! both full are dropped and counted; nothing here blocks.
 
 use super::span::SpanSummary;
+use crate::record::{SpanKind, StatusCode};
 use crossbeam_queue::ArrayQueue;
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
+use tracing_core::Metadata;
 
-/// Summaries one thread's ring holds (24 bytes each: 48 KiB per thread).
+/// Spans one thread's ring holds (16 bytes each: 32 KiB per thread).
 const RING_CAPACITY: usize = 2048;
 
 /// Each thread checks its ring's fill once per this many pushes.
@@ -24,6 +26,53 @@ const FILL_CHECK_EVERY: u32 = 64;
 
 /// Tells queues apart in threads' local storage (a process may build several observers).
 static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What the worker learns of a span head sampling dropped, in 16 bytes (four to a
+/// cache line): its callsite, its duration and whether it is a local root. Its
+/// fields, kind and status are never read: it counts as `INTERNAL` and `UNSET`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SampledOutSpan {
+    metadata: &'static Metadata<'static>,
+    /// Nanoseconds from creation to close; the top bit says "local root".
+    packed: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<SampledOutSpan>() == 16);
+
+impl SampledOutSpan {
+    const ROOT: u64 = 1 << 63;
+
+    pub(crate) fn new(
+        metadata: &'static Metadata<'static>,
+        duration_ns: u64,
+        is_root: bool,
+    ) -> Self {
+        let root = if is_root { Self::ROOT } else { 0 };
+        Self {
+            metadata,
+            packed: duration_ns.min(!Self::ROOT) | root,
+        }
+    }
+
+    pub(crate) fn duration_ns(self) -> u64 {
+        self.packed & !Self::ROOT
+    }
+
+    /// Whether it is a local root: its duration is host time for the overhead meter.
+    pub(crate) fn is_root(self) -> bool {
+        self.packed & Self::ROOT != 0
+    }
+
+    /// What span metrics count.
+    pub(crate) fn summary(self) -> SpanSummary {
+        SpanSummary {
+            metadata: self.metadata,
+            kind: SpanKind::Internal,
+            status: StatusCode::Unset,
+            duration_ns: self.duration_ns(),
+        }
+    }
+}
 
 thread_local! {
     /// This thread's ring, for the queue it last pushed to.
@@ -33,7 +82,7 @@ thread_local! {
 /// A thread's end of its ring.
 struct LocalRing {
     queue: u64,
-    producer: Producer<SpanSummary>,
+    producer: Producer<SampledOutSpan>,
     /// Pushes left until the next fill check.
     until_fill_check: u32,
 }
@@ -61,9 +110,9 @@ pub(crate) struct SummaryQueue {
     id: u64,
     ring_capacity: usize,
     /// The worker's ends of the threads' rings.
-    rings: Mutex<Vec<Consumer<SpanSummary>>>,
+    rings: Mutex<Vec<Consumer<SampledOutSpan>>>,
     /// What the rings cannot take.
-    shared: ArrayQueue<SpanSummary>,
+    shared: ArrayQueue<SampledOutSpan>,
     dropped: AtomicU64,
 }
 
@@ -91,30 +140,30 @@ impl SummaryQueue {
         }
     }
 
-    /// Hands a summary to the worker through the calling thread's ring (the shared
+    /// Hands a sampled-out span to the worker through the calling thread's ring (the shared
     /// queue when the ring cannot take it); drops and counts it when both are full.
     /// Never blocks. A ring's fill is checked once per [`FILL_CHECK_EVERY`] pushes,
     /// so that a flood of sampled-out spans is drained as it comes, not at the
     /// worker's timer.
     #[inline]
-    pub(crate) fn push(&self, summary: SpanSummary) -> Pushed {
+    pub(crate) fn push(&self, span: SampledOutSpan) -> Pushed {
         let pushed = LOCAL_RING
             .try_with(|local| {
                 let mut local = local.try_borrow_mut().ok()?;
                 match &mut *local {
-                    Some(ring) if ring.queue == self.id => self.push_local(ring, summary),
-                    _ => self.register(&mut local, summary),
+                    Some(ring) if ring.queue == self.id => self.push_local(ring, span),
+                    _ => self.register(&mut local, span),
                 }
             })
             .ok()
             .flatten();
-        pushed.unwrap_or_else(|| self.push_shared(summary))
+        pushed.unwrap_or_else(|| self.push_shared(span))
     }
 
     /// Pushes into this thread's ring; `None` when it is full.
     #[inline]
-    fn push_local(&self, ring: &mut LocalRing, summary: SpanSummary) -> Option<Pushed> {
-        ring.producer.push(summary).ok()?;
+    fn push_local(&self, ring: &mut LocalRing, span: SampledOutSpan) -> Option<Pushed> {
+        ring.producer.push(span).ok()?;
         if ring.until_fill_check > 0 {
             ring.until_fill_check -= 1;
             return Some(Pushed::Queued);
@@ -132,7 +181,7 @@ impl SummaryQueue {
     /// ring is full.
     #[cold]
     #[inline(never)]
-    fn register(&self, local: &mut Option<LocalRing>, summary: SpanSummary) -> Option<Pushed> {
+    fn register(&self, local: &mut Option<LocalRing>, span: SampledOutSpan) -> Option<Pushed> {
         let mut rings = self.rings.try_lock().ok()?;
         let (producer, consumer) = RingBuffer::new(self.ring_capacity);
         rings.push(consumer);
@@ -142,13 +191,13 @@ impl SummaryQueue {
             producer,
             until_fill_check: 0,
         });
-        self.push_local(ring, summary)
+        self.push_local(ring, span)
     }
 
     #[cold]
     #[inline(never)]
-    fn push_shared(&self, summary: SpanSummary) -> Pushed {
-        if self.shared.push(summary).is_err() {
+    fn push_shared(&self, span: SampledOutSpan) -> Pushed {
+        if self.shared.push(span).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return Pushed::Dropped;
         }
@@ -159,9 +208,9 @@ impl SummaryQueue {
         }
     }
 
-    /// Passes every summary queued so far to `observe` (what threads push meanwhile
+    /// Passes every span queued so far to `observe` (what threads push meanwhile
     /// waits for the next call) and forgets the rings of threads that ended.
-    pub(crate) fn drain(&self, mut observe: impl FnMut(SpanSummary)) {
+    pub(crate) fn drain(&self, mut observe: impl FnMut(SampledOutSpan)) {
         {
             let mut rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
             rings.retain_mut(|ring| {
@@ -176,7 +225,7 @@ impl SummaryQueue {
         }
         for _ in 0..self.shared.len() {
             match self.shared.pop() {
-                Some(summary) => observe(summary),
+                Some(span) => observe(span),
                 None => break,
             }
         }
@@ -192,7 +241,29 @@ impl SummaryQueue {
 mod tests {
     use super::*;
     use crate::metrics::span::tests::summary;
-    use crate::record::StatusCode;
+
+    fn span() -> SampledOutSpan {
+        let summary = summary(StatusCode::Unset, 1);
+        SampledOutSpan::new(summary.metadata, summary.duration_ns, true)
+    }
+
+    #[test]
+    fn a_sampled_out_span_packs_its_duration_and_root_flag_in_16_bytes() {
+        let metadata = summary(StatusCode::Unset, 1).metadata;
+        let root = SampledOutSpan::new(metadata, 1_500, true);
+        assert_eq!((root.duration_ns(), root.is_root()), (1_500, true));
+        let child = SampledOutSpan::new(metadata, u64::MAX, false);
+        assert_eq!(
+            (child.duration_ns(), child.is_root()),
+            (u64::MAX >> 1, false)
+        );
+        let counted = root.summary();
+        assert_eq!(
+            (counted.kind, counted.status),
+            (SpanKind::Internal, StatusCode::Unset)
+        );
+        assert_eq!(counted.duration_ns, 1_500);
+    }
 
     fn drained(queue: &SummaryQueue) -> usize {
         let mut n = 0;
@@ -203,12 +274,9 @@ mod tests {
     #[test]
     fn drops_and_counts_when_the_ring_and_the_shared_queue_are_full() {
         let queue = SummaryQueue::new(1);
-        assert!(queue.push(summary(StatusCode::Unset, 1)).wakes_worker());
-        assert_eq!(
-            queue.push(summary(StatusCode::Unset, 1)),
-            Pushed::QueuedFilling
-        );
-        assert_eq!(queue.push(summary(StatusCode::Unset, 1)), Pushed::Dropped);
+        assert!(queue.push(span()).wakes_worker());
+        assert_eq!(queue.push(span()), Pushed::QueuedFilling);
+        assert_eq!(queue.push(span()), Pushed::Dropped);
         assert_eq!(queue.dropped(), 1);
         assert_eq!(drained(&queue), 2);
         assert_eq!(drained(&queue), 0);
@@ -221,7 +289,7 @@ mod tests {
             for _ in 0..4 {
                 scope.spawn(|| {
                     for _ in 0..500 {
-                        assert_ne!(queue.push(summary(StatusCode::Unset, 1)), Pushed::Dropped);
+                        assert_ne!(queue.push(span()), Pushed::Dropped);
                     }
                 });
             }
@@ -235,20 +303,18 @@ mod tests {
     #[test]
     fn a_thread_moving_to_another_queue_abandons_its_ring_in_the_first() {
         let (first, second) = (SummaryQueue::new(64), SummaryQueue::new(64));
-        first.push(summary(StatusCode::Unset, 1));
-        second.push(summary(StatusCode::Unset, 1));
+        first.push(span());
+        second.push(span());
         assert_eq!(drained(&first), 1);
         assert!(first.rings.lock().unwrap().is_empty());
-        first.push(summary(StatusCode::Unset, 1));
+        first.push(span());
         assert_eq!((drained(&first), drained(&second)), (1, 1));
     }
 
     #[test]
     fn a_ring_filling_up_wakes_the_worker() {
         let queue = SummaryQueue::new(256);
-        let pushed: Vec<Pushed> = (0..256)
-            .map(|_| queue.push(summary(StatusCode::Unset, 1)))
-            .collect();
+        let pushed: Vec<Pushed> = (0..256).map(|_| queue.push(span())).collect();
         assert!(!pushed.contains(&Pushed::Dropped));
         let first_wake = pushed
             .iter()
@@ -258,7 +324,7 @@ mod tests {
         // Checked every 64 pushes: at push 128 the ring is half full.
         assert_eq!(first_wake, Some(128));
         // Full: the shared queue takes the rest.
-        assert_ne!(queue.push(summary(StatusCode::Unset, 1)), Pushed::Dropped);
+        assert_ne!(queue.push(span()), Pushed::Dropped);
         assert_eq!(drained(&queue), 257);
     }
 }

@@ -229,14 +229,14 @@ impl Worker {
     /// Counts the spans head sampling dropped; their roots' durations are host time.
     fn observe_summaries(&mut self) {
         let (shared, duties) = (&self.shared, &mut self.duties);
-        shared.summaries.drain(|summary| {
-            if summary.is_root {
+        shared.summaries.drain(|span| {
+            if span.is_root() {
                 shared
                     .sampling
                     .overhead
-                    .add_exported_root(summary.duration_ns);
+                    .add_exported_root(span.duration_ns());
             }
-            duties.span_metrics.observe(&summary, &shared.metrics);
+            duties.span_metrics.observe(span, &shared.metrics);
         });
     }
 
