@@ -17,6 +17,7 @@
 //! mixing their spans.
 
 use std::cell::Cell;
+use std::num::NonZeroU64;
 use tracing_core::span::Id;
 
 /// Entries the stack holds.
@@ -106,7 +107,8 @@ impl Stack {
         let found = (0..self.len.get())
             .rev()
             .find(|&at| self.layers[at].get() == layer);
-        Some(found.map(|at| Id::from_u64(self.spans[at].get())))
+        // Entries hold ids the registry gave out, never 0.
+        Some(found.and_then(|at| NonZeroU64::new(self.spans[at].get()).map(Id::from_non_zero_u64)))
     }
 }
 

@@ -4,8 +4,10 @@
 //! extensions (a per-span lock, never held while user code or formatting runs) and,
 //! at close, pushes the record into the lock-free queue. A span that head sampling
 //! dropped has no record: it lives in the sampled-out table until it closes, unless
-//! an error (or slowness) promotes it and its ancestors to full records. Nothing
-//! here blocks, does I/O, or panics on user input.
+//! an error (or slowness) promotes it and its ancestors to full records. Enter and
+//! exit also keep the thread's stack of entered spans ([`entered`]), where a new
+//! span or event finds the span it is in. Nothing here blocks, does I/O, or panics
+//! on user input.
 
 use crate::clock::{self, Nanos};
 use crate::entered;

@@ -42,6 +42,7 @@ const _: () = assert!(std::mem::size_of::<SampledOutSpan>() == 16);
 impl SampledOutSpan {
     const ROOT: u64 = 1 << 63;
 
+    /// A span of `metadata` that lasted `duration_ns` (capped at 2^63 − 1).
     pub(crate) fn new(
         metadata: &'static Metadata<'static>,
         duration_ns: u64,
@@ -54,6 +55,7 @@ impl SampledOutSpan {
         }
     }
 
+    /// Nanoseconds from creation to close.
     pub(crate) fn duration_ns(self) -> u64 {
         self.packed & !Self::ROOT
     }
