@@ -288,12 +288,19 @@ mod tests {
     fn every_thread_has_its_own_ring_and_ended_threads_are_forgotten() {
         let queue = SummaryQueue::new(4096);
         std::thread::scope(|scope| {
-            for _ in 0..4 {
-                scope.spawn(|| {
-                    for _ in 0..500 {
-                        assert_ne!(queue.push(span()), Pushed::Dropped);
-                    }
-                });
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        for _ in 0..500 {
+                            assert_ne!(queue.push(span()), Pushed::Dropped);
+                        }
+                    })
+                })
+                .collect();
+            // Joined one by one: a join returns once the thread has ended, its
+            // thread-local ring end dropped (the scope's own end may come before that).
+            for thread in threads {
+                thread.join().unwrap();
             }
         });
         assert_eq!(queue.rings.lock().unwrap().len(), 4);
