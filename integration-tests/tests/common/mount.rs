@@ -9,8 +9,9 @@
 use std::ffi::CString;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tracing_observer::Observer;
 
 /// Mounts a tmpfs with `options` (e.g. `size=256k`) at `dir`; with `remount`, changes
 /// the tmpfs already there. Only meaningful inside the mount namespace of
@@ -42,11 +43,9 @@ pub fn mount_tmpfs(dir: &Path, options: &str, read_only: bool, remount: bool) {
     assert_eq!(rc, 0, "mount: {}", std::io::Error::last_os_error());
 }
 
-/// How a child test ended.
+/// What a child test that succeeded printed.
 pub struct ChildRun {
-    pub status: ExitStatus,
     pub stdout: String,
-    pub stderr: String,
 }
 
 impl ChildRun {
@@ -64,11 +63,26 @@ impl ChildRun {
     }
 }
 
-/// Runs this test binary's test `child` (exactly that one) in a new mount namespace,
-/// with `var` set to `dir`. Kills it if it has not finished within `limit`.
+/// Ends a child test: prints the observer's spool health (`HEALTH `) and, once it is
+/// shut down, its report (`REPORT `), for the parent to read with
+/// [`ChildRun::json_after`].
 ///
 /// # Panics
-/// When `unshare` cannot be started, or the child outlives `limit` (a hang).
+/// When the observer serves no `/health`.
+pub fn report_to_parent(observer: Observer) {
+    println!("HEALTH {}", super::spool_health(&observer));
+    let report = observer.shutdown(super::SHUTDOWN);
+    let report = serde_json::to_string(&report).expect("a report serialises");
+    println!("REPORT {report}");
+}
+
+/// Runs this test binary's test `child` (exactly that one) in a new mount namespace,
+/// with `var` set to `dir` (which the child creates and this removes once it has
+/// ended). Kills it if it has not finished within `limit`.
+///
+/// # Panics
+/// When `unshare` cannot be started, the child outlives `limit` (a hang) or fails
+/// (a panic in it).
 pub fn run_in_mount_namespace(child: &str, var: &str, dir: &Path, limit: Duration) -> ChildRun {
     let mut process = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "--"])
@@ -106,9 +120,14 @@ pub fn run_in_mount_namespace(child: &str, var: &str, dir: &Path, limit: Duratio
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    ChildRun {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
+    let (stdout, stderr) = (
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(
+        status.success(),
+        "{child} failed (a panic?): {status}\n{stdout}\n{stderr}"
+    );
+    ChildRun { stdout }
 }
