@@ -52,9 +52,10 @@ const RECYCLED_RECORDS: usize = 4096;
 /// The worker thread's name.
 pub(crate) const THREAD_NAME: &str = "tracing-observer";
 
-/// Summaries of sampled-out spans waiting at most (32 bytes each, plus the queue's
-/// stamp: 2.5 MiB, allocated only when sampling may drop spans). Producers wake the
-/// worker at a quarter full; the rest absorbs its wake-up latency under a flood.
+/// Sampled-out spans waiting at most in the shared part of the hand-off to span
+/// metrics (16 bytes each plus the queue's stamp: 1.5 MiB, allocated only when
+/// sampling may drop spans), behind the threads' own rings: it takes what a full
+/// ring cannot while the worker wakes up.
 const MAX_SUMMARY_QUEUE: usize = 65_536;
 
 /// State shared by the layer (producer) and the worker (consumer).
