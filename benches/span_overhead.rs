@@ -884,7 +884,11 @@ fn paired_all() {
             ops_per_turn: 20,
         },
     ];
+    let only = std::env::var("BENCH_PAIRED_WORKLOADS").unwrap_or_default();
     for spec in &specs {
+        if !only.is_empty() && !only.split(',').any(|w| w == spec.workload.name) {
+            continue;
+        }
         paired(spec);
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::clock::{self, Nanos};
 use crate::entered;
-use crate::metrics::summary_queue::{Pushed, SampledOutSpan};
+use crate::metrics::sampled_out::Handoff;
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
 use crate::record::fields::{
@@ -525,15 +525,13 @@ where
                         }
                         // Span metrics count every span, whatever the sampling; the
                         // table knows the callsite, so no registry look-up here. The
-                        // worker takes a root's host time from its summary.
+                        // worker takes a root's host time from the thread's tally.
                         let handed_off = shared.summarize_sampled_out && {
-                            let pushed = shared
-                                .summaries
-                                .push(SampledOutSpan::new(metadata, took, is_root));
-                            if pushed.wakes_worker() {
+                            let handoff = shared.sampled_out.record(metadata, took, is_root);
+                            if handoff.wakes_worker() {
                                 shared.queue.wake();
                             }
-                            pushed != Pushed::Dropped
+                            handoff != Handoff::Dropped
                         };
                         if is_root && !handed_off {
                             sampling.overhead.add_host_time(took);

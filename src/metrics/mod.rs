@@ -18,8 +18,8 @@
 
 pub(crate) mod otlp;
 pub(crate) mod pipeline;
+pub(crate) mod sampled_out;
 pub(crate) mod span;
-pub(crate) mod summary_queue;
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{

@@ -195,7 +195,7 @@ impl PipelineMetrics {
         r.describe_counter(
             SUMMARIES_DROPPED,
             Unit::Count,
-            "Summaries of sampled-out spans dropped because their queue was full.",
+            "Sampled-out spans left out of span metrics: their thread's tally could not take them and the shared queue behind it was full.",
         );
         r.describe_counter(
             RESTARTS,

@@ -1,9 +1,10 @@
 //! Span metrics (RED: rate, errors, duration), aggregated on the worker from every span.
 //!
-//! Recorded spans arrive as [`SpanRecord`]s; spans that head sampling dropped arrive
-//! as a compact [`SpanSummary`] (metadata, kind, status, duration — never their
-//! attributes) through the [`SummaryQueue`](super::summary_queue::SummaryQueue), so call and error rates stay exact at
-//! any sampling ratio.
+//! Recorded spans arrive as [`SpanRecord`]s; spans that head sampling dropped are
+//! tallied per callsite on the host's threads (bucket counts and a duration sum —
+//! never their attributes) and harvested from the
+//! [`SampledOutTally`](super::sampled_out::SampledOutTally), so call and error rates
+//! stay exact at any sampling ratio.
 //!
 //! Names and labels follow one of two conventions ([`SpanMetricsProfile`]), so that
 //! existing dashboards work unchanged. Each label set is registered once; afterwards a
@@ -12,7 +13,7 @@
 //! `span_name="other"` (and `other` for every extra dimension), and
 //! `tracing_observer_span_metrics_overflow_total` counts them.
 
-use super::summary_queue::SampledOutSpan;
+use super::sampled_out::MAX_BOUNDS;
 use super::{label_name, MetricsRegistry};
 use crate::record::{Attribute, SpanKind, SpanRecord, StatusCode, Value};
 use metrics::{Counter, Histogram, Label, Unit};
@@ -30,6 +31,10 @@ pub(crate) const COLLECTOR_BUCKETS_MS: &[f64] = &[
 pub(crate) const TEMPO_BUCKETS_S: &[f64] = &[
     0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.02, 2.05, 4.10,
 ];
+
+// Sampled-out spans are bucketed on the host's threads, in fixed arrays.
+const _: () =
+    assert!(COLLECTOR_BUCKETS_MS.len() <= MAX_BOUNDS && TEMPO_BUCKETS_S.len() <= MAX_BOUNDS);
 
 /// The per-span CPU time histogram (with `cpu_time` on), labelled like the span metrics.
 pub(crate) const CPU_TIME: &str = "tracing_observer_span_cpu_time_seconds";
@@ -99,11 +104,18 @@ impl SpanMetricsProfile {
         }
     }
 
-    fn duration_value(self, duration: Duration) -> f64 {
+    /// Nanoseconds in the duration histogram's unit.
+    pub(crate) fn ns_per_unit(self) -> f64 {
         match self {
-            Self::Collector => duration.as_secs_f64() * 1000.0,
-            Self::Tempo => duration.as_secs_f64(),
+            Self::Collector => 1e6,
+            Self::Tempo => 1e9,
         }
+    }
+
+    /// A duration in the duration histogram's unit (as sampled-out spans' tallies
+    /// convert theirs, so both land in the same buckets).
+    fn duration_value(self, duration_ns: u64) -> f64 {
+        duration_ns as f64 / self.ns_per_unit()
     }
 }
 
@@ -121,16 +133,14 @@ pub(crate) struct SpanMetricsConfig {
     pub(crate) cpu_time: bool,
 }
 
-/// What the worker needs to know of a finished span to count it: its callsite, kind,
-/// status and duration.
+/// What span metrics label a finished span by, besides its name and attributes:
+/// its callsite, kind and status.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SpanSummary {
+struct SpanSummary {
     /// The span's callsite; its name is the span name.
-    pub(crate) metadata: &'static Metadata<'static>,
-    pub(crate) kind: SpanKind,
-    pub(crate) status: StatusCode,
-    /// From creation to close, in nanoseconds (converted on the worker).
-    pub(crate) duration_ns: u64,
+    metadata: &'static Metadata<'static>,
+    kind: SpanKind,
+    status: StatusCode,
 }
 
 /// Histogram samples recorded between two sweeps into buckets (~1 MiB held at most).
@@ -145,12 +155,36 @@ struct Series {
 }
 
 impl Series {
-    fn add(&self, duration: f64, cpu: Option<Duration>) {
-        self.calls.increment(1);
-        self.duration.record(duration);
+    /// Counts spans: `samples` are duration values and how many spans each stands
+    /// for. `unswept` is the number of histogram samples not yet folded into buckets;
+    /// they are folded every [`SWEEP_EVERY`], and the new number returned.
+    fn add(
+        &self,
+        samples: &[(f64, u64)],
+        cpu: Option<Duration>,
+        mut unswept: u32,
+        registry: &MetricsRegistry,
+    ) -> u32 {
+        let mut calls = 0;
+        for &(value, n) in samples {
+            calls += n;
+            let mut left = n;
+            while left > 0 {
+                let now = left.min(u64::from(SWEEP_EVERY - unswept));
+                self.duration.record_many(value, now as usize);
+                left -= now;
+                unswept += now as u32;
+                if unswept >= SWEEP_EVERY {
+                    unswept = 0;
+                    registry.upkeep();
+                }
+            }
+        }
+        self.calls.increment(calls);
         if let (Some(histogram), Some(cpu)) = (&self.cpu, cpu) {
             histogram.record(cpu.as_secs_f64());
         }
+        unswept
     }
 }
 
@@ -276,15 +310,24 @@ impl SpanMetrics {
         }
     }
 
-    /// Counts a span head sampling dropped.
-    pub(crate) fn observe(&mut self, span: SampledOutSpan, registry: &MetricsRegistry) {
-        self.observe_sampled_out(&span.summary(), registry);
-    }
-
-    fn observe_sampled_out(&mut self, summary: &SpanSummary, registry: &MetricsRegistry) {
-        self.sampled_out += 1;
-        self.sampled_out_total.increment(1);
-        self.count(summary, summary.metadata.name(), &[], None, registry);
+    /// Counts spans of one callsite that head sampling dropped (`INTERNAL`, `UNSET`):
+    /// `samples` are duration values in the histogram's unit and how many spans each
+    /// stands for.
+    pub(crate) fn observe_sampled_out(
+        &mut self,
+        metadata: &'static Metadata<'static>,
+        samples: &[(f64, u64)],
+        registry: &MetricsRegistry,
+    ) {
+        let spans: u64 = samples.iter().map(|&(_, n)| n).sum();
+        self.sampled_out += spans;
+        self.sampled_out_total.increment(spans);
+        let summary = SpanSummary {
+            metadata,
+            kind: SpanKind::Internal,
+            status: StatusCode::Unset,
+        };
+        self.count(&summary, metadata.name(), &[], samples, None, registry);
     }
 
     /// Counts a recorded span.
@@ -294,10 +337,14 @@ impl SpanMetrics {
             metadata: record.metadata,
             kind: record.kind,
             status: record.status,
-            duration_ns: record.timing.duration_ns(),
         };
+        let value = self
+            .config
+            .profile
+            .duration_value(record.timing.duration_ns());
         let cpu = record.timing.cpu;
-        self.count(&summary, record.name(), &record.attributes, cpu, registry);
+        let (name, attributes) = (record.name(), &record.attributes);
+        self.count(&summary, name, attributes, &[(value, 1)], cpu, registry);
     }
 
     /// The share of finished spans that were recorded (1 when nothing was sampled out).
@@ -310,11 +357,13 @@ impl SpanMetrics {
         }
     }
 
+    /// Counts spans of one label set (see [`Series::add`] for `samples`).
     fn count(
         &mut self,
         summary: &SpanSummary,
         name: &str,
         attributes: &[Attribute],
+        samples: &[(f64, u64)],
         cpu: Option<Duration>,
         registry: &MetricsRegistry,
     ) {
@@ -323,35 +372,19 @@ impl SpanMetrics {
         }
         let kind = kind_index(summary.kind);
         let status = status_index(summary.status);
-        let value = self
-            .config
-            .profile
-            .duration_value(Duration::from_nanos(summary.duration_ns));
         let metadata = summary.metadata;
         if self.callsite_only && name == metadata.name() {
             let callsite = (std::ptr::from_ref(metadata) as usize, kind, status);
             if let Some(series) = self.by_callsite.get(&callsite) {
-                series.add(value, cpu);
+                self.unswept = series.add(samples, cpu, self.unswept, registry);
             } else {
                 let series = self.series(summary, name, attributes, registry);
-                series.add(value, cpu);
+                self.unswept = series.add(samples, cpu, self.unswept, registry);
                 self.by_callsite.insert(callsite, series);
             }
         } else {
-            self.series(summary, name, attributes, registry)
-                .add(value, cpu);
-        }
-        self.sweep_every(SWEEP_EVERY, registry);
-    }
-
-    /// Folds the histograms' pending samples into buckets once `every` have been
-    /// recorded: the registry keeps each sample until then, so a flood of spans
-    /// between two timed upkeeps would otherwise hold memory in proportion to its rate.
-    fn sweep_every(&mut self, every: u32, registry: &MetricsRegistry) {
-        self.unswept += 1;
-        if self.unswept >= every {
-            self.unswept = 0;
-            registry.upkeep();
+            let series = self.series(summary, name, attributes, registry);
+            self.unswept = series.add(samples, cpu, self.unswept, registry);
         }
     }
 
@@ -534,14 +567,29 @@ pub(crate) mod tests {
         }
     }
 
-    /// A sampled-out `checkout` root's summary.
-    pub(crate) fn summary(status: StatusCode, millis: u64) -> SpanSummary {
+    /// The `checkout` callsite.
+    pub(crate) fn checkout() -> &'static Metadata<'static> {
+        &CHECKOUT
+    }
+
+    /// A `checkout` server span's labels.
+    fn summary(status: StatusCode) -> SpanSummary {
         SpanSummary {
             metadata: &CHECKOUT,
             kind: SpanKind::Server,
             status,
-            duration_ns: millis * 1_000_000,
         }
+    }
+
+    /// Counts a recorded `checkout` server span of `millis` ms (Collector profile).
+    fn count_recorded(
+        metrics: &mut SpanMetrics,
+        status: StatusCode,
+        millis: f64,
+        registry: &MetricsRegistry,
+    ) {
+        let samples = [(millis, 1)];
+        metrics.count(&summary(status), "checkout", &[], &samples, None, registry);
     }
 
     fn line<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
@@ -557,11 +605,11 @@ pub(crate) mod tests {
             "shop",
             &registry,
         );
-        metrics.observe_sampled_out(&summary(StatusCode::Unset, 3), &registry);
-        metrics.observe_sampled_out(&summary(StatusCode::Unset, 30), &registry);
-        metrics.observe_sampled_out(&summary(StatusCode::Error, 3), &registry);
+        // Two sampled-out spans of 3 and 30 ms (a tally's samples), and a recorded error.
+        metrics.observe_sampled_out(&CHECKOUT, &[(3.0, 1), (30.0, 1)], &registry);
+        count_recorded(&mut metrics, StatusCode::Error, 3.0, &registry);
         let text = registry.render();
-        let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",code_module_name="shop::cart""#;
+        let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_INTERNAL",status_code="STATUS_CODE_UNSET",code_module_name="shop::cart""#;
         assert!(
             text.contains(&format!("traces_span_metrics_calls_total{{{labels}}} 2")),
             "{text}"
@@ -575,9 +623,12 @@ pub(crate) mod tests {
         assert!(text.contains(&format!(
             "traces_span_metrics_duration_milliseconds_count{{{labels}}} 2"
         )));
-        assert!(text.contains("STATUS_CODE_ERROR"));
+        assert!(text.contains(&format!(
+            "traces_span_metrics_duration_milliseconds_sum{{{labels}}} 33"
+        )));
+        assert!(text.contains(r#"span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR""#));
         assert!(text.contains("# TYPE traces_span_metrics_calls_total counter"));
-        assert!(text.contains("tracing_observer_spans_sampled_out_total 3"));
+        assert!(text.contains("tracing_observer_spans_sampled_out_total 2"));
         assert_eq!(metrics.sampling_ratio(), 0.0);
     }
 
@@ -586,7 +637,15 @@ pub(crate) mod tests {
         let profile = SpanMetricsProfile::Tempo;
         let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
         let mut metrics = SpanMetrics::new(config(profile, &[], 100), "shop", &registry);
-        metrics.observe_sampled_out(&summary(StatusCode::Ok, 3), &registry);
+        let samples = [(0.003, 1)];
+        metrics.count(
+            &summary(StatusCode::Ok),
+            "checkout",
+            &[],
+            &samples,
+            None,
+            &registry,
+        );
         let text = registry.render();
         let labels = r#"service="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_OK""#;
         assert!(
@@ -609,13 +668,9 @@ pub(crate) mod tests {
                 key: "user",
                 value: Value::Static(user),
             }];
-            metrics.count(
-                &summary(StatusCode::Unset, 1),
-                "checkout",
-                &attributes,
-                None,
-                &registry,
-            );
+            let samples = [(1.0, 1)];
+            let summary = summary(StatusCode::Unset);
+            metrics.count(&summary, "checkout", &attributes, &samples, None, &registry);
         }
         let text = registry.render();
         assert!(text.contains(r#"span_name="other",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",user="other"} 2"#), "{text}");
@@ -631,17 +686,16 @@ pub(crate) mod tests {
         on.cpu_time = true;
         let mut metrics = SpanMetrics::new(on, "shop", &registry);
         let cpu = Some(Duration::from_micros(300));
-        metrics.count(
-            &summary(StatusCode::Unset, 1),
-            "checkout",
-            &[],
-            cpu,
-            &registry,
-        );
-        // A sampled-out span (a summary) has no CPU time: counted, not in the histogram.
-        metrics.observe_sampled_out(&summary(StatusCode::Unset, 1), &registry);
+        let samples = [(1.0, 1)];
+        let internal = SpanSummary {
+            kind: SpanKind::Internal,
+            ..summary(StatusCode::Unset)
+        };
+        metrics.count(&internal, "checkout", &[], &samples, cpu, &registry);
+        // A sampled-out span has no CPU time: counted, not in the histogram.
+        metrics.observe_sampled_out(&CHECKOUT, &samples, &registry);
         let text = registry.render();
-        let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET""#;
+        let labels = r#"service_name="shop",span_name="checkout",span_kind="SPAN_KIND_INTERNAL",status_code="STATUS_CODE_UNSET""#;
         assert!(
             text.contains(&format!("traces_span_metrics_calls_total{{{labels}}} 2")),
             "{text}"
@@ -666,13 +720,7 @@ pub(crate) mod tests {
             "shop",
             &registry,
         );
-        metrics.count(
-            &summary(StatusCode::Unset, 1),
-            "checkout",
-            &[],
-            cpu,
-            &registry,
-        );
+        metrics.count(&internal, "checkout", &[], &samples, cpu, &registry);
         assert!(!registry.render().contains(CPU_TIME));
     }
 
@@ -682,7 +730,7 @@ pub(crate) mod tests {
         let mut config = config(SpanMetricsProfile::Collector, &[], 10);
         config.enabled = false;
         let mut metrics = SpanMetrics::new(config, "shop", &registry);
-        metrics.observe_sampled_out(&summary(StatusCode::Unset, 1), &registry);
+        metrics.observe_sampled_out(&CHECKOUT, &[(1.0, 1)], &registry);
         assert!(!registry.render().contains("traces_span_metrics"));
     }
 }

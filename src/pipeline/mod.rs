@@ -25,8 +25,8 @@ use crate::export::SpanExporter;
 use crate::health::HealthRegistry;
 use crate::metrics::otlp::MetricsContext;
 use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics};
+use crate::metrics::sampled_out::SampledOutTally;
 use crate::metrics::span::SpanMetricsConfig;
-use crate::metrics::summary_queue::SummaryQueue;
 use crate::metrics::MetricsRegistry;
 use crate::queue::SpanQueue;
 use crate::record::fields::Rules;
@@ -52,11 +52,11 @@ const RECYCLED_RECORDS: usize = 4096;
 /// The worker thread's name.
 pub(crate) const THREAD_NAME: &str = "tracing-observer";
 
-/// Sampled-out spans waiting at most in the shared part of the hand-off to span
-/// metrics (16 bytes each plus the queue's stamp: 1.5 MiB, allocated only when
-/// sampling may drop spans), behind the threads' own rings: it takes what a full
-/// ring cannot while the worker wakes up.
-const MAX_SUMMARY_QUEUE: usize = 65_536;
+/// Sampled-out spans waiting at most in the shared queue behind the threads' own
+/// span-metrics tallies (16 bytes each plus the queue's stamp: 1.5 MiB, allocated
+/// only when sampling may drop spans): it takes what a thread's tally cannot (a
+/// callsite without a free slot, a thread tearing down).
+const MAX_SAMPLED_OUT_QUEUE: usize = 65_536;
 
 /// State shared by the layer (producer) and the worker (consumer).
 #[derive(Debug)]
@@ -70,9 +70,9 @@ pub(crate) struct Shared {
     /// Records the worker is done with, handed back so the host's threads reuse
     /// them instead of allocating (and so memory is not freed across threads).
     recycled: ArrayQueue<Box<SpanRecord>>,
-    /// Summaries of sampled-out spans, for span metrics.
-    pub(crate) summaries: SummaryQueue,
-    /// Whether sampled-out spans send a summary for span metrics (metrics on and
+    /// Span metrics of sampled-out spans, tallied on the host's threads.
+    pub(crate) sampled_out: SampledOutTally,
+    /// Whether sampled-out spans are tallied for span metrics (metrics on and
     /// sampling that may drop).
     pub(crate) summarize_sampled_out: bool,
     /// This observer's metrics (not the global `metrics` recorder).
@@ -178,7 +178,7 @@ impl Shared {
             PipelineGauges {
                 queue_spans: self.queue.len(),
                 queue_capacity: self.queue_capacity,
-                summaries_dropped: self.summaries.dropped(),
+                summaries_dropped: self.sampled_out.dropped(),
                 worker_restarts: self.worker_restarts.load(Ordering::Relaxed),
                 disabled: self.disabled_reason.get().is_some(),
             },
@@ -300,8 +300,8 @@ impl Pipeline {
         ]);
         // Sampled-out spans exist only when sampling (head or overhead budget) may drop.
         let summarize_sampled_out = operations.span_metrics.enabled && sampling.may_drop();
-        let summaries = if sampling.may_drop() {
-            batch.max_queue_size.min(MAX_SUMMARY_QUEUE)
+        let sampled_out_queue = if sampling.may_drop() {
+            batch.max_queue_size.min(MAX_SAMPLED_OUT_QUEUE)
         } else {
             1
         };
@@ -317,7 +317,11 @@ impl Pipeline {
             sampling,
             diagnostics: Diagnostics::default(),
             recycled: ArrayQueue::new(RECYCLED_RECORDS),
-            summaries: SummaryQueue::new(summaries),
+            sampled_out: SampledOutTally::new(
+                sampled_out_queue,
+                profile.buckets(),
+                profile.ns_per_unit(),
+            ),
             summarize_sampled_out,
             pipeline_metrics: PipelineMetrics::new(&metrics),
             metrics,

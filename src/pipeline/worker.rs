@@ -191,9 +191,9 @@ impl Worker {
                     self.record(outcome);
                 }
                 // Cheap and once a second: before the batches, which may always be ready.
-                // Summaries first: they carry sampled-out roots' host time.
+                // Sampled-out spans first: they carry their roots' host time.
                 _ = window.tick() => {
-                    self.observe_summaries();
+                    self.observe_sampled_out();
                     self.shared.sampling.overhead.adjust();
                 }
                 () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
@@ -218,7 +218,7 @@ impl Worker {
 
     /// Samples process resources and refreshes the self-metrics.
     fn housekeeping(&mut self) {
-        self.observe_summaries();
+        self.observe_sampled_out();
         self.duties.resources.sample(Instant::now());
         let metrics = &self.shared.pipeline_metrics;
         metrics.set_sampling_ratio(self.duties.span_metrics.sampling_ratio());
@@ -227,17 +227,15 @@ impl Worker {
     }
 
     /// Counts the spans head sampling dropped; their roots' durations are host time.
-    fn observe_summaries(&mut self) {
+    fn observe_sampled_out(&mut self) {
         let (shared, duties) = (&self.shared, &mut self.duties);
-        shared.summaries.drain(|span| {
-            if span.is_root() {
-                shared
-                    .sampling
-                    .overhead
-                    .add_exported_root(span.duration_ns());
-            }
-            duties.span_metrics.observe(span, &shared.metrics);
-        });
+        shared.sampled_out.harvest(
+            |metadata, samples| {
+                let span_metrics = &mut duties.span_metrics;
+                span_metrics.observe_sampled_out(metadata, samples, &shared.metrics);
+            },
+            |root_ns| shared.sampling.overhead.add_exported_root(root_ns),
+        );
     }
 
     /// A record left the queue: count it, feed the overhead meter (roots) and the span metrics.
@@ -317,7 +315,7 @@ impl Worker {
 
     /// Moves queued records into `pending`; returns whether a full batch is ready.
     fn fill(&mut self) -> bool {
-        self.observe_summaries();
+        self.observe_sampled_out();
         while self.pending.len() < self.batch.max_export_batch_size {
             match self.shared.queue.pop() {
                 Some(record) => {
