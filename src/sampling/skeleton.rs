@@ -9,7 +9,7 @@
 //! approximated by its child's) and the eviction is counted. Hooks check the table
 //! first, so a sampled-out span costs a slot read instead of a registry look-up.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use tracing_core::Metadata;
 
 /// Slots in the table (24 bytes each: 1.5 MiB).
@@ -73,6 +73,12 @@ impl SkeletonTable {
     }
 
     /// Remembers a sampled-out span.
+    ///
+    /// Plain loads and stores, no read-modify-write: a span's own slot is written by
+    /// one thread at a time (its creator, then its closer). Two live spans that share
+    /// a slot and are inserted at the same instant can leave one entry lost without
+    /// a counted eviction (as with an atomic swap, which this replaced): that span
+    /// then counts as not sampled out.
     pub(crate) fn insert(
         &self,
         id: u64,
@@ -81,10 +87,14 @@ impl SkeletonTable {
         metadata: &'static Metadata<'static>,
     ) {
         let slot = self.slot(id);
-        let previous = slot.id.swap(0, Ordering::AcqRel);
+        let previous = slot.id.load(Ordering::Relaxed);
         if previous != 0 && previous != id {
             self.evictions.fetch_add(1, Ordering::Relaxed);
         }
+        // A seqlock's write side: readers that see any of the stores below see the
+        // slot emptied first, and fail their check.
+        slot.id.store(0, Ordering::Relaxed);
+        fence(Ordering::Release);
         slot.start.store(
             Self::stored_start(start) | u64::from(is_root),
             Ordering::Relaxed,
@@ -103,7 +113,8 @@ impl SkeletonTable {
         let slot = self.slot(id);
         let found = Self::read(slot, id);
         if found != Lookup::Unknown {
-            Self::clear(slot, id);
+            // `read` saw `id` there: as in `clear`, without checking again.
+            slot.id.store(0, Ordering::Relaxed);
         }
         found
     }
@@ -116,7 +127,7 @@ impl SkeletonTable {
         let metadata = slot.metadata.load(Ordering::Relaxed);
         // The reads above happen before the check below (a seqlock's read side): a
         // slot rewritten meanwhile for another span fails it.
-        std::sync::atomic::fence(Ordering::Acquire);
+        fence(Ordering::Acquire);
         if slot.id.load(Ordering::Relaxed) != id || metadata == 0 {
             return Lookup::Unknown;
         }
@@ -147,11 +158,13 @@ impl SkeletonTable {
         Self::clear(self.slot(id), id);
     }
 
-    /// Empties `slot` if it still holds `id` (never another span's entry).
+    /// Empties `slot` if it holds `id`. A plain load and store: a span inserted into
+    /// the slot between the two is lost, and was counted as an eviction (its insert
+    /// found `id` there).
     fn clear(slot: &Slot, id: u64) {
-        let _ = slot
-            .id
-            .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
+        if slot.id.load(Ordering::Relaxed) == id {
+            slot.id.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Sampled-out spans whose slot was taken by another live span.
