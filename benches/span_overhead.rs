@@ -51,7 +51,11 @@
 //! `scripts/bench` reads these lines into BENCHMARKS.md.
 //!
 //! Criterion times come from `BENCH_WARMUP_MS`, `BENCH_MEASURE_MS` and
-//! `BENCH_SAMPLES` (defaults 1000, 3000, 30).
+//! `BENCH_SAMPLES` (defaults 1000, 3000, 30). The interleaved measurement runs
+//! `BENCH_PAIRED_ROUNDS` rounds (default 1000; 0 skips it) of the workloads named in
+//! `BENCH_PAIRED_WORKLOADS` (comma-separated: `simple`, `nested`, `cpu_50us`; default
+//! all) — a quick check of one change is
+//! `BENCH_PAIRED_WORKLOADS=simple BENCH_PAIRED_ROUNDS=600 cargo bench --bench span_overhead -- no-criterion-match`.
 
 mod support;
 #[path = "support/workloads.rs"]
