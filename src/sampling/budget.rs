@@ -2,8 +2,9 @@
 //! sampling factor that keeps it under a budget.
 //!
 //! One hook call in [`SAMPLE_EVERY`] per thread is timed (two clock reads); its
-//! duration, scaled up, is added to a per-thread sum that is published every few
-//! samples. The host's time is the duration of local root spans. Every second the
+//! duration, scaled up, is added to the observer's meter (one atomic add per timed
+//! call, so a thread reporting to several observers never mixes their sums). The
+//! host's time is the duration of local root spans. Every second the
 //! worker divides one by the other: that is the overhead ratio. With a budget, a
 //! ratio above it halves the factor applied to head-sampling ratios (errors are
 //! still kept by the tail rule), and a ratio below half the budget doubles it back
@@ -20,21 +21,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub(crate) const SAMPLE_EVERY: u32 = 61;
 /// The lowest factor the budget may impose.
 const MIN_FACTOR: f64 = 1.0 / 1024.0;
-/// Thread-local sums are published after this many samples.
-const PUBLISH_EVERY: u32 = 16;
 
 thread_local! {
     /// Hook calls left until this thread times the next one (a cell of its own:
     /// every hook call reads and writes it).
     static CALLS: Cell<u32> = const { Cell::new(0) };
-    static LOCAL: Cell<Local> = const { Cell::new(Local { samples: 0, observer_ns: 0, host_ns: 0 }) };
-}
-
-#[derive(Clone, Copy)]
-struct Local {
-    samples: u32,
-    observer_ns: u64,
-    host_ns: u64,
 }
 
 /// Measured overhead and the adaptive factor.
@@ -58,8 +49,8 @@ impl Drop for HookTimer<'_> {
     fn drop(&mut self) {
         if let Some(start) = self.start {
             let ns = clock::now_nanos().saturating_sub(start);
-            self.meter
-                .add(ns.saturating_mul(u64::from(SAMPLE_EVERY)), 0, true);
+            let scaled = ns.saturating_mul(u64::from(SAMPLE_EVERY));
+            self.meter.observer_ns.fetch_add(scaled, Relaxed);
         }
     }
 }
@@ -93,31 +84,12 @@ impl OverheadMeter {
 
     /// Adds the duration of a local root span that the worker will not see (sampled out).
     pub(crate) fn add_host_time(&self, ns: u64) {
-        self.add(0, ns, false);
+        self.host_ns.fetch_add(ns, Relaxed);
     }
 
     /// Adds the duration of an exported local root span (on the worker).
     pub(crate) fn add_exported_root(&self, ns: u64) {
         self.host_ns.fetch_add(ns, Relaxed);
-    }
-
-    fn add(&self, observer_ns: u64, host_ns: u64, sample: bool) {
-        let _ = LOCAL.try_with(|local| {
-            let mut l = local.get();
-            l.observer_ns = l.observer_ns.saturating_add(observer_ns);
-            l.host_ns = l.host_ns.saturating_add(host_ns);
-            l.samples += u32::from(sample);
-            if l.samples >= PUBLISH_EVERY || l.host_ns > 1_000_000_000 {
-                self.observer_ns.fetch_add(l.observer_ns, Relaxed);
-                self.host_ns.fetch_add(l.host_ns, Relaxed);
-                l = Local {
-                    samples: 0,
-                    observer_ns: 0,
-                    host_ns: 0,
-                };
-            }
-            local.set(l);
-        });
     }
 
     /// Closes a measurement window (the worker calls it every second): updates the
@@ -211,13 +183,21 @@ mod tests {
     }
 
     #[test]
-    fn sampled_hook_timings_are_published() {
-        let meter = OverheadMeter::new(None);
-        for _ in 0..(SAMPLE_EVERY * PUBLISH_EVERY * 2) {
-            let _timer = meter.start();
+    fn each_meter_gets_its_own_timings_at_once() {
+        // One thread, two observers: what one observer's hooks cost is its own.
+        let (first, second) = (OverheadMeter::new(None), OverheadMeter::new(None));
+        for _ in 0..(SAMPLE_EVERY * 3) {
+            let _timer = first.start();
         }
-        meter.add_host_time(2_000_000_000);
-        assert!(meter.observer_ns.load(Relaxed) > 0);
-        assert!(meter.host_ns.load(Relaxed) >= 2_000_000_000);
+        assert!(first.observer_ns.load(Relaxed) > 0);
+        let before = first.observer_ns.load(Relaxed);
+        for _ in 0..(SAMPLE_EVERY * 3) {
+            let _timer = second.start();
+        }
+        assert_eq!(first.observer_ns.load(Relaxed), before);
+        assert!(second.observer_ns.load(Relaxed) > 0);
+        second.add_host_time(2_000_000_000);
+        assert_eq!(second.host_ns.load(Relaxed), 2_000_000_000);
+        assert_eq!(first.host_ns.load(Relaxed), 0);
     }
 }
