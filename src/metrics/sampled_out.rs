@@ -8,7 +8,7 @@
 //! nothing crosses to the worker's core per span. The worker harvests every thread's
 //! tally (once a second, before it fills a batch, and at shutdown): each counter's
 //! growth since the last harvest goes into the span metrics, so calls and bucket
-//! counts are exact and the duration sum is exact over time (see [`samples`]).
+//! counts are exact and the duration sum is exact over time (see [`samples_into`]).
 //!
 //! What a tally cannot take goes through a shared bounded queue, one
 //! [`SampledOutSpan`] at a time: a callsite that finds no free slot in its thread's
@@ -254,7 +254,7 @@ impl ThreadTally {
 struct Seen {
     counts: [u64; BUCKETS],
     sum_ns: u64,
-    /// Duration (in the histogram's unit) not yet given to samples: see [`samples`].
+    /// Duration (in the histogram's unit) not yet given to samples: see [`samples_into`].
     carry: f64,
 }
 
