@@ -1145,12 +1145,15 @@ impl ObserverBuilder {
     }
 
     /// Where process metrics come from; [`NullMonitor`](crate::resources::NullMonitor)
-    /// turns them off. Default: [`SysinfoMonitor`].
+    /// turns them off (no `process_*` series at all). Default: [`SysinfoMonitor`].
     ///
     /// ```
+    /// use std::time::Duration;
     /// use tracing_observer::{resources::NullMonitor, Observer};
     /// let observer = Observer::builder().resource_monitor(NullMonitor).build()?;
-    /// assert!(!observer.metrics_text().contains("process_memory_usage"));
+    /// // The worker is running: it answered the flush.
+    /// observer.force_flush(Duration::from_secs(5)).unwrap();
+    /// assert!(!observer.metrics_text().contains("process_"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn resource_monitor(mut self, monitor: impl ResourceMonitor) -> Self {

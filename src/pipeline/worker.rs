@@ -68,7 +68,7 @@ impl Duties {
     ) -> Self {
         Self {
             span_metrics: SpanMetrics::new(span_metrics, service_name, &shared.metrics),
-            resources: ResourceMetrics::new(monitor, &shared.metrics),
+            resources: ResourceMetrics::new(monitor),
             interval,
             metrics_export,
         }
@@ -146,6 +146,10 @@ impl Worker {
         upkeep.tick().await;
         let mut housekeeping = tokio::time::interval(self.duties.interval);
         housekeeping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The first reading before anything else: process metrics exist from the start
+        // (the loop serves commands first).
+        housekeeping.tick().await;
+        self.housekeeping();
         let metrics_every = self
             .duties
             .metrics_export
@@ -219,7 +223,9 @@ impl Worker {
     /// Samples process resources and refreshes the self-metrics.
     fn housekeeping(&mut self) {
         self.observe_sampled_out();
-        self.duties.resources.sample(Instant::now());
+        self.duties
+            .resources
+            .sample(Instant::now(), &self.shared.metrics);
         let metrics = &self.shared.pipeline_metrics;
         metrics.set_sampling_ratio(self.duties.span_metrics.sampling_ratio());
         self.shared.update_metrics();

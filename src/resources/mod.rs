@@ -194,16 +194,26 @@ pub fn thread_cpu_time() -> Option<Duration> {
 }
 
 /// The process metrics, in the Prometheus spelling of the OpenTelemetry names.
+///
+/// A series exists once the monitor has given a value for it: [`NullMonitor`] (or a
+/// monitor that cannot read the process) exports none, rather than zeros a dashboard
+/// would take for readings.
 pub(crate) struct ResourceMetrics {
     monitor: Box<dyn ResourceMonitor>,
     last: Option<(Instant, Duration)>,
     cpus: f64,
+    /// Registered at the first reading.
+    series: Option<ProcessSeries>,
+}
+
+/// The series every reading updates, and the two a platform may not provide.
+struct ProcessSeries {
     cpu_time: Counter,
     cpu_utilization: Gauge,
     memory_usage: Gauge,
     memory_virtual: Gauge,
-    threads: Gauge,
-    open_fds: Gauge,
+    threads: Option<Gauge>,
+    open_fds: Option<Gauge>,
 }
 
 impl std::fmt::Debug for ResourceMetrics {
@@ -219,9 +229,8 @@ const MEMORY_VIRTUAL: &str = "process_memory_virtual_bytes";
 const THREADS: &str = "process_threads";
 const OPEN_FDS: &str = "process_open_file_descriptors";
 
-impl ResourceMetrics {
-    pub(crate) fn new(monitor: Box<dyn ResourceMonitor>, registry: &MetricsRegistry) -> Self {
-        let r = registry;
+impl ProcessSeries {
+    fn register(r: &MetricsRegistry) -> Self {
         r.describe_counter(
             CPU_TIME,
             Unit::Seconds,
@@ -238,53 +247,72 @@ impl ResourceMetrics {
             Unit::Bytes,
             "Virtual memory of the process (process.memory.virtual).",
         );
-        r.describe_gauge(
-            THREADS,
-            Unit::Count,
-            "Threads of the process (process.thread.count).",
-        );
-        r.describe_gauge(
-            OPEN_FDS,
-            Unit::Count,
-            "Open file descriptors of the process (process.unix.file_descriptor.count).",
-        );
         Self {
-            monitor,
-            last: None,
-            cpus: std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64),
             cpu_time: r.counter(CPU_TIME, vec![]),
             cpu_utilization: r.gauge(CPU_UTILIZATION, vec![]),
             memory_usage: r.gauge(MEMORY_USAGE, vec![]),
             memory_virtual: r.gauge(MEMORY_VIRTUAL, vec![]),
-            threads: r.gauge(THREADS, vec![]),
-            open_fds: r.gauge(OPEN_FDS, vec![]),
+            threads: None,
+            open_fds: None,
         }
     }
 
-    /// Reads the monitor and updates the metrics.
-    pub(crate) fn sample(&mut self, now: Instant) {
+    /// The gauge in `slot`, registered (and described) the first time it is needed.
+    fn optional<'a>(
+        slot: &'a mut Option<Gauge>,
+        r: &MetricsRegistry,
+        name: &'static str,
+        help: &'static str,
+    ) -> &'a Gauge {
+        slot.get_or_insert_with(|| {
+            r.describe_gauge(name, Unit::Count, help);
+            r.gauge(name, vec![])
+        })
+    }
+}
+
+impl ResourceMetrics {
+    pub(crate) fn new(monitor: Box<dyn ResourceMonitor>) -> Self {
+        Self {
+            monitor,
+            last: None,
+            cpus: std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64),
+            series: None,
+        }
+    }
+
+    /// Reads the monitor and updates the metrics on `registry`.
+    pub(crate) fn sample(&mut self, now: Instant, registry: &MetricsRegistry) {
         let Some(sample) = self.monitor.sample() else {
             return;
         };
+        let series = self
+            .series
+            .get_or_insert_with(|| ProcessSeries::register(registry));
         // Whole milliseconds: sysinfo's resolution, and what a counter can hold exactly.
-        self.cpu_time
+        series
+            .cpu_time
             .absolute(u64::try_from(sample.cpu_time.as_millis()).unwrap_or(u64::MAX) / 1000);
         if let Some((then, cpu_then)) = self.last {
             let wall = now.saturating_duration_since(then).as_secs_f64();
             if wall > 0.0 {
                 let used = sample.cpu_time.saturating_sub(cpu_then).as_secs_f64();
-                self.cpu_utilization
+                series
+                    .cpu_utilization
                     .set((used / wall / self.cpus).clamp(0.0, 1.0));
             }
         }
         self.last = Some((now, sample.cpu_time));
-        self.memory_usage.set(sample.memory_usage as f64);
-        self.memory_virtual.set(sample.memory_virtual as f64);
+        series.memory_usage.set(sample.memory_usage as f64);
+        series.memory_virtual.set(sample.memory_virtual as f64);
         if let Some(threads) = sample.threads {
-            self.threads.set(threads as f64);
+            let help = "Threads of the process (process.thread.count).";
+            ProcessSeries::optional(&mut series.threads, registry, THREADS, help)
+                .set(threads as f64);
         }
         if let Some(fds) = sample.open_fds {
-            self.open_fds.set(fds as f64);
+            let help = "Open file descriptors of the process (process.unix.file_descriptor.count).";
+            ProcessSeries::optional(&mut series.open_fds, registry, OPEN_FDS, help).set(fds as f64);
         }
     }
 }
@@ -311,15 +339,13 @@ mod tests {
             threads: Some(4),
             open_fds: Some(9),
         };
-        let mut metrics = ResourceMetrics::new(
-            Box::new(Script(vec![sample(2000), sample(2500)])),
-            &registry,
-        );
+        let mut metrics = ResourceMetrics::new(Box::new(Script(vec![sample(2000), sample(2500)])));
         metrics.cpus = 1.0;
         let t0 = Instant::now();
-        metrics.sample(t0);
-        metrics.sample(t0 + Duration::from_secs(1));
-        metrics.sample(t0 + Duration::from_secs(2)); // the script is empty: nothing changes
+        metrics.sample(t0, &registry);
+        metrics.sample(t0 + Duration::from_secs(1), &registry);
+        // The script is empty: nothing changes.
+        metrics.sample(t0 + Duration::from_secs(2), &registry);
         let text = registry.render();
         for expected in [
             "process_cpu_time_seconds_total 2",
@@ -331,6 +357,31 @@ mod tests {
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn no_series_until_the_monitor_reads_something() {
+        let registry = MetricsRegistry::new(&[]);
+        let mut metrics = ResourceMetrics::new(Box::new(NullMonitor));
+        metrics.sample(Instant::now(), &registry);
+        assert!(
+            !registry.render().contains("process_"),
+            "{}",
+            registry.render()
+        );
+        // A platform without thread or descriptor counts gets no such series.
+        let partial = ProcessSample {
+            memory_usage: 1000,
+            ..ProcessSample::default()
+        };
+        let mut metrics = ResourceMetrics::new(Box::new(Script(vec![partial])));
+        metrics.sample(Instant::now(), &registry);
+        let text = registry.render();
+        assert!(text.contains("process_memory_usage_bytes 1000"), "{text}");
+        assert!(
+            !text.contains(THREADS) && !text.contains(OPEN_FDS),
+            "{text}"
+        );
     }
 
     #[test]
