@@ -526,7 +526,7 @@ where
                         // Span metrics count every span, whatever the sampling; the
                         // table knows the callsite, so no registry look-up here. The
                         // worker takes a root's host time from the thread's tally.
-                        let handed_off = shared.summarize_sampled_out && {
+                        let handed_off = shared.tally_sampled_out && {
                             let handoff = shared.sampled_out.record(metadata, took, is_root);
                             if handoff.wakes_worker() {
                                 shared.queue.wake();

@@ -16,6 +16,7 @@
 //! not register its tally without waiting for the worker. What finds that queue full
 //! is dropped and counted. Nothing here blocks.
 
+use super::span::SpanMetricsProfile;
 use crossbeam_queue::ArrayQueue;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -107,7 +108,9 @@ struct Buckets {
 }
 
 impl Buckets {
-    fn new(bounds: &[f64], ns_per_unit: f64) -> Self {
+    /// The buckets of `profile`'s duration histogram.
+    fn new(profile: SpanMetricsProfile) -> Self {
+        let (bounds, ns_per_unit) = (profile.buckets(), profile.ns_per_unit());
         assert!(bounds.len() <= MAX_BOUNDS, "at most {MAX_BOUNDS} bounds");
         let mut upper_ns = [u64::MAX; MAX_BOUNDS];
         for (upper, &bound) in upper_ns.iter_mut().zip(bounds) {
@@ -291,12 +294,12 @@ impl std::fmt::Debug for SampledOutTally {
 }
 
 impl SampledOutTally {
-    /// Tallies for a duration histogram with `bounds` (at most [`MAX_BOUNDS`], in a
-    /// unit of `ns_per_unit` nanoseconds), and a shared queue of `capacity` spans.
-    pub(crate) fn new(capacity: usize, bounds: &[f64], ns_per_unit: f64) -> Self {
+    /// Tallies for `profile`'s duration histogram, and a shared queue of `capacity`
+    /// spans.
+    pub(crate) fn new(capacity: usize, profile: SpanMetricsProfile) -> Self {
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            buckets: Buckets::new(bounds, ns_per_unit),
+            buckets: Buckets::new(profile),
             threads: Mutex::new(Vec::new()),
             shared: ArrayQueue::new(capacity.max(1)),
             dropped: AtomicU64::new(0),
@@ -485,7 +488,7 @@ fn samples_into(out: &mut Vec<(f64, u64)>, buckets: &Buckets, counts: &[u64], to
 mod tests {
     use super::*;
     use crate::metrics::span::tests::checkout;
-    use crate::metrics::span::{SpanMetrics, SpanMetricsConfig, SpanMetricsProfile};
+    use crate::metrics::span::{SpanMetrics, SpanMetricsConfig};
     use crate::metrics::MetricsRegistry;
     use tracing_core::callsite::{Callsite, Identifier};
     use tracing_core::field::FieldSet;
@@ -494,13 +497,11 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn collector() -> Buckets {
-        let profile = SpanMetricsProfile::Collector;
-        Buckets::new(profile.buckets(), profile.ns_per_unit())
+        Buckets::new(SpanMetricsProfile::Collector)
     }
 
     fn tally(capacity: usize) -> SampledOutTally {
-        let profile = SpanMetricsProfile::Collector;
-        SampledOutTally::new(capacity, profile.buckets(), profile.ns_per_unit())
+        SampledOutTally::new(capacity, SpanMetricsProfile::Collector)
     }
 
     /// Distinct callsites (leaked: a callsite is `'static`).
@@ -567,7 +568,7 @@ mod tests {
     fn durations_fall_in_the_bucket_the_histogram_gives_their_value() {
         for profile in [SpanMetricsProfile::Collector, SpanMetricsProfile::Tempo] {
             let (bounds, per_unit) = (profile.buckets(), profile.ns_per_unit());
-            let buckets = Buckets::new(bounds, per_unit);
+            let buckets = Buckets::new(profile);
             let expected = |ns: u64| {
                 let value = ns as f64 / per_unit;
                 bounds

@@ -74,7 +74,7 @@ pub(crate) struct Shared {
     pub(crate) sampled_out: SampledOutTally,
     /// Whether sampled-out spans are tallied for span metrics (metrics on and
     /// sampling that may drop).
-    pub(crate) summarize_sampled_out: bool,
+    pub(crate) tally_sampled_out: bool,
     /// This observer's metrics (not the global `metrics` recorder).
     pub(crate) metrics: MetricsRegistry,
     pub(crate) pipeline_metrics: PipelineMetrics,
@@ -299,7 +299,7 @@ impl Pipeline {
             ),
         ]);
         // Sampled-out spans exist only when sampling (head or overhead budget) may drop.
-        let summarize_sampled_out = operations.span_metrics.enabled && sampling.may_drop();
+        let tally_sampled_out = operations.span_metrics.enabled && sampling.may_drop();
         let sampled_out_queue = if sampling.may_drop() {
             batch.max_queue_size.min(MAX_SAMPLED_OUT_QUEUE)
         } else {
@@ -317,12 +317,8 @@ impl Pipeline {
             sampling,
             diagnostics: Diagnostics::default(),
             recycled: ArrayQueue::new(RECYCLED_RECORDS),
-            sampled_out: SampledOutTally::new(
-                sampled_out_queue,
-                profile.buckets(),
-                profile.ns_per_unit(),
-            ),
-            summarize_sampled_out,
+            sampled_out: SampledOutTally::new(sampled_out_queue, profile),
+            tally_sampled_out,
             pipeline_metrics: PipelineMetrics::new(&metrics),
             metrics,
             health: operations.health.clone(),
