@@ -240,7 +240,7 @@ impl Worker {
                 let span_metrics = &mut duties.span_metrics;
                 span_metrics.observe_sampled_out(metadata, samples, &shared.metrics);
             },
-            |root_ns| shared.sampling.overhead.add_exported_root(root_ns),
+            |root_ns| shared.sampling.overhead.add_host_time(root_ns),
         );
     }
 
@@ -249,7 +249,7 @@ impl Worker {
         self.shared.stats.received(record);
         if record.parent_span_id.is_none() || record.parent_is_remote {
             let took = record.timing.duration_ns();
-            self.shared.sampling.overhead.add_exported_root(took);
+            self.shared.sampling.overhead.add_host_time(took);
         }
         self.duties
             .span_metrics

@@ -82,13 +82,10 @@ impl OverheadMeter {
         }
     }
 
-    /// Adds the duration of a local root span that the worker will not see (sampled out).
+    /// Adds the duration of a local root span: the host's time the ratio divides by.
+    /// Called on the worker for exported and tallied roots, on the caller's thread
+    /// for a root whose record or tally entry was dropped.
     pub(crate) fn add_host_time(&self, ns: u64) {
-        self.host_ns.fetch_add(ns, Relaxed);
-    }
-
-    /// Adds the duration of an exported local root span (on the worker).
-    pub(crate) fn add_exported_root(&self, ns: u64) {
         self.host_ns.fetch_add(ns, Relaxed);
     }
 
