@@ -93,6 +93,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Whether new spans should be recorded (false once shutdown began, or once the
     /// observer disabled itself).
+    #[inline]
     pub(crate) fn is_accepting(&self) -> bool {
         self.accepting.load(Ordering::Relaxed)
     }
@@ -187,6 +188,7 @@ impl Shared {
 
     /// Whether a hook can skip this span at once: it is in the sampled-out table (a
     /// slot read; the table is empty when nothing can be sampled out).
+    #[inline]
     pub(crate) fn skips(&self, id: &tracing_core::span::Id) -> bool {
         self.sampling.may_drop() && self.sampling.table.contains(id.into_u64())
     }

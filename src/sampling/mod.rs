@@ -40,6 +40,7 @@ pub(crate) struct Sampling {
 
 impl Sampling {
     /// Whether any span can be sampled out.
+    #[inline]
     pub(crate) fn may_drop(&self) -> bool {
         self.head.may_drop() || self.overhead.is_adaptive()
     }

@@ -66,6 +66,7 @@ impl SkeletonTable {
         }
     }
 
+    #[inline]
     fn slot(&self, id: u64) -> &Slot {
         // Fibonacci hashing spreads the registry's sequential ids over the table.
         let index = (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize;
@@ -143,6 +144,7 @@ impl SkeletonTable {
     }
 
     /// Whether `id` is in the table (one load: what hooks that only skip need).
+    #[inline]
     pub(crate) fn contains(&self, id: u64) -> bool {
         self.slot(id).id.load(Ordering::Acquire) == id
     }
