@@ -16,6 +16,16 @@ use tracing_core::Metadata;
 const SLOTS: usize = 1 << 16;
 const ROOT_BIT: u64 = 1;
 
+/// The bits of a span id a slot is chosen by. `tracing_subscriber`'s registry gives
+/// out sharded-slab keys (plus one): the entry's address in its shard and the shard
+/// (thread) in the low 51 bits, and above them a generation that changes every time
+/// the registry reuses the entry. Leaving the generation out sends a reused registry
+/// entry to the same table slot, which stays in cache: a loop creating and closing
+/// sampled-out spans touches the same few cache lines, not a new line of the 1.5 MiB
+/// table on every span (measured: 1.51x -> 1.24x the floor for one span). With other
+/// ids this is only a hash, as good as any.
+const HASHED_ID_BITS: u64 = (1 << 51) - 1;
+
 /// What the table says about a span id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lookup {
@@ -68,8 +78,10 @@ impl SkeletonTable {
 
     #[inline]
     fn slot(&self, id: u64) -> &Slot {
-        // Fibonacci hashing spreads the registry's sequential ids over the table.
-        let index = (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize;
+        // Folding the shard (bits 38 to 50) onto the address, then Fibonacci hashing,
+        // spreads the entries of every thread's shard over distinct slots.
+        let key = id & HASHED_ID_BITS;
+        let index = ((key ^ (key >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize;
         &self.slots[index % SLOTS]
     }
 
@@ -195,6 +207,39 @@ mod tests {
         assert_eq!(table.lookup(8), Lookup::Unknown);
         table.remove(7);
         assert_eq!(table.lookup(7), Lookup::Unknown);
+    }
+
+    /// Guards [`HASHED_ID_BITS`]: should the registry lay out its ids differently,
+    /// this fails (sampled-out spans would then cost a cache miss each).
+    #[test]
+    fn a_reused_registry_entry_keeps_its_slot() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let table = SkeletonTable::new();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
+        let ids: Vec<u64> = tracing::subscriber::with_default(subscriber, || {
+            (0..100)
+                .map(|_| {
+                    let span = tracing::info_span!("reused");
+                    span.id().map(|id| id.into_u64()).unwrap_or_default()
+                })
+                .collect()
+        });
+        // Each span reused the entry the one before it freed, under a new generation.
+        assert!(ids.windows(2).all(|pair| pair[0] != pair[1]), "{ids:?}");
+        assert!(ids
+            .iter()
+            .all(|&id| std::ptr::eq(table.slot(id), table.slot(ids[0]))));
+        // Spans open at once on 64 threads, 64 each (distinct entries: the shard in
+        // bits 38 and up, the address below), spread over distinct slots.
+        let open: Vec<u64> = (0..64u64)
+            .flat_map(|shard| (0..64).map(move |address| (shard << 38) + address + 1))
+            .collect();
+        let slots: std::collections::HashSet<_> = open
+            .iter()
+            .map(|&id| std::ptr::from_ref(table.slot(id)))
+            .collect();
+        assert_eq!(slots.len(), open.len());
     }
 
     #[test]
