@@ -722,11 +722,19 @@ mod tests {
     #[test]
     fn every_thread_tallies_its_own_spans_and_ended_threads_are_forgotten() {
         let tally = tally(16);
+        // Registrations one at a time: a thread that finds the list locked hands its
+        // span to the shared queue instead (tested below), which is not what this
+        // test is about.
+        let registering = Mutex::new(());
         std::thread::scope(|scope| {
             let threads: Vec<_> = (0..4)
                 .map(|_| {
                     scope.spawn(|| {
-                        for i in 0..500 {
+                        {
+                            let _one = registering.lock().unwrap();
+                            assert_eq!(tally.record(checkout(), 10, true), Handoff::Taken);
+                        }
+                        for i in 1..500 {
                             let root = i % 5 == 0;
                             assert_eq!(tally.record(checkout(), 10, root), Handoff::Taken);
                         }
@@ -749,6 +757,32 @@ mod tests {
         );
         assert_eq!(harvest(&tally).total(), 0);
         assert_eq!((tally.shared.len(), tally.dropped()), (0, 0));
+    }
+
+    #[test]
+    fn a_thread_that_finds_the_list_locked_hands_its_span_to_the_shared_queue() {
+        let tally = tally(16);
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // The worker (or another thread registering) holds the list: the
+                    // caller does not wait for it.
+                    let held = tally.threads.lock().unwrap();
+                    assert_eq!(tally.record(checkout(), 10, true), Handoff::Taken);
+                    drop(held);
+                    assert_eq!(tally.shared.len(), 1);
+                    assert!(tally.threads.lock().unwrap().is_empty());
+                    // The next span registers the thread.
+                    assert_eq!(tally.record(checkout(), 10, true), Handoff::Taken);
+                    assert_eq!(tally.threads.lock().unwrap().len(), 1);
+                    let harvested = harvest(&tally);
+                    assert_eq!(harvested.total(), 2);
+                    assert_eq!(harvested.root_ns, 20);
+                })
+                .join()
+                .unwrap();
+        });
+        assert_eq!(tally.dropped(), 0);
     }
 
     #[test]
