@@ -5,10 +5,10 @@
 //! observer is built; on x86_64 the hooks then read the counter directly and scale
 //! it with quanta's calibration): about 9 ns a read instead of about 21 ns for
 //! `clock_gettime` on the machine the benchmarks ran on, and a sampled-out span
-//! reads it twice. Elsewhere it is `CLOCK_MONOTONIC`, through quanta. Compact (`u64`) where an `Instant` (16 bytes) would not
-//! fit, e.g. in the sampled-out span table and the rate limiters. Span records keep
-//! their times as these readings; the worker maps them to Unix time from one
-//! reading of both clocks per batch.
+//! reads it twice. Elsewhere it is `CLOCK_MONOTONIC`, through quanta. Compact
+//! (`u64`) where an `Instant` (16 bytes) would not fit, e.g. in the sampled-out span
+//! table and the rate limiters. Span records keep their times as these readings; the
+//! worker maps them to Unix time from one reading of both clocks per batch.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
