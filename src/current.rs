@@ -23,7 +23,7 @@
 //! ids the spans would be exported with if an error kept them.
 
 use crate::propagation::SpanContext;
-use crate::record::ids::{SpanId, TraceId};
+use crate::ids::{SpanId, TraceId};
 use crate::span_ext::ObserverSpanExt;
 
 /// The context (trace id, span id, flags, `tracestate`) of [`tracing::Span::current`].

@@ -18,7 +18,7 @@ use crate::record::fields::{
     capture_event, capture_span_fields, is_error_event, names_remote_parent, records_error,
     remote_parent,
 };
-use crate::record::ids::{SpanId, TraceId};
+use crate::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanRecord, Timing};
 use crate::sampling::{Lookup, SkeletonTable};
 use std::sync::Arc;

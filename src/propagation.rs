@@ -11,7 +11,7 @@
 //! or afterwards, before the span has children, with
 //! [`ObserverSpanExt::set_parent`](crate::ObserverSpanExt::set_parent).
 
-use crate::record::ids::{SpanId, TraceId};
+use crate::ids::{SpanId, TraceId};
 use std::fmt;
 
 /// The W3C trace-flags bit that says the caller sampled the trace.

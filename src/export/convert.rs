@@ -142,7 +142,7 @@ impl RequestBuilder {
 fn instance_id() -> String {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
-        let bits = crate::record::ids::TraceId::random().to_u128();
+        let bits = crate::ids::TraceId::random().to_u128();
         let bits = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
         let hex = format!("{bits:032x}");
         format!(

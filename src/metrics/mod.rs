@@ -18,6 +18,7 @@
 
 pub(crate) mod otlp;
 pub(crate) mod pipeline;
+pub(crate) mod process;
 pub(crate) mod sampled_out;
 pub(crate) mod span;
 

@@ -30,7 +30,7 @@ use crate::metrics::span::SpanMetricsConfig;
 use crate::metrics::MetricsRegistry;
 use crate::queue::SpanQueue;
 use crate::record::fields::Rules;
-use crate::record::ids::SpanId;
+use crate::ids::SpanId;
 use crate::record::policy::FieldPolicy;
 use crate::record::{Limits, Lineage, SpanRecord};
 use crate::report::PipelineStats;

@@ -23,7 +23,8 @@ use crate::export::metrics::MetricsExport;
 use crate::metrics::span::{SpanMetrics, SpanMetricsConfig};
 use crate::panic_hook::panic_message;
 use crate::record::SpanRecord;
-use crate::resources::{ResourceMetrics, ResourceMonitor};
+use crate::metrics::process::ProcessMetrics;
+use crate::resources::ResourceMonitor;
 use futures_util::future::LocalBoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
@@ -51,7 +52,7 @@ struct Outcome {
 /// OTLP metrics export.
 pub(super) struct Duties {
     span_metrics: SpanMetrics,
-    resources: ResourceMetrics,
+    resources: ProcessMetrics,
     interval: Duration,
     /// The OTLP metrics export and its interval, when on.
     metrics_export: Option<(MetricsExport, Duration)>,
@@ -68,7 +69,7 @@ impl Duties {
     ) -> Self {
         Self {
             span_metrics: SpanMetrics::new(span_metrics, service_name, &shared.metrics),
-            resources: ResourceMetrics::new(monitor),
+            resources: ProcessMetrics::new(monitor),
             interval,
             metrics_export,
         }

@@ -7,7 +7,6 @@
 //! convention attributes) happens on the worker.
 
 pub(crate) mod fields;
-pub(crate) mod ids;
 pub(crate) mod policy;
 pub(crate) mod thread;
 
@@ -15,7 +14,7 @@ use crate::clock::Nanos;
 use crate::propagation::SpanContext;
 use crate::resources::{thread_allocations, ThreadAllocations};
 use compact_str::CompactString;
-use ids::{SpanId, TraceId};
+use crate::ids::{SpanId, TraceId};
 use std::time::Duration;
 use tracing_core::Metadata;
 

@@ -16,7 +16,7 @@ mod rate;
 pub(crate) mod skeleton;
 
 use crate::propagation::SpanContext;
-use crate::record::ids::TraceId;
+use crate::ids::TraceId;
 use rate::RateLimiter;
 use std::fmt;
 use tracing_core::Metadata;
