@@ -11,7 +11,7 @@
 
 use crate::clock::{self, Nanos};
 use crate::entered;
-use crate::metrics::sampled_out::Handoff;
+use crate::tally::Handoff;
 use crate::pipeline::Shared;
 use crate::propagation::SpanContext;
 use crate::record::fields::{

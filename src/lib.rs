@@ -69,6 +69,7 @@ pub mod resources;
 mod sampling;
 mod server;
 mod span_ext;
+mod tally;
 pub mod spool;
 
 // === propagation helpers and middleware (ecosystem) ===
@@ -90,7 +91,7 @@ pub use delivery::{
 pub use error::{BuildError, ExportError, ExportErrorKind, FlushError};
 pub use export::{InMemoryExporter, SpanExporter};
 pub use layer::ObserverLayer;
-pub use metrics::SpanMetricsProfile;
+pub use tally::SpanMetricsProfile;
 pub use observer::Observer;
 pub use propagation::SpanContext;
 pub use ids::{SpanId, TraceId};

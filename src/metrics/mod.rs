@@ -19,7 +19,6 @@
 pub(crate) mod otlp;
 pub(crate) mod pipeline;
 pub(crate) mod process;
-pub(crate) mod sampled_out;
 pub(crate) mod span;
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Unit};
@@ -29,7 +28,7 @@ use metrics_exporter_prometheus::{
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-pub use span::SpanMetricsProfile;
+pub(crate) use crate::tally::SpanMetricsProfile;
 
 /// The `metrics` metadata every series of this crate is registered with.
 const METADATA: metrics::Metadata<'static> = metrics::Metadata::new(

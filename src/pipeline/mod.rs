@@ -25,7 +25,7 @@ use crate::export::SpanExporter;
 use crate::health::HealthRegistry;
 use crate::metrics::otlp::MetricsContext;
 use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics};
-use crate::metrics::sampled_out::SampledOutTally;
+use crate::tally::SampledOutTally;
 use crate::metrics::span::SpanMetricsConfig;
 use crate::metrics::MetricsRegistry;
 use crate::queue::SpanQueue;
