@@ -10,7 +10,7 @@ use crate::delivery::{
     BreakerConfig, CircuitBreaker, Delivered, Delivery, DropReason, RetryPolicy, EXPORT_BREAKER,
 };
 use crate::export::SpanExporter;
-use crate::pipeline::Stats;
+use crate::stats::Stats;
 use crate::spool::segment::Kind;
 use crate::spool::{
     Spool, SpoolConfig, DEFAULT_CLEANUP_INTERVAL, DEFAULT_MAX_BYTES, DEFAULT_RETENTION,

@@ -69,6 +69,7 @@ pub mod resources;
 mod sampling;
 mod server;
 mod span_ext;
+mod stats;
 mod tally;
 pub mod spool;
 

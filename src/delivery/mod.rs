@@ -29,7 +29,8 @@ pub use retry::{
 
 use crate::error::{ExportError, ExportErrorKind};
 use crate::export::{has_error, SpanExporter};
-use crate::pipeline::Stats;
+use crate::stats::Stats;
+pub(crate) use crate::stats::{Delivered, DropReason};
 use crate::spool::segment::Kind;
 use crate::spool::{AppendError, Replay, Spool};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -41,27 +42,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// Time kept before the shutdown deadline to write to the spool.
 const SPOOL_MARGIN: Duration = Duration::from_millis(50);
-
-/// Why a batch's spans were dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DropReason {
-    /// Export failed and there is no spool.
-    ExportFailed,
-    /// No exporter and no spool.
-    NoExporter,
-    /// The spool is over budget.
-    SpoolFull,
-    /// Writing to the spool failed.
-    SpoolError,
-}
-
-/// How one batch ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Delivered {
-    Exported,
-    Spooled,
-    Dropped(DropReason),
-}
 
 /// The worker's delivery state; lives on the worker thread only.
 pub(crate) struct Delivery {

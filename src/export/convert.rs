@@ -8,7 +8,7 @@ use crate::propagation::SpanContext;
 use crate::record::{
     thread, Attribute, EventName, EventRecord, SpanKind, SpanRecord, StatusCode, Value,
 };
-use crate::sampling::KEPT_BY_KEY;
+use crate::record::KEPT_BY_KEY;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,

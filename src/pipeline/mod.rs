@@ -12,7 +12,6 @@
 //! `max_worker_restarts` failures in a row the observer disables itself (the layer
 //! turns into a no-op, health says why) and the host runs on untouched.
 
-mod stats;
 mod supervisor;
 mod worker;
 
@@ -44,7 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tracing_core::Metadata;
 
-pub(crate) use stats::Stats;
+use crate::stats::Stats;
 
 /// Records kept for reuse at most.
 const RECYCLED_RECORDS: usize = 4096;

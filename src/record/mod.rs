@@ -18,6 +18,9 @@ use crate::ids::{SpanId, TraceId};
 use std::time::Duration;
 use tracing_core::Metadata;
 
+/// The attribute on spans kept by a tail rule although head sampling dropped them.
+pub(crate) const KEPT_BY_KEY: &str = "observer.sampling.kept_by";
+
 /// Bounds applied to what one span may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {

@@ -78,8 +78,6 @@ impl Sampling {
     }
 }
 
-/// The attribute on spans kept by a tail rule although head sampling dropped them.
-pub(crate) const KEPT_BY_KEY: &str = "observer.sampling.kept_by";
 
 /// The head sampler (`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`).
 ///

@@ -105,7 +105,7 @@ pub(crate) enum AppendError {
     Io,
 }
 
-/// The spool's counters, shared with [`Stats`](crate::pipeline::Stats) snapshots.
+/// The spool's counters, shared with [`Stats`](crate::stats::Stats) snapshots.
 #[derive(Debug, Default)]
 pub(crate) struct SpoolCounters {
     pub(crate) enabled: AtomicBool,

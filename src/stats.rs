@@ -1,6 +1,5 @@
 //! Counters the worker keeps and the [`Observer`](crate::Observer) reads.
 
-use crate::delivery::{Delivered, DropReason};
 use crate::error::ExportError;
 use crate::queue::SpanQueue;
 use crate::record::SpanRecord;
@@ -9,6 +8,27 @@ use crate::spool::SpoolCounters;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
+
+/// Why a batch's spans were dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DropReason {
+    /// Export failed and there is no spool.
+    ExportFailed,
+    /// No exporter and no spool.
+    NoExporter,
+    /// The spool is over budget.
+    SpoolFull,
+    /// Writing to the spool failed.
+    SpoolError,
+}
+
+/// How one batch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivered {
+    Exported,
+    Spooled,
+    Dropped(DropReason),
+}
 
 /// Pipeline counters; written by the worker only (the queue counts its own drops).
 #[derive(Debug, Default)]
