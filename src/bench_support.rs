@@ -10,12 +10,12 @@ use crate::delivery::{
     BreakerConfig, CircuitBreaker, Delivered, Delivery, DropReason, RetryPolicy, EXPORT_BREAKER,
 };
 use crate::export::SpanExporter;
-use crate::stats::Stats;
 use crate::spool::segment::Kind;
 use crate::spool::{
     Spool, SpoolConfig, DEFAULT_CLEANUP_INTERVAL, DEFAULT_MAX_BYTES, DEFAULT_RETENTION,
     DEFAULT_SYNC_INTERVAL,
 };
+use crate::stats::Stats;
 use std::io;
 use std::path::Path;
 use std::rc::Rc;
@@ -74,7 +74,7 @@ impl SpoolBench {
 
     /// `fsync`s what was appended since the last sync: the worker's periodic upkeep.
     pub fn sync(&self) {
-        self.delivery.maintain(false);
+        self.delivery.sync_spool();
     }
 
     /// Replays spooled batches the way the worker does once the breaker lets it (oldest

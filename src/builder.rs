@@ -1391,7 +1391,8 @@ impl ObserverBuilder {
         )
         .map_err(BuildError::WorkerSpawn)?;
         if config.panic_hook {
-            crate::panic_hook::install(pipeline.flush_handle());
+            let handle = pipeline.flush_handle();
+            crate::panic_hook::install(move |timeout| handle.flush(timeout));
         }
         Ok(Observer::running(pipeline, config.shutdown_timeout))
     }

@@ -12,6 +12,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A reading of the crate's clock: monotonic nanoseconds since the first observer
 /// started. Span and event times are kept as these (8 bytes, plain integer
@@ -98,6 +99,12 @@ pub(crate) fn now_nanos() -> Nanos {
 fn from_quanta() -> Nanos {
     let (clock, start) = clock();
     clock.delta_as_nanos(*start, clock.raw())
+}
+
+/// Nanoseconds since the Unix epoch (0 before it).
+pub(crate) fn unix_nanos(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

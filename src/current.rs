@@ -22,8 +22,8 @@
 //! the head sampler dropped they return its unsampled context (sampled flag off): the
 //! ids the spans would be exported with if an error kept them.
 
-use crate::propagation::SpanContext;
 use crate::ids::{SpanId, TraceId};
+use crate::propagation::SpanContext;
 use crate::span_ext::ObserverSpanExt;
 
 /// The context (trace id, span id, flags, `tracestate`) of [`tracing::Span::current`].

@@ -11,16 +11,16 @@
 
 use crate::clock::{self, Nanos};
 use crate::entered;
-use crate::tally::Handoff;
-use crate::pipeline::Shared;
+use crate::ids::{SpanId, TraceId};
 use crate::propagation::SpanContext;
 use crate::record::fields::{
     capture_event, capture_span_fields, is_error_event, names_remote_parent, records_error,
     remote_parent,
 };
-use crate::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanRecord, Timing};
+use crate::recorder::Recorder;
 use crate::sampling::{Lookup, SkeletonTable};
+use crate::tally::Handoff;
 use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Subscriber};
@@ -45,13 +45,13 @@ const SAMPLED: u8 = 0x01;
 /// ```
 #[derive(Clone)]
 pub struct ObserverLayer {
-    shared: Option<Arc<Shared>>,
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl std::fmt::Debug for ObserverLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObserverLayer")
-            .field("enabled", &self.shared.is_some())
+            .field("enabled", &self.recorder.is_some())
             .finish()
     }
 }
@@ -60,13 +60,13 @@ impl std::fmt::Debug for ObserverLayer {
 struct RemoteParent(SpanContext);
 
 impl ObserverLayer {
-    pub(crate) fn new(shared: Option<Arc<Shared>>) -> Self {
-        Self { shared }
+    pub(crate) fn new(recorder: Option<Arc<Recorder>>) -> Self {
+        Self { recorder }
     }
 
     #[inline]
-    fn active(&self) -> Option<&Shared> {
-        self.shared.as_deref().filter(|s| s.is_accepting())
+    fn active(&self) -> Option<&Recorder> {
+        self.recorder.as_deref().filter(|s| s.is_accepting())
     }
 
     /// This layer's key in the per-thread stack of entered spans: its address, which
@@ -92,7 +92,7 @@ impl ObserverLayer {
     where
         S: for<'a> LookupSpan<'a>,
     {
-        let table = &self.shared.as_deref()?.sampling.table;
+        let table = &self.recorder.as_deref()?.sampling.table;
         let Lookup::SampledOut { start, .. } = table.lookup(span.id().into_u64()) else {
             return None;
         };
@@ -154,7 +154,7 @@ where
 /// is in the sampled-out table).
 #[inline]
 fn root_lineage<S>(
-    shared: &Shared,
+    recorder: &Recorder,
     attrs: &Attributes<'_>,
     id: &Id,
     ctx: &Context<'_, S>,
@@ -166,10 +166,10 @@ where
     let metadata = attrs.metadata();
     if names_remote_parent(metadata) {
         if let Some(remote) = remote_parent(attrs) {
-            return remote_root_lineage(shared, metadata, id, ctx, now_ns, remote);
+            return remote_root_lineage(recorder, metadata, id, ctx, now_ns, remote);
         }
     }
-    let sampling = &shared.sampling;
+    let sampling = &recorder.sampling;
     // Derived from the start the sampled-out table would read back, so a sampled-out
     // root's propagated and promoted trace ids agree. Only a ratio or a recorded span
     // needs it.
@@ -185,7 +185,7 @@ where
 /// have no remote parent.
 #[inline(never)]
 fn remote_root_lineage<S>(
-    shared: &Shared,
+    recorder: &Recorder,
     metadata: &'static tracing_core::Metadata<'static>,
     id: &Id,
     ctx: &Context<'_, S>,
@@ -195,7 +195,7 @@ fn remote_root_lineage<S>(
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let sampling = &shared.sampling;
+    let sampling = &recorder.sampling;
     let sampled = !sampling.may_drop()
         || sampling.sample_root(metadata, || remote.trace_id(), Some(&remote), || now_ns);
     if !sampled {
@@ -214,7 +214,7 @@ where
 /// line: the sampled-out path of `on_new_span` stays small.
 #[inline(never)]
 fn record_new_span<S>(
-    shared: &Shared,
+    recorder: &Recorder,
     attrs: &Attributes<'_>,
     id: &Id,
     ctx: &Context<'_, S>,
@@ -236,7 +236,7 @@ fn record_new_span<S>(
             });
             match parent {
                 Some(parent) => Lineage::child_of(&parent, false),
-                None => match root_lineage(shared, attrs, id, ctx, now_ns) {
+                None => match root_lineage(recorder, attrs, id, ctx, now_ns) {
                     Some(lineage) => lineage,
                     None => return,
                 },
@@ -244,24 +244,24 @@ fn record_new_span<S>(
         }
     };
     let Some(span) = ctx.span(id) else { return };
-    let mut record = shared.new_record(attrs.metadata(), lineage, SpanId::random(), now_ns);
+    let mut record = recorder.new_record(attrs.metadata(), lineage, SpanId::random(), now_ns);
     let attributes = std::mem::take(&mut record.attributes);
-    let fields = capture_span_fields(|v| attrs.record(v), shared.rules(), attributes);
-    fields.apply(&mut record, &shared.limits, now_ns);
+    let fields = capture_span_fields(|v| attrs.record(v), recorder.rules(), attributes);
+    fields.apply(&mut record, &recorder.limits, now_ns);
     span.extensions_mut().replace(record);
 }
 
 /// Enters or exits a span's record (`step` is [`Timing::enter`] or [`Timing::exit`]).
 /// Out of line: hooks that skip a sampled-out span stay small.
 #[inline(never)]
-fn time_record<S, F>(shared: &Shared, id: &Id, ctx: &Context<'_, S>, step: F)
+fn time_record<S, F>(recorder: &Recorder, id: &Id, ctx: &Context<'_, S>, step: F)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     F: FnOnce(&mut Timing, Nanos, Option<std::time::Duration>),
 {
-    let _timer = shared.sampling.overhead.start();
+    let _timer = recorder.sampling.overhead.start();
     let Some(span) = ctx.span(id) else { return };
-    let cpu = shared.thread_cpu_time();
+    let cpu = recorder.thread_cpu_time();
     let mut extensions = span.extensions_mut();
     if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
         step(&mut record.timing, clock::now_nanos(), cpu);
@@ -270,11 +270,11 @@ where
 
 /// Turns a sampled-out span and its sampled-out local ancestors into full records, so
 /// that the path to a failure (or a slow span) is exported. Runs only on that path.
-fn promote<S>(shared: &Shared, span: &SpanRef<'_, S>, reason: &'static str, now: Nanos)
+fn promote<S>(recorder: &Recorder, span: &SpanRef<'_, S>, reason: &'static str, now: Nanos)
 where
     S: for<'a> LookupSpan<'a>,
 {
-    let table = &shared.sampling.table;
+    let table = &recorder.sampling.table;
     let mut chain = Vec::new();
     let mut anchor = None;
     // The local root's trace id as it was derived at its creation (and propagated).
@@ -320,7 +320,7 @@ where
         .unwrap_or_else(|| Lineage::root(root_trace.unwrap_or_else(TraceId::random), SAMPLED));
     lineage.trace_flags |= SAMPLED;
     for (span, start, span_id) in chain.into_iter().rev() {
-        let mut record = shared.new_record(span.metadata(), lineage.clone(), span_id, start);
+        let mut record = recorder.new_record(span.metadata(), lineage.clone(), span_id, start);
         record.kept_by = Some(reason);
         lineage = Lineage::child_of(&record.context(), false);
         span.extensions_mut().replace(record);
@@ -333,8 +333,8 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_register_dispatch(&self, dispatch: &Dispatch) {
-        if let Some(shared) = &self.shared {
-            shared.diagnostics.register(dispatch);
+        if let Some(recorder) = &self.recorder {
+            recorder.diagnostics.register(dispatch);
         } else {
             tracing::dispatcher::with_default(dispatch, || {
                 tracing::info!(
@@ -346,9 +346,11 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(shared) = self.active() else { return };
-        let _timer = shared.sampling.overhead.start();
-        let sampling = &shared.sampling;
+        let Some(recorder) = self.active() else {
+            return;
+        };
+        let _timer = recorder.sampling.overhead.start();
+        let sampling = &recorder.sampling;
         let now_ns = clock::now_nanos();
         let parent_id = parent_of(self, attrs, &ctx);
         let root = match &parent_id {
@@ -363,38 +365,42 @@ where
                 }
                 None
             }
-            None => match root_lineage(shared, attrs, id, &ctx, now_ns) {
+            None => match root_lineage(recorder, attrs, id, &ctx, now_ns) {
                 Some(lineage) => Some(lineage),
                 None => return,
             },
         };
-        record_new_span(shared, attrs, id, &ctx, parent_id, root, now_ns);
+        record_new_span(recorder, attrs, id, &ctx, parent_id, root, now_ns);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(shared) = self.active() else { return };
-        let _timer = shared.sampling.overhead.start();
+        let Some(recorder) = self.active() else {
+            return;
+        };
+        let _timer = recorder.sampling.overhead.start();
         let Some(span) = ctx.span(id) else { return };
         if span.extensions().get::<Box<SpanRecord>>().is_none() {
-            let sampled_out = shared.sampling.table.contains(id.into_u64());
+            let sampled_out = recorder.sampling.table.contains(id.into_u64());
             if !(sampled_out
-                && shared.sampling.keep_errors
+                && recorder.sampling.keep_errors
                 && records_error(values, span.metadata()))
             {
                 return;
             }
-            promote(shared, &span, "error", clock::now_nanos());
+            promote(recorder, &span, "error", clock::now_nanos());
         }
-        let fields = capture_span_fields(|v| values.record(v), shared.rules(), Vec::new());
+        let fields = capture_span_fields(|v| values.record(v), recorder.rules(), Vec::new());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            fields.apply(record, &shared.limits, clock::now_nanos());
+            fields.apply(record, &recorder.limits, clock::now_nanos());
         }
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
-        let Some(shared) = self.active() else { return };
-        let _timer = shared.sampling.overhead.start();
+        let Some(recorder) = self.active() else {
+            return;
+        };
+        let _timer = recorder.sampling.overhead.start();
         let Some(span) = ctx.span(id) else { return };
         // A cause that closed already (or was sampled out) has no identity to link to.
         let link = ctx.span(follows).and_then(|cause| {
@@ -406,7 +412,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             match link {
-                Some(link) => record.push_link(link, &shared.limits),
+                Some(link) => record.push_link(link, &recorder.limits),
                 None => record.dropped_links += 1,
             }
         }
@@ -415,30 +421,32 @@ where
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         // A sampled-out span has nothing to time: it leaves before anything else
         // (its few instructions here are not metered).
-        let Some(shared) = self.shared.as_deref() else {
+        let Some(recorder) = self.recorder.as_deref() else {
             return;
         };
         entered::enter(self.key(), id);
-        if shared.skips(id) || !shared.is_accepting() {
+        if recorder.skips(id) || !recorder.is_accepting() {
             return;
         }
-        time_record(shared, id, &ctx, Timing::enter);
+        time_record(recorder, id, &ctx, Timing::enter);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(shared) = self.shared.as_deref() else {
+        let Some(recorder) = self.recorder.as_deref() else {
             return;
         };
         entered::exit(self.key(), id);
-        if shared.skips(id) || !shared.is_accepting() {
+        if recorder.skips(id) || !recorder.is_accepting() {
             return;
         }
-        time_record(shared, id, &ctx, Timing::exit);
+        time_record(recorder, id, &ctx, Timing::exit);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let Some(shared) = self.active() else { return };
-        let _timer = shared.sampling.overhead.start();
+        let Some(recorder) = self.active() else {
+            return;
+        };
+        let _timer = recorder.sampling.overhead.start();
         let is_error = is_error_event(event);
         let span_id = if event.is_contextual() {
             self.current_span(&ctx)
@@ -446,13 +454,13 @@ where
             event.parent().cloned()
         };
         let Some(span_id) = span_id else { return };
-        if !is_error && shared.skips(&span_id) {
+        if !is_error && recorder.skips(&span_id) {
             return;
         }
         let Some(span) = ctx.event_span(event) else {
             return;
         };
-        let limits = &shared.limits;
+        let limits = &recorder.limits;
         let cap = if is_error {
             limits.max_events * 2
         } else {
@@ -465,11 +473,11 @@ where
             .map(|r| r.events.len());
         let room = match events {
             Some(len) => len < cap,
-            None if is_error && shared.sampling.keep_errors => {
-                if shared.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
+            None if is_error && recorder.sampling.keep_errors => {
+                if recorder.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
                     return;
                 }
-                promote(shared, &span, "error", clock::now_nanos());
+                promote(recorder, &span, "error", clock::now_nanos());
                 true
             }
             None => return,
@@ -485,7 +493,7 @@ where
             return;
         }
         // Format outside the span's lock: a field's Debug may itself emit events.
-        let captured = capture_event(event, shared.rules(), clock::now_nanos());
+        let captured = capture_event(event, recorder.rules(), clock::now_nanos());
         let mut extensions = span.extensions_mut();
         if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
             record.truncated_values += captured.truncated;
@@ -497,9 +505,11 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let Some(shared) = self.active() else { return };
-        let _timer = shared.sampling.overhead.start();
-        let sampling = &shared.sampling;
+        let Some(recorder) = self.active() else {
+            return;
+        };
+        let _timer = recorder.sampling.overhead.start();
+        let sampling = &recorder.sampling;
         if sampling.may_drop() {
             // Without a slow rule the span leaves the table now; with one, it stays
             // there until `promote` has read its start.
@@ -518,7 +528,7 @@ where
                 let took = now.saturating_sub(start);
                 let slow = slow_rule.is_some_and(|t| u128::from(took) >= t.as_nanos());
                 match slow.then(|| ctx.span(&id)).flatten() {
-                    Some(span) => promote(shared, &span, "slow", now),
+                    Some(span) => promote(recorder, &span, "slow", now),
                     None => {
                         if slow_rule.is_some() {
                             sampling.table.remove(id.into_u64());
@@ -526,10 +536,10 @@ where
                         // Span metrics count every span, whatever the sampling; the
                         // table knows the callsite, so no registry look-up here. The
                         // worker takes a root's host time from the thread's tally.
-                        let handed_off = shared.tally_sampled_out && {
-                            let handoff = shared.sampled_out.record(metadata, took, is_root);
+                        let handed_off = recorder.tally_sampled_out && {
+                            let handoff = recorder.sampled_out.record(metadata, took, is_root);
                             if handoff.wakes_worker() {
-                                shared.queue.wake();
+                                recorder.queue.wake();
                             }
                             handoff != Handoff::Dropped
                         };
@@ -541,14 +551,14 @@ where
                 }
             }
         }
-        close_record(shared, &id, &ctx);
+        close_record(recorder, &id, &ctx);
     }
 }
 
 /// Hands a closing span's record to the queue. Out of line: the sampled-out path of
 /// `on_close` stays small.
 #[inline(never)]
-fn close_record<S>(shared: &Shared, id: &Id, ctx: &Context<'_, S>)
+fn close_record<S>(recorder: &Recorder, id: &Id, ctx: &Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -559,9 +569,9 @@ where
     record.timing.close(clock::now_nanos());
     let root = record.parent_span_id.is_none() || record.parent_is_remote;
     let took = record.timing.duration_ns();
-    if !shared.queue.push(record) && root {
+    if !recorder.queue.push(record) && root {
         // Refused by a full queue: the worker never sees it, so its host time goes
         // to the overhead meter here (else overload inflates the ratio).
-        shared.sampling.overhead.add_host_time(took);
+        recorder.sampling.overhead.add_host_time(took);
     }
 }

@@ -64,14 +64,15 @@ mod pipeline;
 mod propagation;
 mod queue;
 mod record;
+mod recorder;
 mod report;
 pub mod resources;
 mod sampling;
 mod server;
 mod span_ext;
+pub mod spool;
 mod stats;
 mod tally;
-pub mod spool;
 
 // === propagation helpers and middleware (ecosystem) ===
 mod current;
@@ -91,14 +92,14 @@ pub use delivery::{
 };
 pub use error::{BuildError, ExportError, ExportErrorKind, FlushError};
 pub use export::{InMemoryExporter, SpanExporter};
+pub use ids::{SpanId, TraceId};
 pub use layer::ObserverLayer;
-pub use tally::SpanMetricsProfile;
 pub use observer::Observer;
 pub use propagation::SpanContext;
-pub use ids::{SpanId, TraceId};
 pub use report::{DroppedSpans, PipelineStats, ShutdownReport, SpoolStats};
 pub use sampling::{Sampler, SamplingRule};
 pub use span_ext::ObserverSpanExt;
+pub use tally::SpanMetricsProfile;
 
 /// The OTLP protobuf types batches are made of (re-exported from `opentelemetry-proto`),
 /// for custom [`SpanExporter`]s.

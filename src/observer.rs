@@ -1,6 +1,7 @@
 //! [`Observer`]: owns the pipeline, hands out the layer, flushes and shuts down.
 
 use crate::builder::ObserverBuilder;
+use crate::delivery::CircuitBreaker;
 use crate::error::FlushError;
 use crate::health::HealthRegistry;
 use crate::layer::ObserverLayer;
@@ -86,7 +87,7 @@ impl Observer {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn layer(&self) -> ObserverLayer {
-        ObserverLayer::new(self.pipeline.as_ref().map(|p| p.shared().clone()))
+        ObserverLayer::new(self.pipeline.as_ref().map(|p| p.recorder().clone()))
     }
 
     /// Whether the observer was disabled (`OTEL_SDK_DISABLED=true` or
@@ -114,7 +115,22 @@ impl Observer {
     pub fn disabled_reason(&self) -> Option<String> {
         self.pipeline
             .as_ref()
-            .and_then(|p| p.shared().disabled_reason().map(str::to_owned))
+            .and_then(|p| p.status().disabled_reason().map(str::to_owned))
+    }
+
+    /// This observer's export breaker, named `otlp-export:<service.name>`; `None`
+    /// when the observer is disabled. It is this observer's alone: another observer
+    /// in the process has its own, and neither is in [`breakers()`](crate::breakers).
+    ///
+    /// ```no_run
+    /// # let observer = tracing_observer::Observer::builder().service_name("checkout").build()?;
+    /// let breaker = observer.export_breaker().expect("enabled");
+    /// assert_eq!(breaker.name(), "otlp-export:checkout");
+    /// println!("exports are {}", breaker.state());
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn export_breaker(&self) -> Option<&CircuitBreaker> {
+        self.pipeline.as_ref().map(|p| &p.status().export_breaker)
     }
 
     /// The address the HTTP endpoints listen on (`OBSERVER_HTTP_ADDR`), with the
@@ -128,7 +144,7 @@ impl Observer {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
-        self.pipeline.as_ref().and_then(|p| p.shared().http_addr)
+        self.pipeline.as_ref().and_then(|p| p.status().http_addr)
     }
 
     /// The application health checks served on `/health` and `/health/ready`.
@@ -141,7 +157,7 @@ impl Observer {
     /// ```
     pub fn health(&self) -> &HealthRegistry {
         match &self.pipeline {
-            Some(pipeline) => &pipeline.shared().health,
+            Some(pipeline) => &pipeline.status().health,
             None => &self.idle_health,
         }
     }
@@ -159,7 +175,7 @@ impl Observer {
     pub fn metrics_text(&self) -> String {
         self.pipeline
             .as_ref()
-            .map(|p| p.shared().render_metrics())
+            .map(|p| p.status().render_metrics())
             .unwrap_or_default()
     }
 

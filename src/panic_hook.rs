@@ -9,7 +9,6 @@
 //! and calls the hook that was installed before. The spans the panic unwinds
 //! through close during unwinding and are exported as usual.
 
-use crate::pipeline::FlushHandle;
 use std::any::Any;
 use std::cell::Cell;
 use std::time::Duration;
@@ -22,7 +21,7 @@ thread_local! {
 }
 
 /// Installs the hook in front of the current one.
-pub(crate) fn install(flush: FlushHandle) {
+pub(crate) fn install(flush: impl Fn(Duration) + Send + Sync + 'static) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         // A panic inside the hook (a subscriber bug) must not recurse.
@@ -41,7 +40,7 @@ pub(crate) fn install(flush: FlushHandle) {
                 code.column.number = column,
                 "panicked at {file}:{line}:{column}: {message}"
             );
-            flush.flush(PANIC_FLUSH_TIMEOUT);
+            flush(PANIC_FLUSH_TIMEOUT);
             IN_HOOK.with(|flag| flag.set(false));
         }
         previous(info);

@@ -12,8 +12,8 @@
 //! Anything else is 404; methods other than `GET` and `HEAD` are 405. The listener
 //! is bound in `build()`, so a port in use is a build error, not a silent failure.
 
-use crate::health::{components, HealthReport, HealthStatus};
-use crate::pipeline::Shared;
+use crate::delivery::BreakerSnapshot;
+use crate::health::{ComponentHealth, HealthRegistry, HealthReport, HealthStatus};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -29,8 +29,22 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// A connection that sends nothing for this long is closed.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What the endpoints answer from: the observer that serves them.
+pub(crate) trait Endpoints: Send + Sync + 'static {
+    /// Whether the worker has started (its exporter is built and its loop runs).
+    fn has_started(&self) -> bool;
+    /// The observer's own health components.
+    fn components(&self) -> Vec<ComponentHealth>;
+    /// The application's health checks.
+    fn checks(&self) -> &HealthRegistry;
+    /// Every metric, as Prometheus text.
+    fn metrics_text(&self) -> String;
+    /// The breakers to list: the observer's export breaker, then the application's.
+    fn breakers(&self) -> Vec<BreakerSnapshot>;
+}
+
 /// Serves connections from `listener` until the runtime stops.
-pub(crate) async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
+pub(crate) async fn serve<E: Endpoints>(listener: std::net::TcpListener, endpoints: Arc<E>) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
@@ -40,11 +54,11 @@ pub(crate) async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) 
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let shared = Arc::clone(&shared);
+        let endpoints = Arc::clone(&endpoints);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(respond(&request, &shared).await) }
+                let endpoints = Arc::clone(&endpoints);
+                async move { Ok::<_, Infallible>(respond(&request, &*endpoints).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -55,14 +69,17 @@ pub(crate) async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) 
     }
 }
 
-async fn respond(request: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+async fn respond<E: Endpoints>(
+    request: &Request<Incoming>,
+    endpoints: &E,
+) -> Response<Full<Bytes>> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
     }
     match request.uri().path() {
         "/health/live" => json(StatusCode::OK, &serde_json::json!({"status": "HEALTHY"})),
         "/health/startup" => {
-            let (code, status) = if shared.has_started() {
+            let (code, status) = if endpoints.has_started() {
                 (StatusCode::OK, HealthStatus::Healthy)
             } else {
                 (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy)
@@ -70,32 +87,32 @@ async fn respond(request: &Request<Incoming>, shared: &Shared) -> Response<Full<
             json(code, &serde_json::json!({"status": status}))
         }
         "/health/ready" => {
-            let report = health(shared).await;
+            let report = health(endpoints).await;
             json(
                 code(report.status.http_status()),
                 &serde_json::json!({"status": report.status}),
             )
         }
         "/health" => {
-            let report = health(shared).await;
+            let report = health(endpoints).await;
             json(code(report.status.http_status()), &report)
         }
         "/metrics" => {
-            let mut response = Response::new(Full::new(Bytes::from(shared.render_metrics())));
+            let mut response = Response::new(Full::new(Bytes::from(endpoints.metrics_text())));
             response
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));
             response
         }
-        "/circuit-breakers" => json(StatusCode::OK, &crate::delivery::breakers().list()),
+        "/circuit-breakers" => json(StatusCode::OK, &endpoints.breakers()),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
 }
 
 /// Built-in components, then the application's checks.
-async fn health(shared: &Shared) -> HealthReport {
-    let mut all = components::builtin(shared);
-    all.extend(shared.health.run().await);
+async fn health<E: Endpoints>(endpoints: &E) -> HealthReport {
+    let mut all = endpoints.components();
+    all.extend(endpoints.checks().run().await);
     HealthReport::aggregate(all)
 }
 

@@ -146,8 +146,8 @@ fn probes_breakers_and_unknown_paths() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    // The spool is off here, so it has no component; the export breaker lives in the
-    // process-wide `breakers()` registry.
+    // The spool is off here, so it has no component; the observer's export breaker
+    // makes the circuit_breakers component.
     assert_eq!(
         names,
         [
@@ -171,18 +171,104 @@ fn probes_breakers_and_unknown_paths() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b["name"] == "otlp-export")
+        .find(|b| b["name"] == format!("otlp-export:{SERVICE}"))
         .unwrap_or_else(|| panic!("the export breaker is listed: {list}"))
         .clone();
     assert_eq!(export["state"], "CLOSED");
     let metrics = get(&observer, "/metrics").body;
     assert!(
-        metrics.contains("tracing_observer_breaker_state{breaker=\"otlp-export\"} 0"),
+        metrics.contains(&format!(
+            "tracing_observer_breaker_state{{breaker=\"otlp-export:{SERVICE}\"}} 0"
+        )),
         "{metrics}"
     );
     assert_eq!(get(&observer, "/nope").status, 404);
     assert_eq!(get(&observer, "/health/other").status, 404);
     observer.shutdown(WAIT);
+}
+
+/// `/circuit-breakers` as (name, state) pairs, in its order.
+fn breaker_list(observer: &Observer) -> Vec<(String, String)> {
+    let list = get(observer, "/circuit-breakers").json();
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    (list
+        .as_array()
+        .unwrap_or_else(|| panic!("a JSON list: {list}")))
+    .iter()
+    .map(|b| (text(&b["name"]), text(&b["state"])))
+    .collect()
+}
+
+fn state_of<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    list.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, state)| state.as_str())
+}
+
+#[test]
+fn each_observer_lists_its_own_export_breaker_and_the_applications() {
+    let app = tracing_observer::breakers().get_or_create(
+        "endpoints-test-inventory",
+        tracing_observer::BreakerConfig::default(),
+    );
+    let failing = builder()
+        .service_name("endpoints-failing")
+        .endpoint(closed_endpoint())
+        .circuit_breaker_threshold(1)
+        .http_addr("127.0.0.1:0".parse().unwrap())
+        .build()
+        .expect("observer builds");
+    let idle = with_http().build().expect("observer builds");
+    let (failing_export, idle_export) = (
+        "otlp-export:endpoints-failing",
+        format!("otlp-export:{SERVICE}"),
+    );
+    observe(&failing, || tracing::info_span!("lost").in_scope(|| {}));
+    let deadline = Instant::now() + WAIT;
+    while state_of(&breaker_list(&failing), failing_export) == Some("CLOSED")
+        && Instant::now() < deadline
+    {
+        let _ = failing.force_flush(Duration::from_millis(200));
+    }
+
+    let list = breaker_list(&failing);
+    assert_eq!(
+        list[0].0, failing_export,
+        "its own export breaker first: {list:?}"
+    );
+    assert_ne!(list[0].1, "CLOSED", "failed exports open it: {list:?}");
+    assert_eq!(
+        state_of(&list, "endpoints-test-inventory"),
+        Some("CLOSED"),
+        "{list:?}"
+    );
+    assert_eq!(
+        state_of(&list, &idle_export),
+        None,
+        "not the other observer's: {list:?}"
+    );
+
+    // The other observer in the same process is told apart and unaffected.
+    let list = breaker_list(&idle);
+    assert_eq!(
+        list[0],
+        (idle_export.clone(), "CLOSED".to_owned()),
+        "{list:?}"
+    );
+    assert_eq!(state_of(&list, failing_export), None, "{list:?}");
+    assert_eq!(
+        state_of(&list, "endpoints-test-inventory"),
+        Some("CLOSED"),
+        "{list:?}"
+    );
+    let health = get(&idle, "/health").json();
+    assert_eq!(health["status"], "HEALTHY", "{health}");
+    let metrics = get(&idle, "/metrics").body;
+    assert!(!metrics.contains(failing_export), "{metrics}");
+
+    app.reset();
+    failing.shutdown(WAIT);
+    idle.shutdown(WAIT);
 }
 
 #[test]

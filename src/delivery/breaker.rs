@@ -25,10 +25,10 @@
 //! assert_eq!(breaker.call(|| Ok::<_, &str>(1)).unwrap(), 1);
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Consecutive failures that open a breaker (`OBSERVER_CIRCUIT_BREAKER_THRESHOLD`).
@@ -573,19 +573,8 @@ impl CircuitBreaker {
     /// assert!(matches!(err, BreakerError::Inner(reason) if reason == "declined"));
     /// ```
     pub fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, BreakerError<E>> {
-        let permit = self
-            .try_acquire()
-            .map_err(|retry_in| self.open_error(retry_in))?;
-        match f() {
-            Ok(value) => {
-                permit.success();
-                Ok(value)
-            }
-            Err(e) => {
-                permit.failure();
-                Err(BreakerError::Inner(e))
-            }
-        }
+        let permit = self.admit()?;
+        Self::settle(permit, f())
     }
 
     /// Awaits `f()` if the breaker lets it; its `Err` counts as a failure.
@@ -606,10 +595,19 @@ impl CircuitBreaker {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let permit = self
-            .try_acquire()
-            .map_err(|retry_in| self.open_error(retry_in))?;
-        match f().await {
+        let permit = self.admit()?;
+        Self::settle(permit, f().await)
+    }
+
+    /// A permit, or the error `call` and `call_async` return while the breaker refuses.
+    fn admit<E>(&self) -> Result<Permit, BreakerError<E>> {
+        self.try_acquire()
+            .map_err(|retry_in| self.open_error(retry_in))
+    }
+
+    /// Counts `result` on `permit`: an `Err` is a failure.
+    fn settle<T, E>(permit: Permit, result: Result<T, E>) -> Result<T, BreakerError<E>> {
+        match result {
             Ok(value) => {
                 permit.success();
                 Ok(value)
@@ -761,273 +759,5 @@ impl CircuitBreaker {
     }
 }
 
-/// Named breakers, for listing (`/circuit-breakers`) and manual control.
-///
-/// ```
-/// use tracing_observer::{breakers, BreakerConfig};
-/// let breaker = breakers().get_or_create("inventory", BreakerConfig::default());
-/// breaker.trip();
-/// assert!(breakers().list().iter().any(|b| b.name == "inventory"));
-/// breakers().reset_all();
-/// ```
-#[derive(Debug, Default)]
-pub struct BreakerRegistry {
-    breakers: Mutex<BTreeMap<String, CircuitBreaker>>,
-}
-
-// === impl BreakerRegistry ===
-
-impl BreakerRegistry {
-    /// An empty registry.
-    ///
-    /// ```
-    /// use tracing_observer::BreakerRegistry;
-    /// let registry = BreakerRegistry::new();
-    /// assert!(registry.list().is_empty());
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn map(&self) -> MutexGuard<'_, BTreeMap<String, CircuitBreaker>> {
-        self.breakers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The breaker named `name`, created with `config` if there is none yet.
-    ///
-    /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
-    /// use tracing_observer::BreakerRegistry;
-    /// let registry = BreakerRegistry::new();
-    /// registry.get_or_create("inventory", BreakerConfig::default()).trip();
-    /// let again = registry.get_or_create("inventory", BreakerConfig::default());
-    /// assert_eq!(again.state(), BreakerState::Open, "the existing breaker is returned");
-    /// ```
-    pub fn get_or_create(&self, name: &str, config: BreakerConfig) -> CircuitBreaker {
-        self.map()
-            .entry(name.to_owned())
-            .or_insert_with(|| CircuitBreaker::new(name, config))
-            .clone()
-    }
-
-    /// Adds `breaker` under its name, replacing any breaker of that name.
-    ///
-    /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerRegistry, CircuitBreaker};
-    /// let registry = BreakerRegistry::new();
-    /// registry.register(CircuitBreaker::new("inventory", BreakerConfig::default()));
-    /// assert!(registry.get("inventory").is_some());
-    /// ```
-    pub fn register(&self, breaker: CircuitBreaker) {
-        self.map().insert(breaker.name().to_owned(), breaker);
-    }
-
-    /// The breaker named `name`.
-    ///
-    /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerRegistry};
-    /// let registry = BreakerRegistry::new();
-    /// assert!(registry.get("inventory").is_none());
-    /// registry.get_or_create("inventory", BreakerConfig::default());
-    /// assert_eq!(registry.get("inventory").unwrap().name(), "inventory");
-    /// ```
-    pub fn get(&self, name: &str) -> Option<CircuitBreaker> {
-        self.map().get(name).cloned()
-    }
-
-    /// Every breaker's snapshot, by name.
-    ///
-    /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerRegistry};
-    /// let registry = BreakerRegistry::new();
-    /// registry.get_or_create("search", BreakerConfig::default());
-    /// registry.get_or_create("inventory", BreakerConfig::default());
-    /// let names: Vec<String> = registry.list().into_iter().map(|b| b.name).collect();
-    /// assert_eq!(names, ["inventory", "search"]);
-    /// ```
-    pub fn list(&self) -> Vec<BreakerSnapshot> {
-        let breakers: Vec<CircuitBreaker> = self.map().values().cloned().collect();
-        breakers.iter().map(CircuitBreaker::snapshot).collect()
-    }
-
-    /// Closes every breaker.
-    ///
-    /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
-    /// use tracing_observer::BreakerRegistry;
-    /// let registry = BreakerRegistry::new();
-    /// let breaker = registry.get_or_create("inventory", BreakerConfig::default());
-    /// breaker.trip();
-    /// registry.reset_all();
-    /// assert_eq!(breaker.state(), BreakerState::Closed);
-    /// ```
-    pub fn reset_all(&self) {
-        let breakers: Vec<CircuitBreaker> = self.map().values().cloned().collect();
-        breakers.iter().for_each(CircuitBreaker::reset);
-    }
-}
-
-/// The process-wide registry; the observer registers its export breaker here as
-/// [`EXPORT_BREAKER`].
-///
-/// ```
-/// use tracing_observer::{breakers, BreakerConfig};
-/// breakers().get_or_create("doc-example-geo", BreakerConfig::default());
-/// assert!(breakers().get("doc-example-geo").is_some());
-/// ```
-pub fn breakers() -> &'static BreakerRegistry {
-    static REGISTRY: OnceLock<BreakerRegistry> = OnceLock::new();
-    REGISTRY.get_or_init(BreakerRegistry::new)
-}
-
-/// The name of the observer's export breaker in [`breakers()`] (the latest observer's).
-///
-/// ```
-/// use tracing_observer::{breakers, EXPORT_BREAKER};
-/// assert_eq!(EXPORT_BREAKER, "otlp-export");
-/// if let Some(export) = breakers().get(EXPORT_BREAKER) {
-///     println!("export breaker: {}", export.state());
-/// }
-/// ```
-pub const EXPORT_BREAKER: &str = "otlp-export";
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fail(b: &CircuitBreaker, now: Instant) {
-        b.try_acquire_at(now)
-            .expect("allowed")
-            .finish_at(false, now);
-    }
-
-    fn succeed(b: &CircuitBreaker, now: Instant) {
-        b.try_acquire_at(now).expect("allowed").finish_at(true, now);
-    }
-
-    #[test]
-    fn opens_after_threshold_consecutive_failures() {
-        let b = CircuitBreaker::new("t", BreakerConfig::default());
-        let t0 = Instant::now();
-        for _ in 0..4 {
-            fail(&b, t0);
-        }
-        assert_eq!(b.state_at(t0), BreakerState::Closed);
-        fail(&b, t0);
-        assert_eq!(b.state_at(t0), BreakerState::Open);
-        assert_eq!(b.snapshot().opened, 1);
-    }
-
-    #[test]
-    fn a_success_resets_the_consecutive_count() {
-        let b = CircuitBreaker::new("t", BreakerConfig::default().failure_threshold(3));
-        let t0 = Instant::now();
-        fail(&b, t0);
-        fail(&b, t0);
-        succeed(&b, t0);
-        fail(&b, t0);
-        fail(&b, t0);
-        assert_eq!(b.state_at(t0), BreakerState::Closed);
-    }
-
-    #[test]
-    fn open_refuses_with_time_left_then_half_opens_after_timeout() {
-        // The seeds' case: open after 3 failures, half-open after 30 s, close after 1 success.
-        let config = BreakerConfig::default()
-            .failure_threshold(3)
-            .open_timeout(Duration::from_secs(30));
-        let b = CircuitBreaker::new("db", config);
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            fail(&b, t0);
-        }
-        let left = b
-            .try_acquire_at(t0 + Duration::from_millis(4700))
-            .unwrap_err();
-        assert_eq!(left, Duration::from_millis(25_300));
-        let err = b.open_error::<String>(left).to_string();
-        assert_eq!(err, "circuit breaker db is OPEN - 25.3s until retry");
-        let t1 = t0 + Duration::from_secs(30);
-        assert_eq!(b.state_at(t1), BreakerState::HalfOpen);
-        succeed(&b, t1);
-        assert_eq!(b.state_at(t1), BreakerState::Closed);
-    }
-
-    #[test]
-    fn half_open_failure_reopens_and_limits_probes() {
-        let config = BreakerConfig::default()
-            .failure_threshold(1)
-            .open_timeout(Duration::from_secs(1))
-            .success_threshold(2);
-        let b = CircuitBreaker::new("t", config);
-        let t0 = Instant::now();
-        fail(&b, t0);
-        let t1 = t0 + Duration::from_secs(1);
-        let probe = b.try_acquire_at(t1).expect("one probe");
-        assert!(b.try_acquire_at(t1).is_err(), "only one probe at a time");
-        drop(probe);
-        succeed(&b, t1);
-        assert_eq!(b.state_at(t1), BreakerState::HalfOpen, "needs 2 successes");
-        fail(&b, t1);
-        assert_eq!(b.state_at(t1), BreakerState::Open);
-        assert_eq!(b.snapshot().opened, 2);
-    }
-
-    #[test]
-    fn failure_rate_in_the_window_opens() {
-        let config = BreakerConfig::default()
-            .failure_threshold(100)
-            .failure_rate(0.5, 4)
-            .window(Duration::from_secs(60));
-        let b = CircuitBreaker::new("t", config);
-        let t0 = Instant::now();
-        succeed(&b, t0);
-        fail(&b, t0);
-        succeed(&b, t0);
-        assert_eq!(b.state_at(t0), BreakerState::Closed);
-        fail(&b, t0);
-        assert_eq!(b.state_at(t0), BreakerState::Open, "2 of 4 failed");
-        // Old calls leave the window.
-        let b = CircuitBreaker::new("t", b.config().clone());
-        fail(&b, t0);
-        fail(&b, t0);
-        let later = t0 + Duration::from_secs(61);
-        succeed(&b, later);
-        succeed(&b, later);
-        succeed(&b, later);
-        fail(&b, later);
-        assert_eq!(b.state_at(later), BreakerState::Closed, "1 of 4 in window");
-    }
-
-    #[test]
-    fn trip_reset_and_wrapped_calls() {
-        let b = CircuitBreaker::new("t", BreakerConfig::default());
-        b.trip();
-        assert_eq!(b.state(), BreakerState::Open);
-        assert!(b.call(|| Ok::<_, ()>(())).unwrap_err().is_open());
-        b.reset();
-        assert_eq!(b.state(), BreakerState::Closed);
-        assert!(matches!(
-            b.call(|| Err::<(), _>("boom")),
-            Err(BreakerError::Inner("boom"))
-        ));
-        let s = b.snapshot();
-        assert_eq!((s.calls, s.failures, s.rejected), (1, 1, 1));
-        let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(json["state"], "CLOSED");
-    }
-
-    #[test]
-    fn registry_lists_and_resets() {
-        let registry = BreakerRegistry::new();
-        let a = registry.get_or_create("a", BreakerConfig::default());
-        let again = registry.get_or_create("a", BreakerConfig::default().failure_threshold(1));
-        a.trip();
-        assert_eq!(again.state(), BreakerState::Open, "same breaker");
-        registry.register(CircuitBreaker::new("b", BreakerConfig::default()));
-        let names: Vec<_> = registry.list().into_iter().map(|s| s.name).collect();
-        assert_eq!(names, ["a", "b"]);
-        registry.reset_all();
-        assert_eq!(registry.get("a").unwrap().state(), BreakerState::Closed);
-    }
-}
+mod tests;

@@ -16,23 +16,24 @@
 //! driven by the worker through [`Delivery::replay_one`].
 
 mod breaker;
+mod registry;
 mod retry;
 
 pub use breaker::{
-    breakers, BreakerConfig, BreakerError, BreakerRegistry, BreakerSnapshot, BreakerState,
-    CircuitBreaker, Permit, DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_TIMEOUT, DEFAULT_WINDOW,
-    EXPORT_BREAKER,
+    BreakerConfig, BreakerError, BreakerSnapshot, BreakerState, CircuitBreaker, Permit,
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_TIMEOUT, DEFAULT_WINDOW,
 };
+pub use registry::{breakers, BreakerRegistry, EXPORT_BREAKER};
 pub use retry::{
     RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_ELAPSED_TIME,
 };
 
 use crate::error::{ExportError, ExportErrorKind};
 use crate::export::{has_error, SpanExporter};
-use crate::stats::Stats;
-pub(crate) use crate::stats::{Delivered, DropReason};
 use crate::spool::segment::Kind;
 use crate::spool::{AppendError, Replay, Spool};
+use crate::stats::Stats;
+pub(crate) use crate::stats::{Delivered, DropReason};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use retry::{classify, RetryClass};
@@ -285,13 +286,17 @@ impl Delivery {
         }
     }
 
-    /// Periodic upkeep: `fsync` and, when due, retention and budget cleanup.
-    pub(crate) fn maintain(&self, cleanup: bool) {
+    /// `fsync`s the spool, when there is one.
+    pub(crate) fn sync_spool(&self) {
         if let Some(spool) = self.spool.borrow_mut().as_mut() {
             spool.sync();
-            if cleanup {
-                spool.cleanup(SystemTime::now());
-            }
+        }
+    }
+
+    /// Deletes (or archives) spool segments past retention, when there is a spool.
+    pub(crate) fn clean_spool(&self) {
+        if let Some(spool) = self.spool.borrow_mut().as_mut() {
+            spool.cleanup(SystemTime::now());
         }
     }
 

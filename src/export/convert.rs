@@ -5,10 +5,10 @@
 
 use crate::clock::{self, Nanos};
 use crate::propagation::SpanContext;
+use crate::record::KEPT_BY_KEY;
 use crate::record::{
     thread, Attribute, EventName, EventRecord, SpanKind, SpanRecord, StatusCode, Value,
 };
-use crate::record::KEPT_BY_KEY;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,

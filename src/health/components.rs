@@ -1,9 +1,8 @@
-//! The observer's own health components, read from the pipeline's shared state.
+//! The observer's own health components, computed from a [`PipelineView`].
 
 use super::{ComponentHealth, HealthStatus};
-use crate::delivery::{breakers, BreakerState};
-use crate::pipeline::Shared;
-use crate::report::SpoolStats;
+use crate::delivery::{BreakerSnapshot, BreakerState};
+use crate::report::{PipelineStats, SpoolStats};
 
 /// Queue fill at which the queue component is degraded, then unhealthy.
 const QUEUE_DEGRADED: f64 = 0.5;
@@ -13,21 +12,38 @@ const QUEUE_UNHEALTHY: f64 = 0.9;
 const SPOOL_DEGRADED: f64 = 0.8;
 const SPOOL_UNHEALTHY: f64 = 0.95;
 
+/// What the built-in components are read from: the pipeline's state at one instant.
+#[derive(Debug)]
+pub(crate) struct PipelineView<'a> {
+    /// Why the observer disabled itself, once it did.
+    pub(crate) disabled_reason: Option<&'a str>,
+    /// Whether spans are still recorded (false once shutdown began).
+    pub(crate) accepting: bool,
+    pub(crate) queue_len: usize,
+    pub(crate) queue_capacity: usize,
+    /// The last export failure, while exports keep failing.
+    pub(crate) last_export_failure: Option<String>,
+    pub(crate) stats: &'a PipelineStats,
+    pub(crate) overhead_budget: Option<f64>,
+    /// The observer's export breaker and the application's.
+    pub(crate) breakers: &'a [BreakerSnapshot],
+}
+
 /// `worker`, `queue`, `exporter`, `spool` (when on or failed), `overhead` and
 /// `circuit_breakers` (when any exists); never critical.
-pub(crate) fn builtin(shared: &Shared) -> Vec<ComponentHealth> {
+pub(crate) fn builtin(view: &PipelineView<'_>) -> Vec<ComponentHealth> {
     use HealthStatus::*;
     let mut components = Vec::with_capacity(6);
-    let worker = match shared.disabled_reason() {
+    let worker = match view.disabled_reason {
         Some(reason) => ComponentHealth::builtin("worker", Unhealthy, Some(reason.to_owned())),
-        None if !shared.is_accepting() => {
+        None if !view.accepting => {
             ComponentHealth::builtin("worker", Degraded, Some("shut down".into()))
         }
         None => ComponentHealth::builtin("worker", Healthy, None),
     };
     components.push(worker);
 
-    let (len, capacity) = (shared.queue.len(), shared.queue_capacity());
+    let (len, capacity) = (view.queue_len, view.queue_capacity);
     let fill = len as f64 / capacity.max(1) as f64;
     let status = if fill >= QUEUE_UNHEALTHY {
         Unhealthy
@@ -42,23 +58,22 @@ pub(crate) fn builtin(shared: &Shared) -> Vec<ComponentHealth> {
         Some(format!("{len} of {capacity} spans queued")),
     ));
 
-    let exporter = match shared.stats.last_export_failure() {
-        Some(error) => ComponentHealth::builtin("exporter", Unhealthy, Some(error)),
+    let exporter = match &view.last_export_failure {
+        Some(error) => ComponentHealth::builtin("exporter", Unhealthy, Some(error.clone())),
         None => ComponentHealth::builtin("exporter", Healthy, None),
     };
     components.push(exporter);
 
-    let stats = shared.snapshot();
-    components.extend(spool(&stats.spool));
+    components.extend(spool(&view.stats.spool));
     components.push(overhead(
-        stats.overhead_ratio,
-        shared.sampling.overhead.budget(),
-        stats.sampling_factor,
+        view.stats.overhead_ratio,
+        view.overhead_budget,
+        view.stats.sampling_factor,
     ));
 
-    let snapshots = breakers().list();
-    if !snapshots.is_empty() {
-        let open: Vec<&str> = snapshots
+    if !view.breakers.is_empty() {
+        let open: Vec<&str> = view
+            .breakers
             .iter()
             .filter(|b| b.state != BreakerState::Closed)
             .map(|b| b.name.as_str())

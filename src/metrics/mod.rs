@@ -19,6 +19,7 @@
 pub(crate) mod otlp;
 pub(crate) mod pipeline;
 pub(crate) mod process;
+pub(crate) mod push;
 pub(crate) mod span;
 
 use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Unit};

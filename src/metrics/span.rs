@@ -13,9 +13,9 @@
 //! `span_name="other"` (and `other` for every extra dimension), and
 //! `tracing_observer_span_metrics_overflow_total` counts them.
 
-use crate::tally::SpanMetricsProfile;
 use super::{label_name, MetricsRegistry};
 use crate::record::{Attribute, SpanKind, SpanRecord, StatusCode, Value};
+use crate::tally::SpanMetricsProfile;
 use metrics::{Counter, Histogram, Label, Unit};
 use std::collections::HashMap;
 use std::time::Duration;

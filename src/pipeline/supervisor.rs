@@ -7,12 +7,11 @@
 //! health and `tracing_observer_disabled` say why, and the worker only answers flush
 //! and shutdown so that the host's shutdown stays prompt.
 
+use super::status::Status;
 use super::worker::Worker;
-use super::Shared;
 use crate::panic_hook::panic_message;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -21,17 +20,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
 /// Runs the worker until it returns, restarting it after panics.
-pub(super) async fn supervise(worker: &mut Worker, shared: &Shared, max_restarts: usize) {
+pub(super) async fn supervise(worker: &mut Worker, status: &Status, max_restarts: usize) {
     let mut failures = Failures::default();
     loop {
         let Err(panic) = AssertUnwindSafe(worker.run()).catch_unwind().await else {
             return;
         };
-        shared.worker_restarts.fetch_add(1, Ordering::Relaxed);
+        status.count_restart();
         match failures.next(Instant::now(), max_restarts) {
             Some(backoff) => tokio::time::sleep(backoff).await,
             None => {
-                shared.disable(format!(
+                status.disable(format!(
                     "the worker failed {} times in a row; last panic: {}",
                     failures.in_a_row,
                     panic_message(&*panic)

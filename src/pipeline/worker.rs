@@ -1,4 +1,5 @@
-//! The worker loop: wait for a batch, a tick or a command; drain; export.
+//! The worker loop: a command, a finished export, a due duty, a full batch or a
+//! replayed one; each handled, then round again.
 //!
 //! Up to `max_concurrent_exports` requests are in flight at once, so the collector's
 //! latency does not cap throughput. Shutdown drains the queue, waits for what is in
@@ -9,22 +10,26 @@
 //! batches are replayed one at a time, oldest first, when nothing live is waiting
 //! (the replay branch comes last in the biased `select!`) and the breaker is not open.
 //!
-//! Every record taken from the queue (and every summary of a sampled-out span) feeds
-//! the span metrics; a housekeeping tick samples process resources and refreshes
-//! the self-metrics. A panic while delivering a batch counts the batch as failed and
-//! is then re-raised, for the supervisor to restart (or disable) the worker.
+//! Every record taken from the queue (and every tally of sampled-out spans) feeds
+//! the span metrics. Timed work — the partial batch, the overhead window, process
+//! resources, the spool's `fsync` and cleanup, the OTLP metrics push — is a
+//! [`Duty`] with its own interval. A panic while delivering a batch counts the batch
+//! as failed and is then re-raised, for the supervisor to restart (or disable) the
+//! worker.
 
-use super::{Control, Shared};
+use super::duties::{Duty, Schedule};
+use super::status::Status;
+use super::Control;
 use crate::config::BatchConfig;
 use crate::delivery::{Delivered, Delivery, DropReason};
 use crate::error::{ExportError, ExportErrorKind};
 use crate::export::convert::RequestBuilder;
-use crate::export::metrics::MetricsExport;
-use crate::metrics::span::{SpanMetrics, SpanMetricsConfig};
+use crate::metrics::process::ProcessMetrics;
+use crate::metrics::push::MetricsExport;
+use crate::metrics::span::SpanMetrics;
 use crate::panic_hook::panic_message;
 use crate::record::SpanRecord;
-use crate::metrics::process::ProcessMetrics;
-use crate::resources::ResourceMonitor;
+use crate::recorder::Recorder;
 use futures_util::future::LocalBoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
@@ -34,7 +39,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::time::MissedTickBehavior;
 
 /// How often the overhead ratio is computed and the sampling factor adjusted.
 const OVERHEAD_WINDOW: Duration = Duration::from_secs(1);
@@ -48,40 +52,33 @@ struct Outcome {
     panic: Option<Box<dyn Any + Send>>,
 }
 
-/// What the worker does besides exporting: span metrics, resource sampling and the
-/// OTLP metrics export.
-pub(super) struct Duties {
-    span_metrics: SpanMetrics,
-    resources: ProcessMetrics,
-    interval: Duration,
-    /// The OTLP metrics export and its interval, when on.
-    metrics_export: Option<(MetricsExport, Duration)>,
+/// What waiting for the next export to finish came to.
+enum Waited {
+    Finished(Outcome),
+    /// Nothing is in flight.
+    Idle,
+    DeadlinePassed,
 }
 
-impl Duties {
-    pub(super) fn new(
-        shared: &Shared,
-        service_name: &str,
-        span_metrics: SpanMetricsConfig,
-        monitor: Box<dyn ResourceMonitor>,
-        interval: Duration,
-        metrics_export: Option<(MetricsExport, Duration)>,
-    ) -> Self {
-        Self {
-            span_metrics: SpanMetrics::new(span_metrics, service_name, &shared.metrics),
-            resources: ProcessMetrics::new(monitor),
-            interval,
-            metrics_export,
-        }
-    }
+/// The worker's parts besides delivery, as the pipeline hands them over.
+pub(super) struct Parts {
+    pub(super) status: Arc<Status>,
+    pub(super) requests: RequestBuilder,
+    pub(super) batch: BatchConfig,
+    pub(super) commands: UnboundedReceiver<Control>,
+    pub(super) span_metrics: SpanMetrics,
+    pub(super) process_metrics: ProcessMetrics,
+    pub(super) resource_interval: Duration,
+    /// The spool's `fsync` and cleanup intervals, when there is a spool.
+    pub(super) spool_upkeep: Option<(Duration, Duration)>,
+    /// The OTLP metrics push and its interval, when on.
+    pub(super) metrics_push: Option<(MetricsExport, Duration)>,
 }
 
 pub(super) struct Worker {
-    shared: Arc<Shared>,
+    status: Arc<Status>,
+    recorder: Arc<Recorder>,
     delivery: Rc<Delivery>,
-    /// Spool `fsync` and cleanup intervals, when there is a spool.
-    upkeep: Option<(Duration, Duration)>,
-    last_cleanup: Instant,
     replaying: FuturesUnordered<LocalBoxFuture<'static, bool>>,
     /// After a failed replay, the next waits until then.
     replay_after: Instant,
@@ -99,68 +96,58 @@ pub(super) struct Worker {
     /// Set once shutdown began: a delivery panic is then only counted, not re-raised,
     /// so that shutdown always answers.
     closing: bool,
-    duties: Duties,
+    span_metrics: SpanMetrics,
+    process_metrics: ProcessMetrics,
+    metrics_push: Option<MetricsExport>,
+    /// The duties and their intervals; a new schedule starts with each run.
+    duties: Vec<(Duty, Duration)>,
 }
 
 impl Worker {
-    pub(super) fn new(
-        shared: Arc<Shared>,
-        delivery: Delivery,
-        upkeep: Option<(Duration, Duration)>,
-        requests: RequestBuilder,
-        batch: BatchConfig,
-        commands: UnboundedReceiver<Control>,
-        duties: Duties,
-    ) -> Self {
+    pub(super) fn new(parts: Parts, delivery: Delivery) -> Self {
+        let mut duties = vec![
+            (Duty::OverheadWindow, OVERHEAD_WINDOW),
+            (Duty::ExportPartial, parts.batch.scheduled_delay),
+            (Duty::Housekeeping, parts.resource_interval),
+        ];
+        if let Some((sync, cleanup)) = parts.spool_upkeep {
+            duties.extend([(Duty::SpoolSync, sync), (Duty::SpoolCleanup, cleanup)]);
+        }
+        let metrics_push = parts.metrics_push.map(|(push, every)| {
+            duties.push((Duty::MetricsPush, every));
+            push
+        });
         Self {
-            shared,
+            recorder: Arc::clone(&parts.status.recorder),
+            status: parts.status,
             delivery: Rc::new(delivery),
-            upkeep,
-            last_cleanup: Instant::now(),
             replaying: FuturesUnordered::new(),
             replay_after: Instant::now(),
             replay_failures: 0,
-            requests,
-            pending: Vec::with_capacity(batch.max_export_batch_size),
-            batch,
-            commands,
+            requests: parts.requests,
+            pending: Vec::with_capacity(parts.batch.max_export_batch_size),
+            batch: parts.batch,
+            commands: parts.commands,
             in_flight: FuturesUnordered::new(),
             in_flight_spans: 0,
             closing: false,
+            span_metrics: parts.span_metrics,
+            process_metrics: parts.process_metrics,
+            metrics_push,
             duties,
         }
     }
 
     /// The worker loop; returns after shutdown. The supervisor calls it again after a panic.
     pub(super) async fn run(&mut self) {
-        let mut tick = tokio::time::interval(self.batch.scheduled_delay);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        tick.tick().await;
-        let mut window = tokio::time::interval(OVERHEAD_WINDOW);
-        window.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        window.tick().await;
-        let upkeep_every = self
-            .upkeep
-            .map_or(Duration::from_secs(3600), |(sync, _)| sync);
-        let mut upkeep = tokio::time::interval(upkeep_every);
-        upkeep.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        upkeep.tick().await;
-        let mut housekeeping = tokio::time::interval(self.duties.interval);
-        housekeeping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut schedule = Schedule::new(self.duties.iter().copied(), Instant::now());
+        let mut due = Vec::with_capacity(self.duties.len());
         // The first reading before anything else: process metrics exist from the start
         // (the loop serves commands first).
-        housekeeping.tick().await;
         self.housekeeping();
-        let metrics_every = self
-            .duties
-            .metrics_export
-            .as_ref()
-            .map_or(Duration::from_secs(3600), |(_, every)| *every);
-        let mut metrics_export = tokio::time::interval(metrics_every);
-        metrics_export.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        metrics_export.tick().await;
         loop {
             self.start_replay();
+            let next_duty = schedule.next_due();
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
@@ -170,22 +157,7 @@ impl Worker {
                         let _ = reply.send(());
                     }
                     Some(Control::Shutdown { deadline, reply }) => {
-                        self.closing = true;
-                        self.delivery.set_deadline(deadline);
-                        self.drain(Some(deadline)).await;
-                        self.settle(Some(deadline)).await;
-                        // After the spans, so that the last export counts all of them.
-                        if let Some((export, _)) = &mut self.duties.metrics_export {
-                            export.finish(&self.shared, deadline).await;
-                        }
-                        // A replay in flight may end before the deadline (the collector
-                        // may have its batch already); else it is abandoned, and its
-                        // batch stays in the spool.
-                        let wait = self.delivery.time_left().unwrap_or_default();
-                        let _ = tokio::time::timeout(wait, self.finish_replay()).await;
-                        self.replaying.clear();
-                        self.delivery.close();
-                        let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
+                        self.shut_down(deadline).await;
                         let _ = reply.send(());
                         return;
                     }
@@ -195,25 +167,14 @@ impl Worker {
                 Some(outcome) = self.in_flight.next(), if !self.in_flight.is_empty() => {
                     self.record(outcome);
                 }
-                // Cheap and once a second: before the batches, which may always be ready.
-                // Sampled-out spans first: they carry their roots' host time.
-                _ = window.tick() => {
-                    self.observe_sampled_out();
-                    self.shared.sampling.overhead.adjust();
-                }
-                () = self.shared.queue.wait_for_batch() => self.export_full_batches().await,
-                _ = tick.tick() => {
-                    self.drain(None).await;
-                    let stats = self.shared.snapshot();
-                    self.shared.diagnostics.check(&stats);
-                }
-                _ = upkeep.tick(), if self.upkeep.is_some() => self.maintain(),
-                _ = housekeeping.tick() => self.housekeeping(),
-                _ = metrics_export.tick(), if self.duties.metrics_export.is_some() => {
-                    if let Some((export, _)) = &mut self.duties.metrics_export {
-                        export.tick(&self.shared);
+                // Duties are cheap and come before the batches, which may always be ready.
+                () = sleep_until(next_duty), if next_duty.is_some() => {
+                    schedule.take_due(Instant::now(), &mut due);
+                    for &duty in &due {
+                        self.perform(duty).await;
                     }
                 }
+                () = self.recorder.queue.wait_for_batch() => self.export_full_batches().await,
                 Some(delivered) = self.replaying.next(), if !self.replaying.is_empty() => {
                     self.replayed(delivered);
                 }
@@ -221,40 +182,81 @@ impl Worker {
         }
     }
 
+    async fn perform(&mut self, duty: Duty) {
+        match duty {
+            // Sampled-out spans first: they carry their roots' host time.
+            Duty::OverheadWindow => {
+                self.observe_sampled_out();
+                self.recorder.sampling.overhead.adjust();
+            }
+            Duty::ExportPartial => {
+                self.drain(None).await;
+                self.recorder.diagnostics.check(&self.status.snapshot());
+            }
+            Duty::Housekeeping => self.housekeeping(),
+            Duty::SpoolSync => self.delivery.sync_spool(),
+            Duty::SpoolCleanup => self.delivery.clean_spool(),
+            Duty::MetricsPush => {
+                if let Some(push) = &mut self.metrics_push {
+                    push.tick(&self.status);
+                }
+            }
+        }
+    }
+
+    /// Drains, waits for the exports in flight and a replay under way, and closes
+    /// delivery, all by `deadline`.
+    async fn shut_down(&mut self, deadline: Instant) {
+        self.closing = true;
+        self.delivery.set_deadline(deadline);
+        self.drain(Some(deadline)).await;
+        self.settle(Some(deadline)).await;
+        // After the spans, so that the last export counts all of them.
+        if let Some(push) = &mut self.metrics_push {
+            push.finish(&self.status, deadline).await;
+        }
+        // A replay in flight may end before the deadline (the collector may have its
+        // batch already); else it is abandoned, and its batch stays in the spool.
+        let wait = self.delivery.time_left().unwrap_or_default();
+        let _ = tokio::time::timeout(wait, self.finish_replay()).await;
+        self.replaying.clear();
+        self.delivery.close();
+        let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
+    }
+
     /// Samples process resources and refreshes the self-metrics.
     fn housekeeping(&mut self) {
         self.observe_sampled_out();
-        self.duties
-            .resources
-            .sample(Instant::now(), &self.shared.metrics);
-        let metrics = &self.shared.pipeline_metrics;
-        metrics.set_sampling_ratio(self.duties.span_metrics.sampling_ratio());
-        self.shared.update_metrics();
-        self.shared.metrics.upkeep();
+        let metrics = &self.status.metrics;
+        self.process_metrics.sample(Instant::now(), metrics);
+        let pipeline_metrics = &self.status.pipeline_metrics;
+        pipeline_metrics.set_sampling_ratio(self.span_metrics.sampling_ratio());
+        self.status.update_metrics();
+        metrics.upkeep();
     }
 
     /// Counts the spans head sampling dropped; their roots' durations are host time.
     fn observe_sampled_out(&mut self) {
-        let (shared, duties) = (&self.shared, &mut self.duties);
-        shared.sampled_out.harvest(
-            |metadata, samples| {
-                let span_metrics = &mut duties.span_metrics;
-                span_metrics.observe_sampled_out(metadata, samples, &shared.metrics);
-            },
-            |root_ns| shared.sampling.overhead.add_host_time(root_ns),
+        let (recorder, metrics) = (&self.recorder, &self.status.metrics);
+        let span_metrics = &mut self.span_metrics;
+        recorder.sampled_out.harvest(
+            |metadata, samples| span_metrics.observe_sampled_out(metadata, samples, metrics),
+            |root_ns| recorder.sampling.overhead.add_host_time(root_ns),
         );
     }
 
-    /// A record left the queue: count it, feed the overhead meter (roots) and the span metrics.
-    fn receive(&mut self, record: &SpanRecord) {
-        self.shared.stats.received(record);
+    /// The next record from the queue, counted, fed to the overhead meter (roots) and
+    /// to the span metrics: the one way a record leaves the queue.
+    fn take(&mut self) -> Option<Box<SpanRecord>> {
+        let record = self.recorder.queue.pop()?;
+        self.status.stats.received(&record);
         if record.parent_span_id.is_none() || record.parent_is_remote {
             let took = record.timing.duration_ns();
-            self.shared.sampling.overhead.add_host_time(took);
+            self.recorder.sampling.overhead.add_host_time(took);
         }
-        self.duties
-            .span_metrics
-            .observe_record(record, &self.shared.metrics);
+        self.span_metrics
+            .observe_record(&record, &self.status.metrics);
+        Some(record)
     }
 
     /// After the observer disabled itself: answer flush and shutdown at once, so the
@@ -266,12 +268,8 @@ impl Worker {
                     let _ = reply.send(());
                 }
                 Control::Shutdown { reply, .. } => {
-                    self.in_flight.clear();
+                    self.abandon_in_flight();
                     self.replaying.clear();
-                    self.shared
-                        .stats
-                        .cut_by_shutdown(self.in_flight_spans as u64);
-                    self.in_flight_spans = 0;
                     self.delivery.close();
                     let _ = reply.send(());
                     return;
@@ -309,36 +307,22 @@ impl Worker {
         }
     }
 
-    fn maintain(&mut self) {
-        let Some((_, cleanup_every)) = self.upkeep else {
-            return;
-        };
-        let cleanup = self.last_cleanup.elapsed() >= cleanup_every;
-        if cleanup {
-            self.last_cleanup = Instant::now();
-        }
-        self.delivery.maintain(cleanup);
-    }
-
     /// Moves queued records into `pending`; returns whether a full batch is ready.
     fn fill(&mut self) -> bool {
         self.observe_sampled_out();
         while self.pending.len() < self.batch.max_export_batch_size {
-            match self.shared.queue.pop() {
-                Some(record) => {
-                    self.receive(&record);
-                    self.pending.push(record);
-                }
+            match self.take() {
+                Some(record) => self.pending.push(record),
                 None => return false,
             }
         }
         true
     }
 
-    /// Exports full batches only; a partial one waits for the next tick.
+    /// Exports full batches only; a partial one waits for its duty.
     ///
     /// At most `max_concurrent_exports` batches per call: under a flood a full batch is
-    /// always ready, and the select loop must come round to its timers and commands.
+    /// always ready, and the select loop must come round to its duties and commands.
     async fn export_full_batches(&mut self) {
         for _ in 0..self.batch.max_concurrent_exports {
             if !self.fill() {
@@ -350,10 +334,10 @@ impl Worker {
 
     /// Exports everything queued, in batches. Past `deadline` the rest is counted as dropped.
     ///
-    /// Without a deadline (tick, flush) only what was queued on entry is drained, so a
+    /// Without a deadline (duty, flush) only what was queued on entry is drained, so a
     /// producer that outpaces the worker cannot keep it here forever.
     async fn drain(&mut self, deadline: Option<Instant>) {
-        let mut left = self.shared.queue.len() + self.pending.len();
+        let mut left = self.recorder.queue.len() + self.pending.len();
         loop {
             let full = self.fill();
             if self.pending.is_empty() {
@@ -362,14 +346,10 @@ impl Worker {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 let mut cut = self.pending.len() as u64;
                 self.pending.clear();
-                while let Some(record) = self.shared.queue.pop() {
-                    self.shared.stats.received(&record);
-                    self.duties
-                        .span_metrics
-                        .observe_record(&record, &self.shared.metrics);
+                while self.take().is_some() {
                     cut += 1;
                 }
-                self.shared.stats.cut_by_shutdown(cut);
+                self.status.stats.cut_by_shutdown(cut);
                 return;
             }
             left = left.saturating_sub(self.pending.len());
@@ -382,26 +362,38 @@ impl Worker {
 
     /// Waits for the exports in flight; past `deadline` they are abandoned and counted.
     async fn settle(&mut self, deadline: Option<Instant>) {
-        while !self.in_flight.is_empty() {
-            let next = self.in_flight.next();
-            let outcome = match deadline {
-                None => next.await,
-                Some(d) => match tokio::time::timeout_at(d.into(), next).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => {
-                        self.in_flight.clear();
-                        self.shared
-                            .stats
-                            .cut_by_shutdown(self.in_flight_spans as u64);
-                        self.in_flight_spans = 0;
-                        return;
-                    }
-                },
-            };
-            if let Some(outcome) = outcome {
-                self.record(outcome);
+        loop {
+            match self.next_finished(deadline).await {
+                Waited::Finished(outcome) => self.record(outcome),
+                Waited::Idle => return,
+                Waited::DeadlinePassed => {
+                    self.abandon_in_flight();
+                    return;
+                }
             }
         }
+    }
+
+    /// The next export in flight to finish, waited for at most until `deadline`.
+    async fn next_finished(&mut self, deadline: Option<Instant>) -> Waited {
+        let next = self.in_flight.next();
+        let finished = match deadline {
+            None => next.await,
+            Some(d) => match tokio::time::timeout_at(d.into(), next).await {
+                Ok(finished) => finished,
+                Err(_) => return Waited::DeadlinePassed,
+            },
+        };
+        finished.map_or(Waited::Idle, Waited::Finished)
+    }
+
+    /// Gives up on the exports in flight, counting their spans as cut by shutdown.
+    fn abandon_in_flight(&mut self) {
+        self.in_flight.clear();
+        self.status
+            .stats
+            .cut_by_shutdown(self.in_flight_spans as u64);
+        self.in_flight_spans = 0;
     }
 
     /// Starts exporting `pending`, first waiting for a slot when the limit is reached.
@@ -409,7 +401,7 @@ impl Worker {
         let count = self.pending.len();
         let request = self.requests.request(&self.pending);
         for record in self.pending.drain(..) {
-            self.shared.recycle(record);
+            self.recorder.recycle(record);
         }
         // Yield once per batch, so that the runtime drives its timers under a flood.
         tokio::task::yield_now().await;
@@ -431,19 +423,11 @@ impl Worker {
                 panic,
             }
         }));
+        // At shutdown a slot is waited for only until the deadline; `settle` counts the rest.
         while self.in_flight.len() >= self.batch.max_concurrent_exports {
-            let next = self.in_flight.next();
-            let outcome = match deadline {
-                None => next.await,
-                // At shutdown a slot is waited for only until the deadline; `settle` counts the rest.
-                Some(d) => match tokio::time::timeout_at(d.into(), next).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => return,
-                },
-            };
-            match outcome {
-                Some(outcome) => self.record(outcome),
-                None => return,
+            match self.next_finished(deadline).await {
+                Waited::Finished(outcome) => self.record(outcome),
+                Waited::Idle | Waited::DeadlinePassed => return,
             }
         }
     }
@@ -452,10 +436,10 @@ impl Worker {
     /// (unless shutting down) once the batch is counted as failed.
     fn record(&mut self, outcome: Outcome) {
         self.in_flight_spans -= outcome.spans;
-        self.shared
+        self.status
             .pipeline_metrics
             .export_took(outcome.elapsed.as_secs_f64());
-        self.shared
+        self.status
             .stats
             .delivered(outcome.spans, outcome.delivered);
         if let Some(panic) = outcome.panic {
@@ -463,10 +447,18 @@ impl Worker {
                 ExportErrorKind::Other,
                 format!("the exporter panicked: {}", panic_message(&*panic)),
             );
-            self.shared.stats.attempt_failed(&error);
+            self.status.stats.attempt_failed(&error);
             if !self.closing {
                 std::panic::resume_unwind(panic);
             }
         }
+    }
+}
+
+/// Sleeps until `at` (forever without it: the caller disables the branch then).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }

@@ -11,10 +11,10 @@ pub(crate) mod policy;
 pub(crate) mod thread;
 
 use crate::clock::Nanos;
+use crate::ids::{SpanId, TraceId};
 use crate::propagation::SpanContext;
 use crate::resources::{thread_allocations, ThreadAllocations};
 use compact_str::CompactString;
-use crate::ids::{SpanId, TraceId};
 use std::time::Duration;
 use tracing_core::Metadata;
 

@@ -15,8 +15,8 @@ mod budget;
 mod rate;
 pub(crate) mod skeleton;
 
-use crate::propagation::SpanContext;
 use crate::ids::TraceId;
+use crate::propagation::SpanContext;
 use rate::RateLimiter;
 use std::fmt;
 use tracing_core::Metadata;
@@ -77,7 +77,6 @@ impl Sampling {
         }
     }
 }
-
 
 /// The head sampler (`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`).
 ///

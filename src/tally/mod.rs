@@ -18,8 +18,8 @@
 
 mod profile;
 
-use profile::MAX_BOUNDS;
 pub use profile::SpanMetricsProfile;
+use profile::MAX_BOUNDS;
 
 use crossbeam_queue::ArrayQueue;
 use std::cell::RefCell;

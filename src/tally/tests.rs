@@ -299,8 +299,7 @@ fn a_thread_that_finds_the_list_locked_hands_its_span_to_the_shared_queue() {
 
 #[test]
 fn a_thread_keeps_the_tallies_of_its_last_observers() {
-    let tallies: Vec<SampledOutTally> =
-        (0..TALLIES_PER_THREAD + 1).map(|_| tally(16)).collect();
+    let tallies: Vec<SampledOutTally> = (0..TALLIES_PER_THREAD + 1).map(|_| tally(16)).collect();
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
