@@ -20,7 +20,7 @@ use crate::record::fields::{
 };
 use crate::record::ids::{SpanId, TraceId};
 use crate::record::{Lineage, SpanRecord, Timing};
-use crate::sampling::{Lookup, SkeletonTable};
+use crate::sampling::{Lookup, SampledOutTable};
 use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Event, Subscriber};
@@ -173,7 +173,7 @@ where
     // Derived from the start the sampled-out table would read back, so a sampled-out
     // root's propagated and promoted trace ids agree. Only a ratio or a recorded span
     // needs it.
-    let trace_id = || TraceId::derived(id.into_u64(), SkeletonTable::stored_start(now_ns));
+    let trace_id = || TraceId::derived(id.into_u64(), SampledOutTable::stored_start(now_ns));
     if sampling.may_drop() && !sampling.sample_local_root(metadata, trace_id, now_ns) {
         sampling.table.insert(id.into_u64(), now_ns, true, metadata);
         return None;

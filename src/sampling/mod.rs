@@ -5,7 +5,7 @@
 //!   (parent-based samplers), else the first matching [`SamplingRule`], else the
 //!   root sampler. Children follow their local root, so no trace is cut in half.
 //!   A sampled-out span keeps no record: its fields are never formatted and it
-//!   costs a slot in the [`SkeletonTable`].
+//!   costs a slot in the [`SampledOutTable`].
 //! * **Tail.** A sampled-out span that fails (an error event or `error` field) is
 //!   promoted to a full record together with its sampled-out local ancestors, so
 //!   the failing path is exported; so is a span slower than `slow_span_threshold`.
@@ -13,7 +13,7 @@
 
 mod budget;
 mod rate;
-pub(crate) mod skeleton;
+pub(crate) mod sampled_out;
 
 use crate::propagation::SpanContext;
 use crate::record::ids::TraceId;
@@ -22,14 +22,14 @@ use std::fmt;
 use tracing_core::Metadata;
 
 pub(crate) use budget::OverheadMeter;
-pub(crate) use skeleton::{Lookup, SkeletonTable};
+pub(crate) use sampled_out::{Lookup, SampledOutTable};
 
 /// Everything the hot path needs to sample: the head decision, the table of
 /// sampled-out spans and the tail rules.
 #[derive(Debug)]
 pub(crate) struct Sampling {
     pub(crate) head: HeadSampler,
-    pub(crate) table: SkeletonTable,
+    pub(crate) table: SampledOutTable,
     /// Keep failing sampled-out spans and their local ancestors.
     pub(crate) keep_errors: bool,
     /// Keep sampled-out spans at least this slow (and their local ancestors).

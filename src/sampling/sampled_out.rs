@@ -49,22 +49,22 @@ struct Slot {
 }
 
 /// The table of open sampled-out spans.
-pub(crate) struct SkeletonTable {
+pub(crate) struct SampledOutTable {
     /// A fixed-size array: indexing by the hash needs no bounds check.
     slots: Box<[Slot; SLOTS]>,
     evictions: AtomicU64,
 }
 
-impl std::fmt::Debug for SkeletonTable {
+impl std::fmt::Debug for SampledOutTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SkeletonTable")
+        f.debug_struct("SampledOutTable")
             .field("slots", &self.slots.len())
             .field("evictions", &self.evictions())
             .finish()
     }
 }
 
-impl SkeletonTable {
+impl SampledOutTable {
     pub(crate) fn new() -> Self {
         Self {
             slots: (0..SLOTS)
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn remembers_and_forgets() {
-        let table = SkeletonTable::new();
+        let table = SampledOutTable::new();
         table.insert(7, 1000, true, &META);
         assert_eq!(
             table.lookup(7),
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn a_reused_registry_entry_keeps_its_slot() {
         use tracing_subscriber::layer::SubscriberExt as _;
-        let table = SkeletonTable::new();
+        let table = SampledOutTable::new();
         let subscriber =
             tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
         let ids: Vec<u64> = tracing::subscriber::with_default(subscriber, || {
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn collisions_evict_and_count() {
-        let table = SkeletonTable::new();
+        let table = SampledOutTable::new();
         let a = 1u64;
         let b = (1..u64::MAX)
             .skip(1)
