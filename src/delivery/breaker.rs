@@ -932,7 +932,7 @@ mod tests {
 
     #[test]
     fn open_refuses_with_time_left_then_half_opens_after_timeout() {
-        // The seeds' case: open after 3 failures, half-open after 30 s, close after 1 success.
+        // Open after 3 failures, half-open after 30 s, close after 1 success.
         let config = BreakerConfig::default()
             .failure_threshold(3)
             .open_timeout(Duration::from_secs(30));

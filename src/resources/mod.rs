@@ -3,7 +3,7 @@
 //!
 //! - [`ResourceMonitor`] reads the process's CPU time, memory, threads and open file
 //!   descriptors; [`SysinfoMonitor`] is the real one, [`NullMonitor`] reads nothing
-//!   (the seeds' psutil / Null split), and tests plug in their own. The worker samples
+//!   (no process metrics are exported), and tests plug in their own. The worker samples
 //!   it every `resource_interval` and exports OpenTelemetry process metrics.
 //! - [`thread_cpu_time`] reads the calling thread's CPU clock: cheap enough to read on
 //!   every span enter and exit.

@@ -22,8 +22,8 @@ const ROOT_BIT: u64 = 1;
 /// the registry reuses the entry. Leaving the generation out sends a reused registry
 /// entry to the same table slot, which stays in cache: a loop creating and closing
 /// sampled-out spans touches the same few cache lines, not a new line of the 1.5 MiB
-/// table on every span (measured: 1.47–1.51× -> 1.24× the floor for one span). With other
-/// ids this is only a hash, as good as any.
+/// table on every span (what that saves: docs/performance.md). With other ids this is
+/// only a hash, as good as any.
 const HASHED_ID_BITS: u64 = (1 << 51) - 1;
 
 /// What the table says about a span id.
@@ -90,8 +90,8 @@ impl SampledOutTable {
     /// Plain loads and stores, no read-modify-write: a span's own slot is written by
     /// one thread at a time (its creator, then its closer). Two live spans that share
     /// a slot and are inserted at the same instant can leave one entry lost without
-    /// a counted eviction (as with an atomic swap, which this replaced): that span
-    /// then counts as not sampled out.
+    /// a counted eviction (an atomic swap would lose one too): that span then counts
+    /// as not sampled out.
     pub(crate) fn insert(
         &self,
         id: u64,
