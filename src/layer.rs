@@ -36,12 +36,14 @@ const SAMPLED: u8 = 0x01;
 /// Get one from [`Observer::layer`](crate::Observer::layer); it composes with `fmt`,
 /// `EnvFilter` and per-layer filters like any other layer.
 ///
-/// ```
+/// ```no_run
 /// use tracing_subscriber::{filter::LevelFilter, prelude::*};
 ///
-/// let observer = tracing_observer::Observer::builder().build().unwrap();
-/// let subscriber = tracing_subscriber::registry()
-///     .with(observer.layer().with_filter(LevelFilter::INFO));
+/// let observer = tracing_observer::Observer::builder().build()?;
+/// tracing_subscriber::registry()
+///     .with(observer.layer().with_filter(LevelFilter::INFO))
+///     .init();
+/// # Ok::<(), tracing_observer::BuildError>(())
 /// ```
 #[derive(Clone)]
 pub struct ObserverLayer {

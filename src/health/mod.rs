@@ -7,7 +7,7 @@
 //! breakers) are never critical: a collector outage must not take the host out of its
 //! load balancer.
 //!
-//! ```
+//! ```no_run
 //! use std::time::Duration;
 //! use tracing_observer::health::HealthCheck;
 //!

@@ -58,7 +58,7 @@ const OTHER: &str = "other";
 /// Both add `span_name`, `span_kind` (`SPAN_KIND_INTERNAL`, …) and `status_code`
 /// (`STATUS_CODE_UNSET`, `STATUS_CODE_OK`, `STATUS_CODE_ERROR`).
 ///
-/// ```
+/// ```no_run
 /// use tracing_observer::{Observer, SpanMetricsProfile};
 /// let observer = Observer::builder()
 ///     .span_metrics_profile(SpanMetricsProfile::Tempo)

@@ -11,11 +11,11 @@
 //!   can report what it allocated while entered.
 //!
 //! ```
-//! use tracing_observer::resources::{thread_cpu_time, NullMonitor, ResourceMonitor};
-//! assert_eq!(NullMonitor.sample(), None);
-//! let observer = tracing_observer::Observer::builder().resource_monitor(NullMonitor).build()?;
-//! # let _ = thread_cpu_time();
-//! # Ok::<(), tracing_observer::BuildError>(())
+//! use tracing_observer::resources::{thread_cpu_time, NullMonitor};
+//! // No process metrics:
+//! let builder = tracing_observer::Observer::builder().resource_monitor(NullMonitor);
+//! // The calling thread's CPU time so far:
+//! let cpu = thread_cpu_time();
 //! ```
 
 mod alloc;
@@ -66,10 +66,8 @@ pub struct ProcessSample {
 ///     }
 /// }
 ///
-/// let observer = tracing_observer::Observer::builder()
-///     .resource_monitor(Fixed(ProcessSample { memory_usage: 1 << 20, ..Default::default() }))
-///     .build()?;
-/// # Ok::<(), tracing_observer::BuildError>(())
+/// let builder = tracing_observer::Observer::builder()
+///     .resource_monitor(Fixed(ProcessSample { memory_usage: 1 << 20, ..Default::default() }));
 /// ```
 pub trait ResourceMonitor: Send + 'static {
     /// A reading now; `None` when nothing can be read (then no process metric is updated).
@@ -122,8 +120,7 @@ impl SysinfoMonitor {
     ///
     /// ```
     /// use tracing_observer::resources::SysinfoMonitor;
-    /// let observer = tracing_observer::Observer::builder().resource_monitor(SysinfoMonitor::new()).build()?;
-    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// let builder = tracing_observer::Observer::builder().resource_monitor(SysinfoMonitor::new());
     /// ```
     pub fn new() -> Self {
         Self {

@@ -137,14 +137,14 @@ impl fmt::Display for Sampler {
 /// A per-module sampling rule: spans whose target starts with a prefix and/or whose
 /// name matches get their own ratio and/or rate limit. The first matching rule wins.
 ///
-/// ```
+/// ```no_run
 /// use tracing_observer::{Observer, SamplingRule};
 /// let observer = Observer::builder()
 ///     .sampling_rule(SamplingRule::target("checkout::pricing").ratio(0.001))
 ///     .sampling_rule(SamplingRule::target("checkout::http").ratio(1.0))
 ///     .sampling_rule(SamplingRule::name("refresh_cache").ratio(0.2).rate_limit(10.0))
-///     .build()
-///     .unwrap();
+///     .build()?;
+/// # Ok::<(), tracing_observer::BuildError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,10 +168,9 @@ impl SamplingRule {
     ///
     /// ```
     /// use tracing_observer::{Observer, SamplingRule};
-    /// let observer = Observer::builder().sampling_rule(SamplingRule::target("my_app::db").ratio(0.1)).build()?;
+    /// let builder = Observer::builder().sampling_rule(SamplingRule::target("my_app::db").ratio(0.1));
     /// let err = Observer::builder().sampling_rule(SamplingRule::target("")).build().unwrap_err();
     /// assert!(err.to_string().contains("target and name must not be empty"));
-    /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn target(prefix: impl Into<String>) -> Self {
         Self {
@@ -186,8 +185,7 @@ impl SamplingRule {
     ///
     /// ```
     /// use tracing_observer::{Observer, SamplingRule};
-    /// let observer = Observer::builder().sampling_rule(SamplingRule::name("health_check").ratio(0.0)).build()?;
-    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// let builder = Observer::builder().sampling_rule(SamplingRule::name("health_check").ratio(0.0));
     /// ```
     pub fn name(name: impl Into<String>) -> Self {
         Self {
@@ -204,8 +202,7 @@ impl SamplingRule {
     /// use tracing_observer::{Observer, SamplingRule};
     /// let rule = SamplingRule::target("my_app::cache").with_name("refresh").ratio(0.01);
     /// assert_ne!(rule, SamplingRule::target("my_app::cache").ratio(0.01));
-    /// let observer = Observer::builder().sampling_rule(rule).build()?;
-    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// let builder = Observer::builder().sampling_rule(rule);
     /// ```
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -228,10 +225,9 @@ impl SamplingRule {
     ///
     /// ```
     /// use tracing_observer::{Observer, SamplingRule};
-    /// let observer = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(100.0)).build()?;
+    /// let builder = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(100.0));
     /// let err = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(0.0)).build().unwrap_err();
     /// assert!(err.to_string().contains("rate_limit 0 must be a positive number"));
-    /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn rate_limit(mut self, per_second: f64) -> Self {
         self.rate_limit = Some(per_second);
