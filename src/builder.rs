@@ -17,7 +17,9 @@ use crate::metrics::SpanMetricsProfile;
 use crate::pipeline::{ExporterFactory, Operations, Pipeline};
 use crate::record::policy::FieldPolicy;
 use crate::resources::{ResourceMonitor, SysinfoMonitor};
-use crate::sampling::{HeadSampler, OverheadMeter, Sampler, Sampling, SamplingRule, SkeletonTable};
+use crate::sampling::{
+    HeadSampler, OverheadMeter, SampledOutTable, Sampler, Sampling, SamplingRule,
+};
 use crate::Observer;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -1368,7 +1370,7 @@ impl ObserverBuilder {
             FieldPolicy::new(&config.redact_fields, config.allow_fields.as_deref()),
             Sampling {
                 head: HeadSampler::new(&config.sampler, &config.sampling_rules),
-                table: SkeletonTable::new(),
+                table: SampledOutTable::new(),
                 keep_errors: config.keep_errors,
                 slow_span_threshold: config.slow_span_threshold,
                 overhead: OverheadMeter::new(config.overhead_budget),

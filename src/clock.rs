@@ -3,12 +3,12 @@
 //! Read from the CPU's time-stamp counter where it is invariant (`quanta` decides
 //! and calibrates it against `CLOCK_MONOTONIC` once per process, when the first
 //! observer is built; on x86_64 the hooks then read the counter directly and scale
-//! it with quanta's calibration): about 9 ns a read instead of about 21 ns for
-//! `clock_gettime` on the machine the benchmarks ran on, and a sampled-out span
-//! reads it twice. Elsewhere it is `CLOCK_MONOTONIC`, through quanta. Compact
-//! (`u64`) where an `Instant` (16 bytes) would not fit, e.g. in the sampled-out span
-//! table and the rate limiters. Span records keep their times as these readings; the
-//! worker maps them to Unix time from one reading of both clocks per batch.
+//! it with quanta's calibration): a few times cheaper than `clock_gettime` (figures
+//! in docs/performance.md), and a sampled-out span reads it twice. Elsewhere it is
+//! `CLOCK_MONOTONIC`, through quanta. Compact (`u64`) where an `Instant` (16 bytes)
+//! would not fit, e.g. in the sampled-out span table and the rate limiters. Span
+//! records keep their times as these readings; the worker maps them to Unix time
+//! from one reading of both clocks per batch.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

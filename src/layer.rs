@@ -19,7 +19,7 @@ use crate::record::fields::{
 };
 use crate::record::{Lineage, SpanRecord, Timing};
 use crate::recorder::Recorder;
-use crate::sampling::{Lookup, SkeletonTable};
+use crate::sampling::{Lookup, SampledOutTable};
 use crate::tally::Handoff;
 use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
@@ -36,12 +36,14 @@ const SAMPLED: u8 = 0x01;
 /// Get one from [`Observer::layer`](crate::Observer::layer); it composes with `fmt`,
 /// `EnvFilter` and per-layer filters like any other layer.
 ///
-/// ```
+/// ```no_run
 /// use tracing_subscriber::{filter::LevelFilter, prelude::*};
 ///
-/// let observer = tracing_observer::Observer::builder().build().unwrap();
-/// let subscriber = tracing_subscriber::registry()
-///     .with(observer.layer().with_filter(LevelFilter::INFO));
+/// let observer = tracing_observer::Observer::builder().build()?;
+/// tracing_subscriber::registry()
+///     .with(observer.layer().with_filter(LevelFilter::INFO))
+///     .init();
+/// # Ok::<(), tracing_observer::BuildError>(())
 /// ```
 #[derive(Clone)]
 pub struct ObserverLayer {
@@ -173,7 +175,7 @@ where
     // Derived from the start the sampled-out table would read back, so a sampled-out
     // root's propagated and promoted trace ids agree. Only a ratio or a recorded span
     // needs it.
-    let trace_id = || TraceId::derived(id.into_u64(), SkeletonTable::stored_start(now_ns));
+    let trace_id = || TraceId::derived(id.into_u64(), SampledOutTable::stored_start(now_ns));
     if sampling.may_drop() && !sampling.sample_local_root(metadata, trace_id, now_ns) {
         sampling.table.insert(id.into_u64(), now_ns, true, metadata);
         return None;

@@ -13,17 +13,17 @@ use tracing_subscriber::Registry;
 ///
 /// ```
 /// use tracing_observer::{ObserverSpanExt, SpanContext};
-/// use tracing_subscriber::prelude::*;
 ///
-/// let observer = tracing_observer::Observer::builder().build().unwrap();
-/// let subscriber = tracing_subscriber::registry().with(observer.layer());
-/// tracing::subscriber::with_default(subscriber, || {
-///     let remote = SpanContext::from_traceparent(
-///         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
-///     let span = tracing::info_span!("request");
-///     span.set_parent(&remote);
-///     assert_eq!(span.span_context().unwrap().trace_id(), remote.trace_id());
-/// });
+/// // The `traceparent` header of an incoming request.
+/// let remote = SpanContext::from_traceparent(
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+/// );
+/// let span = tracing::info_span!("request");
+/// if let Some(remote) = &remote {
+///     span.set_parent(remote);
+/// }
+/// // The header for an outgoing call made inside `span`.
+/// let traceparent = span.span_context().map(|cx| cx.to_traceparent());
 /// ```
 pub trait ObserverSpanExt {
     /// The span's context (trace id, span id, flags). For a span head sampling

@@ -39,7 +39,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 ///     }
 /// }
 ///
-/// let observer = tracing_observer::Observer::builder().exporter(Discard).build().unwrap();
+/// let builder = tracing_observer::Observer::builder().exporter(Discard);
 /// ```
 pub trait SpanExporter: Send + 'static {
     /// Delivers one batch. An error counts the batch's spans as failed.

@@ -1,13 +1,13 @@
 //! Health: application checks and the observer's own components, aggregated.
 //!
 //! Each component is `HEALTHY`, `DEGRADED` or `UNHEALTHY`, and critical or not. The
-//! aggregate follows the seeds' rule: any critical component unhealthy → `UNHEALTHY`
+//! aggregate: any critical component unhealthy → `UNHEALTHY`
 //! (HTTP 503); otherwise any component not healthy → `DEGRADED` (HTTP 200); else
 //! `HEALTHY`. The observer's own components (worker, queue, exporter, spool, overhead,
 //! breakers) are never critical: a collector outage must not take the host out of its
 //! load balancer.
 //!
-//! ```
+//! ```no_run
 //! use std::time::Duration;
 //! use tracing_observer::health::HealthCheck;
 //!
@@ -326,7 +326,8 @@ pub struct HealthReport {
 }
 
 impl HealthReport {
-    /// Aggregates components by the seeds' rule.
+    /// Aggregates components: any critical one unhealthy → `Unhealthy`; otherwise any
+    /// one not healthy → `Degraded`; else (and with none) `Healthy`.
     ///
     /// ```
     /// use tracing_observer::health::{HealthReport, HealthStatus};
@@ -361,7 +362,7 @@ mod tests {
     }
 
     #[test]
-    fn aggregation_follows_the_seeds() {
+    fn unhealthy_only_when_a_critical_component_is_others_degrade() {
         use HealthStatus::*;
         let agg = |cs: Vec<ComponentHealth>| HealthReport::aggregate(cs).status;
         assert_eq!(agg(vec![component(Healthy, true)]), Healthy);

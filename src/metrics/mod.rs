@@ -6,13 +6,10 @@
 //! recorder for itself. The worker registers handles on it through the `metrics`
 //! facade's [`Recorder`] trait once per series and then only bumps atomics.
 //!
-//! ```
-//! let observer = tracing_observer::Observer::builder()
-//! #     .spool(false)
-//!     .traces_exporter(tracing_observer::TracesExporter::None)
-//!     .build()?;
+//! ```no_run
+//! # let observer = tracing_observer::Observer::builder().build()?;
+//! // What `/metrics` serves, in the Prometheus text format.
 //! let text = observer.metrics_text();
-//! assert!(text.contains("tracing_observer_spans_recorded_total"));
 //! # Ok::<(), tracing_observer::BuildError>(())
 //! ```
 

@@ -3,7 +3,7 @@
 //!
 //! - [`ResourceMonitor`] reads the process's CPU time, memory, threads and open file
 //!   descriptors; [`SysinfoMonitor`] is the real one, [`NullMonitor`] reads nothing
-//!   (the seeds' psutil / Null split), and tests plug in their own. The worker samples
+//!   (no process metrics are exported), and tests plug in their own. The worker samples
 //!   it every `resource_interval` and exports OpenTelemetry process metrics.
 //! - [`thread_cpu_time`] reads the calling thread's CPU clock: cheap enough to read on
 //!   every span enter and exit.
@@ -11,11 +11,11 @@
 //!   can report what it allocated while entered.
 //!
 //! ```
-//! use tracing_observer::resources::{thread_cpu_time, NullMonitor, ResourceMonitor};
-//! assert_eq!(NullMonitor.sample(), None);
-//! let observer = tracing_observer::Observer::builder().resource_monitor(NullMonitor).build()?;
-//! # let _ = thread_cpu_time();
-//! # Ok::<(), tracing_observer::BuildError>(())
+//! use tracing_observer::resources::{thread_cpu_time, NullMonitor};
+//! // No process metrics:
+//! let builder = tracing_observer::Observer::builder().resource_monitor(NullMonitor);
+//! // The calling thread's CPU time so far:
+//! let cpu = thread_cpu_time();
 //! ```
 
 mod alloc;
@@ -64,10 +64,8 @@ pub struct ProcessSample {
 ///     }
 /// }
 ///
-/// let observer = tracing_observer::Observer::builder()
-///     .resource_monitor(Fixed(ProcessSample { memory_usage: 1 << 20, ..Default::default() }))
-///     .build()?;
-/// # Ok::<(), tracing_observer::BuildError>(())
+/// let builder = tracing_observer::Observer::builder()
+///     .resource_monitor(Fixed(ProcessSample { memory_usage: 1 << 20, ..Default::default() }));
 /// ```
 pub trait ResourceMonitor: Send + 'static {
     /// A reading now; `None` when nothing can be read (then no process metric is updated).
@@ -120,8 +118,7 @@ impl SysinfoMonitor {
     ///
     /// ```
     /// use tracing_observer::resources::SysinfoMonitor;
-    /// let observer = tracing_observer::Observer::builder().resource_monitor(SysinfoMonitor::new()).build()?;
-    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// let builder = tracing_observer::Observer::builder().resource_monitor(SysinfoMonitor::new());
     /// ```
     pub fn new() -> Self {
         Self {

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// One hook call in this many is timed. Prime, so that it does not alias with the
 /// fixed cycle of hooks a loop makes (new span, enter, exit, close: 4 per span). With
-/// 64 every timed call of a simple loop was the same hook, and the ratio read a third
-/// to a quarter of the measured overhead.
+/// a multiple of 4 such as 64, every timed call of a simple loop would be the same
+/// hook, and the ratio would read a fraction of the real overhead.
 pub(crate) const SAMPLE_EVERY: u32 = 61;
 /// The lowest factor the budget may impose.
 const MIN_FACTOR: f64 = 1.0 / 1024.0;

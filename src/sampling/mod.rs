@@ -5,7 +5,7 @@
 //!   (parent-based samplers), else the first matching [`SamplingRule`], else the
 //!   root sampler. Children follow their local root, so no trace is cut in half.
 //!   A sampled-out span keeps no record: its fields are never formatted and it
-//!   costs a slot in the [`SkeletonTable`].
+//!   costs a slot in the [`SampledOutTable`].
 //! * **Tail.** A sampled-out span that fails (an error event or `error` field) is
 //!   promoted to a full record together with its sampled-out local ancestors, so
 //!   the failing path is exported; so is a span slower than `slow_span_threshold`.
@@ -13,7 +13,7 @@
 
 mod budget;
 mod rate;
-pub(crate) mod skeleton;
+pub(crate) mod sampled_out;
 
 use crate::ids::TraceId;
 use crate::propagation::SpanContext;
@@ -22,14 +22,14 @@ use std::fmt;
 use tracing_core::Metadata;
 
 pub(crate) use budget::OverheadMeter;
-pub(crate) use skeleton::{Lookup, SkeletonTable};
+pub(crate) use sampled_out::{Lookup, SampledOutTable};
 
 /// Everything the hot path needs to sample: the head decision, the table of
 /// sampled-out spans and the tail rules.
 #[derive(Debug)]
 pub(crate) struct Sampling {
     pub(crate) head: HeadSampler,
-    pub(crate) table: SkeletonTable,
+    pub(crate) table: SampledOutTable,
     /// Keep failing sampled-out spans and their local ancestors.
     pub(crate) keep_errors: bool,
     /// Keep sampled-out spans at least this slow (and their local ancestors).
@@ -134,14 +134,14 @@ impl fmt::Display for Sampler {
 /// A per-module sampling rule: spans whose target starts with a prefix and/or whose
 /// name matches get their own ratio and/or rate limit. The first matching rule wins.
 ///
-/// ```
+/// ```no_run
 /// use tracing_observer::{Observer, SamplingRule};
 /// let observer = Observer::builder()
 ///     .sampling_rule(SamplingRule::target("checkout::pricing").ratio(0.001))
 ///     .sampling_rule(SamplingRule::target("checkout::http").ratio(1.0))
 ///     .sampling_rule(SamplingRule::name("refresh_cache").ratio(0.2).rate_limit(10.0))
-///     .build()
-///     .unwrap();
+///     .build()?;
+/// # Ok::<(), tracing_observer::BuildError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,10 +165,9 @@ impl SamplingRule {
     ///
     /// ```
     /// use tracing_observer::{Observer, SamplingRule};
-    /// let observer = Observer::builder().sampling_rule(SamplingRule::target("my_app::db").ratio(0.1)).build()?;
+    /// let builder = Observer::builder().sampling_rule(SamplingRule::target("my_app::db").ratio(0.1));
     /// let err = Observer::builder().sampling_rule(SamplingRule::target("")).build().unwrap_err();
     /// assert!(err.to_string().contains("target and name must not be empty"));
-    /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn target(prefix: impl Into<String>) -> Self {
         Self {
@@ -183,8 +182,7 @@ impl SamplingRule {
     ///
     /// ```
     /// use tracing_observer::{Observer, SamplingRule};
-    /// let observer = Observer::builder().sampling_rule(SamplingRule::name("health_check").ratio(0.0)).build()?;
-    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// let builder = Observer::builder().sampling_rule(SamplingRule::name("health_check").ratio(0.0));
     /// ```
     pub fn name(name: impl Into<String>) -> Self {
         Self {
@@ -201,8 +199,7 @@ impl SamplingRule {
     /// use tracing_observer::{Observer, SamplingRule};
     /// let rule = SamplingRule::target("my_app::cache").with_name("refresh").ratio(0.01);
     /// assert_ne!(rule, SamplingRule::target("my_app::cache").ratio(0.01));
-    /// let observer = Observer::builder().sampling_rule(rule).build()?;
-    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// let builder = Observer::builder().sampling_rule(rule);
     /// ```
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -225,10 +222,9 @@ impl SamplingRule {
     ///
     /// ```
     /// use tracing_observer::{Observer, SamplingRule};
-    /// let observer = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(100.0)).build()?;
+    /// let builder = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(100.0));
     /// let err = Observer::builder().sampling_rule(SamplingRule::target("my_app").rate_limit(0.0)).build().unwrap_err();
     /// assert!(err.to_string().contains("rate_limit 0 must be a positive number"));
-    /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn rate_limit(mut self, per_second: f64) -> Self {
         self.rate_limit = Some(per_second);

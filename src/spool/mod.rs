@@ -18,12 +18,9 @@
 //! The public functions here serve the `tracing-observer` command-line tool:
 //! [`summary`], [`read`] and [`replay`].
 //!
-//! ```
+//! ```no_run
 //! use tracing_observer::spool;
-//! let dir = std::env::temp_dir().join("tracing-observer-doc-spool-module");
-//! let observer = tracing_observer::Observer::builder().spool_dir(&dir).build()?;
-//! drop(observer);
-//! let summary = spool::summary(&dir)?;
+//! let summary = spool::summary("/var/lib/checkout/spool".as_ref())?;
 //! println!("{} batches ({} spans) wait for replay", summary.batches, summary.spans);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

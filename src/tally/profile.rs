@@ -29,7 +29,7 @@ const _: () =
 /// Both add `span_name`, `span_kind` (`SPAN_KIND_INTERNAL`, …) and `status_code`
 /// (`STATUS_CODE_UNSET`, `STATUS_CODE_OK`, `STATUS_CODE_ERROR`).
 ///
-/// ```
+/// ```no_run
 /// use tracing_observer::{Observer, SpanMetricsProfile};
 /// let observer = Observer::builder()
 ///     .span_metrics_profile(SpanMetricsProfile::Tempo)

@@ -37,7 +37,7 @@ fn a_success_resets_the_consecutive_count() {
 
 #[test]
 fn open_refuses_with_time_left_then_half_opens_after_timeout() {
-    // The seeds' case: open after 3 failures, half-open after 30 s, close after 1 success.
+    // Open after 3 failures, half-open after 30 s, close after 1 success.
     let config = BreakerConfig::default()
         .failure_threshold(3)
         .open_timeout(Duration::from_secs(30));

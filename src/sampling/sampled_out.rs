@@ -22,8 +22,8 @@ const ROOT_BIT: u64 = 1;
 /// the registry reuses the entry. Leaving the generation out sends a reused registry
 /// entry to the same table slot, which stays in cache: a loop creating and closing
 /// sampled-out spans touches the same few cache lines, not a new line of the 1.5 MiB
-/// table on every span (measured: 1.47–1.51× -> 1.24× the floor for one span). With other
-/// ids this is only a hash, as good as any.
+/// table on every span (what that saves: docs/performance.md). With other ids this is
+/// only a hash, as good as any.
 const HASHED_ID_BITS: u64 = (1 << 51) - 1;
 
 /// What the table says about a span id.
@@ -49,22 +49,22 @@ struct Slot {
 }
 
 /// The table of open sampled-out spans.
-pub(crate) struct SkeletonTable {
+pub(crate) struct SampledOutTable {
     /// A fixed-size array: indexing by the hash needs no bounds check.
     slots: Box<[Slot; SLOTS]>,
     evictions: AtomicU64,
 }
 
-impl std::fmt::Debug for SkeletonTable {
+impl std::fmt::Debug for SampledOutTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SkeletonTable")
+        f.debug_struct("SampledOutTable")
             .field("slots", &self.slots.len())
             .field("evictions", &self.evictions())
             .finish()
     }
 }
 
-impl SkeletonTable {
+impl SampledOutTable {
     pub(crate) fn new() -> Self {
         Self {
             slots: (0..SLOTS)
@@ -90,8 +90,8 @@ impl SkeletonTable {
     /// Plain loads and stores, no read-modify-write: a span's own slot is written by
     /// one thread at a time (its creator, then its closer). Two live spans that share
     /// a slot and are inserted at the same instant can leave one entry lost without
-    /// a counted eviction (as with an atomic swap, which this replaced): that span
-    /// then counts as not sampled out.
+    /// a counted eviction (an atomic swap would lose one too): that span then counts
+    /// as not sampled out.
     pub(crate) fn insert(
         &self,
         id: u64,
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn remembers_and_forgets() {
-        let table = SkeletonTable::new();
+        let table = SampledOutTable::new();
         table.insert(7, 1000, true, &META);
         assert_eq!(
             table.lookup(7),
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn a_reused_registry_entry_keeps_its_slot() {
         use tracing_subscriber::layer::SubscriberExt as _;
-        let table = SkeletonTable::new();
+        let table = SampledOutTable::new();
         let subscriber =
             tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
         let ids: Vec<u64> = tracing::subscriber::with_default(subscriber, || {
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn collisions_evict_and_count() {
-        let table = SkeletonTable::new();
+        let table = SampledOutTable::new();
         let a = 1u64;
         let b = (1..u64::MAX)
             .skip(1)
