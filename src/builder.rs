@@ -1,9 +1,11 @@
 //! [`ObserverBuilder`]: code-level configuration, layered over the file and the environment.
 
 use crate::config::env::Environment;
+use crate::config::origin::Origin;
+use crate::config::table::Key;
 use crate::config::{
-    file, parse, Compression, EndpointPath, EndpointSetting, ExporterConfig, MetricsExporter,
-    Protocol, Settings, TracesExporter,
+    file, key, parse, Compression, ExporterConfig, MetricsExporter, Protocol, Settings,
+    TracesExporter,
 };
 use crate::error::BuildError;
 use crate::export::console::ConsoleExporter;
@@ -93,9 +95,8 @@ impl ObserverBuilder {
     /// assert!(resource.contains("service.name") && resource.contains("\"checkout\""));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn service_name(mut self, name: impl Into<String>) -> Self {
-        self.overrides.service_name = Some(name.into());
-        self
+    pub fn service_name(self, name: impl Into<String>) -> Self {
+        self.set::<key::service_name>(name.into())
     }
 
     /// The service name to use when neither [`service_name`](Self::service_name), the
@@ -124,9 +125,8 @@ impl ObserverBuilder {
     /// assert!(service(&[]).contains("\"checkout\""));
     /// assert!(service(&[(vars::OTEL_SERVICE_NAME, "checkout-eu")]).contains("\"checkout-eu\""));
     /// ```
-    pub fn default_service_name(mut self, name: impl Into<String>) -> Self {
-        self.overrides.default_service_name = Some(name.into());
-        self
+    pub fn default_service_name(self, name: impl Into<String>) -> Self {
+        self.set::<key::default_service_name>(name.into())
     }
 
     /// The `service.version` resource attribute.
@@ -147,9 +147,8 @@ impl ObserverBuilder {
     /// assert!(resource.contains("service.version") && resource.contains("\"1.4.2\""));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn service_version(mut self, version: impl Into<String>) -> Self {
-        self.overrides.service_version = Some(version.into());
-        self
+    pub fn service_version(self, version: impl Into<String>) -> Self {
+        self.set::<key::service_version>(version.into())
     }
 
     /// Adds a resource attribute (e.g. `deployment.environment.name`).
@@ -171,10 +170,13 @@ impl ObserverBuilder {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.overrides
+        let mut attributes = self
+            .overrides
             .resource_attributes
-            .push((key.into(), value.into()));
-        self
+            .take()
+            .unwrap_or_default();
+        attributes.push((key.into(), value.into()));
+        self.set_as::<key::resource_attributes>("resource_attribute", attributes)
     }
 
     /// Where spans go: OTLP, the console (OTLP/JSON on stderr) or nowhere.
@@ -186,9 +188,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().traces_exporter(TracesExporter::Console).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn traces_exporter(mut self, exporter: TracesExporter) -> Self {
-        self.overrides.traces_exporter = Some(exporter);
-        self
+    pub fn traces_exporter(self, exporter: TracesExporter) -> Self {
+        self.set::<key::traces_exporter>(exporter)
     }
 
     /// The collector's OTLP endpoint, with scheme (`http://` or `https://`).
@@ -202,25 +203,13 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().endpoint("https://collector.example.com:4317").build()?;
     /// let err = Observer::builder().endpoint("collector:4317").build().unwrap_err();
-    /// assert!(err.to_string().starts_with("ObserverBuilder::endpoint=collector:4317:"));
+    /// assert!(err.to_string().starts_with("ObserverBuilder::endpoint=collector:4317 (builder):"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn endpoint(mut self, url: impl AsRef<str>) -> Self {
+    pub fn endpoint(self, url: impl AsRef<str>) -> Self {
         let url = url.as_ref();
-        match parse::endpoint(url) {
-            Ok(parsed) => {
-                self.overrides.endpoint = Some(EndpointSetting {
-                    url: parsed,
-                    path: EndpointPath::AppendIfEmpty,
-                })
-            }
-            Err(reason) => self.errors.push(BuildError::invalid(
-                "ObserverBuilder::endpoint",
-                url,
-                reason,
-            )),
-        }
-        self
+        let parsed = parse::completed_endpoint(url);
+        self.parsed::<key::endpoint>(url, parsed)
     }
 
     /// The OTLP transport.
@@ -232,9 +221,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().protocol(Protocol::HttpJson).endpoint("http://127.0.0.1:4318").build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn protocol(mut self, protocol: Protocol) -> Self {
-        self.overrides.protocol = Some(protocol);
-        self
+    pub fn protocol(self, protocol: Protocol) -> Self {
+        self.set::<key::protocol>(protocol)
     }
 
     /// Adds a header (gRPC metadata) to every export request, e.g. an API key.
@@ -247,8 +235,9 @@ impl ObserverBuilder {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.overrides.headers.push((key.into(), value.into()));
-        self
+        let mut headers = self.overrides.headers.take().unwrap_or_default();
+        headers.push((key.into(), value.into()));
+        self.set_as::<key::headers>("header", headers)
     }
 
     /// Compression of export requests.
@@ -260,9 +249,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().compression(Compression::Gzip).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn compression(mut self, compression: Compression) -> Self {
-        self.overrides.compression = Some(compression);
-        self
+    pub fn compression(self, compression: Compression) -> Self {
+        self.set::<key::compression>(compression)
     }
 
     /// Timeout of one OTLP request.
@@ -275,9 +263,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().request_timeout(Duration::from_secs(2)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.overrides.request_timeout = Some(timeout);
-        self
+    pub fn request_timeout(self, timeout: Duration) -> Self {
+        self.set::<key::request_timeout>(timeout)
     }
 
     /// A PEM file of the CA certificate that signs the collector's TLS certificate.
@@ -288,28 +275,26 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// // The file is read by build(): a missing one is an error naming the setting.
     /// let err = Observer::builder().certificate("/nonexistent/ca.pem").build().unwrap_err();
-    /// assert!(err.to_string().starts_with("ObserverBuilder::certificate=/nonexistent/ca.pem:"));
+    /// assert!(err.to_string().starts_with("ObserverBuilder::certificate=/nonexistent/ca.pem (builder):"));
     /// ```
-    pub fn certificate(mut self, path: impl Into<PathBuf>) -> Self {
-        self.overrides.certificate = Some((path.into(), "ObserverBuilder::certificate".into()));
-        self
+    pub fn certificate(self, path: impl Into<PathBuf>) -> Self {
+        self.set::<key::certificate>(path.into())
     }
 
     /// Spans the queue holds at most; when it is full new spans are dropped and counted.
     ///
-    /// Environment: `OTEL_BSP_MAX_QUEUE_SIZE` (or the seeds' `OBSERVER_ASYNC_QUEUE_SIZE`).
+    /// Environment: `OTEL_BSP_MAX_QUEUE_SIZE`.
     /// Default: [`DEFAULT_MAX_QUEUE_SIZE`](crate::config::DEFAULT_MAX_QUEUE_SIZE).
     ///
     /// ```
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().max_queue_size(10_000).build()?;
     /// let err = Observer::builder().max_queue_size(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::max_queue_size=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_queue_size=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_queue_size(mut self, spans: usize) -> Self {
-        self.overrides.max_queue_size = Some(self.positive("max_queue_size", spans));
-        self
+    pub fn max_queue_size(self, spans: usize) -> Self {
+        self.set::<key::max_queue_size>(spans)
     }
 
     /// Bytes the queue holds at most (an estimate of the records' memory), so huge
@@ -321,12 +306,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().max_queue_bytes(16 << 20).build()?;
     /// let err = Observer::builder().max_queue_bytes(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::max_queue_bytes=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_queue_bytes=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
-        self.overrides.max_queue_bytes = Some(self.positive("max_queue_bytes", bytes));
-        self
+    pub fn max_queue_bytes(self, bytes: usize) -> Self {
+        self.set::<key::max_queue_bytes>(bytes)
     }
 
     /// Spans per export request at most (clamped to the queue size).
@@ -337,30 +321,28 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().max_export_batch_size(256).build()?;
     /// let err = Observer::builder().max_export_batch_size(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::max_export_batch_size=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_export_batch_size=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_export_batch_size(mut self, spans: usize) -> Self {
-        self.overrides.max_export_batch_size = Some(self.positive("max_export_batch_size", spans));
-        self
+    pub fn max_export_batch_size(self, spans: usize) -> Self {
+        self.set::<key::max_export_batch_size>(spans)
     }
 
     /// Export requests in flight at once, so that the collector's latency does not
     /// cap throughput.
     ///
-    /// Environment: `OTEL_BSP_MAX_CONCURRENT_EXPORTS` (or the seeds' `OBSERVER_ASYNC_WORKER_THREADS`).
+    /// Environment: `OTEL_BSP_MAX_CONCURRENT_EXPORTS`.
     /// Default: 4.
     ///
     /// ```
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().max_concurrent_exports(2).build()?;
     /// let err = Observer::builder().max_concurrent_exports(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::max_concurrent_exports=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_concurrent_exports=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_concurrent_exports(mut self, n: usize) -> Self {
-        self.overrides.max_concurrent_exports = Some(self.positive("max_concurrent_exports", n));
-        self
+    pub fn max_concurrent_exports(self, n: usize) -> Self {
+        self.set::<key::max_concurrent_exports>(n)
     }
 
     /// Longest wait before a partial batch is exported.
@@ -372,19 +354,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().scheduled_delay(Duration::from_millis(500)).build()?;
     /// let err = Observer::builder().scheduled_delay(Duration::ZERO).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::scheduled_delay=0s: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::scheduled_delay=0s (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn scheduled_delay(mut self, delay: Duration) -> Self {
-        if delay.is_zero() {
-            self.errors.push(BuildError::invalid(
-                "ObserverBuilder::scheduled_delay",
-                "0s",
-                "must be greater than zero",
-            ));
-        }
-        self.overrides.scheduled_delay = Some(delay);
-        self
+    pub fn scheduled_delay(self, delay: Duration) -> Self {
+        self.set::<key::scheduled_delay>(delay)
     }
 
     /// Longest time one batch export may take.
@@ -397,9 +371,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().export_timeout(Duration::from_secs(10)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn export_timeout(mut self, timeout: Duration) -> Self {
-        self.overrides.export_timeout = Some(timeout);
-        self
+    pub fn export_timeout(self, timeout: Duration) -> Self {
+        self.set::<key::export_timeout>(timeout)
     }
 
     /// Attributes kept per span; further ones are counted in `attributes_dropped`.
@@ -421,9 +394,8 @@ impl ObserverBuilder {
     /// assert_eq!(exporter.spans()[0].dropped_attributes_count, 1);
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_attributes_per_span(mut self, n: usize) -> Self {
-        self.overrides.max_attributes_per_span = Some(self.positive("max_attributes_per_span", n));
-        self
+    pub fn max_attributes_per_span(self, n: usize) -> Self {
+        self.set::<key::max_attributes_per_span>(n)
     }
 
     /// Events kept per span (errors get the same again as reserve); further ones are counted.
@@ -445,9 +417,8 @@ impl ObserverBuilder {
     /// assert_eq!(exporter.spans()[0].events.len(), 1);
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_events_per_span(mut self, n: usize) -> Self {
-        self.overrides.max_events_per_span = Some(self.positive("max_events_per_span", n));
-        self
+    pub fn max_events_per_span(self, n: usize) -> Self {
+        self.set::<key::max_events_per_span>(n)
     }
 
     /// Attributes kept per event; further ones are left out.
@@ -458,13 +429,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().max_attributes_per_event(16).build()?;
     /// let err = Observer::builder().max_attributes_per_event(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::max_attributes_per_event=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_attributes_per_event=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_attributes_per_event(mut self, n: usize) -> Self {
-        self.overrides.max_attributes_per_event =
-            Some(self.positive("max_attributes_per_event", n));
-        self
+    pub fn max_attributes_per_event(self, n: usize) -> Self {
+        self.set::<key::max_attributes_per_event>(n)
     }
 
     /// Links kept per span; further ones are counted.
@@ -475,12 +444,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().max_links_per_span(16).build()?;
     /// let err = Observer::builder().max_links_per_span(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::max_links_per_span=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_links_per_span=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_links_per_span(mut self, n: usize) -> Self {
-        self.overrides.max_links_per_span = Some(self.positive("max_links_per_span", n));
-        self
+    pub fn max_links_per_span(self, n: usize) -> Self {
+        self.set::<key::max_links_per_span>(n)
     }
 
     /// Bytes kept of one formatted value; longer values are cut and marked with `…`.
@@ -502,10 +470,8 @@ impl ObserverBuilder {
     /// assert!(!format!("{:?}", exporter.spans()[0].attributes).contains("SELECT * FROM orders"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_attribute_value_bytes(mut self, bytes: usize) -> Self {
-        self.overrides.max_attribute_value_bytes =
-            Some(self.positive("max_attribute_value_bytes", bytes));
-        self
+    pub fn max_attribute_value_bytes(self, bytes: usize) -> Self {
+        self.set::<key::max_attribute_value_bytes>(bytes)
     }
 
     /// Field-name patterns (case-insensitive substrings) whose values are replaced by
@@ -529,13 +495,12 @@ impl ObserverBuilder {
     /// assert!(format!("{:?}", exporter.spans()[0].attributes).contains("[REDACTED]"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn redact_fields<I, T>(mut self, patterns: I) -> Self
+    pub fn redact_fields<I, T>(self, patterns: I) -> Self
     where
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        self.overrides.redact_fields = Some(patterns.into_iter().map(Into::into).collect());
-        self
+        self.set::<key::redact_fields>(patterns.into_iter().map(Into::into).collect())
     }
 
     /// Exports only these fields (by exact name, case-insensitive); all others are left
@@ -559,13 +524,12 @@ impl ObserverBuilder {
     /// assert!(attributes.contains("order_id") && !attributes.contains("user_email"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn allow_fields<I, T>(mut self, names: I) -> Self
+    pub fn allow_fields<I, T>(self, names: I) -> Self
     where
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        self.overrides.allow_fields = Some(names.into_iter().map(Into::into).collect());
-        self
+        self.set::<key::allow_fields>(names.into_iter().map(Into::into).collect())
     }
 
     /// The head sampler.
@@ -588,9 +552,8 @@ impl ObserverBuilder {
     /// assert!(exporter.spans().is_empty());
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn sampler(mut self, sampler: Sampler) -> Self {
-        self.overrides.sampler = Some(sampler);
-        self
+    pub fn sampler(self, sampler: Sampler) -> Self {
+        self.set::<key::sampler>(sampler)
     }
 
     /// Adds a sampling rule; rules are tried in order, the first match decides.
@@ -606,13 +569,9 @@ impl ObserverBuilder {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn sampling_rule(mut self, rule: SamplingRule) -> Self {
-        let origin = "ObserverBuilder::sampling_rule".to_owned();
-        self.overrides
-            .sampling_rules
-            .get_or_insert_with(|| (Vec::new(), origin))
-            .0
-            .push(rule);
-        self
+        let mut rules = self.overrides.sampling_rules.take().unwrap_or_default();
+        rules.push(rule);
+        self.set_as::<key::sampling_rules>("sampling_rule", rules)
     }
 
     /// Keeps spans that fail although head sampling dropped them, with their local
@@ -625,9 +584,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().sampler(Sampler::TraceIdRatio(0.01)).keep_errors(true).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn keep_errors(mut self, keep: bool) -> Self {
-        self.overrides.keep_errors = Some(keep);
-        self
+    pub fn keep_errors(self, keep: bool) -> Self {
+        self.set::<key::keep_errors>(keep)
     }
 
     /// Keeps spans at least this slow although head sampling dropped them, with
@@ -641,9 +599,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().sampler(Sampler::TraceIdRatio(0.01)).slow_span_threshold(Duration::from_millis(500)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn slow_span_threshold(mut self, threshold: Duration) -> Self {
-        self.overrides.slow_span_threshold = Some(threshold);
-        self
+    pub fn slow_span_threshold(self, threshold: Duration) -> Self {
+        self.set::<key::slow_span_threshold>(threshold)
     }
 
     /// Keeps the observer's own cost under this fraction of the host's traced time
@@ -651,25 +608,18 @@ impl ObserverBuilder {
     /// each second, below half of it doubled back (never above the configured ratio).
     /// The measured ratio is always in [`PipelineStats::overhead_ratio`](crate::PipelineStats).
     ///
-    /// Environment: `OBSERVER_OVERHEAD_THRESHOLD` (`0.02` or `2%`). Default: off.
+    /// Environment: `OBSERVER_OVERHEAD_BUDGET` (`0.02` or `2%`; the former name
+    /// `OBSERVER_OVERHEAD_THRESHOLD` is still read). Default: off.
     ///
     /// ```
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().overhead_budget(0.02).build()?;
     /// let err = Observer::builder().overhead_budget(-1.0).build().unwrap_err();
-    /// assert!(err.to_string().starts_with("ObserverBuilder::overhead_budget=-1:"));
+    /// assert!(err.to_string().starts_with("ObserverBuilder::overhead_budget=-1 (builder):"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn overhead_budget(mut self, fraction: f64) -> Self {
-        match parse::budget(&fraction.to_string()) {
-            Ok(budget) => self.overrides.overhead_budget = Some(budget),
-            Err(reason) => self.errors.push(BuildError::invalid(
-                "ObserverBuilder::overhead_budget",
-                fraction.to_string(),
-                reason,
-            )),
-        }
-        self
+    pub fn overhead_budget(self, fraction: f64) -> Self {
+        self.set::<key::overhead_budget>(fraction)
     }
 
     /// Turns the disk spool on or off. With it, batches that cannot be delivered
@@ -683,9 +633,8 @@ impl ObserverBuilder {
     /// assert!(!observer.stats().spool.enabled);
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool(mut self, enabled: bool) -> Self {
-        self.overrides.spool = Some(enabled);
-        self
+    pub fn spool(self, enabled: bool) -> Self {
+        self.set::<key::spool>(enabled)
     }
 
     /// The spool directory; one process per directory (a lock file enforces it).
@@ -698,9 +647,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().spool_dir(std::env::temp_dir().join("tracing-observer-doc-builder-spool")).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.overrides.spool_dir = Some(dir.into());
-        self
+    pub fn spool_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.set::<key::spool_dir>(dir.into())
     }
 
     /// Bytes the spool may hold; beyond, the oldest batches without errors go first.
@@ -711,19 +659,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().spool_max_bytes(256 << 20).build()?;
     /// let err = Observer::builder().spool_max_bytes(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::spool_max_bytes=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::spool_max_bytes=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
-        if bytes == 0 {
-            self.errors.push(BuildError::invalid(
-                "ObserverBuilder::spool_max_bytes",
-                "0",
-                "must be greater than zero",
-            ));
-        }
-        self.overrides.spool_max_bytes = Some(bytes);
-        self
+    pub fn spool_max_bytes(self, bytes: u64) -> Self {
+        self.set::<key::spool_max_bytes>(bytes)
     }
 
     /// How long spooled batches are kept before deletion (or archiving).
@@ -736,9 +676,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().spool_retention(Duration::from_secs(24 * 3600)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool_retention(mut self, retention: Duration) -> Self {
-        self.overrides.spool_retention = Some(retention);
-        self
+    pub fn spool_retention(self, retention: Duration) -> Self {
+        self.set::<key::spool_retention>(retention)
     }
 
     /// Where expired and evicted segments are moved instead of being deleted.
@@ -750,9 +689,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().spool_archive_dir(std::env::temp_dir().join("tracing-observer-doc-archive")).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool_archive_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.overrides.spool_archive_dir = Some(dir.into());
-        self
+    pub fn spool_archive_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.set::<key::spool_archive_dir>(dir.into())
     }
 
     /// Whether segments moved to [`spool_archive_dir`](Self::spool_archive_dir) are
@@ -769,9 +707,8 @@ impl ObserverBuilder {
     ///     .build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool_archive_compress(mut self, compress: bool) -> Self {
-        self.overrides.spool_archive_compress = Some(compress);
-        self
+    pub fn spool_archive_compress(self, compress: bool) -> Self {
+        self.set::<key::spool_archive_compress>(compress)
     }
 
     /// How often retention and the byte budget are enforced. Default: 60 s.
@@ -782,9 +719,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().spool_cleanup_interval(Duration::from_secs(10)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool_cleanup_interval(mut self, interval: Duration) -> Self {
-        self.overrides.spool_cleanup_interval = Some(interval.max(Duration::from_millis(1)));
-        self
+    pub fn spool_cleanup_interval(self, interval: Duration) -> Self {
+        self.set::<key::spool_cleanup_interval>(interval)
     }
 
     /// How often spooled data is `fsync`ed (it always is at shutdown). Default: 1 s.
@@ -795,9 +731,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().spool_sync_interval(Duration::from_millis(200)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn spool_sync_interval(mut self, interval: Duration) -> Self {
-        self.overrides.spool_sync_interval = Some(interval.max(Duration::from_millis(1)));
-        self
+    pub fn spool_sync_interval(self, interval: Duration) -> Self {
+        self.set::<key::spool_sync_interval>(interval)
     }
 
     /// Consecutive export failures that open the circuit breaker; while open, batches
@@ -809,13 +744,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().circuit_breaker_threshold(3).build()?;
     /// let err = Observer::builder().circuit_breaker_threshold(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::circuit_breaker_threshold=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::circuit_breaker_threshold=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn circuit_breaker_threshold(mut self, failures: u32) -> Self {
-        self.overrides.circuit_breaker_threshold =
-            Some(self.positive("circuit_breaker_threshold", failures as usize) as u32);
-        self
+    pub fn circuit_breaker_threshold(self, failures: u32) -> Self {
+        self.set::<key::circuit_breaker_threshold>(failures)
     }
 
     /// How long the open breaker waits before letting a probe export through.
@@ -828,9 +761,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().circuit_breaker_timeout(Duration::from_secs(10)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn circuit_breaker_timeout(mut self, timeout: Duration) -> Self {
-        self.overrides.circuit_breaker_timeout = Some(timeout);
-        self
+    pub fn circuit_breaker_timeout(self, timeout: Duration) -> Self {
+        self.set::<key::circuit_breaker_timeout>(timeout)
     }
 
     /// Also opens the circuit breaker when at least `rate` (above 0, at most 1) of the
@@ -847,21 +779,12 @@ impl ObserverBuilder {
     /// let err = Observer::builder().circuit_breaker_failure_rate(1.5, 20).build().unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "ObserverBuilder::circuit_breaker_failure_rate=1.5/20: the rate must be above 0 and at most 1, e.g. 0.5/20"
+    ///     "ObserverBuilder::circuit_breaker_failure_rate=1.5/20 (builder): the rate must be above 0 and at most 1, e.g. 0.5/20"
     /// );
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn circuit_breaker_failure_rate(mut self, rate: f64, min_calls: u32) -> Self {
-        let value = format!("{rate}/{min_calls}");
-        match parse::failure_rate(&value) {
-            Ok(rule) => self.overrides.circuit_breaker_failure_rate = Some(rule),
-            Err(reason) => self.errors.push(BuildError::invalid(
-                "ObserverBuilder::circuit_breaker_failure_rate",
-                value,
-                reason,
-            )),
-        }
-        self
+    pub fn circuit_breaker_failure_rate(self, rate: f64, min_calls: u32) -> Self {
+        self.set::<key::circuit_breaker_failure_rate>((rate, min_calls))
     }
 
     /// The sliding window over which the breaker's
@@ -877,13 +800,11 @@ impl ObserverBuilder {
     ///     .circuit_breaker_window(Duration::from_secs(30))
     ///     .build()?;
     /// let err = Observer::builder().circuit_breaker_window(Duration::ZERO).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::circuit_breaker_window=0s: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::circuit_breaker_window=0s (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn circuit_breaker_window(mut self, window: Duration) -> Self {
-        self.overrides.circuit_breaker_window =
-            Some(self.nonzero("circuit_breaker_window", window));
-        self
+    pub fn circuit_breaker_window(self, window: Duration) -> Self {
+        self.set::<key::circuit_breaker_window>(window)
     }
 
     /// How failed exports are retried before the batch is spooled.
@@ -896,11 +817,10 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().retry_policy(RetryPolicy::none()).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn retry_policy(mut self, policy: crate::delivery::RetryPolicy) -> Self {
-        self.overrides.retry_initial_backoff = Some(policy.initial_backoff);
-        self.overrides.retry_max_backoff = Some(policy.max_backoff);
-        self.overrides.retry_max_elapsed_time = Some(policy.max_elapsed_time);
-        self
+    pub fn retry_policy(self, policy: crate::delivery::RetryPolicy) -> Self {
+        self.set_as::<key::retry_initial_backoff>("retry_policy", policy.initial_backoff)
+            .set_as::<key::retry_max_backoff>("retry_policy", policy.max_backoff)
+            .set_as::<key::retry_max_elapsed_time>("retry_policy", policy.max_elapsed_time)
     }
 
     /// Measures the thread CPU time each span consumes while entered and exports it
@@ -916,9 +836,8 @@ impl ObserverBuilder {
     /// let observer = tracing_observer::Observer::builder().cpu_time(true).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn cpu_time(mut self, on: bool) -> Self {
-        self.overrides.cpu_time = Some(on);
-        self
+    pub fn cpu_time(self, on: bool) -> Self {
+        self.set::<key::cpu_time>(on)
     }
 
     /// The timeout of the shutdown that runs when the [`Observer`] is dropped.
@@ -931,9 +850,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().shutdown_timeout(Duration::from_secs(1)).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.overrides.shutdown_timeout = Some(timeout);
-        self
+    pub fn shutdown_timeout(self, timeout: Duration) -> Self {
+        self.set::<key::shutdown_timeout>(timeout)
     }
 
     /// Span metrics (RED: calls, errors, duration) from every span, whatever the sampling.
@@ -946,9 +864,8 @@ impl ObserverBuilder {
     /// assert!(!observer.metrics_text().contains("traces_span_metrics_calls_total"));
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn span_metrics(mut self, enabled: bool) -> Self {
-        self.overrides.span_metrics = Some(enabled);
-        self
+    pub fn span_metrics(self, enabled: bool) -> Self {
+        self.set::<key::span_metrics>(enabled)
     }
 
     /// The span metrics' names and labels: the OpenTelemetry Collector's spanmetrics
@@ -961,9 +878,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().span_metrics_profile(SpanMetricsProfile::Tempo).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn span_metrics_profile(mut self, profile: SpanMetricsProfile) -> Self {
-        self.overrides.span_metrics_profile = Some(profile);
-        self
+    pub fn span_metrics_profile(self, profile: SpanMetricsProfile) -> Self {
+        self.set::<key::span_metrics_profile>(profile)
     }
 
     /// Extra span-metrics labels: span attributes by key, or `code.module.name`,
@@ -977,13 +893,12 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().span_metrics_dimensions(["http.route", "code.module.name"]).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn span_metrics_dimensions<I, T>(mut self, keys: I) -> Self
+    pub fn span_metrics_dimensions<I, T>(self, keys: I) -> Self
     where
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        self.overrides.span_metrics_dimensions = Some(keys.into_iter().map(Into::into).collect());
-        self
+        self.set::<key::span_metrics_dimensions>(keys.into_iter().map(Into::into).collect())
     }
 
     /// Span-metrics label sets at most; spans beyond are counted under
@@ -996,12 +911,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().span_metrics_max_series(500).build()?;
     /// let err = Observer::builder().span_metrics_max_series(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::span_metrics_max_series=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::span_metrics_max_series=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn span_metrics_max_series(mut self, n: usize) -> Self {
-        self.overrides.span_metrics_max_series = Some(self.positive("span_metrics_max_series", n));
-        self
+    pub fn span_metrics_max_series(self, n: usize) -> Self {
+        self.set::<key::span_metrics_max_series>(n)
     }
 
     /// Also pushes every series of the observer's registry (span metrics, self-metrics,
@@ -1020,9 +934,8 @@ impl ObserverBuilder {
     ///     .build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn metrics_exporter(mut self, exporter: MetricsExporter) -> Self {
-        self.overrides.metrics_exporter = Some(exporter);
-        self
+    pub fn metrics_exporter(self, exporter: MetricsExporter) -> Self {
+        self.set::<key::metrics_exporter>(exporter)
     }
 
     /// Time between two OTLP metrics exports (a last one runs at shutdown).
@@ -1035,10 +948,8 @@ impl ObserverBuilder {
     /// let builder = tracing_observer::Observer::builder()
     ///     .metric_export_interval(Duration::from_secs(15));
     /// ```
-    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
-        self.overrides.metric_export_interval =
-            Some(self.nonzero("metric_export_interval", interval));
-        self
+    pub fn metric_export_interval(self, interval: Duration) -> Self {
+        self.set::<key::metric_export_interval>(interval)
     }
 
     /// Longest time one OTLP metrics export may take; a failed export is counted in
@@ -1053,9 +964,8 @@ impl ObserverBuilder {
     /// let builder = tracing_observer::Observer::builder()
     ///     .metric_export_timeout(Duration::from_secs(5));
     /// ```
-    pub fn metric_export_timeout(mut self, timeout: Duration) -> Self {
-        self.overrides.metric_export_timeout = Some(self.nonzero("metric_export_timeout", timeout));
-        self
+    pub fn metric_export_timeout(self, timeout: Duration) -> Self {
+        self.set::<key::metric_export_timeout>(timeout)
     }
 
     /// Where OTLP metrics go, when not where the traces go. For HTTP, `/v1/metrics` is
@@ -1072,22 +982,10 @@ impl ObserverBuilder {
     ///     .metrics_exporter(MetricsExporter::Otlp)
     ///     .metrics_endpoint("http://metrics-collector:4317");
     /// ```
-    pub fn metrics_endpoint(mut self, url: impl AsRef<str>) -> Self {
+    pub fn metrics_endpoint(self, url: impl AsRef<str>) -> Self {
         let url = url.as_ref();
-        match parse::endpoint(url) {
-            Ok(parsed) => {
-                self.overrides.metrics_endpoint = Some(EndpointSetting {
-                    url: parsed,
-                    path: EndpointPath::AppendIfEmpty,
-                })
-            }
-            Err(reason) => self.errors.push(BuildError::invalid(
-                "ObserverBuilder::metrics_endpoint",
-                url,
-                reason,
-            )),
-        }
-        self
+        let parsed = parse::completed_endpoint(url);
+        self.parsed::<key::metrics_endpoint>(url, parsed)
     }
 
     /// The OTLP transport of metrics, when not the traces'. Headers, compression and
@@ -1099,9 +997,8 @@ impl ObserverBuilder {
     /// use tracing_observer::{Observer, Protocol};
     /// let builder = Observer::builder().metrics_protocol(Protocol::HttpProtobuf);
     /// ```
-    pub fn metrics_protocol(mut self, protocol: Protocol) -> Self {
-        self.overrides.metrics_protocol = Some(protocol);
-        self
+    pub fn metrics_protocol(self, protocol: Protocol) -> Self {
+        self.set::<key::metrics_protocol>(protocol)
     }
 
     /// Serves `/health/*`, `/health`, `/metrics` and `/circuit-breakers` on this
@@ -1115,9 +1012,8 @@ impl ObserverBuilder {
     /// assert!(observer.http_addr().is_some());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn http_addr(mut self, addr: SocketAddr) -> Self {
-        self.overrides.http_addr = Some((addr, "ObserverBuilder::http_addr".into()));
-        self
+    pub fn http_addr(self, addr: SocketAddr) -> Self {
+        self.set::<key::http_addr>(addr)
     }
 
     /// How often the process's CPU, memory, threads and file descriptors are sampled.
@@ -1129,19 +1025,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().resource_interval(Duration::from_secs(30)).build()?;
     /// let err = Observer::builder().resource_interval(Duration::ZERO).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::resource_interval=0s: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::resource_interval=0s (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn resource_interval(mut self, interval: Duration) -> Self {
-        if interval.is_zero() {
-            self.errors.push(BuildError::invalid(
-                "ObserverBuilder::resource_interval",
-                "0s",
-                "must be greater than zero",
-            ));
-        }
-        self.overrides.resource_interval = Some(interval);
-        self
+    pub fn resource_interval(self, interval: Duration) -> Self {
+        self.set::<key::resource_interval>(interval)
     }
 
     /// Where process metrics come from; [`NullMonitor`](crate::resources::NullMonitor)
@@ -1171,9 +1059,8 @@ impl ObserverBuilder {
     /// let observer = Observer::builder().panic_hook(true).build()?;
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn panic_hook(mut self, install: bool) -> Self {
-        self.overrides.panic_hook = Some(install);
-        self
+    pub fn panic_hook(self, install: bool) -> Self {
+        self.set::<key::panic_hook>(install)
     }
 
     /// Worker failures (panics) in a row after which the observer disables itself;
@@ -1185,12 +1072,11 @@ impl ObserverBuilder {
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().max_worker_restarts(5).build()?;
     /// let err = Observer::builder().max_worker_restarts(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "ObserverBuilder::max_worker_restarts=0: must be greater than zero");
+    /// assert_eq!(err.to_string(), "ObserverBuilder::max_worker_restarts=0 (builder): must be greater than zero");
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn max_worker_restarts(mut self, n: usize) -> Self {
-        self.overrides.max_worker_restarts = Some(self.positive("max_worker_restarts", n));
-        self
+    pub fn max_worker_restarts(self, n: usize) -> Self {
+        self.set::<key::max_worker_restarts>(n)
     }
 
     /// Turns the observer off: the layer records nothing and costs almost nothing.
@@ -1203,9 +1089,8 @@ impl ObserverBuilder {
     /// assert!(observer.is_disabled());
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
-    pub fn disabled(mut self, disabled: bool) -> Self {
-        self.overrides.disabled = Some(disabled);
-        self
+    pub fn disabled(self, disabled: bool) -> Self {
+        self.set::<key::disabled>(disabled)
     }
 
     /// A TOML config file with this builder's method names as keys.
@@ -1270,26 +1155,33 @@ impl ObserverBuilder {
         self
     }
 
-    fn nonzero(&mut self, method: &str, d: Duration) -> Duration {
-        if d.is_zero() {
-            self.errors.push(BuildError::invalid(
-                format!("ObserverBuilder::{method}"),
-                "0s",
-                "must be greater than zero",
-            ));
-        }
-        d
+    /// Sets the setting `K` of the same name as the calling method.
+    fn set<K: Key>(self, value: K::Value) -> Self {
+        self.set_as::<K>(K::NAME, value)
     }
 
-    fn positive(&mut self, method: &str, n: usize) -> usize {
-        if n == 0 {
-            self.errors.push(BuildError::invalid(
-                format!("ObserverBuilder::{method}"),
-                "0",
-                "must be greater than zero",
-            ));
+    /// Sets the setting `K` from the builder method `method`; a value the setting's
+    /// check refuses is kept as the error `build()` returns.
+    fn set_as<K: Key>(mut self, method: &str, value: K::Value) -> Self {
+        if let Err(error) = self
+            .overrides
+            .set::<K>(value, Origin::builder(method), None)
+        {
+            self.errors.push(error);
         }
-        n
+        self
+    }
+
+    /// Sets `K` from text the method parsed, or keeps the parse error.
+    fn parsed<K: Key>(mut self, text: &str, parsed: Result<K::Value, String>) -> Self {
+        match parsed {
+            Ok(value) => self.set::<K>(value),
+            Err(reason) => {
+                self.errors
+                    .push(Origin::builder(K::NAME).error(text, reason));
+                self
+            }
+        }
     }
 
     /// Validates the configuration and starts the worker thread.
@@ -1318,11 +1210,12 @@ impl ObserverBuilder {
             None => match self.environment.config_file()? {
                 // Name the variable, so the user knows where the path came from.
                 Some(path) => file::load(&path).map_err(|e| match e {
-                    BuildError::ConfigFileUnreadable { path, source } => BuildError::invalid(
-                        crate::config::vars::OBSERVER_CONFIG,
-                        path.display().to_string(),
-                        format!("cannot read the config file: {source}"),
-                    ),
+                    BuildError::ConfigFileUnreadable { path, source } => {
+                        Origin::environment(crate::config::vars::OBSERVER_CONFIG).error(
+                            path.display().to_string(),
+                            format!("cannot read the config file: {source}"),
+                        )
+                    }
                     other => other,
                 })?,
                 None => Settings::default(),
@@ -1398,12 +1291,11 @@ impl ObserverBuilder {
 }
 
 /// Binds the endpoints' listener, non-blocking, for the worker's runtime.
-fn listen(addr: SocketAddr, origin: &str) -> Result<std::net::TcpListener, BuildError> {
+fn listen(addr: SocketAddr, origin: &Origin) -> Result<std::net::TcpListener, BuildError> {
     let listener = std::net::TcpListener::bind(addr)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| {
-            BuildError::invalid(
-                origin,
+            origin.error(
                 addr.to_string(),
                 format!("cannot listen on this address: {e}"),
             )
