@@ -14,18 +14,25 @@ use std::time::Duration;
 ///     .environment([("OTEL_BSP_MAX_QUEUE_SIZE", "abc")])
 ///     .build()
 ///     .unwrap_err();
-/// assert!(err.to_string().contains("OTEL_BSP_MAX_QUEUE_SIZE=abc"));
+/// assert_eq!(
+///     err.to_string(),
+///     "OTEL_BSP_MAX_QUEUE_SIZE=abc (environment): expected a positive integer"
+/// );
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// A setting has a value that cannot be used.
-    #[error("{setting}={value}: {reason}")]
+    #[error("{setting}={value}{}: {reason}", parenthesized(origin))]
     InvalidSetting {
-        /// Where the value came from: an environment variable, a config-file key or a builder method.
+        /// The name the value was given under: an environment variable, a config-file key
+        /// or a builder method.
         setting: String,
         /// The value as given.
         value: String,
+        /// The source: `environment`, `config file <path>` or `builder`; empty for a
+        /// value checked after the sources were merged.
+        origin: String,
         /// What is wrong with it.
         reason: String,
     },
@@ -59,8 +66,18 @@ impl BuildError {
         Self::InvalidSetting {
             setting: setting.into(),
             value: value.into(),
+            origin: String::new(),
             reason: reason.into(),
         }
+    }
+}
+
+/// ` (origin)`, or nothing for an empty origin.
+fn parenthesized(origin: &str) -> String {
+    if origin.is_empty() {
+        String::new()
+    } else {
+        format!(" ({origin})")
     }
 }
 

@@ -3,8 +3,8 @@
 //! drifts from the other:
 //!
 //! - builder methods: exactly the public methods of `ObserverBuilder` (but `build`);
-//! - environment variables: exactly those the crate reads (the `config::vars`
-//!   constants and the `OTEL_EXPORTER_OTLP_{TRACES_,}*` pairs);
+//! - environment variables: exactly those the crate reads (`config::vars::ALL`, which
+//!   the settings table makes);
 //! - config-file keys: exactly those the file parser accepts (as listed by its own
 //!   "unknown field" error);
 //! - defaults: the crate's `DEFAULT_*` constants and enum defaults.
@@ -18,8 +18,14 @@ use tracing_observer::{
 };
 
 const README: &str = include_str!("../README.md");
-const BUILDER_SRC: &str = include_str!("../src/builder.rs");
-const ENV_SRC: &str = include_str!("../src/config/env.rs");
+const BUILDER_SRC: &[&str] = &[
+    include_str!("../src/builder/mod.rs"),
+    include_str!("../src/builder/delivery.rs"),
+    include_str!("../src/builder/export.rs"),
+    include_str!("../src/builder/operations.rs"),
+    include_str!("../src/builder/recording.rs"),
+    include_str!("../src/builder/sampling.rs"),
+];
 
 /// One row of the table.
 #[derive(Debug)]
@@ -123,7 +129,8 @@ fn set<T: Ord + Clone>(items: impl IntoIterator<Item = T>) -> BTreeSet<T> {
 #[test]
 fn the_table_lists_exactly_the_builder_methods() {
     let public: BTreeSet<String> = BUILDER_SRC
-        .lines()
+        .iter()
+        .flat_map(|source| source.lines())
         .filter_map(|l| l.strip_prefix("    pub fn "))
         .filter_map(identifier)
         .filter(|name| *name != "build")
@@ -139,36 +146,18 @@ fn the_table_lists_exactly_the_builder_methods() {
 
 #[test]
 fn the_table_lists_exactly_the_variables_read() {
-    let mut read = BTreeSet::new();
-    let mut lines = ENV_SRC.lines();
-    while let Some(line) = lines.next() {
-        if line.trim_start().starts_with("pub const ") {
-            // `pub const NAME: &str = "NAME";`, the value possibly on the next line.
-            let mut text = line.to_owned();
-            if !text.contains(';') {
-                text += lines.next().unwrap_or_default();
-            }
-            read.insert(
-                text.split('"')
-                    .nth(1)
-                    .expect("a string constant")
-                    .to_owned(),
-            );
-        }
-        for suffix in line.split(".otlp(\"").skip(1) {
-            let suffix = suffix.split('"').next().unwrap();
-            read.insert(format!("OTEL_EXPORTER_OTLP_TRACES_{suffix}"));
-            read.insert(format!("OTEL_EXPORTER_OTLP_{suffix}"));
-        }
-    }
-    // The constants are the public ones.
+    let read = set(vars::ALL.iter().map(|name| (*name).to_owned()));
     for name in [
         vars::OTEL_SERVICE_NAME,
         vars::OBSERVER_HTTP_ADDR,
         vars::OBSERVER_SPOOL,
+        vars::OBSERVER_OVERHEAD_BUDGET,
+        vars::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        vars::OTEL_EXPORTER_OTLP_ENDPOINT,
     ] {
         assert!(read.contains(name), "{name}");
     }
+    assert_eq!(read.len(), vars::ALL.len(), "a variable listed twice");
     assert!(read.len() > 50, "{read:?}");
     let listed = set(rows().into_iter().flat_map(|r| r.vars));
     assert_eq!(listed, read, "README config table vs the variables read");

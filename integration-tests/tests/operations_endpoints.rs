@@ -378,7 +378,7 @@ fn a_port_in_use_is_a_build_error() {
     let message = err.to_string();
     assert!(
         message.starts_with(&format!(
-            "OBSERVER_HTTP_ADDR={addr}: cannot listen on this address"
+            "OBSERVER_HTTP_ADDR={addr} (environment): cannot listen on this address"
         )),
         "{message}"
     );

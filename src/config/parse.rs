@@ -1,9 +1,10 @@
 //! Parsers shared by environment variables, the config file and the builder.
 //!
-//! Each returns a plain reason on failure; the caller attaches the setting's name
-//! and value, so every error reads `SETTING=value: reason`.
+//! Each turns text into a value or returns a plain reason; the caller attaches the
+//! setting's name, value and source, so every error reads
+//! `SETTING=value (source): reason`. Ranges are checked in [`check`](super::check).
 
-use super::{Compression, Protocol, TracesExporter};
+use super::{Compression, EndpointPath, EndpointSetting, Protocol, TracesExporter};
 use crate::sampling::{Sampler, SamplingRule};
 use std::time::Duration;
 
@@ -24,15 +25,22 @@ pub(crate) fn on_off(value: &str) -> Result<bool, String> {
     }
 }
 
-pub(crate) fn count(value: &str) -> Result<usize, String> {
-    let n: usize = value
+/// A whole number (its range is checked by [`check`](super::check)).
+pub(crate) fn integer(value: &str) -> Result<usize, String> {
+    value
         .trim()
         .parse()
-        .map_err(|_| "expected a positive integer".to_owned())?;
-    if n == 0 {
-        return Err("must be greater than zero".into());
-    }
-    Ok(n)
+        .map_err(|_| "expected a positive integer".to_owned())
+}
+
+/// The text as given.
+pub(crate) fn text(value: &str) -> Result<String, String> {
+    Ok(value.to_owned())
+}
+
+/// A file or directory path.
+pub(crate) fn path(value: &str) -> Result<std::path::PathBuf, String> {
+    Ok(std::path::PathBuf::from(value.trim()))
 }
 
 /// Milliseconds, as the OpenTelemetry spec writes durations in environment variables.
@@ -42,24 +50,6 @@ pub(crate) fn millis(value: &str) -> Result<Duration, String> {
         .parse::<u64>()
         .map(Duration::from_millis)
         .map_err(|_| "expected a whole number of milliseconds".into())
-}
-
-/// Like [`millis`], but zero is refused (an interval or a timeout).
-pub(crate) fn positive_millis(value: &str) -> Result<Duration, String> {
-    nonzero(millis(value)?)
-}
-
-/// Like [`duration`], but zero is refused (an interval or a timeout).
-pub(crate) fn positive_duration(value: &str) -> Result<Duration, String> {
-    nonzero(duration(value)?)
-}
-
-fn nonzero(d: Duration) -> Result<Duration, String> {
-    if d.is_zero() {
-        Err("must be greater than zero".into())
-    } else {
-        Ok(d)
-    }
 }
 
 /// A duration with a unit (`250ms`, `5s`, `2m`, `1h`); a bare number means milliseconds.
@@ -160,16 +150,16 @@ fn percent_decode(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// `OTEL_TRACES_SAMPLER` with its `OTEL_TRACES_SAMPLER_ARG` (parsed by [`ratio`]).
-pub(crate) fn sampler(value: &str, ratio: Option<f64>) -> Result<Sampler, String> {
-    let ratio = ratio.unwrap_or(1.0);
+/// A sampler by its `OTEL_TRACES_SAMPLER` name; a `traceidratio` takes the ratio 1
+/// until [`with_ratio`] gives it the `OTEL_TRACES_SAMPLER_ARG` of the same source.
+pub(crate) fn sampler(value: &str) -> Result<Sampler, String> {
     Ok(match value.trim() {
         "always_on" => Sampler::AlwaysOn,
         "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatio(ratio),
+        "traceidratio" => Sampler::TraceIdRatio(1.0),
         "parentbased_always_on" => Sampler::parent_based(Sampler::AlwaysOn),
         "parentbased_always_off" => Sampler::parent_based(Sampler::AlwaysOff),
-        "parentbased_traceidratio" => Sampler::parent_based(Sampler::TraceIdRatio(ratio)),
+        "parentbased_traceidratio" => Sampler::parent_based(Sampler::TraceIdRatio(1.0)),
         _ => {
             return Err(
                 "expected always_on, always_off, traceidratio, parentbased_always_on, \
@@ -180,6 +170,15 @@ pub(crate) fn sampler(value: &str, ratio: Option<f64>) -> Result<Sampler, String
     })
 }
 
+/// `sampler` with its ratio set to `ratio` (samplers without a ratio are unchanged).
+pub(crate) fn with_ratio(sampler: Sampler, ratio: f64) -> Sampler {
+    match sampler {
+        Sampler::TraceIdRatio(_) => Sampler::TraceIdRatio(ratio),
+        Sampler::ParentBased(root) => Sampler::parent_based(with_ratio(*root, ratio)),
+        other => other,
+    }
+}
+
 /// An overhead budget: a fraction (`0.02`) or a percentage (`2%`), above 0 and below 1.
 pub(crate) fn budget(value: &str) -> Result<f64, String> {
     let value = value.trim();
@@ -187,10 +186,10 @@ pub(crate) fn budget(value: &str) -> Result<f64, String> {
         Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
         None => value.parse::<f64>(),
     };
-    match parsed {
-        Ok(b) if b > 0.0 && b < 1.0 => Ok(b),
-        _ => Err("expected a fraction such as 0.02 or a percentage such as 2%".into()),
-    }
+    let budget = parsed
+        .map_err(|_| "expected a fraction such as 0.02 or a percentage such as 2%".to_owned())?;
+    super::check::fraction(&budget)?;
+    Ok(budget)
 }
 
 /// The circuit breaker's failure-rate rule: `RATE/MIN_CALLS`, e.g. `0.5/20` (open when
@@ -200,16 +199,11 @@ pub(crate) fn failure_rate(value: &str) -> Result<(f64, u32), String> {
                           of 20 or more calls in the window failed)";
     let (rate, min_calls) = value.trim().split_once('/').ok_or(FORMAT)?;
     let rate: f64 = rate.trim().parse().map_err(|_| FORMAT.to_owned())?;
-    if rate.is_nan() || rate <= 0.0 || rate > 1.0 {
-        return Err("the rate must be above 0 and at most 1, e.g. 0.5/20".into());
-    }
     let min_calls: u32 = min_calls
         .trim()
         .parse()
         .map_err(|_| "the minimum number of calls after / must be a positive integer".to_owned())?;
-    if min_calls == 0 {
-        return Err("the minimum number of calls after / must be greater than zero".into());
-    }
+    super::check::failure_rate(&(rate, min_calls))?;
     Ok((rate, min_calls))
 }
 
@@ -291,11 +285,8 @@ pub(crate) fn bytes(value: &str) -> Result<usize, String> {
         "g" | "gb" | "gib" => 1 << 30,
         other => return Err(format!("unknown unit {other:?}: use KiB, MiB or GiB")),
     };
-    match n.checked_mul(unit) {
-        Some(0) => Err("must be greater than zero".into()),
-        Some(bytes) => Ok(bytes),
-        None => Err("size is too large".into()),
-    }
+    n.checked_mul(unit)
+        .ok_or_else(|| "size is too large".into())
 }
 
 /// A comma-separated list of names; `none` means the empty list.
@@ -315,6 +306,28 @@ pub(crate) fn name_list(value: &str) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+/// A traces- or metrics-specific endpoint (`OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`), used as is.
+pub(crate) fn exact_endpoint(value: &str) -> Result<EndpointSetting, String> {
+    endpoint_with(value, EndpointPath::Exact)
+}
+
+/// The base URL of `OTEL_EXPORTER_OTLP_ENDPOINT`: the signal's path is appended.
+pub(crate) fn base_endpoint(value: &str) -> Result<EndpointSetting, String> {
+    endpoint_with(value, EndpointPath::Base)
+}
+
+/// An endpoint of the builder or the config file: the signal's path is appended to a bare URL.
+pub(crate) fn completed_endpoint(value: &str) -> Result<EndpointSetting, String> {
+    endpoint_with(value, EndpointPath::AppendIfEmpty)
+}
+
+fn endpoint_with(value: &str, path: EndpointPath) -> Result<EndpointSetting, String> {
+    Ok(EndpointSetting {
+        url: endpoint(value)?,
+        path,
+    })
+}
+
 /// Checks an endpoint URL: it must parse and use http or https.
 pub(crate) fn endpoint(value: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(value.trim()).map_err(|e| {
@@ -326,105 +339,5 @@ pub(crate) fn endpoint(value: &str) -> Result<url::Url, String> {
         _ => Err(
             "the endpoint needs an http:// or https:// scheme, e.g. http://localhost:4317".into(),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(duration("1500"), Ok(Duration::from_millis(1500)));
-        assert!(duration("5 parsecs").is_err());
-        assert!(duration("").is_err());
-        assert!(millis("1.5").is_err());
-    }
-
-    #[test]
-    fn key_value_lists() {
-        assert_eq!(
-            key_values("a=1, b = x%20y ,").unwrap(),
-            vec![("a".into(), "1".into()), ("b".into(), "x y".into())]
-        );
-        assert!(key_values("novalue").is_err());
-        assert!(key_values("=v").is_err());
-        assert!(key_values("a=%zz").is_err());
-    }
-
-    #[test]
-    fn endpoints_need_a_scheme() {
-        assert!(endpoint("http://localhost:4317").is_ok());
-        assert!(endpoint("localhost:4317").is_err());
-        assert!(endpoint("ftp://collector").is_err());
-        assert!(endpoint("not a url").is_err());
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(bytes("64MiB"), Ok(64 << 20));
-        assert_eq!(bytes("1g"), Ok(1 << 30));
-        assert_eq!(bytes("4096"), Ok(4096));
-        assert!(bytes("0").is_err());
-        assert!(bytes("lots").is_err());
-        assert!(bytes("5TB").is_err());
-    }
-
-    #[test]
-    fn samplers_and_rules() {
-        assert_eq!(
-            sampler("traceidratio", Some(0.5)),
-            Ok(Sampler::TraceIdRatio(0.5))
-        );
-        assert_eq!(
-            sampler("parentbased_always_on", None),
-            Ok(Sampler::default())
-        );
-        assert!(sampler("jaeger_remote", None).is_err());
-        assert!(ratio("1.5").is_err());
-        assert!(ratio("abc").is_err());
-        let rules = sampling_rules("app::hot=0.001, app::jobs=0.2@10, /health=0").unwrap();
-        assert_eq!(rules[0], SamplingRule::target("app::hot").ratio(0.001));
-        assert_eq!(
-            rules[1],
-            SamplingRule::target("app::jobs")
-                .ratio(0.2)
-                .rate_limit(10.0)
-        );
-        assert_eq!(rules[2], SamplingRule::name("health").ratio(0.0));
-        assert!(sampling_rules("app=2").is_err());
-        assert!(sampling_rules("app").is_err());
-        assert!(sampling_rules("app=0.5@fast").is_err());
-    }
-
-    #[test]
-    fn failure_rates() {
-        assert_eq!(failure_rate("0.5/20"), Ok((0.5, 20)));
-        assert_eq!(failure_rate(" 1 / 1 "), Ok((1.0, 1)));
-        for bad in [
-            "0.5", "half/20", "0/20", "1.5/20", "NaN/20", "-0.5/20", "0.5/0", "0.5/x", "0.5/-1",
-            "/",
-        ] {
-            assert!(failure_rate(bad).is_err(), "{bad}");
-        }
-        assert!(failure_rate("0.5")
-            .unwrap_err()
-            .starts_with("expected RATE/MIN_CALLS"));
-    }
-
-    #[test]
-    fn enums() {
-        assert_eq!(protocol("http/protobuf"), Ok(Protocol::HttpProtobuf));
-        assert!(protocol("grpcx").is_err());
-        assert_eq!(compression("gzip"), Ok(Compression::Gzip));
-        assert!(compression("zstd").is_err());
-        assert_eq!(traces_exporter("none"), Ok(TracesExporter::None));
-        assert!(traces_exporter("otlp,console").is_err());
-        assert_eq!(boolean("TRUE"), Ok(true));
-        assert!(boolean("yes").is_err());
-        assert!(count("0").is_err());
     }
 }

@@ -1,0 +1,435 @@
+//! From the merged settings to the validated [`Config`]: defaults applied, endpoints
+//! completed, the modules' configurations assembled.
+
+use super::defaults::*;
+use super::origin::Origin;
+use super::{
+    Compression, EndpointPath, EndpointSetting, MetricsExporter, Protocol, Settings, TracesExporter,
+};
+use crate::error::BuildError;
+use crate::metrics::span::SpanMetricsConfig;
+use crate::record::Limits;
+use crate::sampling::{Sampler, SamplingRule};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The export destination, resolved.
+#[derive(Clone, Debug)]
+pub(crate) enum ExporterConfig {
+    Otlp(OtlpConfig),
+    Console,
+    None,
+}
+
+/// OTLP export settings, resolved and validated.
+#[derive(Clone, Debug)]
+pub(crate) struct OtlpConfig {
+    pub(crate) protocol: Protocol,
+    pub(crate) endpoint: url::Url,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) compression: Compression,
+    pub(crate) timeout: Duration,
+    /// PEM bytes of the CA certificate to trust, read at build time.
+    pub(crate) certificate: Option<Vec<u8>>,
+}
+
+/// OTLP metrics export, resolved: where, how often, and the bound of one export.
+#[derive(Clone, Debug)]
+pub(crate) struct MetricsExportConfig {
+    /// The transport; its `timeout` is the smaller of the request and export timeouts.
+    pub(crate) otlp: OtlpConfig,
+    pub(crate) interval: Duration,
+}
+
+/// Batching settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchConfig {
+    pub(crate) max_queue_size: usize,
+    pub(crate) max_export_batch_size: usize,
+    pub(crate) max_queue_bytes: usize,
+    pub(crate) max_concurrent_exports: usize,
+    pub(crate) scheduled_delay: Duration,
+    pub(crate) export_timeout: Duration,
+}
+
+/// The complete, validated configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) service_name: String,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) exporter: ExporterConfig,
+    pub(crate) batch: BatchConfig,
+    pub(crate) limits: Limits,
+    pub(crate) redact_fields: Vec<String>,
+    pub(crate) allow_fields: Option<Vec<String>>,
+    pub(crate) sampler: Sampler,
+    pub(crate) sampling_rules: Vec<SamplingRule>,
+    pub(crate) keep_errors: bool,
+    pub(crate) slow_span_threshold: Option<Duration>,
+    pub(crate) overhead_budget: Option<f64>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) disabled: bool,
+    pub(crate) span_metrics: SpanMetricsConfig,
+    /// The endpoints' address, with where it was set (for the bind error).
+    pub(crate) http_addr: Option<(SocketAddr, Origin)>,
+    pub(crate) resource_interval: Duration,
+    pub(crate) panic_hook: bool,
+    pub(crate) max_worker_restarts: usize,
+    pub(crate) delivery: DeliveryConfig,
+    /// OTLP metrics export, when on.
+    pub(crate) metrics_export: Option<MetricsExportConfig>,
+}
+
+/// Retry, circuit breaker and spool settings, resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct DeliveryConfig {
+    pub(crate) retry: crate::delivery::RetryPolicy,
+    pub(crate) breaker: crate::delivery::BreakerConfig,
+    pub(crate) spool: Option<crate::spool::SpoolConfig>,
+}
+
+impl Settings {
+    /// Applies defaults and validates the combination.
+    pub(crate) fn resolve(mut self) -> Result<Config, BuildError> {
+        let max_queue_size = self.max_queue_size.unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
+        let batch = BatchConfig {
+            max_queue_size,
+            // The spec requires batch <= queue; like the SDKs we clamp rather than refuse.
+            max_export_batch_size: self
+                .max_export_batch_size
+                .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE)
+                .min(max_queue_size),
+            max_queue_bytes: self.max_queue_bytes.unwrap_or(DEFAULT_MAX_QUEUE_BYTES),
+            max_concurrent_exports: self
+                .max_concurrent_exports
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_EXPORTS),
+            scheduled_delay: self.scheduled_delay.unwrap_or(DEFAULT_SCHEDULED_DELAY),
+            export_timeout: self.export_timeout.unwrap_or(DEFAULT_EXPORT_TIMEOUT),
+        };
+        let limits = Limits {
+            max_attributes: self
+                .max_attributes_per_span
+                .unwrap_or(DEFAULT_MAX_ATTRIBUTES_PER_SPAN),
+            max_events: self
+                .max_events_per_span
+                .unwrap_or(DEFAULT_MAX_EVENTS_PER_SPAN),
+            max_event_attributes: self
+                .max_attributes_per_event
+                .unwrap_or(DEFAULT_MAX_ATTRIBUTES_PER_EVENT),
+            max_links: self
+                .max_links_per_span
+                .unwrap_or(DEFAULT_MAX_LINKS_PER_SPAN),
+            max_value_bytes: self
+                .max_attribute_value_bytes
+                .unwrap_or(DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES),
+            thread_cpu_time: self.cpu_time.unwrap_or(false),
+        };
+        let exporter = match self.traces_exporter.unwrap_or_default() {
+            TracesExporter::Otlp => ExporterConfig::Otlp(resolve_otlp(&self)?),
+            TracesExporter::Console => ExporterConfig::Console,
+            TracesExporter::None => ExporterConfig::None,
+        };
+        let mut resource_attributes = self.resource_attributes.take().unwrap_or_default();
+        if let Some(version) = self.service_version.take() {
+            resource_attributes.retain(|(k, _)| k != "service.version");
+            resource_attributes.push(("service.version".into(), version));
+        }
+        let service_name = self
+            .service_name
+            .clone()
+            .or_else(|| {
+                resource_attributes
+                    .iter()
+                    .find(|(k, _)| k == "service.name")
+                    .map(|(_, v)| v.clone())
+            })
+            .or_else(|| self.default_service_name.clone())
+            .unwrap_or_else(default_service_name);
+        resource_attributes.retain(|(k, _)| k != "service.name");
+        let delivery = self.delivery(&service_name);
+        let metrics_export = resolve_metrics(&self)?;
+        Ok(Config {
+            delivery,
+            metrics_export,
+            service_name,
+            resource_attributes,
+            exporter,
+            batch,
+            limits,
+            redact_fields: self.redact_fields.unwrap_or_else(|| {
+                crate::record::policy::DEFAULT_REDACT_PATTERNS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect()
+            }),
+            allow_fields: self.allow_fields,
+            sampler: self.sampler.unwrap_or_default(),
+            // Each rule was checked when its source was read.
+            sampling_rules: self.sampling_rules.unwrap_or_default(),
+            keep_errors: self.keep_errors.unwrap_or(true),
+            slow_span_threshold: self.slow_span_threshold,
+            overhead_budget: self.overhead_budget,
+            shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+            disabled: self.disabled.unwrap_or(false),
+            span_metrics: SpanMetricsConfig {
+                enabled: self.span_metrics.unwrap_or(true),
+                profile: self.span_metrics_profile.unwrap_or_default(),
+                dimensions: self.span_metrics_dimensions.unwrap_or_default(),
+                max_series: self
+                    .span_metrics_max_series
+                    .unwrap_or(DEFAULT_SPAN_METRICS_MAX_SERIES),
+                cpu_time: self.cpu_time.unwrap_or(false),
+            },
+            http_addr: self.http_addr.map(|addr| {
+                let origin = self.origins.http_addr.clone();
+                (
+                    addr,
+                    origin.unwrap_or_else(|| Origin::resolved("http_addr")),
+                )
+            }),
+            resource_interval: self.resource_interval.unwrap_or(DEFAULT_RESOURCE_INTERVAL),
+            panic_hook: self.panic_hook.unwrap_or(false),
+            max_worker_restarts: self
+                .max_worker_restarts
+                .unwrap_or(DEFAULT_MAX_WORKER_RESTARTS),
+        })
+    }
+}
+
+impl Settings {
+    fn delivery(&self, service_name: &str) -> DeliveryConfig {
+        use crate::delivery::{BreakerConfig, RetryPolicy};
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy::default()
+            .initial_backoff(
+                self.retry_initial_backoff
+                    .unwrap_or(defaults.initial_backoff),
+            )
+            .max_backoff(self.retry_max_backoff.unwrap_or(defaults.max_backoff))
+            .max_elapsed_time(
+                self.retry_max_elapsed_time
+                    .unwrap_or(defaults.max_elapsed_time),
+            );
+        let mut breaker = BreakerConfig::default();
+        if let Some(n) = self.circuit_breaker_threshold {
+            breaker = breaker.failure_threshold(n);
+        }
+        if let Some(t) = self.circuit_breaker_timeout {
+            breaker = breaker.open_timeout(t);
+        }
+        if let Some((rate, min_calls)) = self.circuit_breaker_failure_rate {
+            breaker = breaker.failure_rate(rate, min_calls);
+        }
+        if let Some(window) = self.circuit_breaker_window {
+            breaker = breaker.window(window);
+        }
+        let spool =
+            self.spool
+                .unwrap_or(true)
+                .then(|| crate::spool::SpoolConfig {
+                    dir: self.spool_dir.clone().unwrap_or_else(|| {
+                        default_spool_dir(self.data_home.as_deref(), service_name)
+                    }),
+                    max_bytes: self
+                        .spool_max_bytes
+                        .unwrap_or(crate::spool::DEFAULT_MAX_BYTES),
+                    retention: self
+                        .spool_retention
+                        .unwrap_or(crate::spool::DEFAULT_RETENTION),
+                    archive_dir: self.spool_archive_dir.clone(),
+                    archive_compress: self.spool_archive_compress.unwrap_or(false),
+                    // A zero interval would spin: the shortest is a millisecond.
+                    cleanup_interval: self
+                        .spool_cleanup_interval
+                        .unwrap_or(crate::spool::DEFAULT_CLEANUP_INTERVAL)
+                        .max(Duration::from_millis(1)),
+                    sync_interval: self
+                        .spool_sync_interval
+                        .unwrap_or(crate::spool::DEFAULT_SYNC_INTERVAL)
+                        .max(Duration::from_millis(1)),
+                });
+        DeliveryConfig {
+            retry,
+            breaker,
+            spool,
+        }
+    }
+}
+
+/// `DATA_HOME/tracing-observer/<service>`, the service name made file-name safe;
+/// without a data home, under the temporary directory.
+fn default_spool_dir(data_home: Option<&std::path::Path>, service_name: &str) -> PathBuf {
+    let safe: String = service_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    data_home
+        .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf)
+        .join("tracing-observer")
+        .join(safe)
+}
+
+fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
+    let protocol = settings.protocol.unwrap_or_default();
+    let endpoint = match &settings.endpoint {
+        None if protocol == Protocol::Grpc => url::Url::parse(DEFAULT_GRPC_ENDPOINT),
+        None => url::Url::parse(DEFAULT_HTTP_ENDPOINT),
+        Some(setting) => Ok(complete_endpoint(setting, protocol, Signal::Traces)),
+    }
+    .expect("default endpoints are valid URLs");
+    otlp_config(settings, protocol, endpoint)
+}
+
+/// The OTLP metrics export, when `metrics_exporter` is `otlp`: the metrics endpoint and
+/// protocol when set, else the traces'; headers, compression and TLS are the traces'.
+fn resolve_metrics(settings: &Settings) -> Result<Option<MetricsExportConfig>, BuildError> {
+    if settings.metrics_exporter.unwrap_or_default() == MetricsExporter::None {
+        return Ok(None);
+    }
+    // Zero is refused where each value is read (builder, file, environment).
+    let interval = settings
+        .metric_export_interval
+        .unwrap_or(DEFAULT_METRIC_EXPORT_INTERVAL);
+    let export_timeout = settings
+        .metric_export_timeout
+        .unwrap_or(DEFAULT_METRIC_EXPORT_TIMEOUT);
+    let protocol = settings
+        .metrics_protocol
+        .or(settings.protocol)
+        .unwrap_or_default();
+    let endpoint = match (&settings.metrics_endpoint, &settings.endpoint) {
+        (Some(setting), _) => complete_endpoint(setting, protocol, Signal::Metrics),
+        (None, Some(traces)) => metrics_from_traces(traces, protocol)?,
+        (None, None) if protocol == Protocol::Grpc => {
+            url::Url::parse(DEFAULT_GRPC_ENDPOINT).expect("a valid URL")
+        }
+        (None, None) => url::Url::parse(DEFAULT_HTTP_METRICS_ENDPOINT).expect("a valid URL"),
+    };
+    let mut otlp = otlp_config(settings, protocol, endpoint)?;
+    // One request per export, never retried: the export's bound is the request's.
+    otlp.timeout = otlp.timeout.min(export_timeout);
+    Ok(Some(MetricsExportConfig { otlp, interval }))
+}
+
+/// The metrics URL that goes with the traces endpoint: for HTTP, `/v1/metrics` where
+/// the traces get `/v1/traces`. A traces URL with a path of its own says nothing about
+/// where metrics go: that is an error naming the setting to use.
+fn metrics_from_traces(
+    traces: &EndpointSetting,
+    protocol: Protocol,
+) -> Result<url::Url, BuildError> {
+    let mut url = complete_endpoint(traces, protocol, Signal::Traces);
+    if protocol == Protocol::Grpc || traces.path == EndpointPath::Base {
+        return Ok(complete_endpoint(traces, protocol, Signal::Metrics));
+    }
+    let path = url.path().to_owned();
+    match path.strip_suffix(Signal::Traces.path()) {
+        Some(base) => {
+            url.set_path(&format!("{base}{}", Signal::Metrics.path()));
+            Ok(url)
+        }
+        None => Err(BuildError::invalid(
+            "metrics_endpoint",
+            url.as_str(),
+            "the traces endpoint has its own path, so the metrics URL cannot be derived \
+             from it; set metrics_endpoint or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        )),
+    }
+}
+
+/// The transport settings shared by traces and metrics, for `endpoint`.
+fn otlp_config(
+    settings: &Settings,
+    protocol: Protocol,
+    endpoint: url::Url,
+) -> Result<OtlpConfig, BuildError> {
+    if settings.insecure == Some(true) && endpoint.scheme() == "https" {
+        return Err(origin_of(&settings.origins.insecure, "insecure").error(
+            "true",
+            format!("conflicts with the https endpoint {endpoint}; use an http:// endpoint for plaintext"),
+        ));
+    }
+    let certificate = match &settings.certificate {
+        None => None,
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            origin_of(&settings.origins.certificate, "certificate").error(
+                path.display().to_string(),
+                format!("cannot read the certificate: {e}"),
+            )
+        })?),
+    };
+    Ok(OtlpConfig {
+        protocol,
+        endpoint,
+        headers: settings.headers.clone().unwrap_or_default(),
+        compression: settings.compression.unwrap_or_default(),
+        timeout: settings.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+        certificate,
+    })
+}
+
+/// Where a setting's value came from; a layer built in code (no source) names the setting.
+fn origin_of(origin: &Option<Origin>, setting: &str) -> Origin {
+    origin.clone().unwrap_or_else(|| Origin::resolved(setting))
+}
+
+/// The kind of telemetry an endpoint is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Metrics,
+}
+
+impl Signal {
+    /// The OTLP/HTTP path of the signal.
+    fn path(self) -> &'static str {
+        match self {
+            Self::Traces => "/v1/traces",
+            Self::Metrics => "/v1/metrics",
+        }
+    }
+}
+
+/// Completes an endpoint for the protocol: gRPC uses scheme and authority only;
+/// HTTP gets the signal's path (`/v1/traces`) by the endpoint's rule.
+pub(super) fn complete_endpoint(
+    setting: &EndpointSetting,
+    protocol: Protocol,
+    signal: Signal,
+) -> url::Url {
+    let mut url = setting.url.clone();
+    if protocol == Protocol::Grpc {
+        url.set_path("");
+        return url;
+    }
+    let path = url.path().to_owned();
+    match setting.path {
+        EndpointPath::Exact => {}
+        EndpointPath::Base => {
+            url.set_path(&format!("{}{}", path.trim_end_matches('/'), signal.path()));
+        }
+        EndpointPath::AppendIfEmpty if path.is_empty() || path == "/" => {
+            url.set_path(signal.path());
+        }
+        EndpointPath::AppendIfEmpty => {}
+    }
+    url
+}
+
+/// `unknown_service:<executable name>`, as the resource semantic conventions say.
+fn default_service_name() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    match exe {
+        Some(name) => format!("unknown_service:{name}"),
+        None => "unknown_service".into(),
+    }
+}
