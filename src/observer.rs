@@ -1,6 +1,5 @@
 //! [`Observer`]: owns the pipeline, hands out the layer, flushes and shuts down.
 
-use crate::builder::ObserverBuilder;
 use crate::delivery::CircuitBreaker;
 use crate::error::FlushError;
 use crate::health::HealthRegistry;
@@ -44,16 +43,6 @@ impl std::fmt::Debug for Observer {
 }
 
 impl Observer {
-    /// A builder, starting from the `OTEL_*` / `OBSERVER_*` environment.
-    ///
-    /// ```no_run
-    /// let observer = tracing_observer::Observer::builder().service_name("checkout").build()?;
-    /// # Ok::<(), tracing_observer::BuildError>(())
-    /// ```
-    pub fn builder() -> ObserverBuilder {
-        ObserverBuilder::default()
-    }
-
     pub(crate) fn running(pipeline: Pipeline, shutdown_timeout: Duration) -> Self {
         Self {
             pipeline: Some(pipeline),

@@ -12,21 +12,12 @@ mod sampling;
 use crate::config::env::Environment;
 use crate::config::origin::Origin;
 use crate::config::table::Key;
-use crate::config::{file, ExporterConfig, Protocol, Settings};
+use crate::config::{file, Settings};
 use crate::error::BuildError;
-use crate::export::console::ConsoleExporter;
-use crate::export::convert::RequestBuilder;
-use crate::export::grpc::GrpcTarget;
-use crate::export::http::HttpExporter;
-use crate::export::metrics::MetricsTarget;
 use crate::export::SpanExporter;
-use crate::health::HealthRegistry;
-use crate::pipeline::{ExporterFactory, Operations, Pipeline};
-use crate::record::policy::FieldPolicy;
-use crate::resources::{ResourceMonitor, SysinfoMonitor};
-use crate::sampling::{HeadSampler, OverheadMeter, SampledOutTable, Sampling};
-use crate::Observer;
-use std::net::SocketAddr;
+use crate::observer::Observer;
+use crate::pipeline::{Custom, Pipeline};
+use crate::resources::ResourceMonitor;
 use std::path::PathBuf;
 
 /// Configures and starts an [`Observer`].
@@ -200,77 +191,26 @@ impl ObserverBuilder {
         if config.disabled {
             return Ok(Observer::disabled());
         }
-        // Bound here, so that a port in use is a build error.
-        let listener = match &config.http_addr {
-            Some((addr, origin)) => Some(listen(*addr, origin)?),
-            None => None,
+        let shutdown_timeout = config.shutdown_timeout;
+        let custom = Custom {
+            exporter: self.exporter,
+            resource_monitor: self.resource_monitor,
         };
-        let factory: ExporterFactory = match (self.exporter, &config.exporter) {
-            (Some(custom), _) => Box::new(move || Some(custom)),
-            (None, ExporterConfig::Otlp(otlp)) if otlp.protocol == Protocol::Grpc => {
-                let target = GrpcTarget::new(otlp)?;
-                Box::new(move || Some(Box::new(target.connect()) as Box<dyn SpanExporter>))
-            }
-            (None, ExporterConfig::Otlp(otlp)) => {
-                let exporter = HttpExporter::new(otlp)?;
-                Box::new(move || Some(Box::new(exporter) as Box<dyn SpanExporter>))
-            }
-            (None, ExporterConfig::Console) => {
-                Box::new(|| Some(Box::new(ConsoleExporter) as Box<dyn SpanExporter>))
-            }
-            (None, ExporterConfig::None) => Box::new(|| None),
-        };
-        let metrics_export = config
-            .metrics_export
-            .as_ref()
-            .map(MetricsTarget::new)
-            .transpose()?;
-        let requests = RequestBuilder::new(&config.service_name, &config.resource_attributes);
-        let pipeline = Pipeline::start(
-            config.batch,
-            config.limits,
-            FieldPolicy::new(&config.redact_fields, config.allow_fields.as_deref()),
-            Sampling {
-                head: HeadSampler::new(&config.sampler, &config.sampling_rules),
-                table: SampledOutTable::new(),
-                keep_errors: config.keep_errors,
-                slow_span_threshold: config.slow_span_threshold,
-                overhead: OverheadMeter::new(config.overhead_budget),
-            },
-            requests,
-            factory,
-            Operations {
-                delivery: config.delivery,
-                service_name: config.service_name.clone(),
-                span_metrics: config.span_metrics,
-                resource_monitor: self
-                    .resource_monitor
-                    .unwrap_or_else(|| Box::new(SysinfoMonitor::new())),
-                resource_interval: config.resource_interval,
-                listener,
-                max_worker_restarts: config.max_worker_restarts,
-                health: HealthRegistry::default(),
-                metrics_export,
-            },
-        )
-        .map_err(BuildError::WorkerSpawn)?;
-        if config.panic_hook {
-            let handle = pipeline.flush_handle();
-            crate::panic_hook::install(move |timeout| handle.flush(timeout));
-        }
-        Ok(Observer::running(pipeline, config.shutdown_timeout))
+        Ok(Observer::running(
+            Pipeline::start(config, custom)?,
+            shutdown_timeout,
+        ))
     }
 }
 
-/// Binds the endpoints' listener, non-blocking, for the worker's runtime.
-fn listen(addr: SocketAddr, origin: &Origin) -> Result<std::net::TcpListener, BuildError> {
-    let listener = std::net::TcpListener::bind(addr)
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| {
-            origin.error(
-                addr.to_string(),
-                format!("cannot listen on this address: {e}"),
-            )
-        })?;
-    Ok(listener)
+impl Observer {
+    /// A builder, starting from the `OTEL_*` / `OBSERVER_*` environment.
+    ///
+    /// ```no_run
+    /// let observer = tracing_observer::Observer::builder().service_name("checkout").build()?;
+    /// # Ok::<(), tracing_observer::BuildError>(())
+    /// ```
+    pub fn builder() -> ObserverBuilder {
+        ObserverBuilder::default()
+    }
 }

@@ -36,49 +36,14 @@ pub use crate::delivery::{
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF,
     DEFAULT_MAX_ELAPSED_TIME, DEFAULT_OPEN_TIMEOUT, DEFAULT_WINDOW,
 };
-pub use defaults::*;
-pub(crate) use resolve::{
-    BatchConfig, DeliveryConfig, ExporterConfig, MetricsExportConfig, OtlpConfig,
+pub(crate) use crate::export::endpoint::{
+    EndpointPath, EndpointSetting, MetricsExportConfig, OtlpConfig,
 };
+pub use crate::export::{Compression, Protocol};
+pub use defaults::*;
+pub(crate) use resolve::{BatchConfig, Config, ExporterConfig};
 pub use table::vars;
 pub(crate) use table::{key, Settings};
-
-/// The OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
-///
-/// ```
-/// use tracing_observer::{Observer, Protocol};
-/// let builder = Observer::builder().protocol(Protocol::HttpProtobuf);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// OTLP over gRPC (`grpc`), the default.
-    #[default]
-    #[serde(rename = "grpc")]
-    Grpc,
-    /// OTLP over HTTP with protobuf bodies (`http/protobuf`).
-    #[serde(rename = "http/protobuf")]
-    HttpProtobuf,
-    /// OTLP over HTTP with JSON bodies (`http/json`).
-    #[serde(rename = "http/json")]
-    HttpJson,
-}
-
-/// Compression of export requests (`OTEL_EXPORTER_OTLP_COMPRESSION`).
-///
-/// ```
-/// use tracing_observer::{Compression, Observer};
-/// let builder = Observer::builder().compression(Compression::Gzip);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Compression {
-    /// No compression, the default.
-    #[default]
-    None,
-    /// gzip.
-    Gzip,
-}
 
 /// Where spans go (`OTEL_TRACES_EXPORTER`).
 ///
@@ -124,22 +89,4 @@ pub enum MetricsExporter {
     None,
     /// Metrics are also exported as OTLP metrics to the collector.
     Otlp,
-}
-
-/// How an endpoint's path is completed for OTLP/HTTP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum EndpointPath {
-    /// Used as given (`OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`).
-    Exact,
-    /// A base URL: `v1/traces` (`v1/metrics`) is appended (`OTEL_EXPORTER_OTLP_ENDPOINT`).
-    Base,
-    /// `/v1/traces` (`/v1/metrics`) is appended only when the URL has no path (builder, config file).
-    AppendIfEmpty,
-}
-
-/// A configured endpoint with where it came from.
-#[derive(Clone, Debug)]
-pub(crate) struct EndpointSetting {
-    pub(crate) url: url::Url,
-    pub(crate) path: EndpointPath,
 }

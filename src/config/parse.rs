@@ -323,21 +323,7 @@ pub(crate) fn completed_endpoint(value: &str) -> Result<EndpointSetting, String>
 
 fn endpoint_with(value: &str, path: EndpointPath) -> Result<EndpointSetting, String> {
     Ok(EndpointSetting {
-        url: endpoint(value)?,
+        url: crate::export::endpoint::parse(value)?,
         path,
     })
-}
-
-/// Checks an endpoint URL: it must parse and use http or https.
-pub(crate) fn endpoint(value: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(value.trim()).map_err(|e| {
-        format!("not a URL ({e}); write it with a scheme, e.g. http://localhost:4317")
-    })?;
-    match url.scheme() {
-        "http" | "https" if url.host().is_some() => Ok(url),
-        "http" | "https" => Err("the URL has no host".into()),
-        _ => Err(
-            "the endpoint needs an http:// or https:// scheme, e.g. http://localhost:4317".into(),
-        ),
-    }
 }

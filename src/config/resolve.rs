@@ -4,9 +4,12 @@
 use super::defaults::*;
 use super::origin::Origin;
 use super::{
-    Compression, EndpointPath, EndpointSetting, MetricsExporter, Protocol, Settings, TracesExporter,
+    EndpointPath, EndpointSetting, MetricsExportConfig, MetricsExporter, OtlpConfig, Protocol,
+    Settings, TracesExporter,
 };
+use crate::delivery::DeliveryConfig;
 use crate::error::BuildError;
+use crate::export::endpoint::{complete_endpoint, Signal};
 use crate::metrics::span::SpanMetricsConfig;
 use crate::record::Limits;
 use crate::sampling::{Sampler, SamplingRule};
@@ -20,26 +23,6 @@ pub(crate) enum ExporterConfig {
     Otlp(OtlpConfig),
     Console,
     None,
-}
-
-/// OTLP export settings, resolved and validated.
-#[derive(Clone, Debug)]
-pub(crate) struct OtlpConfig {
-    pub(crate) protocol: Protocol,
-    pub(crate) endpoint: url::Url,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) compression: Compression,
-    pub(crate) timeout: Duration,
-    /// PEM bytes of the CA certificate to trust, read at build time.
-    pub(crate) certificate: Option<Vec<u8>>,
-}
-
-/// OTLP metrics export, resolved: where, how often, and the bound of one export.
-#[derive(Clone, Debug)]
-pub(crate) struct MetricsExportConfig {
-    /// The transport; its `timeout` is the smaller of the request and export timeouts.
-    pub(crate) otlp: OtlpConfig,
-    pub(crate) interval: Duration,
 }
 
 /// Batching settings.
@@ -79,14 +62,6 @@ pub(crate) struct Config {
     pub(crate) delivery: DeliveryConfig,
     /// OTLP metrics export, when on.
     pub(crate) metrics_export: Option<MetricsExportConfig>,
-}
-
-/// Retry, circuit breaker and spool settings, resolved.
-#[derive(Clone, Debug)]
-pub(crate) struct DeliveryConfig {
-    pub(crate) retry: crate::delivery::RetryPolicy,
-    pub(crate) breaker: crate::delivery::BreakerConfig,
-    pub(crate) spool: Option<crate::spool::SpoolConfig>,
 }
 
 impl Settings {
@@ -378,49 +353,6 @@ fn otlp_config(
 /// Where a setting's value came from; a layer built in code (no source) names the setting.
 fn origin_of(origin: &Option<Origin>, setting: &str) -> Origin {
     origin.clone().unwrap_or_else(|| Origin::resolved(setting))
-}
-
-/// The kind of telemetry an endpoint is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Signal {
-    Traces,
-    Metrics,
-}
-
-impl Signal {
-    /// The OTLP/HTTP path of the signal.
-    fn path(self) -> &'static str {
-        match self {
-            Self::Traces => "/v1/traces",
-            Self::Metrics => "/v1/metrics",
-        }
-    }
-}
-
-/// Completes an endpoint for the protocol: gRPC uses scheme and authority only;
-/// HTTP gets the signal's path (`/v1/traces`) by the endpoint's rule.
-pub(super) fn complete_endpoint(
-    setting: &EndpointSetting,
-    protocol: Protocol,
-    signal: Signal,
-) -> url::Url {
-    let mut url = setting.url.clone();
-    if protocol == Protocol::Grpc {
-        url.set_path("");
-        return url;
-    }
-    let path = url.path().to_owned();
-    match setting.path {
-        EndpointPath::Exact => {}
-        EndpointPath::Base => {
-            url.set_path(&format!("{}{}", path.trim_end_matches('/'), signal.path()));
-        }
-        EndpointPath::AppendIfEmpty if path.is_empty() || path == "/" => {
-            url.set_path(signal.path());
-        }
-        EndpointPath::AppendIfEmpty => {}
-    }
-    url
 }
 
 /// `unknown_service:<executable name>`, as the resource semantic conventions say.

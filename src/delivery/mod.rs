@@ -34,6 +34,14 @@ use crate::spool::segment::Kind;
 use crate::spool::{AppendError, Replay, Spool};
 use crate::stats::Stats;
 pub(crate) use crate::stats::{Delivered, DropReason};
+
+/// Retry, circuit breaker and spool settings, resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct DeliveryConfig {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) breaker: BreakerConfig,
+    pub(crate) spool: Option<crate::spool::SpoolConfig>,
+}
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use retry::{classify, RetryClass};

@@ -1,7 +1,7 @@
 //! OTLP over gRPC, with tonic.
 
+use super::endpoint::{Compression, OtlpConfig};
 use super::SpanExporter;
-use crate::config::{Compression, OtlpConfig};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;

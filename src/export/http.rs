@@ -1,7 +1,7 @@
 //! OTLP over HTTP (`http/protobuf` and `http/json`), with reqwest.
 
+use super::endpoint::{Compression, OtlpConfig, Protocol};
 use super::SpanExporter;
-use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

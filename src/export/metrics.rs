@@ -2,9 +2,9 @@
 //! HTTP. The push itself (when, what, and counting outcomes) is the worker's
 //! metrics duty.
 
+use super::endpoint::{MetricsExportConfig, Protocol};
 use super::grpc::{GrpcMetricsExporter, GrpcTarget};
 use super::http::HttpExporter;
-use crate::config::{MetricsExportConfig, Protocol};
 use crate::error::{BuildError, ExportError};
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;

@@ -8,11 +8,13 @@
 
 pub(crate) mod console;
 pub(crate) mod convert;
+pub(crate) mod endpoint;
 pub(crate) mod grpc;
 pub(crate) mod http;
 mod memory;
 pub(crate) mod metrics;
 
+pub use endpoint::{Compression, Protocol};
 pub use memory::InMemoryExporter;
 
 use crate::error::ExportError;
@@ -77,35 +79,32 @@ pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> usize {
         .sum()
 }
 
-/// An OTLP exporter to `endpoint` over `protocol`; must be called inside a runtime.
+/// An OTLP exporter to `endpoint` over `protocol`, without headers, compression or
+/// a custom CA; must be called inside a runtime.
 pub(crate) fn otlp_exporter(
     endpoint: &str,
-    protocol: crate::config::Protocol,
+    protocol: Protocol,
     timeout: std::time::Duration,
 ) -> Result<Box<dyn SpanExporter>, crate::error::BuildError> {
-    use crate::config::{EndpointPath, EndpointSetting, ExporterConfig, Protocol, Settings};
-    let url = crate::config::parse::endpoint(endpoint)
+    use endpoint::{complete_endpoint, EndpointPath, EndpointSetting, OtlpConfig, Signal};
+    let url = endpoint::parse(endpoint)
         .map_err(|reason| crate::error::BuildError::invalid("endpoint", endpoint, reason))?;
-    let settings = Settings {
-        endpoint: Some(EndpointSetting {
-            url,
-            path: EndpointPath::AppendIfEmpty,
-        }),
-        protocol: Some(protocol),
-        request_timeout: Some(timeout),
-        ..Settings::default()
+    let setting = EndpointSetting {
+        url,
+        path: EndpointPath::AppendIfEmpty,
     };
-    match settings.resolve()?.exporter {
-        ExporterConfig::Otlp(otlp) if otlp.protocol == Protocol::Grpc => {
-            Ok(Box::new(grpc::GrpcTarget::new(&otlp)?.connect()))
-        }
-        ExporterConfig::Otlp(otlp) => Ok(Box::new(http::HttpExporter::new(&otlp)?)),
-        _ => Err(crate::error::BuildError::invalid(
-            "endpoint",
-            endpoint,
-            "not an OTLP endpoint",
-        )),
-    }
+    let config = OtlpConfig {
+        protocol,
+        endpoint: complete_endpoint(&setting, protocol, Signal::Traces),
+        headers: Vec::new(),
+        compression: Compression::None,
+        timeout,
+        certificate: None,
+    };
+    Ok(match protocol {
+        Protocol::Grpc => Box::new(grpc::GrpcTarget::new(&config)?.connect()),
+        _ => Box::new(http::HttpExporter::new(&config)?),
+    })
 }
 
 /// Whether any span of the request has status ERROR (the batch is kept in preference).

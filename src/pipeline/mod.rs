@@ -20,11 +20,16 @@ mod status;
 mod supervisor;
 mod worker;
 
-use crate::config::{BatchConfig, DeliveryConfig};
-use crate::delivery::{CircuitBreaker, Delivery, EXPORT_BREAKER};
+use crate::config::origin::Origin;
+use crate::config::{BatchConfig, Config, ExporterConfig};
+use crate::delivery::{CircuitBreaker, Delivery, DeliveryConfig, EXPORT_BREAKER};
+use crate::error::BuildError;
+use crate::export::console::ConsoleExporter;
 use crate::export::convert::RequestBuilder;
+use crate::export::grpc::GrpcTarget;
+use crate::export::http::HttpExporter;
 use crate::export::metrics::MetricsTarget;
-use crate::export::SpanExporter;
+use crate::export::{Protocol, SpanExporter};
 use crate::health::HealthRegistry;
 use crate::metrics::otlp::MetricsContext;
 use crate::metrics::process::ProcessMetrics;
@@ -32,16 +37,16 @@ use crate::metrics::push::MetricsExport;
 use crate::metrics::span::{SpanMetrics, SpanMetricsConfig, CPU_TIME, CPU_TIME_BUCKETS_S};
 use crate::metrics::MetricsRegistry;
 use crate::record::policy::FieldPolicy;
-use crate::record::Limits;
 use crate::recorder::{QueueBounds, Recorder};
 use crate::report::PipelineStats;
-use crate::resources::ResourceMonitor;
-use crate::sampling::Sampling;
+use crate::resources::{ResourceMonitor, SysinfoMonitor};
+use crate::sampling::{HeadSampler, OverheadMeter, SampledOutTable, Sampling};
 use crate::spool::Spool;
+use std::net::SocketAddr;
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 pub(crate) use status::Status;
 
@@ -62,20 +67,29 @@ pub(crate) enum Control {
     },
 }
 
-/// What the worker does besides batching, configured: delivery (retry, breaker,
-/// spool), span metrics, resource sampling, endpoints, supervision.
-pub(crate) struct Operations {
-    pub(crate) delivery: DeliveryConfig,
-    pub(crate) service_name: String,
-    pub(crate) span_metrics: SpanMetricsConfig,
-    pub(crate) resource_monitor: Box<dyn ResourceMonitor>,
-    pub(crate) resource_interval: Duration,
-    /// The endpoints' listener, bound by `build()`.
-    pub(crate) listener: Option<std::net::TcpListener>,
-    pub(crate) max_worker_restarts: usize,
-    pub(crate) health: HealthRegistry,
+/// What the builder hands over besides the resolved configuration: the parts set in code.
+pub(crate) struct Custom {
+    /// Replaces the configured exporter.
+    pub(crate) exporter: Option<Box<dyn SpanExporter>>,
+    /// Replaces the sysinfo reader of process resources.
+    pub(crate) resource_monitor: Option<Box<dyn ResourceMonitor>>,
+}
+
+/// What the worker thread starts from.
+struct WorkerSetup {
+    batch: BatchConfig,
+    requests: RequestBuilder,
+    exporter: ExporterFactory,
+    delivery: DeliveryConfig,
+    service_name: String,
+    span_metrics: SpanMetricsConfig,
+    resource_monitor: Box<dyn ResourceMonitor>,
+    resource_interval: Duration,
+    /// The endpoints' listener, bound by `start`.
+    listener: Option<std::net::TcpListener>,
+    max_worker_restarts: usize,
     /// Where OTLP metrics go, when they are exported.
-    pub(crate) metrics_export: Option<MetricsTarget>,
+    metrics_export: Option<MetricsTarget>,
 }
 
 /// Flushes a pipeline from anywhere (the panic hook) without keeping it alive.
@@ -118,25 +132,37 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts the worker thread.
-    pub(crate) fn start(
-        batch: BatchConfig,
-        limits: Limits,
-        policy: FieldPolicy,
-        sampling: Sampling,
-        requests: RequestBuilder,
-        exporter: ExporterFactory,
-        operations: Operations,
-    ) -> std::io::Result<Self> {
+    /// Builds every part from `config` and starts the worker thread.
+    ///
+    /// Targets are validated and the endpoints' listener bound here, so that a bad
+    /// certificate or a port in use is a build error.
+    pub(crate) fn start(config: Config, custom: Custom) -> Result<Self, BuildError> {
         crate::clock::start();
-        let span_metrics = &operations.span_metrics;
-        let bounds = QueueBounds {
-            max_spans: batch.max_queue_size,
-            max_bytes: batch.max_queue_bytes,
-            batch_size: batch.max_export_batch_size,
-        };
-        let profile = span_metrics.enabled.then_some(span_metrics.profile);
-        let recorder = Arc::new(Recorder::new(bounds, limits, policy, sampling, profile));
+        let listener = (config.http_addr.as_ref())
+            .map(|(addr, origin)| listen(*addr, origin))
+            .transpose()?;
+        let exporter = exporter_factory(custom.exporter, &config.exporter)?;
+        let metrics_export = (config.metrics_export.as_ref())
+            .map(MetricsTarget::new)
+            .transpose()?;
+        let span_metrics = &config.span_metrics;
+        let recorder = Recorder::new(
+            QueueBounds {
+                max_spans: config.batch.max_queue_size,
+                max_bytes: config.batch.max_queue_bytes,
+                batch_size: config.batch.max_export_batch_size,
+            },
+            config.limits,
+            FieldPolicy::new(&config.redact_fields, config.allow_fields.as_deref()),
+            Sampling {
+                head: HeadSampler::new(&config.sampler, &config.sampling_rules),
+                table: SampledOutTable::new(),
+                keep_errors: config.keep_errors,
+                slow_span_threshold: config.slow_span_threshold,
+                overhead: OverheadMeter::new(config.overhead_budget),
+            },
+            span_metrics.enabled.then_some(span_metrics.profile),
+        );
         let metrics = MetricsRegistry::new(&[
             (
                 span_metrics.profile.duration_name(),
@@ -144,37 +170,45 @@ impl Pipeline {
             ),
             (CPU_TIME, CPU_TIME_BUCKETS_S),
         ]);
-        let breaker_name = format!("{EXPORT_BREAKER}:{}", operations.service_name);
+        let breaker_name = format!("{EXPORT_BREAKER}:{}", config.service_name);
         let status = Arc::new(Status::new(
-            recorder,
+            Arc::new(recorder),
             metrics,
-            operations.health.clone(),
-            CircuitBreaker::new(breaker_name, operations.delivery.breaker.clone()),
-            operations
-                .listener
-                .as_ref()
-                .and_then(|l| l.local_addr().ok()),
+            HealthRegistry::default(),
+            CircuitBreaker::new(breaker_name, config.delivery.breaker.clone()),
+            listener.as_ref().and_then(|l| l.local_addr().ok()),
         ));
+        let setup = WorkerSetup {
+            batch: config.batch,
+            requests: RequestBuilder::new(&config.service_name, &config.resource_attributes),
+            exporter,
+            delivery: config.delivery,
+            service_name: config.service_name,
+            span_metrics: config.span_metrics,
+            resource_monitor: (custom.resource_monitor)
+                .unwrap_or_else(|| Box::new(SysinfoMonitor::new())),
+            resource_interval: config.resource_interval,
+            listener,
+            max_worker_restarts: config.max_worker_restarts,
+            metrics_export,
+        };
         let (control, commands) = unbounded_channel();
         let worker_status = Arc::clone(&status);
         let thread = std::thread::Builder::new()
             .name(THREAD_NAME.into())
-            .spawn(move || {
-                run_worker(
-                    worker_status,
-                    batch,
-                    requests,
-                    exporter,
-                    operations,
-                    commands,
-                )
-            })?;
-        Ok(Self {
+            .spawn(move || run_worker(worker_status, setup, commands))
+            .map_err(BuildError::WorkerSpawn)?;
+        let pipeline = Self {
             status,
             control,
             thread: Mutex::new(Some(thread)),
             final_stats: Mutex::new(None),
-        })
+        };
+        if config.panic_hook {
+            let handle = pipeline.flush_handle();
+            crate::panic_hook::install(move |timeout| handle.flush(timeout));
+        }
+        Ok(pipeline)
     }
 
     /// What the layer records into.
@@ -253,14 +287,7 @@ impl Pipeline {
 }
 
 /// The worker thread's body: its runtime, its parts, and the supervised loop.
-fn run_worker(
-    status: Arc<Status>,
-    batch: BatchConfig,
-    requests: RequestBuilder,
-    exporter: ExporterFactory,
-    operations: Operations,
-    commands: tokio::sync::mpsc::UnboundedReceiver<Control>,
-) {
+fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiver<Control>) {
     // The observer must not observe its own exports (tonic, hyper and h2 trace).
     // `Dispatch::none()` is not registered with tracing's callsite registry: a
     // registered no-op subscriber would turn every callsite of the host from "always"
@@ -277,14 +304,15 @@ fn run_worker(
         Err(_) => return,
     };
     runtime.block_on(async move {
-        let exporter = exporter();
-        if let Some(listener) = operations.listener {
+        let (batch, requests) = (setup.batch, setup.requests);
+        let exporter = (setup.exporter)();
+        if let Some(listener) = setup.listener {
             tokio::spawn(crate::server::serve(listener, Arc::clone(&status)));
         }
-        let spool_upkeep = (operations.delivery.spool.as_ref())
+        let spool_upkeep = (setup.delivery.spool.as_ref())
             .map(|spool| (spool.sync_interval, spool.cleanup_interval));
-        let delivery = open_delivery(&status, operations.delivery, exporter, &batch);
-        let metrics_push = operations.metrics_export.map(|target| {
+        let delivery = open_delivery(&status, setup.delivery, exporter, &batch);
+        let metrics_push = setup.metrics_export.map(|target| {
             let interval = target.interval();
             let context = MetricsContext {
                 resource: requests.resource().clone(),
@@ -296,25 +324,22 @@ fn run_worker(
                 interval,
             )
         });
-        let span_metrics = SpanMetrics::new(
-            operations.span_metrics,
-            &operations.service_name,
-            &status.metrics,
-        );
+        let span_metrics =
+            SpanMetrics::new(setup.span_metrics, &setup.service_name, &status.metrics);
         let parts = worker::Parts {
             status: Arc::clone(&status),
             requests,
             batch,
             commands,
             span_metrics,
-            process_metrics: ProcessMetrics::new(operations.resource_monitor),
-            resource_interval: operations.resource_interval,
+            process_metrics: ProcessMetrics::new(setup.resource_monitor),
+            resource_interval: setup.resource_interval,
             spool_upkeep,
             metrics_push,
         };
         let mut worker = worker::Worker::new(parts, delivery);
         status.set_started();
-        supervisor::supervise(&mut worker, &status, operations.max_worker_restarts).await;
+        supervisor::supervise(&mut worker, &status, setup.max_worker_restarts).await;
     });
     // Health checks still running on blocking threads must not hold up the exit.
     runtime.shutdown_background();
@@ -342,4 +367,38 @@ fn open_delivery(
         spool,
         stats,
     )
+}
+
+/// The exporter, built on the worker thread (a gRPC channel needs its runtime).
+fn exporter_factory(
+    custom: Option<Box<dyn SpanExporter>>,
+    config: &ExporterConfig,
+) -> Result<ExporterFactory, BuildError> {
+    Ok(match (custom, config) {
+        (Some(custom), _) => Box::new(move || Some(custom)),
+        (None, ExporterConfig::Otlp(otlp)) if otlp.protocol == Protocol::Grpc => {
+            let target = GrpcTarget::new(otlp)?;
+            Box::new(move || Some(Box::new(target.connect()) as Box<dyn SpanExporter>))
+        }
+        (None, ExporterConfig::Otlp(otlp)) => {
+            let exporter = HttpExporter::new(otlp)?;
+            Box::new(move || Some(Box::new(exporter) as Box<dyn SpanExporter>))
+        }
+        (None, ExporterConfig::Console) => {
+            Box::new(|| Some(Box::new(ConsoleExporter) as Box<dyn SpanExporter>))
+        }
+        (None, ExporterConfig::None) => Box::new(|| None),
+    })
+}
+
+/// Binds the endpoints' listener, non-blocking, for the worker's runtime.
+fn listen(addr: SocketAddr, origin: &Origin) -> Result<std::net::TcpListener, BuildError> {
+    std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| {
+            origin.error(
+                addr.to_string(),
+                format!("cannot listen on this address: {e}"),
+            )
+        })
 }

@@ -2,7 +2,7 @@
 
 use super::segment::{Frame, Kind, Reader, SegmentName, FLAG_PRIORITY};
 use super::{Spool, SpoolConfig, SpoolCounters};
-use crate::config::Protocol;
+use crate::export::Protocol;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use std::io;

@@ -2,6 +2,7 @@
 use crate::config::check::positive;
 use crate::config::parse::*;
 use crate::config::{Compression, Protocol, TracesExporter};
+use crate::export::endpoint::parse as endpoint;
 use crate::sampling::{Sampler, SamplingRule};
 use std::time::Duration;
 

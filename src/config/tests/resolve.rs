@@ -1,7 +1,7 @@
 //! Merging layers and resolving them into the configuration.
-use crate::config::resolve::{complete_endpoint, Signal};
 use crate::config::*;
 use crate::error::BuildError;
+use crate::export::endpoint::{complete_endpoint, Signal};
 use std::path::PathBuf;
 use std::time::Duration;
 
