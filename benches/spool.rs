@@ -1,5 +1,8 @@
 //! Disk spool throughput: appending batches, and replaying them.
 //!
+//! It drives the spool through the library's `bench-support` feature:
+//! `cargo bench --features bench-support --bench spool`.
+//!
 //! The batches are real ones: spans recorded through the observer's layer (an HTTP
 //! request span with three attributes, a database child span with two, a pricing
 //! child span, an ERROR event in one request in four), batched by its worker into

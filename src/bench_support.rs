@@ -1,4 +1,5 @@
-//! Entry points for the crate's own benchmarks (`benches/spool.rs`).
+//! Entry points for the crate's own benchmarks (`benches/spool.rs`), compiled only with
+//! the `bench-support` feature.
 //!
 //! **Not part of the API**: hidden from the documentation, without any stability
 //! promise, and may change or go in any release. Benchmarks see only the public API,

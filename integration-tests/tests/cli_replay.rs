@@ -3,9 +3,9 @@
 //! printed counts are right, and the spool is empty afterwards; damaged records and
 //! segments are skipped, the rest delivered, and the losses reported.
 //!
-//! Runs the root package's `tracing-observer` binary, which `cargo test --workspace
-//! --all-features` builds (or `cargo build --bin tracing-observer`; see
-//! [`common::cli_path`]).
+//! Runs the `tracing-observer` binary of the `tracing-observer-cli` crate, which
+//! `cargo test --workspace --all-features` builds (or `cargo build -p
+//! tracing-observer-cli`; see [`common::cli_path`]).
 
 mod common;
 

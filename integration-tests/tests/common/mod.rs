@@ -284,8 +284,9 @@ pub fn example_path(name: &str) -> PathBuf {
     })
 }
 
-/// The `tracing-observer` command-line tool, in this test binary's profile directory,
-/// or in `$CARGO_TARGET_DIR/debug`, or in the workspace's `target/debug`.
+/// The `tracing-observer` command-line tool (crate `tracing-observer-cli`), in this test
+/// binary's profile directory, or in `$CARGO_TARGET_DIR/debug`, or in the workspace's
+/// `target/debug`.
 ///
 /// # Panics
 /// When it is not built, telling how to build it.
@@ -293,13 +294,13 @@ pub fn cli_path() -> PathBuf {
     built_path(None, "tracing-observer").unwrap_or_else(|candidates| {
         panic!(
             "the tracing-observer binary is not built (looked for {candidates:?}); run \
-             `cargo build --bin tracing-observer` (`cargo test --workspace --all-features` \
+             `cargo build -p tracing-observer-cli` (`cargo test --workspace --all-features` \
              builds it too)"
         )
     })
 }
 
-/// Where the root package's binary `name` is built (in `subdir` of the profile
+/// Where the workspace's binary `name` is built (in `subdir` of the profile
 /// directory, if given); the places looked at when it is nowhere.
 fn built_path(subdir: Option<&str>, name: &str) -> Result<PathBuf, Vec<PathBuf>> {
     let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);

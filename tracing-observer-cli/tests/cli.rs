@@ -1,7 +1,6 @@
 //! The `tracing-observer` command-line tool on a real spool: stats, show, export,
 //! replay, and its errors (missing directory, locked spool, corrupt segment).
-//! Spool append and replay throughput are measured by `benches/spool.rs`.
-#![cfg(feature = "cli")]
+//! Spool append and replay throughput are measured by the library's `benches/spool.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
