@@ -23,7 +23,7 @@ mod workloads;
 
 use opentelemetry::trace::TracerProvider as _;
 use std::time::Duration;
-use tracing_observer::{InMemoryExporter, Observer, Sampler};
+use tracing_observer::{export::InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::layer::SubscriberExt as _;
 use workloads::{nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
 

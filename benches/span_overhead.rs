@@ -73,7 +73,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Once};
 use std::time::{Duration, Instant};
 use tracing::Dispatch;
-use tracing_observer::{InMemoryExporter, Observer, Sampler as ObserverSampler};
+use tracing_observer::{export::InMemoryExporter, Observer, Sampler as ObserverSampler};
 use tracing_subscriber::layer::SubscriberExt as _;
 use workloads::{nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
 

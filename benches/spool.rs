@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tracing_observer::bench_support::SpoolBench;
 use tracing_observer::spool::{DEFAULT_MAX_BYTES, DEFAULT_SYNC_INTERVAL};
-use tracing_observer::{InMemoryExporter, Observer};
+use tracing_observer::{export::InMemoryExporter, Observer};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Spans per batch: the default `max_export_batch_size`.

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-use tracing_observer::{ExportError, ExportErrorKind, Observer, RetryPolicy, SpanExporter};
+use tracing_observer::{config::RetryPolicy, ExportError, ExportErrorKind, Observer, SpanExporter};
 use tracing_subscriber::prelude::*;
 
 /// A span's identity: trace id and span id.

@@ -10,7 +10,7 @@
 //! tracing_subscriber::registry().with(observer.layer()).init();
 //!
 //! tracing::info_span!("request").in_scope(|| {
-//!     if let Some(trace_id) = tracing_observer::current_trace_id() {
+//!     if let Some(trace_id) = tracing_observer::context::current_trace_id() {
 //!         tracing::info!(%trace_id, "correlated log line");
 //!     }
 //! });
@@ -30,7 +30,7 @@ use crate::span_ext::ObserverSpanExt;
 ///
 /// ```
 /// let _entered = tracing::info_span!("work").entered();
-/// if let Some(cx) = tracing_observer::current_span_context() {
+/// if let Some(cx) = tracing_observer::context::current_span_context() {
 ///     println!("traceparent: {}", cx.to_traceparent());
 /// }
 /// ```
@@ -42,7 +42,7 @@ pub fn current_span_context() -> Option<SpanContext> {
 ///
 /// ```
 /// let _entered = tracing::info_span!("work").entered();
-/// if let Some(trace_id) = tracing_observer::current_trace_id() {
+/// if let Some(trace_id) = tracing_observer::context::current_trace_id() {
 ///     tracing::info!(%trace_id, "correlated log line");
 /// }
 /// ```
@@ -54,7 +54,7 @@ pub fn current_trace_id() -> Option<TraceId> {
 ///
 /// ```
 /// let _entered = tracing::info_span!("work").entered();
-/// if let Some(span_id) = tracing_observer::current_span_id() {
+/// if let Some(span_id) = tracing_observer::context::current_span_id() {
 ///     tracing::info!(%span_id, "correlated log line");
 /// }
 /// ```
@@ -71,7 +71,7 @@ mod tests {
     fn follows_the_entered_span() {
         let observer = crate::Observer::builder()
             .environment(std::iter::empty::<(String, String)>())
-            .exporter(crate::InMemoryExporter::counting())
+            .exporter(crate::export::InMemoryExporter::counting())
             .build()
             .unwrap();
         let subscriber = tracing_subscriber::registry().with(observer.layer());

@@ -51,11 +51,14 @@ pub mod bench_support;
 mod builder;
 mod clock;
 pub mod config;
+mod current;
 mod delivery;
 mod diagnostics;
+mod entered;
 mod error;
-mod export;
+pub mod export;
 pub mod health;
+pub mod http;
 mod ids;
 mod layer;
 mod metrics;
@@ -74,33 +77,61 @@ mod span_ext;
 pub mod spool;
 mod stats;
 mod tally;
-
-// === propagation helpers and middleware (ecosystem) ===
-mod current;
-mod entered;
-pub mod http;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
-pub use current::{current_span_context, current_span_id, current_trace_id};
-// === end propagation ===
 
 pub use builder::ObserverBuilder;
-pub use config::{Compression, MetricsExporter, Protocol, TracesExporter};
-pub use delivery::{
-    breakers, BreakerConfig, BreakerError, BreakerRegistry, BreakerSnapshot, BreakerState,
-    CircuitBreaker, Permit, RetryPolicy, EXPORT_BREAKER,
-};
+pub use delivery::CircuitBreaker;
 pub use error::{BuildError, ExportError, ExportErrorKind, FlushError};
-pub use export::{InMemoryExporter, SpanExporter};
-pub use ids::{SpanId, TraceId};
+pub use export::SpanExporter;
+pub use health::HealthCheck;
 pub use layer::ObserverLayer;
 pub use observer::Observer;
 pub use propagation::SpanContext;
 pub use report::{DroppedSpans, PipelineStats, ShutdownReport, SpoolStats};
 pub use sampling::{Sampler, SamplingRule};
 pub use span_ext::ObserverSpanExt;
-pub use tally::SpanMetricsProfile;
+
+/// Circuit breakers for the application's own calls, and the types around them.
+///
+/// Each observer has its own export breaker ([`Observer::export_breaker`]); the
+/// application's breakers live in the process-wide [`breakers()`](breaker::breakers) registry, which
+/// every observer's `/circuit-breakers` endpoint, health and metrics list after it.
+///
+/// ```
+/// use tracing_observer::breaker::{breakers, BreakerConfig, BreakerError};
+///
+/// let inventory = breakers().get_or_create("inventory", BreakerConfig::default().failure_threshold(3));
+/// match inventory.call(|| Ok::<_, std::io::Error>("in stock")) {
+///     Ok(answer) => println!("{answer}"),
+///     Err(BreakerError::Open { retry_in, .. }) => println!("try again in {retry_in:?}"),
+///     Err(BreakerError::Inner(e)) => println!("failed: {e}"),
+/// }
+/// ```
+pub mod breaker {
+    pub use crate::delivery::{
+        breakers, BreakerConfig, BreakerError, BreakerRegistry, BreakerSnapshot, BreakerState,
+        CircuitBreaker, Permit, EXPORT_BREAKER,
+    };
+}
+
+/// The trace context of the current span and its identifiers.
+///
+/// [`SpanContext`] (also at the crate root) is what propagation reads and writes;
+/// [`http`] (and `tower`, with the `tower` feature) carry it across services.
+///
+/// ```
+/// use tracing_observer::context::{current_trace_id, TraceId};
+///
+/// // Outside any span recorded by an observer there is no trace.
+/// assert_eq!(current_trace_id(), None::<TraceId>);
+/// ```
+pub mod context {
+    pub use crate::current::{current_span_context, current_span_id, current_trace_id};
+    pub use crate::ids::{SpanId, TraceId};
+    pub use crate::propagation::SpanContext;
+}
 
 /// The OTLP protobuf types batches are made of (re-exported from `opentelemetry-proto`),
 /// for custom [`SpanExporter`]s.

@@ -75,7 +75,7 @@ impl Observer {
     }
 
     /// Whether the observer was disabled (`OTEL_SDK_DISABLED=true` or
-    /// [`ObserverBuilder::disabled`]); a disabled observer records nothing.
+    /// [`ObserverBuilder::disabled`](crate::ObserverBuilder::disabled)); a disabled observer records nothing.
     ///
     /// ```
     /// use tracing_observer::Observer;
@@ -105,7 +105,7 @@ impl Observer {
 
     /// This observer's export breaker, named `otlp-export:<service.name>`; `None`
     /// when the observer is disabled. It is this observer's alone: another observer
-    /// in the process has its own, and neither is in [`breakers()`](crate::breakers).
+    /// in the process has its own, and neither is in [`breakers()`](crate::breaker::breakers).
     ///
     /// ```no_run
     /// # let observer = tracing_observer::Observer::builder().service_name("checkout").build()?;

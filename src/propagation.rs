@@ -39,7 +39,7 @@ impl SpanContext {
     /// A context with the given ids and the sampled flag set.
     ///
     /// ```
-    /// use tracing_observer::{SpanContext, SpanId, TraceId};
+    /// use tracing_observer::{SpanContext, context::SpanId, context::TraceId};
     /// let cx = SpanContext::new(TraceId::from_u128(1), SpanId::from_u64(2));
     /// assert!(cx.is_sampled());
     /// assert_eq!(cx.to_traceparent(), "00-00000000000000000000000000000001-0000000000000002-01");

@@ -3,7 +3,7 @@
 use std::time::Duration;
 use tracing_observer::proto::common::v1::any_value::Value;
 use tracing_observer::resources::CountingAllocator;
-use tracing_observer::{InMemoryExporter, Observer};
+use tracing_observer::{export::InMemoryExporter, Observer};
 use tracing_subscriber::prelude::*;
 
 #[global_allocator]

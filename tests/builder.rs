@@ -6,7 +6,7 @@ use std::error::Error;
 #[test]
 fn service_name() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -28,7 +28,7 @@ fn service_name() -> Result<(), Box<dyn Error>> {
 #[test]
 fn default_service_name() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{config::vars, InMemoryExporter, Observer};
+    use tracing_observer::{config::vars, export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let service = |env: &[(&str, &str)]| -> String {
         let exporter = InMemoryExporter::new();
@@ -54,7 +54,7 @@ fn default_service_name() -> Result<(), Box<dyn Error>> {
 #[test]
 fn service_version() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -76,7 +76,7 @@ fn service_version() -> Result<(), Box<dyn Error>> {
 #[test]
 fn resource_attribute() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -97,7 +97,7 @@ fn resource_attribute() -> Result<(), Box<dyn Error>> {
 
 #[test]
 fn traces_exporter() -> Result<(), Box<dyn Error>> {
-    use tracing_observer::{Observer, TracesExporter};
+    use tracing_observer::{config::TracesExporter, Observer};
     let _observer = Observer::builder()
         .traces_exporter(TracesExporter::Console)
         .build()?;
@@ -122,7 +122,7 @@ fn endpoint() -> Result<(), Box<dyn Error>> {
 
 #[test]
 fn protocol() -> Result<(), Box<dyn Error>> {
-    use tracing_observer::{Observer, Protocol};
+    use tracing_observer::{config::Protocol, Observer};
     let _observer = Observer::builder()
         .protocol(Protocol::HttpJson)
         .endpoint("http://127.0.0.1:4318")
@@ -141,7 +141,7 @@ fn header() -> Result<(), Box<dyn Error>> {
 
 #[test]
 fn compression() -> Result<(), Box<dyn Error>> {
-    use tracing_observer::{Compression, Observer};
+    use tracing_observer::{config::Compression, Observer};
     let _observer = Observer::builder().compression(Compression::Gzip).build()?;
     Ok(())
 }
@@ -241,7 +241,7 @@ fn export_timeout() -> Result<(), Box<dyn Error>> {
 #[test]
 fn max_attributes_per_span() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -263,7 +263,7 @@ fn max_attributes_per_span() -> Result<(), Box<dyn Error>> {
 #[test]
 fn max_events_per_span() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -318,7 +318,7 @@ fn max_links_per_span() -> Result<(), Box<dyn Error>> {
 #[test]
 fn max_attribute_value_bytes() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -340,7 +340,7 @@ fn max_attribute_value_bytes() -> Result<(), Box<dyn Error>> {
 #[test]
 fn redact_fields() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -362,7 +362,7 @@ fn redact_fields() -> Result<(), Box<dyn Error>> {
 #[test]
 fn allow_fields() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -385,7 +385,7 @@ fn allow_fields() -> Result<(), Box<dyn Error>> {
 #[test]
 fn sampler() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer, Sampler};
+    use tracing_observer::{export::InMemoryExporter, Observer, Sampler};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()
@@ -595,7 +595,7 @@ fn circuit_breaker_window() -> Result<(), Box<dyn Error>> {
 
 #[test]
 fn retry_policy() -> Result<(), Box<dyn Error>> {
-    use tracing_observer::{Observer, RetryPolicy};
+    use tracing_observer::{config::RetryPolicy, Observer};
     let _observer = Observer::builder()
         .retry_policy(RetryPolicy::none())
         .build()?;
@@ -632,7 +632,7 @@ fn span_metrics() -> Result<(), Box<dyn Error>> {
 
 #[test]
 fn span_metrics_profile() -> Result<(), Box<dyn Error>> {
-    use tracing_observer::{Observer, SpanMetricsProfile};
+    use tracing_observer::{config::SpanMetricsProfile, Observer};
     let _observer = Observer::builder()
         .span_metrics_profile(SpanMetricsProfile::Tempo)
         .build()?;
@@ -665,7 +665,7 @@ fn span_metrics_max_series() -> Result<(), Box<dyn Error>> {
 
 #[test]
 fn metrics_exporter() -> Result<(), Box<dyn Error>> {
-    use tracing_observer::{MetricsExporter, Observer};
+    use tracing_observer::{config::MetricsExporter, Observer};
     let _observer = Observer::builder()
         .metrics_exporter(MetricsExporter::Otlp)
         .endpoint("http://127.0.0.1:4317")
@@ -742,7 +742,7 @@ fn config_file() -> Result<(), Box<dyn Error>> {
 #[test]
 fn exporter() -> Result<(), Box<dyn Error>> {
     use std::time::Duration;
-    use tracing_observer::{InMemoryExporter, Observer};
+    use tracing_observer::{export::InMemoryExporter, Observer};
     use tracing_subscriber::prelude::*;
     let exporter = InMemoryExporter::new();
     let observer = Observer::builder()

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::{Metadata, Subscriber};
-use tracing_observer::{Observer, TracesExporter};
+use tracing_observer::{config::TracesExporter, Observer};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 use tracing_observer::{
-    InMemoryExporter, Observer, ObserverBuilder, ObserverSpanExt, SamplingRule, SpanContext,
-    TracesExporter,
+    config::TracesExporter, export::InMemoryExporter, Observer, ObserverBuilder, ObserverSpanExt,
+    SamplingRule, SpanContext,
 };
 use tracing_subscriber::prelude::*;
 
@@ -146,17 +146,17 @@ fn the_current_span_context_is_the_entered_spans() {
     let subscriber = tracing_subscriber::registry().with(observer.layer());
     tracing::subscriber::with_default(subscriber, || {
         assert_eq!(
-            tracing_observer::current_trace_id(),
+            tracing_observer::context::current_trace_id(),
             None,
             "outside any span"
         );
         let _entered = tracing::info_span!("work").entered();
-        let cx = tracing_observer::current_span_context().unwrap();
+        let cx = tracing_observer::context::current_span_context().unwrap();
         assert!(cx.is_sampled());
-        let trace_id = tracing_observer::current_trace_id().unwrap();
+        let trace_id = tracing_observer::context::current_trace_id().unwrap();
         assert_eq!(trace_id, cx.trace_id());
         assert_eq!(trace_id.to_string().len(), 32);
-        let span_id = tracing_observer::current_span_id().unwrap();
+        let span_id = tracing_observer::context::current_span_id().unwrap();
         assert_eq!(span_id, cx.span_id());
         assert_eq!(span_id.to_string().len(), 16);
     });

@@ -4,7 +4,7 @@ use std::time::Duration;
 use tracing::instrument;
 use tracing_observer::proto::common::v1::any_value::Value;
 use tracing_observer::proto::trace::v1::{status::StatusCode, Span};
-use tracing_observer::{InMemoryExporter, Observer};
+use tracing_observer::{export::InMemoryExporter, Observer};
 use tracing_subscriber::prelude::*;
 
 /// Runs `f` under a fresh observer and returns what it exported, with the report.
@@ -241,7 +241,7 @@ fn a_panicking_debug_never_reaches_the_host() {
 #[test]
 fn no_exporter_counts_every_span_as_dropped() {
     let (_, report) = record(
-        Observer::builder().traces_exporter(tracing_observer::TracesExporter::None),
+        Observer::builder().traces_exporter(tracing_observer::config::TracesExporter::None),
         || {
             for _ in 0..10 {
                 let _span = tracing::info_span!("nowhere").entered();
@@ -252,7 +252,7 @@ fn no_exporter_counts_every_span_as_dropped() {
     // A custom exporter wins over the traces_exporter setting.
     assert_eq!(report.stats.exported, 10);
     let observer = Observer::builder()
-        .traces_exporter(tracing_observer::TracesExporter::None)
+        .traces_exporter(tracing_observer::config::TracesExporter::None)
         .spool(false)
         .build()
         .unwrap();
@@ -817,7 +817,7 @@ fn overhead_of_sampled_out_spans_is_measured_against_their_duration() {
             .spool(false)
             .sampler(tracing_observer::Sampler::AlwaysOff)
             .span_metrics(span_metrics)
-            .traces_exporter(tracing_observer::TracesExporter::None)
+            .traces_exporter(tracing_observer::config::TracesExporter::None)
             .build()
             .unwrap();
         busy_spans(
@@ -839,7 +839,7 @@ fn overhead_of_sampled_out_spans_is_measured_against_their_duration() {
 fn overhead_is_measured_without_a_budget() {
     let observer = Observer::builder()
         .spool(false)
-        .traces_exporter(tracing_observer::TracesExporter::None)
+        .traces_exporter(tracing_observer::config::TracesExporter::None)
         .build()
         .unwrap();
     let subscriber = tracing_subscriber::registry().with(observer.layer());
@@ -897,7 +897,7 @@ fn span_metrics_count_sampled_out_spans_too() {
     let observer = Observer::builder()
         .sampler(tracing_observer::Sampler::TraceIdRatio(0.1))
         .spool(false)
-        .traces_exporter(tracing_observer::TracesExporter::None)
+        .traces_exporter(tracing_observer::config::TracesExporter::None)
         .build()
         .unwrap();
     let subscriber = tracing_subscriber::registry().with(observer.layer());
@@ -927,7 +927,7 @@ fn span_metrics_stay_exact_for_a_flood_of_sampled_out_spans() {
         .environment(std::iter::empty::<(String, String)>())
         .sampler(tracing_observer::Sampler::AlwaysOff)
         .spool(false)
-        .traces_exporter(tracing_observer::TracesExporter::None)
+        .traces_exporter(tracing_observer::config::TracesExporter::None)
         .build()
         .unwrap();
     let subscriber = tracing_subscriber::registry().with(observer.layer());

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use tracing_observer::config::{self, vars};
 use tracing_observer::{
-    spool, Compression, MetricsExporter, Observer, Protocol, SpanMetricsProfile, TracesExporter,
+    config::Compression, config::MetricsExporter, config::Protocol, config::SpanMetricsProfile,
+    config::TracesExporter, spool, Observer,
 };
 
 const README: &str = include_str!("../README.md");

@@ -10,7 +10,7 @@ use tower::{service_fn, Layer, ServiceExt};
 use tracing_observer::proto::common::v1::any_value::Value;
 use tracing_observer::proto::trace::v1::status::StatusCode;
 use tracing_observer::tower::TraceServerLayer;
-use tracing_observer::{InMemoryExporter, Observer, Sampler};
+use tracing_observer::{export::InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::prelude::*;
 
 /// An observer that samples every trace out, exporting to `exporter`; its subscriber;

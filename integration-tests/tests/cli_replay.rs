@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 
 use common::{cli_path, endpoint_for, observe, spool_builder, spool_dir, SHUTDOWN};
 use integration_tests::{OtlpReceiver, Transport};
-use tracing_observer::{spool, Protocol, TracesExporter};
+use tracing_observer::{config::Protocol, config::TracesExporter, spool};
 
 /// A span's identity: trace id and span id.
 type SpanKey = (Vec<u8>, Vec<u8>);

@@ -18,7 +18,7 @@ use integration_tests::{
     attr_i64, attr_str, flatten_spans, http_get, metric_sample, Behavior, OtlpReceiver,
     ReceivedSpan, Rotel,
 };
-use tracing_observer::{Observer, ObserverBuilder, RetryPolicy, ShutdownReport};
+use tracing_observer::{config::RetryPolicy, Observer, ObserverBuilder, ShutdownReport};
 
 /// Settings that make outages short to test: quick retries, a breaker that opens
 /// after 2 failures and probes after 200 ms, small batches, fast fsync.

@@ -5,7 +5,7 @@ mod common;
 
 use common::{builder_for, observe, SHUTDOWN};
 use integration_tests::OtlpReceiver;
-use tracing_observer::{FlushError, ObserverSpanExt, Protocol};
+use tracing_observer::{config::Protocol, FlushError, ObserverSpanExt};
 
 #[test]
 fn otel_sdk_disabled_records_and_sends_nothing() {

@@ -13,8 +13,8 @@ use std::fmt;
 
 use common::{attr_str_array, builder, events_named, observe, only, WAIT};
 use integration_tests::{attr_i64, attr_str, resource_attr_str, OtlpReceiver, Rotel};
+use tracing_observer::config::Protocol;
 use tracing_observer::proto::trace::v1::status::StatusCode;
-use tracing_observer::Protocol;
 
 const SERVICE: &str = "checkout-e2e";
 const VERSION: &str = "1.2.3";

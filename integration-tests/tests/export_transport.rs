@@ -10,7 +10,9 @@ use common::{builder, builder_for, observe, only, shutdown_complete};
 use integration_tests::{
     attr_f64, attr_i64, attr_str, resource_attr_str, OtlpReceiver, ReceivedRequest, Transport,
 };
-use tracing_observer::{Compression, Observer, ObserverSpanExt, Protocol, SpanContext};
+use tracing_observer::{
+    config::Compression, config::Protocol, Observer, ObserverSpanExt, SpanContext,
+};
 
 /// Emits a parent with a child; returns their contexts as the host saw them.
 fn emit(observer: &Observer) -> (SpanContext, SpanContext) {

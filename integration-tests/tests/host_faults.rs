@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{assert_accounted, builder};
 use tracing::{instrument, Dispatch};
-use tracing_observer::{InMemoryExporter, Observer};
+use tracing_observer::{export::InMemoryExporter, Observer};
 use tracing_subscriber::prelude::*;
 
 const SHUTDOWN: Duration = Duration::from_secs(10);

@@ -9,8 +9,8 @@ use std::fmt;
 
 use common::{builder_for, events_named, observe, only, shutdown_complete};
 use integration_tests::{attr_i64, attr_str, OtlpReceiver};
+use tracing_observer::config::Protocol;
 use tracing_observer::proto::trace::v1::status::StatusCode;
-use tracing_observer::Protocol;
 
 /// A value whose `Debug` impl panics.
 struct Bomb;

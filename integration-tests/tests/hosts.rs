@@ -12,7 +12,7 @@ use common::{builder_for, observe, observer_for, shutdown_complete, Watchdog, SH
 use integration_tests::OtlpReceiver;
 use tracing::instrument::WithSubscriber;
 use tracing::Instrument;
-use tracing_observer::{Observer, Protocol};
+use tracing_observer::{config::Protocol, Observer};
 
 /// How long a whole host test may take before the watchdog ends the process.
 const DEADLOCK_LIMIT: Duration = Duration::from_secs(60);

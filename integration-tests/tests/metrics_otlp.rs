@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{builder_for, closed_endpoint, observe, WAIT};
 use integration_tests::{attr_str, OtlpReceiver, ReceivedMetrics, Rotel, Transport};
 use tracing_observer::proto::metrics::v1::metric;
-use tracing_observer::{MetricsExporter, Observer, Protocol};
+use tracing_observer::{config::MetricsExporter, config::Protocol, Observer};
 
 const CALLS: &str = "traces_span_metrics_calls";
 const DURATION: &str = "traces_span_metrics_duration_milliseconds";

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use common::{builder, closed_endpoint, observe, WAIT};
 use integration_tests::{http_get, metric_sample, HttpResponse};
 use tracing_observer::health::HealthCheck;
-use tracing_observer::{Observer, ObserverBuilder, SpanMetricsProfile, TracesExporter};
+use tracing_observer::{
+    config::SpanMetricsProfile, config::TracesExporter, Observer, ObserverBuilder,
+};
 
 const SERVICE: &str = "ops-endpoints";
 
@@ -207,9 +209,9 @@ fn state_of<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 #[test]
 fn each_observer_lists_its_own_export_breaker_and_the_applications() {
-    let app = tracing_observer::breakers().get_or_create(
+    let app = tracing_observer::breaker::breakers().get_or_create(
         "endpoints-test-inventory",
-        tracing_observer::BreakerConfig::default(),
+        tracing_observer::breaker::BreakerConfig::default(),
     );
     let failing = builder()
         .service_name("endpoints-failing")

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::{builder, observe, WAIT};
 use integration_tests::http_get;
 use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-use tracing_observer::{ExportError, InMemoryExporter, SpanExporter};
+use tracing_observer::{export::InMemoryExporter, ExportError, SpanExporter};
 
 /// Panics on the first `panics` exports, then forwards to an in-memory exporter.
 #[derive(Clone)]

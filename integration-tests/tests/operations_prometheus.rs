@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::{builder, loadgen_path, observe, WAIT};
 use integration_tests::{http_get, promtool_check_metrics, Prometheus};
 use serde_json::Value;
-use tracing_observer::{SpanMetricsProfile, TracesExporter};
+use tracing_observer::{config::SpanMetricsProfile, config::TracesExporter};
 
 /// 500 ops of depth 3, a fifth of them failing in their innermost span.
 const OPS: u64 = 500;

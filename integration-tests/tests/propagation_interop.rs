@@ -73,7 +73,7 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Output {
 async fn serve() -> SocketAddr {
     let handler = service_fn(|request: Request<hyper::body::Incoming>| async move {
         let trace_id = tracing::info_span!("handler")
-            .in_scope(|| tracing_observer::current_trace_id().map(|id| id.to_string()));
+            .in_scope(|| tracing_observer::context::current_trace_id().map(|id| id.to_string()));
         let status = match request.uri().path() {
             "/fail" => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::OK,

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::{dispatch, endpoint_for, spool_builder, spool_dir, SHUTDOWN, WAIT};
 use integration_tests::{Behavior, OtlpReceiver};
-use tracing_observer::{Observer, ObserverBuilder, Protocol, RetryPolicy};
+use tracing_observer::{config::Protocol, config::RetryPolicy, Observer, ObserverBuilder};
 
 /// Quick retries with plenty of time left for them; small batches.
 fn builder(dir: &Path, receiver: &OtlpReceiver, protocol: Protocol) -> ObserverBuilder {

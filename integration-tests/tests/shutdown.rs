@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{assert_accounted, builder, builder_for, observe, shutdown_complete, SHUTDOWN};
 use integration_tests::{Behavior, OtlpReceiver};
-use tracing_observer::{FlushError, Observer, Protocol, ShutdownReport};
+use tracing_observer::{config::Protocol, FlushError, Observer, ShutdownReport};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Slack for a loaded 2-core machine: a bound, not a benchmark.
@@ -283,7 +283,7 @@ fn full_queue_drops_are_counted_not_blocking() {
 #[test]
 fn no_exporter_counts_spans_as_dropped() {
     let observer = builder()
-        .traces_exporter(tracing_observer::TracesExporter::None)
+        .traces_exporter(tracing_observer::config::TracesExporter::None)
         .build()
         .unwrap();
     emit_spans(&observer, SPANS);

@@ -11,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use tracing_observer::{InMemoryExporter, Observer, Sampler};
+use tracing_observer::{export::InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::prelude::*;
 
 /// Counts live heap bytes.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::mount::{mount_tmpfs, report_to_parent, run_in_mount_namespace};
 use common::{dispatch, spool_builder, wait_for_stats};
-use tracing_observer::{Observer, RetryPolicy};
+use tracing_observer::{config::RetryPolicy, Observer};
 
 const CHILD_DIR: &str = "SPOOL_DISK_FULL_CHILD_DIR";
 /// The file system: a few rounds of spans fill it.

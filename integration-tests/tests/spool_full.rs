@@ -20,7 +20,7 @@ use std::time::Duration;
 use common::{dispatch, spool_builder, spool_dir, SHUTDOWN};
 use integration_tests::{attr_i64, Behavior, OtlpReceiver};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use tracing_observer::{ObserverBuilder, RetryPolicy};
+use tracing_observer::{config::RetryPolicy, ObserverBuilder};
 
 const SPANS: u64 = 2000;
 /// One span in this many fails (an ERROR event): their batches are priority batches.

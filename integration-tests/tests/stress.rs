@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use common::{builder, multi_thread_runtime};
 use integration_tests::{attr_i64, OtlpReceiver, ReceivedSpan, Rotel};
 use tracing::{instrument, Dispatch};
-use tracing_observer::{Observer, Protocol, ShutdownReport};
+use tracing_observer::{config::Protocol, Observer, ShutdownReport};
 use tracing_subscriber::prelude::*;
 
 /// Longest the backend behind rotel may take to receive every span.

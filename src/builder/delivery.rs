@@ -171,7 +171,7 @@ impl ObserverBuilder {
     /// `OBSERVER_RETRY_MAX_ELAPSED_TIME`. Default: 1 s, 30 s, 60 s.
     ///
     /// ```
-    /// use tracing_observer::{Observer, RetryPolicy};
+    /// use tracing_observer::{Observer, config::RetryPolicy};
     /// let builder = Observer::builder().retry_policy(RetryPolicy::none());
     /// ```
     pub fn retry_policy(self, policy: crate::delivery::RetryPolicy) -> Self {

@@ -31,7 +31,7 @@ impl ObserverBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{config::vars, InMemoryExporter, Observer};
+    /// use tracing_observer::{config::vars, export::InMemoryExporter, Observer};
     /// // The service is `checkout` unless OTEL_SERVICE_NAME (or the config file) renames it.
     /// let builder = Observer::builder().default_service_name("checkout");
     /// ```
@@ -76,7 +76,7 @@ impl ObserverBuilder {
     /// Environment: `OTEL_TRACES_EXPORTER=otlp|console|none`. Default: OTLP.
     ///
     /// ```
-    /// use tracing_observer::{Observer, TracesExporter};
+    /// use tracing_observer::{Observer, config::TracesExporter};
     /// let builder = Observer::builder().traces_exporter(TracesExporter::Console);
     /// ```
     pub fn traces_exporter(self, exporter: TracesExporter) -> Self {
@@ -105,7 +105,7 @@ impl ObserverBuilder {
     /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}PROTOCOL=grpc|http/protobuf|http/json`. Default: gRPC.
     ///
     /// ```
-    /// use tracing_observer::{Observer, Protocol};
+    /// use tracing_observer::{Observer, config::Protocol};
     /// let builder = Observer::builder().protocol(Protocol::HttpJson).endpoint("http://127.0.0.1:4318");
     /// ```
     pub fn protocol(self, protocol: Protocol) -> Self {
@@ -131,7 +131,7 @@ impl ObserverBuilder {
     /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}COMPRESSION=gzip|none`. Default: none.
     ///
     /// ```
-    /// use tracing_observer::{Compression, Observer};
+    /// use tracing_observer::{config::Compression, Observer};
     /// let builder = Observer::builder().compression(Compression::Gzip);
     /// ```
     pub fn compression(self, compression: Compression) -> Self {
@@ -174,7 +174,7 @@ impl ObserverBuilder {
     /// Environment: `OTEL_METRICS_EXPORTER=none|otlp`. Default: none.
     ///
     /// ```
-    /// use tracing_observer::{MetricsExporter, Observer};
+    /// use tracing_observer::{config::MetricsExporter, Observer};
     /// let builder = Observer::builder()
     ///     .metrics_exporter(MetricsExporter::Otlp)
     ///     .endpoint("http://127.0.0.1:4317");
@@ -222,7 +222,7 @@ impl ObserverBuilder {
     /// traces-specific).
     ///
     /// ```
-    /// use tracing_observer::{MetricsExporter, Observer};
+    /// use tracing_observer::{config::MetricsExporter, Observer};
     /// let builder = Observer::builder()
     ///     .metrics_exporter(MetricsExporter::Otlp)
     ///     .metrics_endpoint("http://metrics-collector:4317");
@@ -239,7 +239,7 @@ impl ObserverBuilder {
     /// Environment: `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL`. Default: the traces' protocol.
     ///
     /// ```
-    /// use tracing_observer::{Observer, Protocol};
+    /// use tracing_observer::{Observer, config::Protocol};
     /// let builder = Observer::builder().metrics_protocol(Protocol::HttpProtobuf);
     /// ```
     pub fn metrics_protocol(self, protocol: Protocol) -> Self {

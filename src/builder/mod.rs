@@ -28,7 +28,7 @@ use std::path::PathBuf;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracing_observer::{Observer, Protocol};
+/// use tracing_observer::{Observer, config::Protocol};
 ///
 /// let builder = Observer::builder()
 ///     .service_name("checkout")
@@ -88,7 +88,7 @@ impl ObserverBuilder {
     /// Sends spans to a custom exporter instead of the one `traces_exporter` names.
     ///
     /// ```
-    /// use tracing_observer::{InMemoryExporter, Observer};
+    /// use tracing_observer::{export::InMemoryExporter, Observer};
     /// let exporter = InMemoryExporter::new();
     /// let builder = Observer::builder().exporter(exporter.clone()).service_name("checkout");
     /// ```

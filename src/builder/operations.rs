@@ -42,7 +42,7 @@ impl ObserverBuilder {
     /// Environment: `OBSERVER_SPAN_METRICS_PROFILE=collector|tempo`. Default: collector.
     ///
     /// ```
-    /// use tracing_observer::{Observer, SpanMetricsProfile};
+    /// use tracing_observer::{Observer, config::SpanMetricsProfile};
     /// let builder = Observer::builder().span_metrics_profile(SpanMetricsProfile::Tempo);
     /// ```
     pub fn span_metrics_profile(self, profile: SpanMetricsProfile) -> Self {

@@ -149,7 +149,7 @@ pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 /// use tracing_observer::config::DEFAULT_HTTP_ENDPOINT;
 /// assert_eq!(DEFAULT_HTTP_ENDPOINT, "http://localhost:4318/v1/traces");
 /// let builder = tracing_observer::Observer::builder()
-///     .protocol(tracing_observer::Protocol::HttpProtobuf)
+///     .protocol(tracing_observer::config::Protocol::HttpProtobuf)
 ///     .endpoint(DEFAULT_HTTP_ENDPOINT);
 /// ```
 pub const DEFAULT_HTTP_ENDPOINT: &str = "http://localhost:4318/v1/traces";

@@ -32,14 +32,16 @@ pub(crate) mod table;
 #[cfg(test)]
 mod tests;
 
+pub use crate::delivery::RetryPolicy;
 pub use crate::delivery::{
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF,
     DEFAULT_MAX_ELAPSED_TIME, DEFAULT_OPEN_TIMEOUT, DEFAULT_WINDOW,
 };
+pub use crate::export::endpoint::{Compression, Protocol};
 pub(crate) use crate::export::endpoint::{
     EndpointPath, EndpointSetting, MetricsExportConfig, OtlpConfig,
 };
-pub use crate::export::{Compression, Protocol};
+pub use crate::tally::SpanMetricsProfile;
 pub use defaults::*;
 pub(crate) use resolve::{BatchConfig, Config, ExporterConfig};
 pub use table::vars;
@@ -48,7 +50,7 @@ pub(crate) use table::{key, Settings};
 /// Where spans go (`OTEL_TRACES_EXPORTER`).
 ///
 /// ```
-/// use tracing_observer::{Observer, TracesExporter};
+/// use tracing_observer::{Observer, config::TracesExporter};
 /// let builder = Observer::builder().traces_exporter(TracesExporter::Console);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,7 +78,7 @@ pub enum TracesExporter {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracing_observer::{MetricsExporter, Observer};
+/// use tracing_observer::{config::MetricsExporter, Observer};
 /// let builder = Observer::builder()
 ///     .metrics_exporter(MetricsExporter::Otlp)
 ///     .metric_export_interval(Duration::from_secs(10));

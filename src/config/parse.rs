@@ -101,10 +101,10 @@ pub(crate) fn traces_exporter(value: &str) -> Result<TracesExporter, String> {
 }
 
 /// `OTEL_METRICS_EXPORTER`: one of `otlp`, `none`.
-pub(crate) fn metrics_exporter(value: &str) -> Result<crate::MetricsExporter, String> {
+pub(crate) fn metrics_exporter(value: &str) -> Result<crate::config::MetricsExporter, String> {
     match value.trim() {
-        "otlp" => Ok(crate::MetricsExporter::Otlp),
-        "none" => Ok(crate::MetricsExporter::None),
+        "otlp" => Ok(crate::config::MetricsExporter::Otlp),
+        "none" => Ok(crate::config::MetricsExporter::None),
         _ => Err(
             "expected otlp or none (one exporter; Prometheus text is always available at /metrics)"
                 .into(),
@@ -208,10 +208,12 @@ pub(crate) fn failure_rate(value: &str) -> Result<(f64, u32), String> {
 }
 
 /// A sampling ratio between 0 and 1.
-pub(crate) fn span_metrics_profile(value: &str) -> Result<crate::SpanMetricsProfile, String> {
+pub(crate) fn span_metrics_profile(
+    value: &str,
+) -> Result<crate::config::SpanMetricsProfile, String> {
     match value.trim() {
-        "collector" => Ok(crate::SpanMetricsProfile::Collector),
-        "tempo" => Ok(crate::SpanMetricsProfile::Tempo),
+        "collector" => Ok(crate::config::SpanMetricsProfile::Collector),
+        "tempo" => Ok(crate::config::SpanMetricsProfile::Tempo),
         _ => Err("expected collector or tempo".into()),
     }
 }

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+//! use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
 //!
 //! let breaker = CircuitBreaker::new("payments", BreakerConfig::default().failure_threshold(2));
 //! for _ in 0..2 {
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// Consecutive failures that open a breaker (`OBSERVER_CIRCUIT_BREAKER_THRESHOLD`).
 ///
 /// ```
-/// use tracing_observer::{config::DEFAULT_FAILURE_THRESHOLD, BreakerConfig};
+/// use tracing_observer::{config::DEFAULT_FAILURE_THRESHOLD, breaker::BreakerConfig};
 /// assert_eq!(DEFAULT_FAILURE_THRESHOLD, 5);
 /// assert_eq!(BreakerConfig::default(), BreakerConfig::default().failure_threshold(DEFAULT_FAILURE_THRESHOLD));
 /// ```
@@ -42,7 +42,7 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
 /// How long an open breaker refuses calls before probing (`OBSERVER_CIRCUIT_BREAKER_TIMEOUT`).
 ///
 /// ```
-/// use tracing_observer::{config::DEFAULT_OPEN_TIMEOUT, BreakerConfig};
+/// use tracing_observer::{config::DEFAULT_OPEN_TIMEOUT, breaker::BreakerConfig};
 /// assert_eq!(DEFAULT_OPEN_TIMEOUT, std::time::Duration::from_secs(30));
 /// assert_eq!(BreakerConfig::default().timeout(), DEFAULT_OPEN_TIMEOUT);
 /// ```
@@ -50,7 +50,7 @@ pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The sliding window of the failure rate (`OBSERVER_CIRCUIT_BREAKER_WINDOW`).
 ///
 /// ```
-/// use tracing_observer::{config::DEFAULT_WINDOW, BreakerConfig};
+/// use tracing_observer::{config::DEFAULT_WINDOW, breaker::BreakerConfig};
 /// assert_eq!(DEFAULT_WINDOW, std::time::Duration::from_secs(60));
 /// assert_eq!(BreakerConfig::default(), BreakerConfig::default().window(DEFAULT_WINDOW));
 /// ```
@@ -60,7 +60,7 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracing_observer::BreakerConfig;
+/// use tracing_observer::breaker::BreakerConfig;
 /// let config = BreakerConfig::default()
 ///     .failure_threshold(3)
 ///     .open_timeout(Duration::from_secs(10))
@@ -95,7 +95,7 @@ impl BreakerConfig {
     /// Consecutive failures that open the breaker (at least 1).
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("search", BreakerConfig::default().failure_threshold(2));
     /// let _ = breaker.call(|| Err::<(), _>("timeout"));
     /// assert_eq!(breaker.state(), BreakerState::Closed);
@@ -111,7 +111,7 @@ impl BreakerConfig {
     /// once the window holds `min_calls` calls.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let config = BreakerConfig::default().failure_threshold(100).failure_rate(0.5, 4);
     /// let breaker = CircuitBreaker::new("search", config);
     /// for ok in [true, true, false, false] {
@@ -128,7 +128,7 @@ impl BreakerConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::BreakerConfig;
+    /// use tracing_observer::breaker::BreakerConfig;
     /// let config = BreakerConfig::default().failure_rate(0.5, 10).window(Duration::from_secs(10));
     /// assert_ne!(config, BreakerConfig::default().failure_rate(0.5, 10));
     /// ```
@@ -141,7 +141,7 @@ impl BreakerConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::BreakerConfig;
+    /// use tracing_observer::breaker::BreakerConfig;
     /// let config = BreakerConfig::default().open_timeout(Duration::from_secs(5));
     /// assert_eq!(config.timeout(), Duration::from_secs(5));
     /// ```
@@ -154,7 +154,7 @@ impl BreakerConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let config = BreakerConfig::default().open_timeout(Duration::ZERO).success_threshold(2);
     /// let breaker = CircuitBreaker::new("search", config);
     /// breaker.trip(); // open, and half-open at once (zero open timeout)
@@ -172,7 +172,7 @@ impl BreakerConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// let config = BreakerConfig::default().open_timeout(Duration::ZERO).half_open_max_calls(2);
     /// let breaker = CircuitBreaker::new("search", config);
     /// breaker.trip();
@@ -190,7 +190,7 @@ impl BreakerConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::BreakerConfig;
+    /// use tracing_observer::breaker::BreakerConfig;
     /// assert_eq!(BreakerConfig::default().timeout(), Duration::from_secs(30));
     /// ```
     pub fn timeout(&self) -> Duration {
@@ -201,7 +201,7 @@ impl BreakerConfig {
 /// Where a breaker stands.
 ///
 /// ```
-/// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+/// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
 /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
 /// assert_eq!(breaker.state(), BreakerState::Closed);
 /// breaker.trip();
@@ -222,7 +222,7 @@ impl BreakerState {
     /// `CLOSED`, `OPEN` or `HALF_OPEN`.
     ///
     /// ```
-    /// use tracing_observer::BreakerState;
+    /// use tracing_observer::breaker::BreakerState;
     /// assert_eq!(BreakerState::HalfOpen.as_str(), "HALF_OPEN");
     /// assert_eq!(BreakerState::Open.to_string(), "OPEN");
     /// ```
@@ -244,7 +244,7 @@ impl fmt::Display for BreakerState {
 /// A breaker's state and counters, as `/circuit-breakers` shows them.
 ///
 /// ```
-/// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+/// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
 /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
 /// let _ = breaker.call(|| Err::<(), _>("timeout"));
 /// let snapshot = breaker.snapshot();
@@ -295,7 +295,7 @@ fn as_opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok
 /// Why a protected call did not return its own result.
 ///
 /// ```
-/// use tracing_observer::{BreakerError, CircuitBreaker, BreakerConfig};
+/// use tracing_observer::{breaker::BreakerError, CircuitBreaker, breaker::BreakerConfig};
 /// let breaker = CircuitBreaker::new("db", BreakerConfig::default());
 /// breaker.trip();
 /// let err = breaker.call(|| Ok::<(), std::io::Error>(())).unwrap_err();
@@ -318,7 +318,7 @@ impl<E> BreakerError<E> {
     /// Whether the breaker refused the call.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
     /// assert!(!breaker.call(|| Err::<(), _>("timeout")).unwrap_err().is_open());
     /// breaker.trip();
@@ -355,7 +355,7 @@ impl<E: std::error::Error + 'static> std::error::Error for BreakerError<E> {
 /// or [`Permit::failure`]. Dropping it unreported frees its probe slot.
 ///
 /// ```
-/// use tracing_observer::{BreakerConfig, CircuitBreaker};
+/// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
 /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
 /// let permit = breaker.try_acquire().expect("a closed breaker lets calls through");
 /// permit.success();
@@ -373,7 +373,7 @@ impl Permit {
     /// The call succeeded.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("search", BreakerConfig::default());
     /// breaker.try_acquire().unwrap().success();
     /// assert_eq!(breaker.snapshot().successes, 1);
@@ -385,7 +385,7 @@ impl Permit {
     /// The call failed.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("search", BreakerConfig::default().failure_threshold(1));
     /// breaker.try_acquire().unwrap().failure();
     /// assert_eq!(breaker.state(), BreakerState::Open);
@@ -409,11 +409,11 @@ impl Drop for Permit {
     }
 }
 
-/// A named circuit breaker; clones share state. [`breakers`](crate::breakers) lists
+/// A named circuit breaker; clones share state. [`breakers`](crate::breaker::breakers) lists
 /// the process's breakers.
 ///
 /// ```
-/// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+/// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
 /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
 /// let clone = breaker.clone();
 /// clone.trip();
@@ -445,10 +445,10 @@ struct Inner {
 // === impl CircuitBreaker ===
 
 impl CircuitBreaker {
-    /// A closed breaker. It is not registered anywhere; see [`BreakerRegistry`].
+    /// A closed breaker. It is not registered anywhere; see [`BreakerRegistry`](crate::breaker::BreakerRegistry).
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
     /// assert_eq!(breaker.state(), BreakerState::Closed);
     /// ```
@@ -476,7 +476,7 @@ impl CircuitBreaker {
     /// Its name.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// assert_eq!(CircuitBreaker::new("payments", BreakerConfig::default()).name(), "payments");
     /// ```
     pub fn name(&self) -> &str {
@@ -487,7 +487,7 @@ impl CircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default().open_timeout(Duration::from_secs(5)));
     /// assert_eq!(breaker.config().timeout(), Duration::from_secs(5));
     /// ```
@@ -499,7 +499,7 @@ impl CircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default().open_timeout(Duration::ZERO));
     /// breaker.trip();
     /// assert_eq!(breaker.state(), BreakerState::HalfOpen, "the zero open timeout has passed");
@@ -521,7 +521,7 @@ impl CircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
     /// breaker.try_acquire().unwrap().success();
     /// breaker.trip();
@@ -566,7 +566,7 @@ impl CircuitBreaker {
     /// [`BreakerError::Open`] when refused, [`BreakerError::Inner`] when `f` failed.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerError, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerError, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
     /// assert_eq!(breaker.call(|| Ok::<_, String>(42)).unwrap(), 42);
     /// let err = breaker.call(|| Err::<u32, _>("declined".to_owned())).unwrap_err();
@@ -580,7 +580,7 @@ impl CircuitBreaker {
     /// Awaits `f()` if the breaker lets it; its `Err` counts as a failure.
     ///
     /// ```
-    /// # use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// # use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// # futures_util::FutureExt::now_or_never(async {
     /// let breaker = CircuitBreaker::new("api", BreakerConfig::default());
     /// let value = breaker.call_async(|| async { Ok::<_, String>(7) }).await.unwrap();
@@ -622,7 +622,7 @@ impl CircuitBreaker {
     /// Opens the breaker now, whatever its state.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
     /// breaker.trip();
     /// assert_eq!(breaker.state(), BreakerState::Open);
@@ -636,7 +636,7 @@ impl CircuitBreaker {
     /// Closes the breaker now and forgets recent failures.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
     /// breaker.trip();
     /// breaker.reset();
@@ -654,7 +654,7 @@ impl CircuitBreaker {
     /// Its state and counters.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
     /// let breaker = CircuitBreaker::new("payments", BreakerConfig::default());
     /// let _ = breaker.call(|| Ok::<_, ()>(()));
     /// let snapshot = breaker.snapshot();

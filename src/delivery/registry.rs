@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 /// Named breakers, for listing (`/circuit-breakers`) and manual control.
 ///
 /// ```
-/// use tracing_observer::{breakers, BreakerConfig};
+/// use tracing_observer::{breaker::breakers, breaker::BreakerConfig};
 /// let breaker = breakers().get_or_create("inventory", BreakerConfig::default());
 /// breaker.trip();
 /// assert!(breakers().list().iter().any(|b| b.name == "inventory"));
@@ -24,7 +24,7 @@ impl BreakerRegistry {
     /// An empty registry.
     ///
     /// ```
-    /// use tracing_observer::BreakerRegistry;
+    /// use tracing_observer::breaker::BreakerRegistry;
     /// let registry = BreakerRegistry::new();
     /// assert!(registry.list().is_empty());
     /// ```
@@ -39,8 +39,8 @@ impl BreakerRegistry {
     /// The breaker named `name`, created with `config` if there is none yet.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
-    /// use tracing_observer::BreakerRegistry;
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
+    /// use tracing_observer::breaker::BreakerRegistry;
     /// let registry = BreakerRegistry::new();
     /// registry.get_or_create("inventory", BreakerConfig::default()).trip();
     /// let again = registry.get_or_create("inventory", BreakerConfig::default());
@@ -56,7 +56,7 @@ impl BreakerRegistry {
     /// Adds `breaker` under its name, replacing any breaker of that name.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerRegistry, CircuitBreaker};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerRegistry, CircuitBreaker};
     /// let registry = BreakerRegistry::new();
     /// registry.register(CircuitBreaker::new("inventory", BreakerConfig::default()));
     /// assert!(registry.get("inventory").is_some());
@@ -68,7 +68,7 @@ impl BreakerRegistry {
     /// The breaker named `name`.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerRegistry};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerRegistry};
     /// let registry = BreakerRegistry::new();
     /// assert!(registry.get("inventory").is_none());
     /// registry.get_or_create("inventory", BreakerConfig::default());
@@ -81,7 +81,7 @@ impl BreakerRegistry {
     /// Every breaker's snapshot, by name.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerRegistry};
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerRegistry};
     /// let registry = BreakerRegistry::new();
     /// registry.get_or_create("search", BreakerConfig::default());
     /// registry.get_or_create("inventory", BreakerConfig::default());
@@ -96,8 +96,8 @@ impl BreakerRegistry {
     /// Closes every breaker.
     ///
     /// ```
-    /// use tracing_observer::{BreakerConfig, BreakerState, CircuitBreaker};
-    /// use tracing_observer::BreakerRegistry;
+    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
+    /// use tracing_observer::breaker::BreakerRegistry;
     /// let registry = BreakerRegistry::new();
     /// let breaker = registry.get_or_create("inventory", BreakerConfig::default());
     /// breaker.trip();
@@ -115,7 +115,7 @@ impl BreakerRegistry {
 /// breaker, which is not in this registry.
 ///
 /// ```
-/// use tracing_observer::{breakers, BreakerConfig};
+/// use tracing_observer::{breaker::breakers, breaker::BreakerConfig};
 /// breakers().get_or_create("doc-example-geo", BreakerConfig::default());
 /// assert!(breakers().get("doc-example-geo").is_some());
 /// ```
@@ -128,7 +128,7 @@ pub fn breakers() -> &'static BreakerRegistry {
 /// that two observers in one process are told apart (see [`Observer::export_breaker`]).
 ///
 /// ```
-/// assert_eq!(tracing_observer::EXPORT_BREAKER, "otlp-export");
+/// assert_eq!(tracing_observer::breaker::EXPORT_BREAKER, "otlp-export");
 /// ```
 ///
 /// [`Observer::export_breaker`]: crate::Observer::export_breaker

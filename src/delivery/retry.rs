@@ -10,7 +10,7 @@ use std::time::Duration;
 /// First retry delay (before jitter).
 ///
 /// ```
-/// use tracing_observer::{config::DEFAULT_INITIAL_BACKOFF, RetryPolicy};
+/// use tracing_observer::{config::DEFAULT_INITIAL_BACKOFF, config::RetryPolicy};
 /// assert_eq!(DEFAULT_INITIAL_BACKOFF, std::time::Duration::from_secs(1));
 /// assert_eq!(RetryPolicy::default(), RetryPolicy::default().initial_backoff(DEFAULT_INITIAL_BACKOFF));
 /// ```
@@ -18,7 +18,7 @@ pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest retry delay.
 ///
 /// ```
-/// use tracing_observer::{config::DEFAULT_MAX_BACKOFF, RetryPolicy};
+/// use tracing_observer::{config::DEFAULT_MAX_BACKOFF, config::RetryPolicy};
 /// assert_eq!(DEFAULT_MAX_BACKOFF, std::time::Duration::from_secs(30));
 /// assert_eq!(RetryPolicy::default(), RetryPolicy::default().max_backoff(DEFAULT_MAX_BACKOFF));
 /// ```
@@ -26,7 +26,7 @@ pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Time after which a batch stops being retried (and goes to the spool).
 ///
 /// ```
-/// use tracing_observer::{config::DEFAULT_MAX_ELAPSED_TIME, RetryPolicy};
+/// use tracing_observer::{config::DEFAULT_MAX_ELAPSED_TIME, config::RetryPolicy};
 /// assert_eq!(DEFAULT_MAX_ELAPSED_TIME, std::time::Duration::from_secs(60));
 /// assert_eq!(RetryPolicy::default(), RetryPolicy::default().max_elapsed_time(DEFAULT_MAX_ELAPSED_TIME));
 /// ```
@@ -36,7 +36,7 @@ pub const DEFAULT_MAX_ELAPSED_TIME: Duration = Duration::from_secs(60);
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracing_observer::{Observer, RetryPolicy};
+/// use tracing_observer::{Observer, config::RetryPolicy};
 /// let policy = RetryPolicy::default()
 ///     .initial_backoff(Duration::from_millis(200))
 ///     .max_elapsed_time(Duration::from_secs(10));
@@ -66,7 +66,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{Observer, RetryPolicy};
+    /// use tracing_observer::{Observer, config::RetryPolicy};
     /// assert_eq!(RetryPolicy::none(), RetryPolicy::default().max_elapsed_time(Duration::ZERO));
     /// let builder = Observer::builder().retry_policy(RetryPolicy::none());
     /// ```
@@ -81,7 +81,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{Observer, RetryPolicy};
+    /// use tracing_observer::{Observer, config::RetryPolicy};
     /// let policy = RetryPolicy::default().initial_backoff(Duration::from_millis(100));
     /// assert_ne!(policy, RetryPolicy::default());
     /// let builder = Observer::builder().retry_policy(policy);
@@ -95,7 +95,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{Observer, RetryPolicy};
+    /// use tracing_observer::{Observer, config::RetryPolicy};
     /// let policy = RetryPolicy::default().max_backoff(Duration::from_secs(5));
     /// assert_ne!(policy, RetryPolicy::default());
     /// let builder = Observer::builder().retry_policy(policy);
@@ -109,7 +109,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tracing_observer::{Observer, RetryPolicy};
+    /// use tracing_observer::{Observer, config::RetryPolicy};
     /// let policy = RetryPolicy::default().max_elapsed_time(Duration::from_secs(10));
     /// assert_ne!(policy, RetryPolicy::default());
     /// let builder = Observer::builder().retry_policy(policy);

@@ -6,7 +6,7 @@ use std::time::Duration;
 /// The OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 ///
 /// ```
-/// use tracing_observer::{Observer, Protocol};
+/// use tracing_observer::{Observer, config::Protocol};
 /// let builder = Observer::builder().protocol(Protocol::HttpProtobuf);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -27,7 +27,7 @@ pub enum Protocol {
 /// Compression of export requests (`OTEL_EXPORTER_OTLP_COMPRESSION`).
 ///
 /// ```
-/// use tracing_observer::{Compression, Observer};
+/// use tracing_observer::{config::Compression, Observer};
 /// let builder = Observer::builder().compression(Compression::Gzip);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

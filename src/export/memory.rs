@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 /// ```
 /// use std::time::Duration;
 /// use tracing_subscriber::prelude::*;
-/// use tracing_observer::{InMemoryExporter, Observer};
+/// use tracing_observer::{export::InMemoryExporter, Observer};
 ///
 /// let exporter = InMemoryExporter::new();
 /// let observer = Observer::builder()
@@ -37,7 +37,7 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
     /// let exporter = InMemoryExporter::new();
     /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
     /// assert_eq!(exporter.requests().len(), 1);
@@ -54,7 +54,7 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
     /// let exporter = InMemoryExporter::counting();
     /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
     /// assert!(exporter.requests().is_empty(), "a counting exporter keeps nothing");
@@ -68,7 +68,7 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
     /// let exporter = InMemoryExporter::new();
     /// assert!(exporter.requests().is_empty());
     /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
@@ -86,7 +86,7 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{InMemoryExporter, SpanExporter};
+    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
     /// let exporter = InMemoryExporter::new();
     /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
     /// assert!(exporter.spans().is_empty(), "the request held no span");
@@ -104,7 +104,7 @@ impl InMemoryExporter {
     /// How many spans were exported so far.
     ///
     /// ```
-    /// use tracing_observer::InMemoryExporter;
+    /// use tracing_observer::export::InMemoryExporter;
     /// let exporter = InMemoryExporter::counting();
     /// assert_eq!(exporter.span_count(), 0);
     /// ```

@@ -14,7 +14,7 @@ pub(crate) mod http;
 mod memory;
 pub(crate) mod metrics;
 
-pub use endpoint::{Compression, Protocol};
+pub(crate) use endpoint::{Compression, Protocol};
 pub use memory::InMemoryExporter;
 
 use crate::error::ExportError;

@@ -77,7 +77,7 @@ pub struct SpooledBatch {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracing_observer::{spool::{replay, ReplaySummary}, Protocol};
+/// use tracing_observer::{spool::{replay, ReplaySummary}, config::Protocol};
 /// let dir = std::env::temp_dir().join("tracing-observer-doc-replay-summary");
 /// std::fs::create_dir_all(&dir)?;
 /// let sent = replay(&dir, "http://127.0.0.1:4318", Protocol::HttpProtobuf, Duration::from_secs(1))?;
@@ -217,7 +217,7 @@ pub fn summary(dir: &Path) -> io::Result<SpoolSummary> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tracing_observer::{spool::replay, Protocol};
+/// use tracing_observer::{spool::replay, config::Protocol};
 /// let dir = std::env::temp_dir().join("tracing-observer-doc-replay");
 /// std::fs::create_dir_all(&dir)?;
 /// let sent = replay(&dir, "http://127.0.0.1:4318", Protocol::HttpProtobuf, Duration::from_secs(1))?;

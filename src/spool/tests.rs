@@ -306,7 +306,7 @@ fn replay_reports_what_it_could_not_send_because_it_was_damaged() {
     let summary = replay(
         &config.dir,
         "http://127.0.0.1:9",
-        crate::Protocol::HttpProtobuf,
+        crate::config::Protocol::HttpProtobuf,
         Duration::from_secs(5),
     )
     .unwrap();

@@ -30,7 +30,7 @@ const _: () =
 /// (`STATUS_CODE_UNSET`, `STATUS_CODE_OK`, `STATUS_CODE_ERROR`).
 ///
 /// ```no_run
-/// use tracing_observer::{Observer, SpanMetricsProfile};
+/// use tracing_observer::{Observer, config::SpanMetricsProfile};
 /// let observer = Observer::builder()
 ///     .span_metrics_profile(SpanMetricsProfile::Tempo)
 ///     .build()?;

@@ -61,7 +61,7 @@ impl<S> Layer<S> for TraceClientLayer {
 /// use tracing_subscriber::prelude::*;
 ///
 /// let observer = tracing_observer::Observer::builder()
-///     .exporter(tracing_observer::InMemoryExporter::counting())
+///     .exporter(tracing_observer::export::InMemoryExporter::counting())
 ///     .build()
 ///     .unwrap();
 /// let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));

@@ -18,12 +18,12 @@
 //! use tracing_subscriber::prelude::*;
 //!
 //! let observer = tracing_observer::Observer::builder()
-//!     .exporter(tracing_observer::InMemoryExporter::counting())
+//!     .exporter(tracing_observer::export::InMemoryExporter::counting())
 //!     .build()?;
 //! let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(observer.layer()));
 //!
 //! let handler = service_fn(|_: http::Request<String>| async {
-//!     let trace_id = tracing_observer::current_trace_id().unwrap();
+//!     let trace_id = tracing_observer::context::current_trace_id().unwrap();
 //!     Ok::<_, Infallible>(http::Response::new(trace_id.to_string()))
 //! });
 //! let service = TraceServerLayer::new().layer(handler);

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tracing_observer::{spool, Protocol};
+use tracing_observer::{config::Protocol, spool};
 
 #[derive(Parser)]
 #[command(

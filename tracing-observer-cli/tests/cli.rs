@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-use tracing_observer::{ExportError, ExportErrorKind, Observer, RetryPolicy, SpanExporter};
+use tracing_observer::{config::RetryPolicy, ExportError, ExportErrorKind, Observer, SpanExporter};
 use tracing_subscriber::prelude::*;
 
 /// Refuses every batch, so that everything is spooled.

@@ -20,7 +20,7 @@ use integration_tests::{attr, http_get, HttpResponse, OtlpReceiver, ReceivedSpan
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use tracing::Dispatch;
-use tracing_observer::{Observer, ObserverBuilder, Protocol, ShutdownReport};
+use tracing_observer::{config::Protocol, Observer, ObserverBuilder, ShutdownReport};
 use tracing_subscriber::prelude::*;
 
 /// How long a test waits for something that should happen promptly.

@@ -47,11 +47,14 @@ fn reads_builder_keys() {
     assert_eq!(s.circuit_breaker_timeout, Some(Duration::from_secs(10)));
     assert_eq!(s.circuit_breaker_failure_rate, Some((0.5, 20)));
     assert_eq!(s.circuit_breaker_window, Some(Duration::from_secs(30)));
-    assert_eq!(s.metrics_exporter, Some(crate::MetricsExporter::Otlp));
+    assert_eq!(
+        s.metrics_exporter,
+        Some(crate::config::MetricsExporter::Otlp)
+    );
     assert_eq!(s.metric_export_interval, Some(Duration::from_secs(15)));
     let metrics = s.metrics_endpoint.as_ref().unwrap();
     assert_eq!(metrics.url.as_str(), "http://metrics:4318/");
-    assert_eq!(s.metrics_protocol, Some(crate::Protocol::HttpJson));
+    assert_eq!(s.metrics_protocol, Some(crate::config::Protocol::HttpJson));
     assert_eq!(s.service_name.as_deref(), Some("checkout"));
     assert_eq!(s.scheduled_delay, Some(Duration::from_secs(1)));
     assert_eq!(s.max_queue_size, Some(1000));
