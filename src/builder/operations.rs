@@ -2,8 +2,8 @@
 
 use super::ObserverBuilder;
 use crate::config::key;
-use crate::metrics::SpanMetricsProfile;
 use crate::resources::ResourceMonitor;
+use crate::tally::SpanMetricsProfile;
 use std::net::SocketAddr;
 use std::time::Duration;
 

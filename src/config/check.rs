@@ -17,6 +17,18 @@ pub(crate) fn positive<T: PartialEq + Default>(value: &T) -> Result<(), String> 
     }
 }
 
+/// What a ratio must be, for the parsers' and the check's errors alike.
+pub(crate) const RATIO: &str = "expected a ratio between 0.0 and 1.0";
+
+/// A ratio between 0 and 1, both included (a sampling ratio).
+pub(crate) fn ratio(value: &f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(value) {
+        Ok(())
+    } else {
+        Err(RATIO.into())
+    }
+}
+
 /// A fraction above 0 and below 1 (an overhead budget).
 pub(crate) fn fraction(value: &f64) -> Result<(), String> {
     if *value > 0.0 && *value < 1.0 {

@@ -1,6 +1,7 @@
 //! The `settings!` macro: from one declaration per setting it makes the settings layer
-//! ([`Settings`](super::Settings)), its overlay, the environment and config-file
-//! readers, the [`vars`](super::vars) constants and the README's table rows.
+//! ([`Settings`](super::Settings)), its overlay, the accessors of the defaulted values,
+//! the environment and config-file readers, the [`vars`](super::vars) constants and the
+//! README's table rows.
 //!
 //! Each setting is declared as
 //!
@@ -11,14 +12,33 @@
 //!           VARIABLE => parser, …],          // the first variable set wins
 //!     file: ["key" => reader],               // or [] when the file has no key for it
 //!     check: validation,                     // run on every source's value
+//!     default: value,                        // optional: the value when no layer sets one
 //!     row: ["builder", "environment", "file", "default"], // or [] (another row covers it)
 //! }
 //! ```
 //!
 //! `parser` turns a variable's text into the value (`fn(&str) -> Result<Type, String>`),
-//! `reader` a TOML value (`fn(&toml::Value) -> Result<Type, String>`); `validation`
-//! (`fn(&Type) -> Result<(), String>`) is the one place the value's range is checked,
-//! for the environment, the file and the builder alike.
+//! `reader` a TOML value (`fn(&toml::Value) -> Result<Type, String>`); both only read
+//! the value's form. `validation` (`fn(&Type) -> Result<(), String>`) is the one place
+//! the value's range is checked, for the environment, the file and the builder alike.
+//!
+//! `value` (an expression of `Type`; the public `DEFAULT_*` constant where there is
+//! one) gives the setting the method `Settings::field(&self) -> Type`: the layer's value,
+//! else the default. [`resolve`](super::resolve) reads defaulted settings only through
+//! these methods. A setting has no `default:` when its absence means something a
+//! constant cannot say, and [`resolve`](super::resolve) reads its `Option`:
+//! - computed from other settings: `service_name` (resource attributes, then
+//!   `default_service_name`, then the executable), `endpoint` and `metrics_endpoint`
+//!   (by protocol), `metrics_protocol` (the traces' `protocol`), `spool_dir` (from
+//!   `data_home` and the service name);
+//! - off when absent: `service_version`, `certificate`, `allow_fields` (every field),
+//!   `slow_span_threshold`, `overhead_budget`, `spool_archive_dir`, `http_addr`,
+//!   `circuit_breaker_failure_rate`;
+//! - applied onto the delivery module's own defaults (`BreakerConfig::default()`, which
+//!   holds them): `circuit_breaker_threshold`, `circuit_breaker_timeout`,
+//!   `circuit_breaker_window`;
+//! - inputs of another setting: `sampler_arg` (the ratio of the same source's sampler),
+//!   `default_service_name` and `data_home` (of the computed defaults above).
 
 macro_rules! settings {
     ($(
@@ -27,6 +47,7 @@ macro_rules! settings {
             env: [$( $(#[$var_doc:meta])* $var:ident => $parse:expr ),* $(,)?],
             file: [$( $key:literal => $read:expr )?],
             check: $check:expr,
+            $( default: $default:expr, )?
             row: [$( $cell:literal ),*],
         }
     )*) => {
@@ -63,6 +84,17 @@ macro_rules! settings {
                     }
                 }
             )*
+        }
+
+        /// The value of each setting that has a fixed default: the layer's own, else
+        /// the default.
+        impl Settings {
+            $($(
+                #[doc = concat!("`", stringify!($field), "`, or its default.")]
+                pub(crate) fn $field(&self) -> $ty {
+                    self.$field.clone().unwrap_or_else(|| $default)
+                }
+            )?)*
         }
 
         impl Settings {

@@ -74,25 +74,20 @@ pub(crate) fn integer(value: &toml::Value) -> Result<usize, String> {
         .ok_or_else(|| "expected a positive integer".into())
 }
 
-/// A number between 0 and 1.
+/// A number meant as a ratio (its range is checked by [`check::ratio`](super::check::ratio)).
 pub(crate) fn ratio(value: &toml::Value) -> Result<f64, String> {
-    let number = match value {
-        toml::Value::Float(f) => Some(*f),
-        toml::Value::Integer(n) => Some(*n as f64),
-        _ => None,
-    };
-    number
-        .filter(|r| (0.0..=1.0).contains(r))
-        .ok_or_else(|| "expected a ratio between 0.0 and 1.0".into())
+    match value {
+        toml::Value::Float(f) => Ok(*f),
+        toml::Value::Integer(n) => Ok(*n as f64),
+        _ => Err(super::check::RATIO.into()),
+    }
 }
 
-/// An overhead budget: a fraction (`0.02`) or a string (`"0.02"`, `"2%"`).
+/// An overhead budget: a fraction (`0.02`) or a string (`"0.02"`, `"2%"`); its range is
+/// checked by [`check::fraction`](super::check::fraction).
 pub(crate) fn budget(value: &toml::Value) -> Result<f64, String> {
     match value {
-        toml::Value::Float(f) => {
-            super::check::fraction(f)?;
-            Ok(*f)
-        }
+        toml::Value::Float(f) => Ok(*f),
         other => with(other, parse::budget),
     }
 }

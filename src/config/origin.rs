@@ -2,8 +2,8 @@
 
 use super::{Compression, EndpointSetting, MetricsExporter, Protocol, TracesExporter};
 use crate::error::BuildError;
-use crate::metrics::SpanMetricsProfile;
 use crate::sampling::{Sampler, SamplingRule};
+use crate::tally::SpanMetricsProfile;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

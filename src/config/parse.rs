@@ -6,6 +6,7 @@
 
 use super::{Compression, EndpointPath, EndpointSetting, Protocol, TracesExporter};
 use crate::sampling::{Sampler, SamplingRule};
+use crate::tally::SpanMetricsProfile;
 use std::time::Duration;
 
 pub(crate) fn boolean(value: &str) -> Result<bool, String> {
@@ -179,21 +180,20 @@ pub(crate) fn with_ratio(sampler: Sampler, ratio: f64) -> Sampler {
     }
 }
 
-/// An overhead budget: a fraction (`0.02`) or a percentage (`2%`), above 0 and below 1.
+/// An overhead budget: a fraction (`0.02`) or a percentage (`2%`); its range is
+/// checked by [`check::fraction`](super::check::fraction).
 pub(crate) fn budget(value: &str) -> Result<f64, String> {
     let value = value.trim();
     let parsed = match value.strip_suffix('%') {
         Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
         None => value.parse::<f64>(),
     };
-    let budget = parsed
-        .map_err(|_| "expected a fraction such as 0.02 or a percentage such as 2%".to_owned())?;
-    super::check::fraction(&budget)?;
-    Ok(budget)
+    parsed.map_err(|_| "expected a fraction such as 0.02 or a percentage such as 2%".to_owned())
 }
 
 /// The circuit breaker's failure-rate rule: `RATE/MIN_CALLS`, e.g. `0.5/20` (open when
-/// at least half of the calls in the window failed, once it holds 20 or more).
+/// at least half of the calls in the window failed, once it holds 20 or more); its
+/// range is checked by [`check::failure_rate`](super::check::failure_rate).
 pub(crate) fn failure_rate(value: &str) -> Result<(f64, u32), String> {
     const FORMAT: &str = "expected RATE/MIN_CALLS, e.g. 0.5/20 (open when at least half \
                           of 20 or more calls in the window failed)";
@@ -203,17 +203,14 @@ pub(crate) fn failure_rate(value: &str) -> Result<(f64, u32), String> {
         .trim()
         .parse()
         .map_err(|_| "the minimum number of calls after / must be a positive integer".to_owned())?;
-    super::check::failure_rate(&(rate, min_calls))?;
     Ok((rate, min_calls))
 }
 
-/// A sampling ratio between 0 and 1.
-pub(crate) fn span_metrics_profile(
-    value: &str,
-) -> Result<crate::config::SpanMetricsProfile, String> {
+/// A span-metrics naming profile: `collector` or `tempo`.
+pub(crate) fn span_metrics_profile(value: &str) -> Result<SpanMetricsProfile, String> {
     match value.trim() {
-        "collector" => Ok(crate::config::SpanMetricsProfile::Collector),
-        "tempo" => Ok(crate::config::SpanMetricsProfile::Tempo),
+        "collector" => Ok(SpanMetricsProfile::Collector),
+        "tempo" => Ok(SpanMetricsProfile::Tempo),
         _ => Err("expected collector or tempo".into()),
     }
 }
@@ -226,11 +223,19 @@ pub(crate) fn socket_addr(value: &str) -> Result<std::net::SocketAddr, String> {
         .map_err(|_| "expected IP:PORT, e.g. 127.0.0.1:9464".into())
 }
 
+/// A number meant as a ratio (its range is checked by [`check::ratio`](super::check::ratio)).
+pub(crate) fn ratio_number(value: &str) -> Result<f64, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| super::check::RATIO.to_owned())
+}
+
+/// A ratio between 0 and 1, as one part of a longer value (a sampling rule).
 pub(crate) fn ratio(value: &str) -> Result<f64, String> {
-    match value.trim().parse::<f64>() {
-        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-        _ => Err("expected a ratio between 0.0 and 1.0".into()),
-    }
+    let ratio = ratio_number(value)?;
+    super::check::ratio(&ratio)?;
+    Ok(ratio)
 }
 
 /// Rules as `TARGET[/NAME]=RATIO[@RATE],…`, e.g. `app::hot=0.001,app::jobs=0.2@10,/health=0`.

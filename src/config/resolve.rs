@@ -1,7 +1,9 @@
 //! From the merged settings to the validated [`Config`]: defaults applied, endpoints
 //! completed, the modules' configurations assembled.
 
-use super::defaults::*;
+use super::defaults::{
+    DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, DEFAULT_HTTP_METRICS_ENDPOINT,
+};
 use super::origin::Origin;
 use super::{
     EndpointPath, EndpointSetting, MetricsExportConfig, MetricsExporter, OtlpConfig, Protocol,
@@ -67,45 +69,30 @@ pub(crate) struct Config {
 impl Settings {
     /// Applies defaults and validates the combination.
     pub(crate) fn resolve(mut self) -> Result<Config, BuildError> {
-        let max_queue_size = self.max_queue_size.unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
+        let max_queue_size = self.max_queue_size();
         let batch = BatchConfig {
             max_queue_size,
             // The spec requires batch <= queue; like the SDKs we clamp rather than refuse.
-            max_export_batch_size: self
-                .max_export_batch_size
-                .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE)
-                .min(max_queue_size),
-            max_queue_bytes: self.max_queue_bytes.unwrap_or(DEFAULT_MAX_QUEUE_BYTES),
-            max_concurrent_exports: self
-                .max_concurrent_exports
-                .unwrap_or(DEFAULT_MAX_CONCURRENT_EXPORTS),
-            scheduled_delay: self.scheduled_delay.unwrap_or(DEFAULT_SCHEDULED_DELAY),
-            export_timeout: self.export_timeout.unwrap_or(DEFAULT_EXPORT_TIMEOUT),
+            max_export_batch_size: self.max_export_batch_size().min(max_queue_size),
+            max_queue_bytes: self.max_queue_bytes(),
+            max_concurrent_exports: self.max_concurrent_exports(),
+            scheduled_delay: self.scheduled_delay(),
+            export_timeout: self.export_timeout(),
         };
         let limits = Limits {
-            max_attributes: self
-                .max_attributes_per_span
-                .unwrap_or(DEFAULT_MAX_ATTRIBUTES_PER_SPAN),
-            max_events: self
-                .max_events_per_span
-                .unwrap_or(DEFAULT_MAX_EVENTS_PER_SPAN),
-            max_event_attributes: self
-                .max_attributes_per_event
-                .unwrap_or(DEFAULT_MAX_ATTRIBUTES_PER_EVENT),
-            max_links: self
-                .max_links_per_span
-                .unwrap_or(DEFAULT_MAX_LINKS_PER_SPAN),
-            max_value_bytes: self
-                .max_attribute_value_bytes
-                .unwrap_or(DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES),
-            thread_cpu_time: self.cpu_time.unwrap_or(false),
+            max_attributes: self.max_attributes_per_span(),
+            max_events: self.max_events_per_span(),
+            max_event_attributes: self.max_attributes_per_event(),
+            max_links: self.max_links_per_span(),
+            max_value_bytes: self.max_attribute_value_bytes(),
+            thread_cpu_time: self.cpu_time(),
         };
-        let exporter = match self.traces_exporter.unwrap_or_default() {
+        let exporter = match self.traces_exporter() {
             TracesExporter::Otlp => ExporterConfig::Otlp(resolve_otlp(&self)?),
             TracesExporter::Console => ExporterConfig::Console,
             TracesExporter::None => ExporterConfig::None,
         };
-        let mut resource_attributes = self.resource_attributes.take().unwrap_or_default();
+        let mut resource_attributes = self.resource_attributes();
         if let Some(version) = self.service_version.take() {
             resource_attributes.retain(|(k, _)| k != "service.version");
             resource_attributes.push(("service.version".into(), version));
@@ -122,39 +109,30 @@ impl Settings {
             .or_else(|| self.default_service_name.clone())
             .unwrap_or_else(default_service_name);
         resource_attributes.retain(|(k, _)| k != "service.name");
-        let delivery = self.delivery(&service_name);
-        let metrics_export = resolve_metrics(&self)?;
         Ok(Config {
-            delivery,
-            metrics_export,
+            delivery: self.delivery(&service_name),
+            metrics_export: resolve_metrics(&self)?,
             service_name,
             resource_attributes,
             exporter,
             batch,
             limits,
-            redact_fields: self.redact_fields.unwrap_or_else(|| {
-                crate::record::policy::DEFAULT_REDACT_PATTERNS
-                    .iter()
-                    .map(|p| (*p).to_owned())
-                    .collect()
-            }),
-            allow_fields: self.allow_fields,
-            sampler: self.sampler.unwrap_or_default(),
+            redact_fields: self.redact_fields(),
+            allow_fields: self.allow_fields.take(),
+            sampler: self.sampler(),
             // Each rule was checked when its source was read.
-            sampling_rules: self.sampling_rules.unwrap_or_default(),
-            keep_errors: self.keep_errors.unwrap_or(true),
+            sampling_rules: self.sampling_rules(),
+            keep_errors: self.keep_errors(),
             slow_span_threshold: self.slow_span_threshold,
             overhead_budget: self.overhead_budget,
-            shutdown_timeout: self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
-            disabled: self.disabled.unwrap_or(false),
+            shutdown_timeout: self.shutdown_timeout(),
+            disabled: self.disabled(),
             span_metrics: SpanMetricsConfig {
-                enabled: self.span_metrics.unwrap_or(true),
-                profile: self.span_metrics_profile.unwrap_or_default(),
-                dimensions: self.span_metrics_dimensions.unwrap_or_default(),
-                max_series: self
-                    .span_metrics_max_series
-                    .unwrap_or(DEFAULT_SPAN_METRICS_MAX_SERIES),
-                cpu_time: self.cpu_time.unwrap_or(false),
+                enabled: self.span_metrics(),
+                profile: self.span_metrics_profile(),
+                dimensions: self.span_metrics_dimensions(),
+                max_series: self.span_metrics_max_series(),
+                cpu_time: self.cpu_time(),
             },
             http_addr: self.http_addr.map(|addr| {
                 let origin = self.origins.http_addr.clone();
@@ -163,11 +141,9 @@ impl Settings {
                     origin.unwrap_or_else(|| Origin::resolved("http_addr")),
                 )
             }),
-            resource_interval: self.resource_interval.unwrap_or(DEFAULT_RESOURCE_INTERVAL),
-            panic_hook: self.panic_hook.unwrap_or(false),
-            max_worker_restarts: self
-                .max_worker_restarts
-                .unwrap_or(DEFAULT_MAX_WORKER_RESTARTS),
+            resource_interval: self.resource_interval(),
+            panic_hook: self.panic_hook(),
+            max_worker_restarts: self.max_worker_restarts(),
         })
     }
 }
@@ -175,17 +151,10 @@ impl Settings {
 impl Settings {
     fn delivery(&self, service_name: &str) -> DeliveryConfig {
         use crate::delivery::{BreakerConfig, RetryPolicy};
-        let defaults = RetryPolicy::default();
         let retry = RetryPolicy::default()
-            .initial_backoff(
-                self.retry_initial_backoff
-                    .unwrap_or(defaults.initial_backoff),
-            )
-            .max_backoff(self.retry_max_backoff.unwrap_or(defaults.max_backoff))
-            .max_elapsed_time(
-                self.retry_max_elapsed_time
-                    .unwrap_or(defaults.max_elapsed_time),
-            );
+            .initial_backoff(self.retry_initial_backoff())
+            .max_backoff(self.retry_max_backoff())
+            .max_elapsed_time(self.retry_max_elapsed_time());
         let mut breaker = BreakerConfig::default();
         if let Some(n) = self.circuit_breaker_threshold {
             breaker = breaker.failure_threshold(n);
@@ -199,31 +168,19 @@ impl Settings {
         if let Some(window) = self.circuit_breaker_window {
             breaker = breaker.window(window);
         }
-        let spool =
-            self.spool
-                .unwrap_or(true)
-                .then(|| crate::spool::SpoolConfig {
-                    dir: self.spool_dir.clone().unwrap_or_else(|| {
-                        default_spool_dir(self.data_home.as_deref(), service_name)
-                    }),
-                    max_bytes: self
-                        .spool_max_bytes
-                        .unwrap_or(crate::spool::DEFAULT_MAX_BYTES),
-                    retention: self
-                        .spool_retention
-                        .unwrap_or(crate::spool::DEFAULT_RETENTION),
-                    archive_dir: self.spool_archive_dir.clone(),
-                    archive_compress: self.spool_archive_compress.unwrap_or(false),
-                    // A zero interval would spin: the shortest is a millisecond.
-                    cleanup_interval: self
-                        .spool_cleanup_interval
-                        .unwrap_or(crate::spool::DEFAULT_CLEANUP_INTERVAL)
-                        .max(Duration::from_millis(1)),
-                    sync_interval: self
-                        .spool_sync_interval
-                        .unwrap_or(crate::spool::DEFAULT_SYNC_INTERVAL)
-                        .max(Duration::from_millis(1)),
-                });
+        let spool = self.spool().then(|| crate::spool::SpoolConfig {
+            dir: self
+                .spool_dir
+                .clone()
+                .unwrap_or_else(|| default_spool_dir(self.data_home.as_deref(), service_name)),
+            max_bytes: self.spool_max_bytes(),
+            retention: self.spool_retention(),
+            archive_dir: self.spool_archive_dir.clone(),
+            archive_compress: self.spool_archive_compress(),
+            // The builder accepts a zero interval, which would spin: raised to a millisecond.
+            cleanup_interval: self.spool_cleanup_interval().max(Duration::from_millis(1)),
+            sync_interval: self.spool_sync_interval().max(Duration::from_millis(1)),
+        });
         DeliveryConfig {
             retry,
             breaker,
@@ -252,7 +209,7 @@ fn default_spool_dir(data_home: Option<&std::path::Path>, service_name: &str) ->
 }
 
 fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
-    let protocol = settings.protocol.unwrap_or_default();
+    let protocol = settings.protocol();
     let endpoint = match &settings.endpoint {
         None if protocol == Protocol::Grpc => url::Url::parse(DEFAULT_GRPC_ENDPOINT),
         None => url::Url::parse(DEFAULT_HTTP_ENDPOINT),
@@ -265,20 +222,13 @@ fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
 /// The OTLP metrics export, when `metrics_exporter` is `otlp`: the metrics endpoint and
 /// protocol when set, else the traces'; headers, compression and TLS are the traces'.
 fn resolve_metrics(settings: &Settings) -> Result<Option<MetricsExportConfig>, BuildError> {
-    if settings.metrics_exporter.unwrap_or_default() == MetricsExporter::None {
+    if settings.metrics_exporter() == MetricsExporter::None {
         return Ok(None);
     }
-    // Zero is refused where each value is read (builder, file, environment).
-    let interval = settings
-        .metric_export_interval
-        .unwrap_or(DEFAULT_METRIC_EXPORT_INTERVAL);
-    let export_timeout = settings
-        .metric_export_timeout
-        .unwrap_or(DEFAULT_METRIC_EXPORT_TIMEOUT);
-    let protocol = settings
-        .metrics_protocol
-        .or(settings.protocol)
-        .unwrap_or_default();
+    // Zero is refused in one place: the settings' check, in `Settings::set`.
+    let interval = settings.metric_export_interval();
+    let export_timeout = settings.metric_export_timeout();
+    let protocol = settings.metrics_protocol.unwrap_or(settings.protocol());
     let endpoint = match (&settings.metrics_endpoint, &settings.endpoint) {
         (Some(setting), _) => complete_endpoint(setting, protocol, Signal::Metrics),
         (None, Some(traces)) => metrics_from_traces(traces, protocol)?,
@@ -325,7 +275,7 @@ fn otlp_config(
     protocol: Protocol,
     endpoint: url::Url,
 ) -> Result<OtlpConfig, BuildError> {
-    if settings.insecure == Some(true) && endpoint.scheme() == "https" {
+    if settings.insecure() && endpoint.scheme() == "https" {
         return Err(origin_of(&settings.origins.insecure, "insecure").error(
             "true",
             format!("conflicts with the https endpoint {endpoint}; use an http:// endpoint for plaintext"),
@@ -343,9 +293,9 @@ fn otlp_config(
     Ok(OtlpConfig {
         protocol,
         endpoint,
-        headers: settings.headers.clone().unwrap_or_default(),
-        compression: settings.compression.unwrap_or_default(),
-        timeout: settings.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+        headers: settings.headers(),
+        compression: settings.compression(),
+        timeout: settings.request_timeout(),
         certificate,
     })
 }

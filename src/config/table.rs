@@ -1,14 +1,18 @@
 //! The settings, each declared once: its field, environment variables, config-file
-//! key, validation and README row (see [`settings!`](super::declare)).
+//! key, validation, default and README row (see [`settings!`](super::declare)).
 
 use super::declare::settings;
+use super::defaults::*;
 use super::env::Environment;
 use super::origin::{Origin, SettingValue};
-use super::TracesExporter;
-use super::{check, file, parse, Compression, EndpointSetting, MetricsExporter, Protocol};
+use super::{check, file, parse};
+use super::{Compression, EndpointSetting, MetricsExporter, Protocol, TracesExporter};
+use crate::delivery::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_ELAPSED_TIME};
 use crate::error::BuildError;
-use crate::metrics::SpanMetricsProfile;
+use crate::record::policy::DEFAULT_REDACT_PATTERNS;
 use crate::sampling::{Sampler, SamplingRule};
+use crate::spool;
+use crate::tally::SpanMetricsProfile;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -137,6 +141,7 @@ settings! {
               OTEL_RESOURCE_ATTRIBUTES => parse::key_values],
         file: ["resource_attributes" => file::table],
         check: check::any,
+        default: Vec::new(),
         row: ["`resource_attribute(k, v)`", "`OTEL_RESOURCE_ATTRIBUTES=k=v,…`", "`resource_attributes` (table)", "none"],
     }
     traces_exporter: TracesExporter {
@@ -144,6 +149,7 @@ settings! {
               OTEL_TRACES_EXPORTER => parse::traces_exporter],
         file: ["traces_exporter" => |v| file::with(v, parse::traces_exporter)],
         check: check::any,
+        default: TracesExporter::default(),
         row: ["`traces_exporter`", "`OTEL_TRACES_EXPORTER=otlp\\|console\\|none`", "`traces_exporter`", "`otlp`"],
     }
     endpoint: EndpointSetting {
@@ -162,6 +168,7 @@ settings! {
               OTEL_EXPORTER_OTLP_PROTOCOL => parse::protocol],
         file: ["protocol" => |v| file::with(v, parse::protocol)],
         check: check::any,
+        default: Protocol::default(),
         row: ["`protocol`", "`OTEL_EXPORTER_OTLP_{TRACES_,}PROTOCOL=grpc\\|http/protobuf\\|http/json`", "`protocol`", "`grpc`"],
     }
     headers: Vec<(String, String)> {
@@ -171,6 +178,7 @@ settings! {
               OTEL_EXPORTER_OTLP_HEADERS => parse::key_values],
         file: ["headers" => file::table],
         check: check::any,
+        default: Vec::new(),
         row: ["`header(k, v)`", "`OTEL_EXPORTER_OTLP_{TRACES_,}HEADERS=k=v,…`", "`headers` (table)", "none"],
     }
     compression: Compression {
@@ -180,6 +188,7 @@ settings! {
               OTEL_EXPORTER_OTLP_COMPRESSION => parse::compression],
         file: ["compression" => |v| file::with(v, parse::compression)],
         check: check::any,
+        default: Compression::default(),
         row: ["`compression`", "`OTEL_EXPORTER_OTLP_{TRACES_,}COMPRESSION=gzip\\|none`", "`compression`", "none"],
     }
     request_timeout: Duration {
@@ -189,6 +198,7 @@ settings! {
               OTEL_EXPORTER_OTLP_TIMEOUT => parse::millis],
         file: ["request_timeout" => file::duration],
         check: check::any,
+        default: DEFAULT_REQUEST_TIMEOUT,
         row: ["`request_timeout`", "`OTEL_EXPORTER_OTLP_{TRACES_,}TIMEOUT` (ms)", "`request_timeout`", "10 s"],
     }
     certificate: PathBuf {
@@ -208,6 +218,7 @@ settings! {
               OTEL_EXPORTER_OTLP_INSECURE => parse::boolean],
         file: ["insecure" => file::boolean],
         check: check::any,
+        default: false,
         row: ["—", "`OTEL_EXPORTER_OTLP_{TRACES_,}INSECURE` (refused with an https endpoint)", "`insecure`", "false"],
     }
     max_queue_size: usize {
@@ -215,6 +226,7 @@ settings! {
               OTEL_BSP_MAX_QUEUE_SIZE => parse::integer],
         file: ["max_queue_size" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_QUEUE_SIZE,
         row: ["`max_queue_size`", "`OTEL_BSP_MAX_QUEUE_SIZE`", "`max_queue_size`", "65 536 spans"],
     }
     max_queue_bytes: usize {
@@ -222,6 +234,7 @@ settings! {
               OBSERVER_MAX_QUEUE_BYTES => parse::bytes],
         file: ["max_queue_bytes" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_QUEUE_BYTES,
         row: ["`max_queue_bytes`", "`OBSERVER_MAX_QUEUE_BYTES` (`64MiB`, `1GiB`, bytes)", "`max_queue_bytes`", "64 MiB"],
     }
     max_export_batch_size: usize {
@@ -229,6 +242,7 @@ settings! {
               OTEL_BSP_MAX_EXPORT_BATCH_SIZE => parse::integer],
         file: ["max_export_batch_size" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_EXPORT_BATCH_SIZE,
         row: ["`max_export_batch_size`", "`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`", "`max_export_batch_size`", "512"],
     }
     max_concurrent_exports: usize {
@@ -236,6 +250,7 @@ settings! {
               OTEL_BSP_MAX_CONCURRENT_EXPORTS => parse::integer],
         file: ["max_concurrent_exports" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_CONCURRENT_EXPORTS,
         row: ["`max_concurrent_exports`", "`OTEL_BSP_MAX_CONCURRENT_EXPORTS`", "`max_concurrent_exports`", "4"],
     }
     scheduled_delay: Duration {
@@ -243,6 +258,7 @@ settings! {
               OTEL_BSP_SCHEDULE_DELAY => parse::millis],
         file: ["scheduled_delay" => file::duration],
         check: check::positive,
+        default: DEFAULT_SCHEDULED_DELAY,
         row: ["`scheduled_delay`", "`OTEL_BSP_SCHEDULE_DELAY` (ms)", "`scheduled_delay`", "5 s"],
     }
     export_timeout: Duration {
@@ -250,6 +266,7 @@ settings! {
               OTEL_BSP_EXPORT_TIMEOUT => parse::millis],
         file: ["export_timeout" => file::duration],
         check: check::any,
+        default: DEFAULT_EXPORT_TIMEOUT,
         row: ["`export_timeout`", "`OTEL_BSP_EXPORT_TIMEOUT` (ms)", "`export_timeout`", "30 s"],
     }
     max_attributes_per_span: usize {
@@ -257,6 +274,7 @@ settings! {
               OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT => parse::integer],
         file: ["max_attributes_per_span" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_ATTRIBUTES_PER_SPAN,
         row: ["`max_attributes_per_span`", "`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`", "`max_attributes_per_span`", "128"],
     }
     max_events_per_span: usize {
@@ -264,6 +282,7 @@ settings! {
               OTEL_SPAN_EVENT_COUNT_LIMIT => parse::integer],
         file: ["max_events_per_span" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_EVENTS_PER_SPAN,
         row: ["`max_events_per_span`", "`OTEL_SPAN_EVENT_COUNT_LIMIT` (errors get as many again)", "`max_events_per_span`", "128"],
     }
     max_links_per_span: usize {
@@ -271,6 +290,7 @@ settings! {
               OTEL_SPAN_LINK_COUNT_LIMIT => parse::integer],
         file: ["max_links_per_span" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_LINKS_PER_SPAN,
         row: ["`max_links_per_span`", "`OTEL_SPAN_LINK_COUNT_LIMIT`", "`max_links_per_span`", "128"],
     }
     max_attributes_per_event: usize {
@@ -278,6 +298,7 @@ settings! {
               OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT => parse::integer],
         file: ["max_attributes_per_event" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_ATTRIBUTES_PER_EVENT,
         row: ["`max_attributes_per_event`", "`OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`", "`max_attributes_per_event`", "128"],
     }
     max_attribute_value_bytes: usize {
@@ -287,6 +308,7 @@ settings! {
               OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT => parse::integer],
         file: ["max_attribute_value_bytes" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES,
         row: ["`max_attribute_value_bytes`", "`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`", "`max_attribute_value_bytes`", "4096 bytes"],
     }
     redact_fields: Vec<String> {
@@ -294,6 +316,7 @@ settings! {
               OBSERVER_REDACT_FIELDS => parse::name_list],
         file: ["redact_fields" => file::names],
         check: check::any,
+        default: DEFAULT_REDACT_PATTERNS.iter().map(|p| (*p).to_owned()).collect(),
         row: ["`redact_fields`", "`OBSERVER_REDACT_FIELDS=a,b` (`none` to turn off)", "`redact_fields`", "`password`, `secret`, `token`, `authorization`, `api_key`, `cookie` (case-insensitive substrings)"],
     }
     allow_fields: Vec<String> {
@@ -308,14 +331,15 @@ settings! {
               OTEL_TRACES_SAMPLER => parse::sampler],
         file: ["sampler" => |v| file::with(v, parse::sampler)],
         check: check::any,
+        default: Sampler::default(),
         row: ["`sampler`", "`OTEL_TRACES_SAMPLER` + `OTEL_TRACES_SAMPLER_ARG` (`always_on`, `always_off`, `traceidratio`, `parentbased_*`)", "`sampler`, `sampler_arg`", "`parentbased_always_on`"],
     }
     /// The ratio of the same source's `traceidratio` sampler (see [`Settings::finish_layer`]).
     sampler_arg: f64 {
         env: [/// The ratio of the `traceidratio` samplers.
-              OTEL_TRACES_SAMPLER_ARG => parse::ratio],
+              OTEL_TRACES_SAMPLER_ARG => parse::ratio_number],
         file: ["sampler_arg" => file::ratio],
-        check: check::any,
+        check: check::ratio,
         row: [],
     }
     sampling_rules: Vec<SamplingRule> {
@@ -323,6 +347,7 @@ settings! {
               OBSERVER_SAMPLING_RULES => parse::sampling_rules],
         file: ["sampling_rules" => file::sampling_rules],
         check: check::sampling_rules,
+        default: Vec::new(),
         row: ["`sampling_rule(SamplingRule)` (repeatable)", "`OBSERVER_SAMPLING_RULES=TARGET[/NAME]=RATIO[@RATE],…`", "`sampling_rules` (`[[sampling_rules]]`)", "none"],
     }
     keep_errors: bool {
@@ -330,6 +355,7 @@ settings! {
               OBSERVER_KEEP_ERRORS => parse::boolean],
         file: ["keep_errors" => file::boolean],
         check: check::any,
+        default: true,
         row: ["`keep_errors`", "`OBSERVER_KEEP_ERRORS`", "`keep_errors`", "true"],
     }
     slow_span_threshold: Duration {
@@ -354,6 +380,7 @@ settings! {
               OBSERVER_CPU_TIME => parse::boolean],
         file: ["cpu_time" => file::boolean],
         check: check::any,
+        default: false,
         row: ["`cpu_time`", "`OBSERVER_CPU_TIME` (per-span `thread.cpu_time_ns`; the thread CPU clock is a syscall, ~660 ns here)", "`cpu_time`", "false"],
     }
     shutdown_timeout: Duration {
@@ -361,6 +388,7 @@ settings! {
               OBSERVER_SHUTDOWN_TIMEOUT => parse::duration],
         file: ["shutdown_timeout" => file::duration],
         check: check::any,
+        default: DEFAULT_SHUTDOWN_TIMEOUT,
         row: ["`shutdown_timeout` (used on drop)", "`OBSERVER_SHUTDOWN_TIMEOUT` (`5s`, `500ms`)", "`shutdown_timeout`", "5 s"],
     }
     disabled: bool {
@@ -368,6 +396,7 @@ settings! {
               OTEL_SDK_DISABLED => parse::boolean],
         file: ["disabled" => file::boolean],
         check: check::any,
+        default: false,
         row: ["`disabled`", "`OTEL_SDK_DISABLED=true`", "`disabled`", "false"],
     }
     spool: bool {
@@ -375,6 +404,7 @@ settings! {
               OBSERVER_SPOOL => parse::on_off],
         file: ["spool" => file::boolean],
         check: check::any,
+        default: true,
         row: ["`spool`", "`OBSERVER_SPOOL=off`", "`spool`", "on"],
     }
     spool_dir: PathBuf {
@@ -389,6 +419,7 @@ settings! {
               OBSERVER_SPOOL_MAX_BYTES => |v| parse::bytes(v).map(|n| n as u64)],
         file: ["spool_max_bytes" => |v| file::integer(v).map(|n| n as u64)],
         check: check::positive,
+        default: spool::DEFAULT_MAX_BYTES,
         row: ["`spool_max_bytes`", "`OBSERVER_SPOOL_MAX_BYTES` (`1073741824`, `512MiB`, `1GiB`)", "`spool_max_bytes`", "1 GiB"],
     }
     spool_retention: Duration {
@@ -396,6 +427,7 @@ settings! {
               OBSERVER_SPOOL_RETENTION => parse::duration],
         file: ["spool_retention" => file::duration],
         check: check::any,
+        default: spool::DEFAULT_RETENTION,
         row: ["`spool_retention`", "`OBSERVER_SPOOL_RETENTION` (`6h`)", "`spool_retention`", "6 h"],
     }
     spool_archive_dir: PathBuf {
@@ -410,18 +442,21 @@ settings! {
               OBSERVER_SPOOL_ARCHIVE_COMPRESS => parse::boolean],
         file: ["spool_archive_compress" => file::boolean],
         check: check::any,
+        default: false,
         row: ["`spool_archive_compress`", "`OBSERVER_SPOOL_ARCHIVE_COMPRESS=true\\|false` (gzip archived segments to `<segment>.gz`)", "`spool_archive_compress`", "false"],
     }
     spool_cleanup_interval: Duration {
         env: [],
         file: ["spool_cleanup_interval" => file::duration],
         check: check::any,
+        default: spool::DEFAULT_CLEANUP_INTERVAL,
         row: ["`spool_cleanup_interval`, `spool_sync_interval`", "—", "`spool_cleanup_interval`, `spool_sync_interval`", "60 s, 1 s"],
     }
     spool_sync_interval: Duration {
         env: [],
         file: ["spool_sync_interval" => file::duration],
         check: check::any,
+        default: spool::DEFAULT_SYNC_INTERVAL,
         row: [],
     }
     circuit_breaker_threshold: u32 {
@@ -459,6 +494,7 @@ settings! {
               OBSERVER_RETRY_INITIAL_BACKOFF => parse::duration],
         file: ["retry_initial_backoff" => file::duration],
         check: check::any,
+        default: DEFAULT_INITIAL_BACKOFF,
         row: ["`retry_policy(RetryPolicy)`", "`OBSERVER_RETRY_INITIAL_BACKOFF`, `OBSERVER_RETRY_MAX_BACKOFF`, `OBSERVER_RETRY_MAX_ELAPSED_TIME`", "`retry_initial_backoff`, `retry_max_backoff`, `retry_max_elapsed_time`", "1 s, 30 s, 60 s"],
     }
     retry_max_backoff: Duration {
@@ -466,6 +502,7 @@ settings! {
               OBSERVER_RETRY_MAX_BACKOFF => parse::duration],
         file: ["retry_max_backoff" => file::duration],
         check: check::any,
+        default: DEFAULT_MAX_BACKOFF,
         row: [],
     }
     retry_max_elapsed_time: Duration {
@@ -473,6 +510,7 @@ settings! {
               OBSERVER_RETRY_MAX_ELAPSED_TIME => parse::duration],
         file: ["retry_max_elapsed_time" => file::duration],
         check: check::any,
+        default: DEFAULT_MAX_ELAPSED_TIME,
         row: [],
     }
     /// Where the default spool directory is: `XDG_DATA_HOME` or `HOME` (environment only).
@@ -487,6 +525,7 @@ settings! {
               OBSERVER_SPAN_METRICS => parse::boolean],
         file: ["span_metrics" => file::boolean],
         check: check::any,
+        default: true,
         row: ["`span_metrics`", "`OBSERVER_SPAN_METRICS=true\\|false`", "`span_metrics`", "true"],
     }
     span_metrics_profile: SpanMetricsProfile {
@@ -494,6 +533,7 @@ settings! {
               OBSERVER_SPAN_METRICS_PROFILE => parse::span_metrics_profile],
         file: ["span_metrics_profile" => |v| file::with(v, parse::span_metrics_profile)],
         check: check::any,
+        default: SpanMetricsProfile::default(),
         row: ["`span_metrics_profile`", "`OBSERVER_SPAN_METRICS_PROFILE=collector\\|tempo`", "`span_metrics_profile`", "`collector`"],
     }
     span_metrics_dimensions: Vec<String> {
@@ -501,6 +541,7 @@ settings! {
               OBSERVER_SPAN_METRICS_DIMENSIONS => parse::name_list],
         file: ["span_metrics_dimensions" => file::names],
         check: check::any,
+        default: Vec::new(),
         row: ["`span_metrics_dimensions`", "`OBSERVER_SPAN_METRICS_DIMENSIONS=a,b` (attribute keys, or `code.module.name`, `code.function.name`, `code.file.path`, `level`)", "`span_metrics_dimensions`", "none"],
     }
     span_metrics_max_series: usize {
@@ -508,6 +549,7 @@ settings! {
               OBSERVER_SPAN_METRICS_MAX_SERIES => parse::integer],
         file: ["span_metrics_max_series" => file::integer],
         check: check::positive,
+        default: DEFAULT_SPAN_METRICS_MAX_SERIES,
         row: ["`span_metrics_max_series`", "`OBSERVER_SPAN_METRICS_MAX_SERIES`", "`span_metrics_max_series`", "1000 label sets"],
     }
     metrics_exporter: MetricsExporter {
@@ -515,6 +557,7 @@ settings! {
               OTEL_METRICS_EXPORTER => parse::metrics_exporter],
         file: ["metrics_exporter" => |v| file::with(v, parse::metrics_exporter)],
         check: check::any,
+        default: MetricsExporter::default(),
         row: ["`metrics_exporter`", "`OTEL_METRICS_EXPORTER=none\\|otlp` (the spec's default is `otlp`; see below)", "`metrics_exporter`", "`none`"],
     }
     metric_export_interval: Duration {
@@ -522,6 +565,7 @@ settings! {
               OTEL_METRIC_EXPORT_INTERVAL => parse::millis],
         file: ["metric_export_interval" => file::duration],
         check: check::positive,
+        default: DEFAULT_METRIC_EXPORT_INTERVAL,
         row: ["`metric_export_interval`", "`OTEL_METRIC_EXPORT_INTERVAL` (ms)", "`metric_export_interval`", "60 s"],
     }
     metric_export_timeout: Duration {
@@ -529,6 +573,7 @@ settings! {
               OTEL_METRIC_EXPORT_TIMEOUT => parse::millis],
         file: ["metric_export_timeout" => file::duration],
         check: check::positive,
+        default: DEFAULT_METRIC_EXPORT_TIMEOUT,
         row: ["`metric_export_timeout`", "`OTEL_METRIC_EXPORT_TIMEOUT` (ms; one request, not retried)", "`metric_export_timeout`", "30 s"],
     }
     /// The metrics endpoint; without it, the traces endpoint's.
@@ -560,6 +605,7 @@ settings! {
               OBSERVER_RESOURCE_INTERVAL => parse::duration],
         file: ["resource_interval" => file::duration],
         check: check::positive,
+        default: DEFAULT_RESOURCE_INTERVAL,
         row: ["`resource_interval`", "`OBSERVER_RESOURCE_INTERVAL` (`5s`)", "`resource_interval`", "5 s"],
     }
     panic_hook: bool {
@@ -567,6 +613,7 @@ settings! {
               OBSERVER_PANIC_HOOK => parse::boolean],
         file: ["panic_hook" => file::boolean],
         check: check::any,
+        default: false,
         row: ["`panic_hook`", "`OBSERVER_PANIC_HOOK=true\\|false`", "`panic_hook`", "false"],
     }
     max_worker_restarts: usize {
@@ -574,6 +621,7 @@ settings! {
               OBSERVER_MAX_WORKER_RESTARTS => parse::integer],
         file: ["max_worker_restarts" => file::integer],
         check: check::positive,
+        default: DEFAULT_MAX_WORKER_RESTARTS,
         row: ["`max_worker_restarts`", "`OBSERVER_MAX_WORKER_RESTARTS`", "`max_worker_restarts`", "3"],
     }
 }

@@ -26,8 +26,6 @@ use metrics_exporter_prometheus::{
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-pub(crate) use crate::tally::SpanMetricsProfile;
-
 /// The `metrics` metadata every series of this crate is registered with.
 const METADATA: metrics::Metadata<'static> = metrics::Metadata::new(
     "tracing_observer",

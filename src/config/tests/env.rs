@@ -95,6 +95,31 @@ fn errors_name_the_variable_and_value() {
 }
 
 #[test]
+fn out_of_range_values_name_the_variable() {
+    let error = |pairs: &[(&str, &str)]| env(pairs).settings().unwrap_err().to_string();
+    assert_eq!(
+        error(&[("OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE", "1.5/20")]),
+        "OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE=1.5/20 (environment): the rate must be above 0 and at most 1, e.g. 0.5/20"
+    );
+    assert_eq!(
+        error(&[("OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE", "0.5/0")]),
+        "OBSERVER_CIRCUIT_BREAKER_FAILURE_RATE=0.5/0 (environment): the minimum number of calls after / must be greater than zero"
+    );
+    assert_eq!(
+        error(&[("OBSERVER_OVERHEAD_BUDGET", "150%")]),
+        "OBSERVER_OVERHEAD_BUDGET=150% (environment): expected a fraction such as 0.02 or a percentage such as 2%"
+    );
+    assert_eq!(
+        error(&[("OTEL_TRACES_SAMPLER_ARG", "1.5")]),
+        "OTEL_TRACES_SAMPLER_ARG=1.5 (environment): expected a ratio between 0.0 and 1.0"
+    );
+    assert_eq!(
+        error(&[("OTEL_TRACES_SAMPLER_ARG", "half")]),
+        "OTEL_TRACES_SAMPLER_ARG=half (environment): expected a ratio between 0.0 and 1.0"
+    );
+}
+
+#[test]
 fn every_value_carries_its_variable() {
     let s = env(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"),
@@ -152,7 +177,7 @@ fn the_overhead_budget_has_the_builders_name_and_a_deprecated_alias() {
 }
 
 #[test]
-fn the_words_of_an_earlier_project_are_not_read() {
+fn unknown_observer_async_variables_are_not_read() {
     let s = env(&[
         ("OBSERVER_ASYNC_QUEUE_SIZE", "77"),
         ("OBSERVER_ASYNC_WORKER_THREADS", "2"),

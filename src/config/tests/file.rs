@@ -156,4 +156,26 @@ fn the_overhead_budget_is_a_fraction_or_a_percentage() {
         err.starts_with("overhead_budget=1.5 (config file observer.toml): expected a fraction"),
         "{err}"
     );
+    let err = parse("overhead_budget = \"150%\"").unwrap_err().to_string();
+    assert!(
+        err.starts_with("overhead_budget=150% (config file observer.toml): expected a fraction"),
+        "{err}"
+    );
+}
+
+#[test]
+fn out_of_range_values_name_the_key_and_file() {
+    let error = |text: &str| parse(text).unwrap_err().to_string();
+    assert_eq!(
+        error("circuit_breaker_failure_rate = \"1.5/20\""),
+        "circuit_breaker_failure_rate=1.5/20 (config file observer.toml): the rate must be above 0 and at most 1, e.g. 0.5/20"
+    );
+    assert_eq!(
+        error("sampler_arg = 1.5"),
+        "sampler_arg=1.5 (config file observer.toml): expected a ratio between 0.0 and 1.0"
+    );
+    assert_eq!(
+        error("sampler_arg = \"half\""),
+        "sampler_arg=half (config file observer.toml): expected a ratio between 0.0 and 1.0"
+    );
 }

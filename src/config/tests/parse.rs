@@ -1,5 +1,5 @@
 //! The parsers of settings' text.
-use crate::config::check::positive;
+use crate::config::check::{self, positive};
 use crate::config::parse::*;
 use crate::config::{Compression, Protocol, TracesExporter};
 use crate::export::endpoint::parse as endpoint;
@@ -60,6 +60,9 @@ fn samplers_and_rules() {
     assert!(sampler("jaeger_remote").is_err());
     assert!(ratio("1.5").is_err());
     assert!(ratio("abc").is_err());
+    assert_eq!(ratio_number("1.5"), Ok(1.5));
+    assert!(check::ratio(&1.5).is_err());
+    assert!(ratio_number("abc").is_err());
     let rules = sampling_rules("app::hot=0.001, app::jobs=0.2@10, /health=0").unwrap();
     assert_eq!(rules[0], SamplingRule::target("app::hot").ratio(0.001));
     assert_eq!(
@@ -78,10 +81,14 @@ fn samplers_and_rules() {
 fn failure_rates() {
     assert_eq!(failure_rate("0.5/20"), Ok((0.5, 20)));
     assert_eq!(failure_rate(" 1 / 1 "), Ok((1.0, 1)));
-    for bad in [
-        "0.5", "half/20", "0/20", "1.5/20", "NaN/20", "-0.5/20", "0.5/0", "0.5/x", "0.5/-1", "/",
-    ] {
+    // The text's form is the parser's, the rate's and the calls' range the check's.
+    let read = |text| failure_rate(text).and_then(|rule| check::failure_rate(&rule).map(|()| rule));
+    for bad in ["0.5", "half/20", "0.5/x", "0.5/-1", "/"] {
         assert!(failure_rate(bad).is_err(), "{bad}");
+    }
+    for out_of_range in ["0/20", "1.5/20", "NaN/20", "-0.5/20", "0.5/0"] {
+        assert!(failure_rate(out_of_range).is_ok(), "{out_of_range}");
+        assert!(read(out_of_range).is_err(), "{out_of_range}");
     }
     assert!(failure_rate("0.5")
         .unwrap_err()

@@ -319,3 +319,63 @@ fn zero_spool_intervals_become_a_millisecond() {
     assert_eq!(spool.cleanup_interval, Duration::from_millis(1));
     assert_eq!(spool.sync_interval, Duration::from_millis(1));
 }
+
+#[test]
+fn an_empty_layer_resolves_to_the_table_defaults() {
+    let config = Settings::default().resolve().unwrap();
+    let batch = config.batch;
+    assert_eq!(
+        (batch.max_queue_size, batch.max_export_batch_size),
+        (DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_EXPORT_BATCH_SIZE)
+    );
+    assert_eq!(batch.max_queue_bytes, DEFAULT_MAX_QUEUE_BYTES);
+    assert_eq!(batch.max_concurrent_exports, DEFAULT_MAX_CONCURRENT_EXPORTS);
+    assert_eq!(batch.scheduled_delay, DEFAULT_SCHEDULED_DELAY);
+    assert_eq!(batch.export_timeout, DEFAULT_EXPORT_TIMEOUT);
+    let limits = config.limits;
+    assert_eq!(limits.max_attributes, DEFAULT_MAX_ATTRIBUTES_PER_SPAN);
+    assert_eq!(limits.max_events, DEFAULT_MAX_EVENTS_PER_SPAN);
+    assert_eq!(
+        limits.max_event_attributes,
+        DEFAULT_MAX_ATTRIBUTES_PER_EVENT
+    );
+    assert_eq!(limits.max_links, DEFAULT_MAX_LINKS_PER_SPAN);
+    assert_eq!(limits.max_value_bytes, DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES);
+    assert!(!limits.thread_cpu_time);
+    let ExporterConfig::Otlp(otlp) = config.exporter else {
+        panic!("the default exporter is OTLP")
+    };
+    assert_eq!(otlp.protocol, Protocol::Grpc);
+    assert_eq!(otlp.endpoint.as_str(), "http://localhost:4317/");
+    assert_eq!(otlp.timeout, DEFAULT_REQUEST_TIMEOUT);
+    assert!(otlp.headers.is_empty());
+    assert_eq!(
+        config.redact_fields,
+        crate::record::policy::DEFAULT_REDACT_PATTERNS.map(String::from)
+    );
+    assert_eq!(config.allow_fields, None);
+    assert_eq!(config.sampler, crate::Sampler::default());
+    assert!(config.sampling_rules.is_empty());
+    assert!(config.keep_errors);
+    assert!(!config.disabled && !config.panic_hook);
+    assert_eq!(config.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT);
+    assert_eq!(config.resource_interval, DEFAULT_RESOURCE_INTERVAL);
+    assert_eq!(config.max_worker_restarts, DEFAULT_MAX_WORKER_RESTARTS);
+    assert!(config.span_metrics.enabled);
+    assert_eq!(config.span_metrics.profile, SpanMetricsProfile::Collector);
+    assert_eq!(
+        config.span_metrics.max_series,
+        DEFAULT_SPAN_METRICS_MAX_SERIES
+    );
+    assert!(config.metrics_export.is_none());
+    assert_eq!(config.delivery.retry, RetryPolicy::default());
+    let spool = config.delivery.spool.expect("the spool is on by default");
+    assert_eq!(spool.max_bytes, crate::spool::DEFAULT_MAX_BYTES);
+    assert_eq!(spool.retention, crate::spool::DEFAULT_RETENTION);
+    assert_eq!(
+        spool.cleanup_interval,
+        crate::spool::DEFAULT_CLEANUP_INTERVAL
+    );
+    assert_eq!(spool.sync_interval, crate::spool::DEFAULT_SYNC_INTERVAL);
+    assert!(!spool.archive_compress);
+}
