@@ -15,10 +15,58 @@ struct Source {
     code: String,
 }
 
-#[test]
-fn top_level_modules_form_no_cycle() {
-    let sources = sources();
-    let reexports = root_reexports(&sources);
+/// The stack, bottom first: a module imports only modules of its own layer or below.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "base: identifiers, clock, public report and error types, resource readers, trace context",
+        &[
+            "clock",
+            "ids",
+            "error",
+            "report",
+            "resources",
+            "propagation",
+        ],
+    ),
+    (
+        "host side: what runs on the application's threads",
+        &[
+            "record",
+            "sampling",
+            "queue",
+            "tally",
+            "diagnostics",
+            "entered",
+            "recorder",
+            "layer",
+            "span_ext",
+            "current",
+            "http",
+            "tower",
+        ],
+    ),
+    (
+        "worker side",
+        &[
+            "stats", "export", "spool", "delivery", "metrics", "health", "server",
+        ],
+    ),
+    ("configuration sources", &["config"]),
+    (
+        "wiring",
+        &[
+            "panic_hook",
+            "pipeline",
+            "builder",
+            "observer",
+            "bench_support",
+        ],
+    ),
+];
+
+/// Top-level module → the top-level modules its code imports.
+fn module_graph(sources: &[Source]) -> BTreeMap<String, BTreeSet<String>> {
+    let reexports = root_reexports(sources);
     let tops: BTreeSet<String> = sources
         .iter()
         .filter_map(|s| s.module.first().cloned())
@@ -26,6 +74,7 @@ fn top_level_modules_form_no_cycle() {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for source in sources.iter().filter(|s| !s.module.is_empty()) {
         let from = &source.module[0];
+        graph.entry(from.clone()).or_default();
         for path in crate_paths(&source.code) {
             let first = &path[0];
             let to = if tops.contains(first) {
@@ -38,6 +87,41 @@ fn top_level_modules_form_no_cycle() {
             }
         }
     }
+    graph
+}
+
+#[test]
+fn imports_point_down_the_stack() {
+    let layer_of = |module: &str| {
+        LAYERS
+            .iter()
+            .position(|(_, members)| members.contains(&module))
+    };
+    let graph = module_graph(&sources());
+    let unplaced: Vec<&String> = graph.keys().filter(|m| layer_of(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules without a layer in LAYERS: {unplaced:?}"
+    );
+    let upward: Vec<String> = graph
+        .iter()
+        .flat_map(|(from, tos)| tos.iter().map(move |to| (from, to)))
+        .filter(|(from, to)| layer_of(to) > layer_of(from))
+        .map(|(from, to)| {
+            let layer = |m: &str| LAYERS[layer_of(m).expect("placed")].0;
+            format!("{from} ({}) imports {to} ({})", layer(from), layer(to))
+        })
+        .collect();
+    assert!(
+        upward.is_empty(),
+        "imports up the stack:\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn top_level_modules_form_no_cycle() {
+    let graph = module_graph(&sources());
     let cycles = cycles(&graph);
     assert!(
         cycles.is_empty(),
@@ -111,10 +195,8 @@ fn sources() -> Vec<Source> {
                 .iter()
                 .map(|part| part.to_string_lossy().into_owned())
                 .collect();
-            // Test files and the binaries are not part of the library's layering.
-            if module.first().is_some_and(|m| m == "bin")
-                || module.last().is_some_and(|m| m == "tests")
-            {
+            // Test files are not part of the library's layering.
+            if module.iter().any(|m| m == "tests") {
                 return None;
             }
             if module.last().is_some_and(|m| m == "mod" || m == "lib") {
@@ -276,6 +358,7 @@ fn root_reexports(sources: &[Source]) -> BTreeMap<String, String> {
             continue;
         };
         let path = statement[at + "pub use ".len()..].trim();
+        let path = path.strip_prefix("crate::").unwrap_or(path);
         let Some((module, items)) = path.split_once("::") else {
             continue;
         };

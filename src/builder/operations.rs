@@ -86,10 +86,10 @@ impl ObserverBuilder {
     ///
     /// Environment: `OBSERVER_HTTP_ADDR` (`127.0.0.1:9464`). Default: off.
     ///
-    /// ```
+    /// ```no_run
     /// use tracing_observer::Observer;
     /// let observer = Observer::builder().http_addr("127.0.0.1:0".parse()?).build()?;
-    /// assert!(observer.http_addr().is_some());
+    /// println!("endpoints on {}", observer.http_addr().expect("on"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn http_addr(self, addr: SocketAddr) -> Self {

@@ -8,7 +8,8 @@
 //!
 //! Breakers are cheap clones of one shared state, usable from any thread. Named
 //! breakers can be kept in a [`BreakerRegistry`]; [`breakers()`] is the process-wide
-//! one, which also lists the observer's own export breaker (`otlp-export`).
+//! one, for the application's breakers. Each observer's export breaker is its own
+//! and in no registry; the observer's endpoints list it before the registry's.
 //!
 //! ```
 //! use std::time::Duration;

@@ -23,7 +23,7 @@ pub use breaker::{
     BreakerConfig, BreakerError, BreakerSnapshot, BreakerState, CircuitBreaker, Permit,
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_TIMEOUT, DEFAULT_WINDOW,
 };
-pub use registry::{breakers, BreakerRegistry, EXPORT_BREAKER};
+pub use registry::{breakers, BreakerRegistry};
 pub use retry::{
     RetryPolicy, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_ELAPSED_TIME,
 };
@@ -35,6 +35,23 @@ use crate::spool::{AppendError, Replay, Spool};
 use crate::stats::Stats;
 pub(crate) use crate::stats::{Delivered, DropReason};
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use retry::{classify, RetryClass};
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The start of each observer's export breaker name: `otlp-export:<service.name>`, so
+/// that two observers in one process are told apart (see [`Observer::export_breaker`]).
+///
+/// ```
+/// assert_eq!(tracing_observer::breaker::EXPORT_BREAKER, "otlp-export");
+/// ```
+///
+/// [`Observer::export_breaker`]: crate::Observer::export_breaker
+pub const EXPORT_BREAKER: &str = "otlp-export";
+
 /// Retry, circuit breaker and spool settings, resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct DeliveryConfig {
@@ -42,12 +59,6 @@ pub(crate) struct DeliveryConfig {
     pub(crate) breaker: BreakerConfig,
     pub(crate) spool: Option<crate::spool::SpoolConfig>,
 }
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message;
-use retry::{classify, RetryClass};
-use std::cell::{Cell, RefCell};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
 
 /// Time kept before the shutdown deadline to write to the spool.
 const SPOOL_MARGIN: Duration = Duration::from_millis(50);

@@ -124,16 +124,6 @@ pub fn breakers() -> &'static BreakerRegistry {
     REGISTRY.get_or_init(BreakerRegistry::new)
 }
 
-/// The start of each observer's export breaker name: `otlp-export:<service.name>`, so
-/// that two observers in one process are told apart (see [`Observer::export_breaker`]).
-///
-/// ```
-/// assert_eq!(tracing_observer::breaker::EXPORT_BREAKER, "otlp-export");
-/// ```
-///
-/// [`Observer::export_breaker`]: crate::Observer::export_breaker
-pub const EXPORT_BREAKER: &str = "otlp-export";
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ pub(crate) mod http;
 mod memory;
 pub(crate) mod metrics;
 
-pub(crate) use endpoint::{Compression, Protocol};
+pub(crate) use endpoint::Protocol;
 pub use memory::InMemoryExporter;
 
 use crate::error::ExportError;
@@ -97,7 +97,7 @@ pub(crate) fn otlp_exporter(
         protocol,
         endpoint: complete_endpoint(&setting, protocol, Signal::Traces),
         headers: Vec::new(),
-        compression: Compression::None,
+        compression: endpoint::Compression::None,
         timeout,
         certificate: None,
     };

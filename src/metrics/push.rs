@@ -33,7 +33,7 @@ pub(crate) trait MetricsSource: Send + Sync + 'static {
 }
 
 /// The worker's OTLP metrics duty.
-pub(crate) struct MetricsExport {
+pub(crate) struct MetricsPush {
     client: MetricsClient,
     context: MetricsContext,
     timeout: Duration,
@@ -42,7 +42,7 @@ pub(crate) struct MetricsExport {
     in_flight: Option<JoinHandle<()>>,
 }
 
-impl MetricsExport {
+impl MetricsPush {
     /// Connects (lazily) on the worker's runtime and registers the outcome counter.
     pub(crate) fn start(
         target: MetricsTarget,

@@ -33,7 +33,7 @@ use crate::export::{Protocol, SpanExporter};
 use crate::health::HealthRegistry;
 use crate::metrics::otlp::MetricsContext;
 use crate::metrics::process::ProcessMetrics;
-use crate::metrics::push::MetricsExport;
+use crate::metrics::push::MetricsPush;
 use crate::metrics::span::{SpanMetrics, SpanMetricsConfig, CPU_TIME, CPU_TIME_BUCKETS_S};
 use crate::metrics::MetricsRegistry;
 use crate::record::policy::FieldPolicy;
@@ -51,13 +51,13 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 pub(crate) use status::Status;
 
 /// The worker thread's name.
-pub(crate) const THREAD_NAME: &str = "tracing-observer";
+const THREAD_NAME: &str = "tracing-observer";
 
 /// Builds the exporter on the worker thread, inside its runtime.
-pub(crate) type ExporterFactory = Box<dyn FnOnce() -> Option<Box<dyn SpanExporter>> + Send>;
+type ExporterFactory = Box<dyn FnOnce() -> Option<Box<dyn SpanExporter>> + Send>;
 
 /// A request from the [`Observer`](crate::Observer) to the worker, answered on `reply`.
-pub(crate) enum Control {
+enum Control {
     Flush {
         reply: mpsc::SyncSender<()>,
     },
@@ -88,13 +88,13 @@ struct WorkerSetup {
     /// The endpoints' listener, bound by `start`.
     listener: Option<std::net::TcpListener>,
     max_worker_restarts: usize,
-    /// Where OTLP metrics go, when they are exported.
-    metrics_export: Option<MetricsTarget>,
+    /// Where OTLP metrics are pushed, when they are.
+    metrics_target: Option<MetricsTarget>,
 }
 
 /// Flushes a pipeline from anywhere (the panic hook) without keeping it alive.
 #[derive(Clone)]
-pub(crate) struct FlushHandle {
+struct FlushHandle {
     recorder: Weak<Recorder>,
     control: UnboundedSender<Control>,
 }
@@ -102,7 +102,7 @@ pub(crate) struct FlushHandle {
 impl FlushHandle {
     /// Exports what has closed so far; waits at most `timeout`. Does nothing once the
     /// observer is gone or shut down, or when called on the worker's own thread.
-    pub(crate) fn flush(&self, timeout: Duration) {
+    fn flush(&self, timeout: Duration) {
         let Some(recorder) = self.recorder.upgrade() else {
             return;
         };
@@ -142,7 +142,7 @@ impl Pipeline {
             .map(|(addr, origin)| listen(*addr, origin))
             .transpose()?;
         let exporter = exporter_factory(custom.exporter, &config.exporter)?;
-        let metrics_export = (config.metrics_export.as_ref())
+        let metrics_target = (config.metrics_export.as_ref())
             .map(MetricsTarget::new)
             .transpose()?;
         let span_metrics = &config.span_metrics;
@@ -190,7 +190,7 @@ impl Pipeline {
             resource_interval: config.resource_interval,
             listener,
             max_worker_restarts: config.max_worker_restarts,
-            metrics_export,
+            metrics_target,
         };
         let (control, commands) = unbounded_channel();
         let worker_status = Arc::clone(&status);
@@ -222,7 +222,7 @@ impl Pipeline {
     }
 
     /// A handle that flushes this pipeline without keeping it alive.
-    pub(crate) fn flush_handle(&self) -> FlushHandle {
+    fn flush_handle(&self) -> FlushHandle {
         FlushHandle {
             recorder: Arc::downgrade(&self.status.recorder),
             control: self.control.clone(),
@@ -312,7 +312,7 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
         let spool_upkeep = (setup.delivery.spool.as_ref())
             .map(|spool| (spool.sync_interval, spool.cleanup_interval));
         let delivery = open_delivery(&status, setup.delivery, exporter, &batch);
-        let metrics_push = setup.metrics_export.map(|target| {
+        let metrics_push = setup.metrics_target.map(|target| {
             let interval = target.interval();
             let context = MetricsContext {
                 resource: requests.resource().clone(),
@@ -320,7 +320,7 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
                 start_unix_nanos: crate::clock::unix_nanos(SystemTime::now()),
             };
             (
-                MetricsExport::start(target, context, &status.metrics),
+                MetricsPush::start(target, context, &status.metrics),
                 interval,
             )
         });

@@ -96,10 +96,15 @@ impl Status {
         self.worker_restarts.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// This observer's export breaker, then the application's breakers.
+    /// This observer's export breaker, then the application's breakers (one the
+    /// application named like the export breaker is left out: names must be unique).
     pub(crate) fn breaker_snapshots(&self) -> Vec<BreakerSnapshot> {
         let mut all = vec![self.export_breaker.snapshot()];
-        all.extend(breakers().list());
+        let apps = breakers().list();
+        all.extend(
+            apps.into_iter()
+                .filter(|b| b.name != self.export_breaker.name()),
+        );
         all
     }
 

@@ -25,7 +25,7 @@ use crate::delivery::{Delivered, Delivery, DropReason};
 use crate::error::{ExportError, ExportErrorKind};
 use crate::export::convert::RequestBuilder;
 use crate::metrics::process::ProcessMetrics;
-use crate::metrics::push::MetricsExport;
+use crate::metrics::push::MetricsPush;
 use crate::metrics::span::SpanMetrics;
 use crate::panic_hook::panic_message;
 use crate::record::SpanRecord;
@@ -72,7 +72,7 @@ pub(super) struct Parts {
     /// The spool's `fsync` and cleanup intervals, when there is a spool.
     pub(super) spool_upkeep: Option<(Duration, Duration)>,
     /// The OTLP metrics push and its interval, when on.
-    pub(super) metrics_push: Option<(MetricsExport, Duration)>,
+    pub(super) metrics_push: Option<(MetricsPush, Duration)>,
 }
 
 pub(super) struct Worker {
@@ -98,7 +98,7 @@ pub(super) struct Worker {
     closing: bool,
     span_metrics: SpanMetrics,
     process_metrics: ProcessMetrics,
-    metrics_push: Option<MetricsExport>,
+    metrics_push: Option<MetricsPush>,
     /// The duties and their intervals; a new schedule starts with each run.
     duties: Vec<(Duty, Duration)>,
 }
@@ -167,7 +167,8 @@ impl Worker {
                 Some(outcome) = self.in_flight.next(), if !self.in_flight.is_empty() => {
                     self.record(outcome);
                 }
-                // Duties are cheap and come before the batches, which may always be ready.
+                // Before the batches: under a flood a full batch is always ready, and the
+                // duties (the partial batch, fsync, metrics) must still come round.
                 () = sleep_until(next_duty), if next_duty.is_some() => {
                     schedule.take_due(Instant::now(), &mut due);
                     for &duty in &due {
