@@ -593,12 +593,45 @@ fn circuit_breaker_window() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// Retries of one span's batch against an address where nothing listens, with the
+/// retry settings `configure` makes.
+fn retries_with(
+    configure: impl FnOnce(tracing_observer::ObserverBuilder) -> tracing_observer::ObserverBuilder,
+) -> Result<u64, Box<dyn Error>> {
+    use std::time::Duration;
+    use tracing_subscriber::prelude::*;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let builder = tracing_observer::Observer::builder()
+        .environment(std::iter::empty::<(String, String)>())
+        .spool(false)
+        .endpoint(format!("http://{closed}"));
+    let observer = configure(builder).build()?;
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    tracing::subscriber::with_default(subscriber, || tracing::info_span!("lost").in_scope(|| {}));
+    let report = observer.shutdown(Duration::from_secs(10));
+    assert_eq!(report.stats.dropped.export_failed, 1, "{report}");
+    Ok(report.stats.export_retries)
+}
+
 #[test]
-fn retry_policy() -> Result<(), Box<dyn Error>> {
-    use tracing_observer::{config::RetryPolicy, Observer};
-    let _observer = Observer::builder()
-        .retry_policy(RetryPolicy::none())
-        .build()?;
+fn the_retry_settings_govern_retries() -> Result<(), Box<dyn Error>> {
+    use std::time::Duration;
+    use tracing_observer::config::RetryPolicy;
+    let ms = Duration::from_millis;
+    assert_eq!(retries_with(|b| b.retry_policy(RetryPolicy::none()))?, 0);
+    assert_eq!(
+        retries_with(|b| b.retry_max_elapsed_time(Duration::ZERO))?,
+        0
+    );
+    let retried = retries_with(|b| {
+        b.retry_initial_backoff(ms(10))
+            .retry_max_backoff(ms(20))
+            .retry_max_elapsed_time(ms(300))
+    })?;
+    assert!(
+        retried >= 3,
+        "retried {retried} times in 300 ms at most 20 ms apart"
+    );
     Ok(())
 }
 

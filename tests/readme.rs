@@ -338,13 +338,13 @@ fn the_defaults_are_the_crates() {
         ),
         ("circuit_breaker_window", duration(config::DEFAULT_WINDOW)),
         (
-            "retry_policy",
-            format!(
-                "{}, {}, {}",
-                duration(config::DEFAULT_INITIAL_BACKOFF),
-                duration(config::DEFAULT_MAX_BACKOFF),
-                duration(config::DEFAULT_MAX_ELAPSED_TIME)
-            ),
+            "retry_initial_backoff",
+            duration(config::DEFAULT_INITIAL_BACKOFF),
+        ),
+        ("retry_max_backoff", duration(config::DEFAULT_MAX_BACKOFF)),
+        (
+            "retry_max_elapsed_time",
+            duration(config::DEFAULT_MAX_ELAPSED_TIME),
         ),
         (
             "span_metrics_profile",

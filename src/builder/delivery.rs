@@ -165,10 +165,48 @@ impl ObserverBuilder {
         self.set::<key::circuit_breaker_window>(window)
     }
 
-    /// How failed exports are retried before the batch is spooled.
+    /// The delay before the first retry of a failed export; each next one doubles, with
+    /// jitter, up to [`retry_max_backoff`](Self::retry_max_backoff).
     ///
-    /// Environment: `OBSERVER_RETRY_INITIAL_BACKOFF`, `OBSERVER_RETRY_MAX_BACKOFF`,
-    /// `OBSERVER_RETRY_MAX_ELAPSED_TIME`. Default: 1 s, 30 s, 60 s.
+    /// Environment: `OBSERVER_RETRY_INITIAL_BACKOFF` (`1s`). Default: 1 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tracing_observer::Observer::builder()
+    ///     .retry_initial_backoff(Duration::from_millis(200));
+    /// ```
+    pub fn retry_initial_backoff(self, delay: Duration) -> Self {
+        self.set::<key::retry_initial_backoff>(delay)
+    }
+
+    /// The longest delay between two retries.
+    ///
+    /// Environment: `OBSERVER_RETRY_MAX_BACKOFF` (`30s`). Default: 30 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tracing_observer::Observer::builder().retry_max_backoff(Duration::from_secs(5));
+    /// ```
+    pub fn retry_max_backoff(self, delay: Duration) -> Self {
+        self.set::<key::retry_max_backoff>(delay)
+    }
+
+    /// How long a failing batch is retried before it is spooled (or dropped without a
+    /// spool); zero never retries.
+    ///
+    /// Environment: `OBSERVER_RETRY_MAX_ELAPSED_TIME` (`60s`). Default: 60 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = tracing_observer::Observer::builder()
+    ///     .retry_max_elapsed_time(Duration::from_secs(10));
+    /// ```
+    pub fn retry_max_elapsed_time(self, time: Duration) -> Self {
+        self.set::<key::retry_max_elapsed_time>(time)
+    }
+
+    /// The three `retry_*` settings at once, from a [`RetryPolicy`](crate::config::RetryPolicy)
+    /// (e.g. [`RetryPolicy::none()`](crate::config::RetryPolicy::none)).
     ///
     /// ```
     /// use tracing_observer::{Observer, config::RetryPolicy};

@@ -82,6 +82,12 @@ impl Settings {
 /// README rows of what only the builder sets.
 #[cfg(test)]
 pub(crate) const BUILDER_ONLY_ROWS: &[&[&str]] = &[
+    &[
+        "`retry_policy(RetryPolicy)` (the three retry settings at once, e.g. `RetryPolicy::none()`)",
+        "—",
+        "—",
+        "—",
+    ],
     &["`config_file`", "`OBSERVER_CONFIG`", "—", "none"],
     &[
         "`resource_monitor(impl ResourceMonitor)` (`NullMonitor` turns process metrics off)",
@@ -495,7 +501,7 @@ settings! {
         file: ["retry_initial_backoff" => file::duration],
         check: check::any,
         default: DEFAULT_INITIAL_BACKOFF,
-        row: ["`retry_policy(RetryPolicy)`", "`OBSERVER_RETRY_INITIAL_BACKOFF`, `OBSERVER_RETRY_MAX_BACKOFF`, `OBSERVER_RETRY_MAX_ELAPSED_TIME`", "`retry_initial_backoff`, `retry_max_backoff`, `retry_max_elapsed_time`", "1 s, 30 s, 60 s"],
+        row: ["`retry_initial_backoff`", "`OBSERVER_RETRY_INITIAL_BACKOFF`", "`retry_initial_backoff`", "1 s"],
     }
     retry_max_backoff: Duration {
         env: [/// Longest retry delay (`30s`).
@@ -503,7 +509,7 @@ settings! {
         file: ["retry_max_backoff" => file::duration],
         check: check::any,
         default: DEFAULT_MAX_BACKOFF,
-        row: [],
+        row: ["`retry_max_backoff`", "`OBSERVER_RETRY_MAX_BACKOFF`", "`retry_max_backoff`", "30 s"],
     }
     retry_max_elapsed_time: Duration {
         env: [/// Time after which a failing batch is spooled instead of retried (`60s`).
@@ -511,7 +517,7 @@ settings! {
         file: ["retry_max_elapsed_time" => file::duration],
         check: check::any,
         default: DEFAULT_MAX_ELAPSED_TIME,
-        row: [],
+        row: ["`retry_max_elapsed_time`", "`OBSERVER_RETRY_MAX_ELAPSED_TIME`", "`retry_max_elapsed_time`", "60 s"],
     }
     /// Where the default spool directory is: `XDG_DATA_HOME` or `HOME` (environment only).
     data_home: PathBuf {
