@@ -8,8 +8,11 @@
 //!            │ error                                           │
 //!            ├─ not retryable (rejected) ─► spool, "rejected" ─┤
 //!            └─ retryable ─► backoff / Retry-After ─► again, ──┘ until max elapsed,
-//!                                                     the breaker opens or shutdown nears
+//!                                                     the breaker opens or shutdown begins
 //! ```
+//!
+//! Shutdown wakes every batch waiting out a backoff: one last attempt, and on failure
+//! the spool at once (the deadline is never slept past).
 //!
 //! With no spool (`OBSERVER_SPOOL=off`) what would be spooled is dropped and counted.
 //! Replay of spooled batches (oldest first, one at a time, after live traffic) is
@@ -72,6 +75,8 @@ pub(crate) struct Delivery {
     spool: RefCell<Option<Spool>>,
     stats: Arc<Stats>,
     deadline: Cell<Option<Instant>>,
+    /// Wakes the batches waiting out a retry backoff when shutdown sets the deadline.
+    closing: tokio::sync::Notify,
     seed: Cell<u64>,
 }
 
@@ -106,13 +111,17 @@ impl Delivery {
             spool: RefCell::new(spool),
             stats,
             deadline: Cell::new(None),
+            closing: tokio::sync::Notify::new(),
             seed: Cell::new(seed ^ u64::from(std::process::id())),
         }
     }
 
-    /// From now on, stop retrying in time to spool before `deadline`.
+    /// From now on, stop retrying in time to spool before `deadline`: the batches
+    /// waiting out a backoff are woken for one last attempt, and a failed attempt is
+    /// spooled at once.
     pub(crate) fn set_deadline(&self, deadline: Instant) {
         self.deadline.set(Some(deadline));
+        self.closing.notify_waiters();
     }
 
     /// Time left before the deadline, less the spool margin.
@@ -191,13 +200,27 @@ impl Delivery {
                 RetryClass::Throttled(delay) => delay,
                 _ => self.retry.backoff(attempt, self.next_seed()),
             };
-            let out_of_time = started.elapsed() + delay > self.retry.max_elapsed_time
-                || self.time_left().is_some_and(|left| delay >= left);
+            // Shutting down: what failed now goes to the spool, not into a backoff.
+            let out_of_time = self.deadline.get().is_some()
+                || started.elapsed() + delay > self.retry.max_elapsed_time;
             if out_of_time {
                 return self.spool_bytes(&encoded, spans, kind, DropReason::ExportFailed);
             }
             self.stats.retried();
-            tokio::time::sleep(delay).await;
+            self.backoff(delay).await;
+        }
+    }
+
+    /// Waits `delay`, or until shutdown sets the deadline.
+    async fn backoff(&self, delay: Duration) {
+        // Registered before the deadline is read: a shutdown in between still wakes it.
+        let closing = self.closing.notified();
+        if self.deadline.get().is_some() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = closing => {}
         }
     }
 
