@@ -155,7 +155,8 @@ impl Settings {
             .initial_backoff(self.retry_initial_backoff())
             .max_backoff(self.retry_max_backoff())
             .max_elapsed_time(self.retry_max_elapsed_time());
-        let mut breaker = BreakerConfig::default();
+        let mut breaker =
+            BreakerConfig::default().probe_interval(crate::delivery::EXPORT_PROBE_INTERVAL);
         if let Some(n) = self.circuit_breaker_threshold {
             breaker = breaker.failure_threshold(n);
         }

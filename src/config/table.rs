@@ -467,11 +467,12 @@ settings! {
         row: ["`circuit_breaker_threshold`", "`OBSERVER_CIRCUIT_BREAKER_THRESHOLD` (consecutive failures)", "`circuit_breaker_threshold`", "5"],
     }
     circuit_breaker_timeout: Duration {
-        env: [/// How long the open breaker waits before a probe (`30s`).
+        env: [/// The longest the open breaker waits before a probe (`30s`): the first comes
+              /// after 250 ms, each failed one doubles the wait.
               OBSERVER_CIRCUIT_BREAKER_TIMEOUT => parse::duration],
         file: ["circuit_breaker_timeout" => file::duration],
         check: check::any,
-        row: ["`circuit_breaker_timeout`", "`OBSERVER_CIRCUIT_BREAKER_TIMEOUT` (`30s`)", "`circuit_breaker_timeout`", "30 s"],
+        row: ["`circuit_breaker_timeout`", "`OBSERVER_CIRCUIT_BREAKER_TIMEOUT` (`30s`; the longest wait before a probe: the first after 250 ms, doubling after each failed one)", "`circuit_breaker_timeout`", "30 s"],
     }
     /// The failure-rate rule: rate and minimum calls in the window.
     circuit_breaker_failure_rate: (f64, u32) {

@@ -15,10 +15,16 @@
 //! the spool at once (the deadline is never slept past).
 //!
 //! With no spool (`OBSERVER_SPOOL=off`) what would be spooled is dropped and counted.
-//! Replay of spooled batches (oldest first, one at a time, after live traffic) is
-//! driven by the worker through [`Delivery::replay_one`].
+//! Replay of spooled batches (oldest first, one at a time, beside live traffic) is
+//! driven by the worker through [`Delivery::replay_one`]. A replay waits for the
+//! breaker: the export breaker probes [`EXPORT_PROBE_INTERVAL`] after opening, then
+//! twice as long after each failed probe; while connections are refused, a TCP
+//! connect to the collector every [`probe::CONNECT_CHECK_INTERVAL`] lets a probe
+//! through as soon as it accepts again. At shutdown a replay waits for nothing: it is
+//! made when the breaker (or one connection check) lets it.
 
 mod breaker;
+mod probe;
 mod registry;
 mod retry;
 
@@ -55,6 +61,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// [`Observer::export_breaker`]: crate::Observer::export_breaker
 pub const EXPORT_BREAKER: &str = "otlp-export";
 
+/// How soon the export breaker first probes after opening (doubling with each failed
+/// probe, up to `circuit_breaker_timeout`).
+pub(crate) const EXPORT_PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Retry, circuit breaker and spool settings, resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct DeliveryConfig {
@@ -62,6 +72,10 @@ pub(crate) struct DeliveryConfig {
     pub(crate) breaker: BreakerConfig,
     pub(crate) spool: Option<crate::spool::SpoolConfig>,
 }
+
+/// Where the exporter connects (`host:port`), for the connection check; none for a
+/// custom exporter.
+pub(crate) type Reach = Option<String>;
 
 /// Time kept before the shutdown deadline to write to the spool.
 const SPOOL_MARGIN: Duration = Duration::from_millis(50);
@@ -77,6 +91,13 @@ pub(crate) struct Delivery {
     deadline: Cell<Option<Instant>>,
     /// Wakes the batches waiting out a retry backoff when shutdown sets the deadline.
     closing: tokio::sync::Notify,
+    /// Wakes them when the collector accepts exports again.
+    recovered: tokio::sync::Notify,
+    reach: Reach,
+    /// Whether the last export failed, and whether it failed to connect (the
+    /// connection check is worth making then).
+    failing: Cell<bool>,
+    unreachable: Cell<bool>,
     seed: Cell<u64>,
 }
 
@@ -99,6 +120,7 @@ impl Delivery {
         export_timeout: Duration,
         spool: Option<Spool>,
         stats: Arc<Stats>,
+        reach: Reach,
     ) -> Self {
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -112,6 +134,10 @@ impl Delivery {
             stats,
             deadline: Cell::new(None),
             closing: tokio::sync::Notify::new(),
+            recovered: tokio::sync::Notify::new(),
+            reach,
+            failing: Cell::new(false),
+            unreachable: Cell::new(false),
             seed: Cell::new(seed ^ u64::from(std::process::id())),
         }
     }
@@ -182,12 +208,12 @@ impl Delivery {
             };
             let error = match export(exporter.as_ref(), request, timeout).await {
                 Ok(()) => {
-                    permit.success();
+                    self.succeeded(permit);
                     return Delivered::Exported;
                 }
                 Err(error) => error,
             };
-            self.stats.attempt_failed(&error);
+            self.failed(&error);
             let class = classify(&error);
             if class == RetryClass::NonRetryable {
                 // The collector is up and answered: not a breaker failure.
@@ -211,16 +237,72 @@ impl Delivery {
         }
     }
 
-    /// Waits `delay`, or until shutdown sets the deadline.
+    /// Waits `delay`, or until shutdown sets the deadline, or the collector accepts
+    /// exports again.
     async fn backoff(&self, delay: Duration) {
         // Registered before the deadline is read: a shutdown in between still wakes it.
         let closing = self.closing.notified();
+        let recovered = self.recovered.notified();
         if self.deadline.get().is_some() {
             return;
         }
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = closing => {}
+            () = recovered => {}
+        }
+    }
+
+    /// An export succeeded: the breaker hears it; after failures, the batches in a
+    /// backoff are woken.
+    fn succeeded(&self, permit: Permit) {
+        permit.success();
+        self.unreachable.set(false);
+        if self.failing.replace(false) {
+            self.recovered.notify_waiters();
+        }
+    }
+
+    /// An export attempt failed: counted, and remembered whether it could not connect.
+    fn failed(&self, error: &ExportError) {
+        self.stats.attempt_failed(error);
+        self.failing.set(true);
+        self.unreachable
+            .set(error.kind() == ExportErrorKind::Connect);
+    }
+
+    /// A permit for a replay: waits while the breaker is open (checking the connection
+    /// while it refused connections); at shutdown waits for nothing.
+    async fn replay_permit(&self) -> Option<Permit> {
+        loop {
+            let Some(left) = self.breaker.open_left() else {
+                match self.breaker.try_acquire() {
+                    Ok(permit) => return Some(permit),
+                    // Half-open, a live batch holds the probe.
+                    Err(_) if self.deadline.get().is_some() => return None,
+                    Err(_) => {
+                        self.backoff(probe::PROBE_BUSY_PAUSE).await;
+                        continue;
+                    }
+                }
+            };
+            let check = self.reach.as_deref().filter(|_| self.unreachable.get());
+            if self.deadline.get().is_some() {
+                match check {
+                    Some(addr) if probe::accepts(addr).await => self.breaker.allow_probe(),
+                    _ => return None,
+                }
+                continue;
+            }
+            match check {
+                Some(addr) => {
+                    self.backoff(left.min(probe::CONNECT_CHECK_INTERVAL)).await;
+                    if self.deadline.get().is_none() && probe::accepts(addr).await {
+                        self.breaker.allow_probe();
+                    }
+                }
+                None => self.backoff(left).await,
+            }
         }
     }
 
@@ -250,11 +332,10 @@ impl Delivery {
         }
     }
 
-    /// Whether a replay may start now: an exporter, something spooled, the breaker not open.
+    /// Whether a replay may start: an exporter and something spooled (the replay
+    /// itself waits for the breaker).
     pub(crate) fn can_replay(&self) -> bool {
         self.exporter.is_some()
-            && self.deadline.get().is_none()
-            && self.breaker.state() != BreakerState::Open
             && self
                 .spool
                 .borrow()
@@ -262,9 +343,13 @@ impl Delivery {
                 .is_some_and(Spool::has_replayable)
     }
 
-    /// Sends the oldest spooled batch; returns whether it was delivered.
+    /// Sends the oldest spooled batch once the breaker lets it; returns whether it was
+    /// delivered.
     pub(crate) async fn replay_one(self: std::rc::Rc<Self>) -> bool {
         let Some(exporter) = &self.exporter else {
+            return false;
+        };
+        let Some(permit) = self.replay_permit().await else {
             return false;
         };
         let Some(batch) = self
@@ -283,19 +368,18 @@ impl Delivery {
             self.ack(&batch);
             return true;
         };
-        let Ok(permit) = self.breaker.try_acquire() else {
-            self.rewind();
-            return false;
-        };
-        match export(exporter.as_ref(), request, self.export_timeout).await {
+        let timeout = self
+            .time_left()
+            .map_or(self.export_timeout, |left| left.min(self.export_timeout));
+        match export(exporter.as_ref(), request, timeout).await {
             Ok(()) => {
-                permit.success();
+                self.succeeded(permit);
                 self.ack(&batch);
                 self.stats.replayed(u64::from(batch.spans));
                 true
             }
             Err(error) => {
-                self.stats.attempt_failed(&error);
+                self.failed(&error);
                 if classify(&error) == RetryClass::NonRetryable {
                     drop(permit);
                     // Keep it for inspection, out of replay's way.

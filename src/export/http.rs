@@ -138,8 +138,11 @@ fn classify_transport(error: &reqwest::Error) -> ExportError {
         ExportErrorKind::Timeout
     } else if error.is_connect() {
         ExportErrorKind::Connect
-    } else {
+    } else if error.is_builder() {
         ExportErrorKind::Other
+    } else {
+        // Sent but not answered (the connection was cut): transient.
+        ExportErrorKind::Unavailable
     };
     // reqwest's Display hides the cause; the chain says what actually failed.
     let mut message = error.to_string();
