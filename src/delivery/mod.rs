@@ -38,7 +38,7 @@ pub use retry::{
 };
 
 use crate::error::{ExportError, ExportErrorKind};
-use crate::export::{has_error, SpanExporter};
+use crate::export::{has_error, Accepted, SpanExporter};
 use crate::spool::segment::Kind;
 use crate::spool::{AppendError, Replay, Spool};
 use crate::stats::Stats;
@@ -207,9 +207,10 @@ impl Delivery {
                 },
             };
             let error = match export(exporter.as_ref(), request, timeout).await {
-                Ok(()) => {
+                Ok(accepted) => {
                     self.succeeded(permit);
-                    return Delivered::Exported;
+                    let rejected = self.partly_rejected(accepted);
+                    return Delivered::Exported { rejected };
                 }
                 Err(error) => error,
             };
@@ -261,6 +262,14 @@ impl Delivery {
         if self.failing.replace(false) {
             self.recovered.notify_waiters();
         }
+    }
+
+    /// Notes what a partial success said; returns the spans rejected.
+    fn partly_rejected(&self, accepted: Accepted) -> u64 {
+        if accepted.rejected_spans > 0 || accepted.message.is_some() {
+            self.stats.partly_rejected(accepted.message);
+        }
+        accepted.rejected_spans
     }
 
     /// An export attempt failed: counted, and remembered whether it could not connect.
@@ -372,10 +381,11 @@ impl Delivery {
             .time_left()
             .map_or(self.export_timeout, |left| left.min(self.export_timeout));
         match export(exporter.as_ref(), request, timeout).await {
-            Ok(()) => {
+            Ok(accepted) => {
                 self.succeeded(permit);
                 self.ack(&batch);
-                self.stats.replayed(u64::from(batch.spans));
+                let rejected = self.partly_rejected(accepted);
+                self.stats.replayed(u64::from(batch.spans), rejected);
                 true
             }
             Err(error) => {
@@ -444,7 +454,7 @@ async fn export(
     exporter: &dyn SpanExporter,
     request: ExportTraceServiceRequest,
     timeout: Duration,
-) -> Result<(), ExportError> {
+) -> Result<Accepted, ExportError> {
     match tokio::time::timeout(timeout, exporter.export(request)).await {
         Ok(result) => result,
         Err(_) => Err(ExportError::new(

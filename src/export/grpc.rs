@@ -1,13 +1,15 @@
 //! OTLP over gRPC, with tonic.
 
 use super::endpoint::{Compression, OtlpConfig};
-use super::SpanExporter;
+use super::{Accepted, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use std::time::Duration;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
@@ -103,7 +105,7 @@ impl SpanExporter for GrpcExporter {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         let request = request(batch, &self.metadata, self.timeout);
         // Clones share the channel: concurrent exports multiplex over one connection.
         let mut client = self.client.clone();
@@ -111,10 +113,15 @@ impl SpanExporter for GrpcExporter {
             client
                 .export(request)
                 .await
-                .map(drop)
+                .map(|response| accepted(response.into_inner()))
                 .map_err(|status| classify(&status))
         })
     }
+}
+
+/// What a trace export's response says the collector kept.
+fn accepted(response: ExportTraceServiceResponse) -> Accepted {
+    Accepted::from_partial_success(response.partial_success)
 }
 
 /// Exports metrics with the OTLP `MetricsService/Export` call.

@@ -1,10 +1,12 @@
 //! OTLP over HTTP (`http/protobuf` and `http/json`), with reqwest.
 
 use super::endpoint::{Compression, OtlpConfig, Protocol};
-use super::SpanExporter;
+use super::{Accepted, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
@@ -82,17 +84,51 @@ impl SpanExporter for HttpExporter {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
-        self.post(&batch)
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+        let post = self.post(&batch);
+        let json = self.json;
+        Box::pin(async move { post.await.map(|body| accepted(&body, json)) })
     }
 }
 
+/// What a trace export's response body says the collector kept: its
+/// `partial_success`, in protobuf or JSON (`partialSuccess`, the count as a number or
+/// a string); an empty or unreadable body of a successful response: everything.
+fn accepted(body: &[u8], json: bool) -> Accepted {
+    if body.is_empty() {
+        return Accepted::all();
+    }
+    if !json {
+        return ExportTraceServiceResponse::decode(body).map_or_else(
+            |_| Accepted::all(),
+            |r| Accepted::from_partial_success(r.partial_success),
+        );
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Accepted::all();
+    };
+    let Some(partial) = value
+        .get("partialSuccess")
+        .or_else(|| value.get("partial_success"))
+    else {
+        return Accepted::all();
+    };
+    let field = |camel: &str, snake: &str| partial.get(camel).or_else(|| partial.get(snake));
+    let rejected = field("rejectedSpans", "rejected_spans").and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
+    let message = field("errorMessage", "error_message").and_then(serde_json::Value::as_str);
+    Accepted::partial(rejected.unwrap_or(0), message.unwrap_or_default())
+}
+
 impl HttpExporter {
-    /// Posts one OTLP export request (traces or metrics) to the configured URL.
+    /// Posts one OTLP export request (traces or metrics) to the configured URL; the
+    /// body of a successful response.
     pub(crate) fn post<M: Message + serde::Serialize>(
         &self,
         batch: &M,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<bytes::Bytes, ExportError>> {
         let body = self.body(batch);
         let content_type = if self.json {
             "application/json"
@@ -111,7 +147,7 @@ impl HttpExporter {
             let response = request.send().await.map_err(|e| classify_transport(&e))?;
             let status = response.status();
             if status.is_success() {
-                return Ok(());
+                return Ok(response.bytes().await.unwrap_or_default());
             }
             let retry_after = response
                 .headers()
@@ -183,6 +219,34 @@ fn classify_status(status: u16) -> ExportErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partial_success_is_read_from_protobuf_and_json_bodies() {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+        let response = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: 7,
+                error_message: "too old".into(),
+            }),
+        };
+        let partly = Accepted::partial(7, "too old");
+        assert_eq!(accepted(&response.encode_to_vec(), false), partly);
+        let json = br#"{"partialSuccess":{"rejectedSpans":"7","errorMessage":"too old"}}"#;
+        assert_eq!(accepted(json, true), partly);
+        let number = br#"{"partialSuccess":{"rejectedSpans":7,"errorMessage":"too old"}}"#;
+        assert_eq!(accepted(number, true), partly);
+        for all in [&b""[..], b"{}", b"not json", br#"{"partialSuccess":{}}"#] {
+            assert_eq!(accepted(all, true), Accepted::all(), "{all:?}");
+        }
+        assert_eq!(accepted(b"", false), Accepted::all());
+        assert_eq!(
+            accepted(
+                &ExportTraceServiceResponse::default().encode_to_vec(),
+                false
+            ),
+            Accepted::all()
+        );
+    }
 
     #[test]
     fn statuses_are_classified_for_retry() {

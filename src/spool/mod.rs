@@ -117,6 +117,8 @@ pub(crate) struct SpoolCounters {
     pub(crate) truncated_bytes: AtomicU64,
     pub(crate) evicted_spans: AtomicU64,
     pub(crate) expired_spans: AtomicU64,
+    /// Replayed spans the collector rejected (partial success).
+    pub(crate) replay_rejected: AtomicU64,
     pub(crate) archived_segments: AtomicU64,
     /// Unreadable segments renamed to `*.seg.bad`, and their bytes.
     pub(crate) set_aside_segments: AtomicU64,
