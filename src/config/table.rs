@@ -210,6 +210,24 @@ settings! {
         check: check::any,
         row: ["`certificate`", "`OTEL_EXPORTER_OTLP_{TRACES_,}CERTIFICATE` (PEM CA file)", "`certificate`", "system roots"],
     }
+    client_certificate: PathBuf {
+        env: [/// PEM file of the client certificate (chain) for mTLS (traces).
+              OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE => parse::path,
+              /// PEM file of the client certificate (chain) for mTLS.
+              OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE => parse::path],
+        file: ["client_certificate" => file::path],
+        check: check::any,
+        row: ["`client_certificate`", "`OTEL_EXPORTER_OTLP_{TRACES_,}CLIENT_CERTIFICATE` (PEM file; mTLS, with `client_key`)", "`client_certificate`", "none"],
+    }
+    client_key: PathBuf {
+        env: [/// PEM file of the client certificate's private key for mTLS (traces).
+              OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY => parse::path,
+              /// PEM file of the client certificate's private key for mTLS.
+              OTEL_EXPORTER_OTLP_CLIENT_KEY => parse::path],
+        file: ["client_key" => file::path],
+        check: check::any,
+        row: ["`client_key`", "`OTEL_EXPORTER_OTLP_{TRACES_,}CLIENT_KEY` (PEM private key of `client_certificate`)", "`client_key`", "none"],
+    }
     /// Plaintext to the collector; refused with an https endpoint.
     insecure: bool {
         env: [/// `true` for plaintext to the collector (traces).

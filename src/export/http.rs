@@ -1,6 +1,6 @@
 //! OTLP over HTTP (`http/protobuf` and `http/json`), with reqwest.
 
-use super::endpoint::{Compression, OtlpConfig, Protocol};
+use super::endpoint::{missing_client_certificate, Compression, OtlpConfig, Protocol};
 use super::{Accepted, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
@@ -24,6 +24,8 @@ pub(crate) struct HttpExporter {
     url: url::Url,
     json: bool,
     gzip: bool,
+    /// Whether a client certificate is configured (mTLS).
+    client_auth: bool,
 }
 
 impl HttpExporter {
@@ -42,16 +44,7 @@ impl HttpExporter {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .tcp_nodelay(true);
-        if let Some(pem) = &config.certificate {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
-                BuildError::invalid(
-                    "certificate",
-                    "(PEM)",
-                    format!("not a valid PEM certificate: {e}"),
-                )
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
+        builder = tls_config(builder, config)?;
         let client = builder.build().map_err(|e| {
             BuildError::invalid("endpoint", config.endpoint.as_str(), e.to_string())
         })?;
@@ -60,6 +53,7 @@ impl HttpExporter {
             url: config.endpoint.clone(),
             json: config.protocol == Protocol::HttpJson,
             gzip: config.compression == Compression::Gzip,
+            client_auth: config.client_identity.is_some(),
         })
     }
 
@@ -142,9 +136,11 @@ impl HttpExporter {
         if self.gzip {
             request = request.header(CONTENT_ENCODING, "gzip");
         }
+        let client_auth = self.client_auth;
         Box::pin(async move {
             let request = request.body(body?);
-            let response = request.send().await.map_err(|e| classify_transport(&e))?;
+            let response = (request.send().await)
+                .map_err(|e| explain_tls(classify_transport(&e), client_auth))?;
             let status = response.status();
             if status.is_success() {
                 return Ok(response.bytes().await.unwrap_or_default());
@@ -166,6 +162,46 @@ impl HttpExporter {
                 None => error,
             })
         })
+    }
+}
+
+/// TLS towards the collector: the configured CA besides the system's roots, and the
+/// client certificate when one is configured (mTLS).
+fn tls_config(
+    mut builder: reqwest::ClientBuilder,
+    config: &OtlpConfig,
+) -> Result<reqwest::ClientBuilder, BuildError> {
+    if let Some(pem) = &config.certificate {
+        let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+            BuildError::invalid(
+                "certificate",
+                "(PEM)",
+                format!("not a valid PEM certificate: {e}"),
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    if let Some(identity) = &config.client_identity {
+        let mut pem = identity.key.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(&identity.certificate);
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+            BuildError::invalid(
+                "client_certificate",
+                "(PEM)",
+                format!("not a valid PEM certificate and key: {e}"),
+            )
+        })?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
+}
+
+/// A handshake the collector refused for want of a client certificate, said so.
+fn explain_tls(error: ExportError, client_auth: bool) -> ExportError {
+    match missing_client_certificate(error.message(), client_auth) {
+        Some(message) => ExportError::new(ExportErrorKind::Unavailable, message),
+        None => error,
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod grpc;
 pub(crate) mod http;
 mod memory;
 pub(crate) mod metrics;
+mod tls_probe;
 
 pub(crate) use endpoint::Protocol;
 pub use memory::InMemoryExporter;
@@ -158,6 +159,7 @@ pub(crate) fn otlp_exporter(
         compression: endpoint::Compression::None,
         timeout,
         certificate: None,
+        client_identity: None,
     };
     Ok(match protocol {
         Protocol::Grpc => Box::new(grpc::GrpcTarget::new(&config)?.connect()),
