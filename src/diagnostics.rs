@@ -22,6 +22,8 @@ pub(crate) struct Diagnostics {
     said: Mutex<Said>,
     /// OTLP metrics export failures not yet warned about, and the last such warning.
     metric_failures: Mutex<(u64, Option<Instant>)>,
+    /// One-time warnings waiting for a subscriber (the worker may start first).
+    pending: Mutex<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -64,9 +66,38 @@ impl Diagnostics {
         });
     }
 
+    /// Warns once, as soon as a subscriber is registered, that the spool directory is
+    /// open to others (its mode is kept: it may be shared on purpose).
+    pub(crate) fn spool_not_private(&self, dir: &std::path::Path, mode: u32) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push(format!(
+                "tracing-observer's spool directory {} is open to others (mode {mode:o}): \
+                 spooled spans carry user data; chmod 700 it unless it is shared on purpose",
+                dir.display()
+            ));
+        }
+        self.say_pending();
+    }
+
+    /// Emits the one-time warnings once a subscriber is there.
+    fn say_pending(&self) {
+        let Some(dispatch) = self.dispatch.get().and_then(WeakDispatch::upgrade) else {
+            return;
+        };
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        for message in pending.drain(..) {
+            tracing::dispatcher::with_default(&dispatch, || {
+                tracing::warn!(target: "tracing_observer", "{message}");
+            });
+        }
+    }
+
     /// Warns about drops, spans the collector rejected and export failures since the
     /// last warning, at most once per interval; the message names what happened.
     pub(crate) fn check(&self, stats: &PipelineStats) {
+        self.say_pending();
         let Ok(mut said) = self.said.lock() else {
             return;
         };

@@ -363,9 +363,20 @@ fn open_delivery(
 ) -> Delivery {
     let stats = Arc::clone(&status.stats);
     let spool = config.spool.and_then(|config| {
-        Spool::open(config, Arc::clone(stats.spool()))
+        let dir = config.dir.clone();
+        let spool = Spool::open(config, Arc::clone(stats.spool()))
             .map_err(|e| stats.spool().error("opening the spool", &e))
+            .ok();
+        let open_mode = stats
+            .spool()
+            .dir_open_to_others
+            .lock()
             .ok()
+            .and_then(|m| *m);
+        if let Some(mode) = open_mode {
+            status.recorder.diagnostics.spool_not_private(&dir, mode);
+        }
+        spool
     });
     Delivery::new(
         exporter,
