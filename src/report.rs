@@ -288,9 +288,14 @@ impl fmt::Display for ShutdownReport {
         }
         let sp = &s.spool;
         if sp.enabled || s.replayed > 0 || !sp.errors.is_empty() {
+            f.write_str("\n  spool")?;
+            let used = s.spooled + s.replayed + sp.pending_spans + sp.recovered_batches > 0;
+            if let Some(dir) = sp.dir.as_ref().filter(|_| used) {
+                write!(f, " {}", dir.display())?;
+            }
             write!(
                 f,
-                "\n  spool: {} replayed, {} pending ({} bytes), recovered={} corrupt={} evicted={} expired={}",
+                ": {} replayed, {} pending ({} bytes), recovered={} corrupt={} evicted={} expired={}",
                 s.replayed,
                 sp.pending_spans,
                 sp.bytes,
