@@ -303,7 +303,7 @@ fn otlp_config(
 }
 
 /// The mTLS client certificate and key, read; both or neither.
-fn client_identity(settings: &Settings) -> Result<Option<ClientIdentity>, BuildError> {
+fn client_identity(settings: &Settings) -> Result<Option<Box<ClientIdentity>>, BuildError> {
     let read = |path: &std::path::Path, origin: &Option<Origin>, setting: &str| {
         std::fs::read(path).map_err(|e| {
             origin_of(origin, setting).error(
@@ -315,10 +315,10 @@ fn client_identity(settings: &Settings) -> Result<Option<ClientIdentity>, BuildE
     let origins = &settings.origins;
     match (&settings.client_certificate, &settings.client_key) {
         (None, None) => Ok(None),
-        (Some(cert), Some(key)) => Ok(Some(ClientIdentity {
+        (Some(cert), Some(key)) => Ok(Some(Box::new(ClientIdentity {
             certificate: read(cert, &origins.client_certificate, "client_certificate")?,
             key: read(key, &origins.client_key, "client_key")?,
-        })),
+        }))),
         (Some(cert), None) => Err(origin_of(&origins.client_certificate, "client_certificate")
             .error(
                 cert.display().to_string(),

@@ -51,7 +51,7 @@ pub(crate) struct OtlpConfig {
     /// PEM bytes of the CA certificate to trust, read at build time.
     pub(crate) certificate: Option<Vec<u8>>,
     /// The client certificate and key for mTLS, read at build time.
-    pub(crate) client_identity: Option<ClientIdentity>,
+    pub(crate) client_identity: Option<Box<ClientIdentity>>,
 }
 
 /// A client certificate (chain) and its private key, PEM.
