@@ -224,6 +224,10 @@ fn classify(status: &tonic::Status) -> ExportError {
     let kind = match status.code() {
         Code::Unavailable if message.contains("connect") => ExportErrorKind::Connect,
         Code::Unavailable | Code::Aborted | Code::DataLoss => ExportErrorKind::Unavailable,
+        // The client's own transport error (a cut connection), not the server's answer.
+        Code::Unknown if std::error::Error::source(status).is_some() => {
+            ExportErrorKind::Unavailable
+        }
         Code::DeadlineExceeded | Code::Cancelled => ExportErrorKind::Timeout,
         // OTLP: RESOURCE_EXHAUSTED is retryable only when the server sends RetryInfo.
         Code::ResourceExhausted => match retry_info(status) {
@@ -297,6 +301,16 @@ mod tests {
         assert_eq!(
             kind(tonic::Status::unauthenticated("who")),
             ExportErrorKind::Rejected
+        );
+        let cut = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "broken pipe");
+        assert_eq!(
+            kind(tonic::Status::from_error(Box::new(cut))),
+            ExportErrorKind::Unavailable,
+            "a cut connection is transient"
+        );
+        assert_eq!(
+            kind(tonic::Status::unknown("the server says so")),
+            ExportErrorKind::Other
         );
     }
 }
