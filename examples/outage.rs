@@ -27,6 +27,7 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing_observer::export::Accepted;
 use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
 use tracing_observer::{config::RetryPolicy, ExportError, ExportErrorKind, Observer, SpanExporter};
 use tracing_subscriber::prelude::*;
@@ -53,7 +54,7 @@ impl SpanExporter for SimulatedCollector {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         let elapsed = self.started.elapsed();
         let down = elapsed >= self.down_from && elapsed < self.down_until;
         let received = Arc::clone(&self.received);
@@ -75,7 +76,7 @@ impl SpanExporter for SimulatedCollector {
                     received.duplicates += 1;
                 }
             }
-            Ok(())
+            Ok(Accepted::all())
         })
     }
 }

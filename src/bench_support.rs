@@ -54,6 +54,7 @@ impl SpoolBench {
             DEFAULT_EXPORT_TIMEOUT,
             Some(spool),
             stats,
+            None,
         );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

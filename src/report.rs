@@ -27,6 +27,9 @@ pub struct DroppedSpans {
     pub spool_full: u64,
     /// Writing to the spool failed (disk full, permission denied, read-only, …).
     pub spool_error: u64,
+    /// The collector accepted the batch but rejected these spans (OTLP partial
+    /// success); not retried.
+    pub rejected: u64,
     /// Shutdown's timeout passed before the span could be exported.
     pub shutdown: u64,
     /// A failed (or tail-kept) span found both queue lanes full.
@@ -53,17 +56,19 @@ impl DroppedSpans {
             + self.span_too_large
             + self.spool_full
             + self.spool_error
+            + self.rejected
     }
 }
 
 impl serde::Serialize for DroppedSpans {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("DroppedSpans", 9)?;
+        let mut s = serializer.serialize_struct("DroppedSpans", 10)?;
         s.serialize_field("queue_full", &self.queue_full)?;
         s.serialize_field("export_failed", &self.export_failed)?;
         s.serialize_field("no_exporter", &self.no_exporter)?;
         s.serialize_field("spool_full", &self.spool_full)?;
         s.serialize_field("spool_error", &self.spool_error)?;
+        s.serialize_field("rejected", &self.rejected)?;
         s.serialize_field("shutdown", &self.shutdown)?;
         s.serialize_field("error_lane_full", &self.error_lane_full)?;
         s.serialize_field("span_too_large", &self.span_too_large)?;
@@ -109,6 +114,8 @@ pub struct SpoolStats {
     pub evicted_spans: u64,
     /// Spooled spans deleted (or archived) by retention.
     pub expired_spans: u64,
+    /// Replayed spans the collector rejected (OTLP partial success); not in `replayed`.
+    pub replay_rejected: u64,
     /// Segments moved to the archive directory.
     pub archived_segments: u64,
     /// `fsync`s made.
@@ -164,6 +171,8 @@ pub struct PipelineStats {
     pub export_errors: BTreeMap<String, u64>,
     /// The most recent export error's message.
     pub last_export_error: Option<String>,
+    /// The collector's message with its last partial success (`error_message`).
+    pub last_rejection: Option<String>,
     /// Attributes cut by `max_attributes_per_span`.
     pub attributes_dropped: u64,
     /// Events cut by `max_events_per_span`.
@@ -270,15 +279,23 @@ impl fmt::Display for ShutdownReport {
         if d.total() > 0 {
             write!(
                 f,
-                "\n  dropped: queue_full={} error_lane_full={} span_too_large={} export_failed={} no_exporter={} spool_full={} spool_error={} shutdown={}",
-                d.queue_full, d.error_lane_full, d.span_too_large, d.export_failed, d.no_exporter, d.spool_full, d.spool_error, d.shutdown
+                "\n  dropped: queue_full={} error_lane_full={} span_too_large={} export_failed={} no_exporter={} spool_full={} spool_error={} rejected={} shutdown={}",
+                d.queue_full, d.error_lane_full, d.span_too_large, d.export_failed, d.no_exporter, d.spool_full, d.spool_error, d.rejected, d.shutdown
             )?;
+            if let Some(message) = &s.last_rejection {
+                write!(f, "\n  last rejection by the collector: {message}")?;
+            }
         }
         let sp = &s.spool;
         if sp.enabled || s.replayed > 0 || !sp.errors.is_empty() {
+            f.write_str("\n  spool")?;
+            let used = s.spooled + s.replayed + sp.pending_spans + sp.recovered_batches > 0;
+            if let Some(dir) = sp.dir.as_ref().filter(|_| used) {
+                write!(f, " {}", dir.display())?;
+            }
             write!(
                 f,
-                "\n  spool: {} replayed, {} pending ({} bytes), recovered={} corrupt={} evicted={} expired={}",
+                ": {} replayed, {} pending ({} bytes), recovered={} corrupt={} evicted={} expired={}",
                 s.replayed,
                 sp.pending_spans,
                 sp.bytes,

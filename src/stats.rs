@@ -25,7 +25,10 @@ pub(crate) enum DropReason {
 /// How one batch ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Delivered {
-    Exported,
+    /// The collector took it; `rejected` of its spans it did not keep (partial success).
+    Exported {
+        rejected: u64,
+    },
     Spooled,
     Dropped(DropReason),
 }
@@ -39,6 +42,7 @@ pub(crate) struct Stats {
     no_exporter: AtomicU64,
     spool_full: AtomicU64,
     spool_error: AtomicU64,
+    rejected: AtomicU64,
     spooled: AtomicU64,
     replayed: AtomicU64,
     retries: AtomicU64,
@@ -54,6 +58,8 @@ pub(crate) struct Stats {
     /// Whether the most recent export failed (health's `exporter` component).
     failing: AtomicBool,
     errors: Mutex<ErrorLog>,
+    /// The collector's message with its last partial success.
+    rejection: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -81,10 +87,13 @@ impl Stats {
     pub(crate) fn delivered(&self, spans: usize, outcome: Delivered) {
         let spans = spans as u64;
         let counter = match outcome {
-            Delivered::Exported => {
+            Delivered::Exported { rejected } => {
                 self.requests.fetch_add(1, Relaxed);
                 self.failing.store(false, Relaxed);
-                &self.exported
+                let rejected = rejected.min(spans);
+                self.rejected.fetch_add(rejected, Relaxed);
+                self.exported.fetch_add(spans - rejected, Relaxed);
+                return;
             }
             Delivered::Spooled => &self.spooled,
             Delivered::Dropped(DropReason::ExportFailed) => &self.export_failed,
@@ -106,15 +115,26 @@ impl Stats {
         }
     }
 
+    /// The collector kept a batch but `rejected` of its spans (partial success), saying
+    /// `message`.
+    pub(crate) fn partly_rejected(&self, message: Option<String>) {
+        if let (Some(message), Ok(mut last)) = (message, self.rejection.lock()) {
+            *last = Some(message);
+        }
+    }
+
     /// A failed attempt will be retried.
     pub(crate) fn retried(&self) {
         self.retries.fetch_add(1, Relaxed);
     }
 
-    /// Spans from the spool the collector acknowledged.
-    pub(crate) fn replayed(&self, spans: u64) {
+    /// Spans from the spool the collector acknowledged; `rejected` of them it did not
+    /// keep (partial success; they were counted as spooled already).
+    pub(crate) fn replayed(&self, spans: u64, rejected: u64) {
+        let rejected = rejected.min(spans);
         self.requests.fetch_add(1, Relaxed);
-        self.replayed.fetch_add(spans, Relaxed);
+        self.replayed.fetch_add(spans - rejected, Relaxed);
+        self.spool.replay_rejected.fetch_add(rejected, Relaxed);
         self.failing.store(false, Relaxed);
     }
 
@@ -152,6 +172,7 @@ impl Stats {
             no_exporter: self.no_exporter.load(Relaxed),
             spool_full: self.spool_full.load(Relaxed),
             spool_error: self.spool_error.load(Relaxed),
+            rejected: self.rejected.load(Relaxed),
             shutdown: self.shutdown.load(Relaxed),
         };
         let exported = self.exported.load(Relaxed);
@@ -184,6 +205,7 @@ impl Stats {
             export_failures: self.failures.load(Relaxed),
             export_errors,
             last_export_error,
+            last_rejection: self.rejection.lock().ok().and_then(|m| m.clone()),
             attributes_dropped: self.attributes_dropped.load(Relaxed),
             events_dropped: self.events_dropped.load(Relaxed),
             links_dropped: self.links_dropped.load(Relaxed),
@@ -209,6 +231,7 @@ impl Stats {
             truncated_bytes: c.truncated_bytes.load(Relaxed),
             evicted_spans: c.evicted_spans.load(Relaxed),
             expired_spans: c.expired_spans.load(Relaxed),
+            replay_rejected: c.replay_rejected.load(Relaxed),
             archived_segments: c.archived_segments.load(Relaxed),
             syncs: c.syncs.load(Relaxed),
             errors: c

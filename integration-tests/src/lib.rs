@@ -7,6 +7,8 @@
 //! - [`Rotel`]: the `rotel-agent` collector as a child process, forwarding to a
 //!   downstream endpoint; can be stopped and restarted on the same ports.
 //!   Needs `$ROTEL_AGENT` (set by `scripts/test`).
+//! - [`TcpProxy`]: a TCP proxy that forwards to a collector or refuses connections on
+//!   a schedule (an outage with the collector running).
 //! - [`http_get`]: a minimal HTTP/1.1 client for the observer's endpoints.
 //! - [`Prometheus`]: a real Prometheus server as a child process, scraping loopback
 //!   targets, queried through its HTTP API. Needs `$PROMETHEUS` (set by `scripts/test`).
@@ -15,15 +17,17 @@
 
 pub mod http;
 pub mod prometheus;
+pub mod proxy;
 pub mod receiver;
 pub mod rotel;
 
 pub use http::{http_get, HttpResponse};
 pub use prometheus::{promtool_check_metrics, Prometheus};
+pub use proxy::TcpProxy;
 
 pub use receiver::{
-    flatten_spans, Attempt, Behavior, OtlpReceiver, ReceivedMetrics, ReceivedRequest, ReceivedSpan,
-    Transport,
+    flatten_spans, rejected_by_partial_success, Attempt, Behavior, OtlpReceiver, ReceivedMetrics,
+    ReceivedRequest, ReceivedSpan, Transport, PARTIAL_SUCCESS_MESSAGE,
 };
 pub use rotel::{rotel_agent_path, Rotel, RotelBuilder};
 

@@ -174,3 +174,49 @@ fn replay_skips_damage_delivers_the_rest_and_reports_what_was_lost() {
     assert!(Path::new(&bad).is_file(), "kept for inspection");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Without `--endpoint` and `--protocol`, `replay` goes where the OTLP variables say
+/// (`OTEL_EXPORTER_OTLP_ENDPOINT`, a base URL, and `OTEL_EXPORTER_OTLP_PROTOCOL`), and
+/// says so; with none of them set it asks for an endpoint.
+#[test]
+fn replay_falls_back_to_the_otlp_environment_variables() {
+    let dir = spool_dir("cli-replay-env");
+    spool_traces(&dir, 10);
+    let receiver = OtlpReceiver::start();
+    let mut command = Command::new(cli_path());
+    command.args(["spool", "replay", dir.to_str().unwrap()]);
+    common::without_observer_env(&mut command);
+    let out = command
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint())
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .output()
+        .expect("the CLI runs");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("(20 spans); 0 left"), "{stdout}");
+    let url = format!("{}/v1/traces", receiver.http_endpoint());
+    assert!(
+        stderr.contains(&format!(
+            "replaying to {url} (from OTEL_EXPORTER_OTLP_ENDPOINT)"
+        )),
+        "{stderr}"
+    );
+    let requests = receiver.received();
+    assert!(!requests.is_empty());
+    assert!(requests
+        .iter()
+        .all(|r| r.transport == Transport::HttpProtobuf));
+    assert_eq!(received(&receiver).len(), 20);
+
+    let mut command = Command::new(cli_path());
+    command.args(["spool", "replay", dir.to_str().unwrap()]);
+    common::without_observer_env(&mut command);
+    let out = command.output().expect("the CLI runs");
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("give --endpoint URL, or set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use tracing::Dispatch;
-use tracing_observer::{ExportError, Observer, SpanExporter};
+use tracing_observer::{export::Accepted, ExportError, Observer, SpanExporter};
 use tracing_subscriber::prelude::*;
 
 /// Peak growth allowed: the 4 MiB budget, the batches held by the exporter (4 ×
@@ -44,7 +44,7 @@ impl SpanExporter for GatedExporter {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<(), ExportError>> + Send + 'static>> {
+    ) -> Pin<Box<dyn Future<Output = Result<Accepted, ExportError>> + Send + 'static>> {
         let this = self.clone();
         Box::pin(async move {
             while !this.open.load(Ordering::Acquire) {
@@ -76,7 +76,7 @@ impl SpanExporter for GatedExporter {
                         .insert(i.expect("failed span has its i"));
                 }
             }
-            Ok(())
+            Ok(Accepted::all())
         })
     }
 }

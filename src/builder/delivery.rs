@@ -120,7 +120,8 @@ impl ObserverBuilder {
         self.set::<key::circuit_breaker_threshold>(failures)
     }
 
-    /// How long the open breaker waits before letting a probe export through.
+    /// The longest the open breaker waits before letting a probe export through: the
+    /// first probe comes after 250 ms, each failed one doubles the wait up to this.
     ///
     /// Environment: `OBSERVER_CIRCUIT_BREAKER_TIMEOUT` (`30s`). Default: 30 s.
     ///

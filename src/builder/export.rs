@@ -165,6 +165,38 @@ impl ObserverBuilder {
         self.set::<key::certificate>(path.into())
     }
 
+    /// A PEM file of the client certificate (chain) presented to the collector (mTLS);
+    /// needs [`client_key`](Self::client_key).
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}CLIENT_CERTIFICATE`. Default: none.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let err = Observer::builder().client_certificate("/etc/otel/client.pem").build().unwrap_err();
+    /// assert!(err.to_string().contains("needs client_key"), "{err}");
+    /// ```
+    pub fn client_certificate(self, path: impl Into<PathBuf>) -> Self {
+        self.set::<key::client_certificate>(path.into())
+    }
+
+    /// A PEM file of the private key of [`client_certificate`](Self::client_certificate).
+    ///
+    /// Environment: `OTEL_EXPORTER_OTLP_{TRACES_,}CLIENT_KEY`. Default: none.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// // Both files are read by build(): a missing one is an error naming the setting.
+    /// let err = Observer::builder()
+    ///     .client_certificate("/nonexistent/client.pem")
+    ///     .client_key("/nonexistent/client.key")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("ObserverBuilder::client_certificate=/nonexistent/client.pem"), "{err}");
+    /// ```
+    pub fn client_key(self, path: impl Into<PathBuf>) -> Self {
+        self.set::<key::client_key>(path.into())
+    }
+
     /// Also pushes every series of the observer's registry (span metrics, self-metrics,
     /// process metrics) to the collector as OTLP metrics, every
     /// [`metric_export_interval`](Self::metric_export_interval), from the observer's

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::delivery::DeliveryConfig;
 use crate::error::BuildError;
-use crate::export::endpoint::{complete_endpoint, Signal};
+use crate::export::endpoint::{complete_endpoint, ClientIdentity, Signal};
 use crate::metrics::span::SpanMetricsConfig;
 use crate::record::Limits;
 use crate::sampling::{Sampler, SamplingRule};
@@ -155,7 +155,8 @@ impl Settings {
             .initial_backoff(self.retry_initial_backoff())
             .max_backoff(self.retry_max_backoff())
             .max_elapsed_time(self.retry_max_elapsed_time());
-        let mut breaker = BreakerConfig::default();
+        let mut breaker =
+            BreakerConfig::default().probe_interval(crate::delivery::EXPORT_PROBE_INTERVAL);
         if let Some(n) = self.circuit_breaker_threshold {
             breaker = breaker.failure_threshold(n);
         }
@@ -297,7 +298,37 @@ fn otlp_config(
         compression: settings.compression(),
         timeout: settings.request_timeout(),
         certificate,
+        client_identity: client_identity(settings)?,
     })
+}
+
+/// The mTLS client certificate and key, read; both or neither.
+fn client_identity(settings: &Settings) -> Result<Option<Box<ClientIdentity>>, BuildError> {
+    let read = |path: &std::path::Path, origin: &Option<Origin>, setting: &str| {
+        std::fs::read(path).map_err(|e| {
+            origin_of(origin, setting).error(
+                path.display().to_string(),
+                format!("cannot read the file: {e}"),
+            )
+        })
+    };
+    let origins = &settings.origins;
+    match (&settings.client_certificate, &settings.client_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(Box::new(ClientIdentity {
+            certificate: read(cert, &origins.client_certificate, "client_certificate")?,
+            key: read(key, &origins.client_key, "client_key")?,
+        }))),
+        (Some(cert), None) => Err(origin_of(&origins.client_certificate, "client_certificate")
+            .error(
+                cert.display().to_string(),
+                "needs client_key (OTEL_EXPORTER_OTLP_CLIENT_KEY) too",
+            )),
+        (None, Some(key)) => Err(origin_of(&origins.client_key, "client_key").error(
+            key.display().to_string(),
+            "needs client_certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE) too",
+        )),
+    }
 }
 
 /// Where a setting's value came from; a layer built in code (no source) names the setting.

@@ -216,6 +216,24 @@ settings! {
         check: check::any,
         row: ["`certificate`", "`OTEL_EXPORTER_OTLP_{TRACES_,}CERTIFICATE` (PEM CA file)", "`certificate`", "system roots"],
     }
+    client_certificate: PathBuf {
+        env: [/// PEM file of the client certificate (chain) for mTLS (traces).
+              OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE => parse::path,
+              /// PEM file of the client certificate (chain) for mTLS.
+              OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE => parse::path],
+        file: ["client_certificate" => file::path],
+        check: check::any,
+        row: ["`client_certificate`", "`OTEL_EXPORTER_OTLP_{TRACES_,}CLIENT_CERTIFICATE` (PEM file; mTLS, with `client_key`)", "`client_certificate`", "none"],
+    }
+    client_key: PathBuf {
+        env: [/// PEM file of the client certificate's private key for mTLS (traces).
+              OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY => parse::path,
+              /// PEM file of the client certificate's private key for mTLS.
+              OTEL_EXPORTER_OTLP_CLIENT_KEY => parse::path],
+        file: ["client_key" => file::path],
+        check: check::any,
+        row: ["`client_key`", "`OTEL_EXPORTER_OTLP_{TRACES_,}CLIENT_KEY` (PEM private key of `client_certificate`)", "`client_key`", "none"],
+    }
     /// Plaintext to the collector; refused with an https endpoint.
     insecure: bool {
         env: [/// `true` for plaintext to the collector (traces).
@@ -473,11 +491,12 @@ settings! {
         row: ["`circuit_breaker_threshold`", "`OBSERVER_CIRCUIT_BREAKER_THRESHOLD` (consecutive failures)", "`circuit_breaker_threshold`", "5"],
     }
     circuit_breaker_timeout: Duration {
-        env: [/// How long the open breaker waits before a probe (`30s`).
+        env: [/// The longest the open breaker waits before a probe (`30s`): the first comes
+              /// after 250 ms, each failed one doubles the wait.
               OBSERVER_CIRCUIT_BREAKER_TIMEOUT => parse::duration],
         file: ["circuit_breaker_timeout" => file::duration],
         check: check::any,
-        row: ["`circuit_breaker_timeout`", "`OBSERVER_CIRCUIT_BREAKER_TIMEOUT` (`30s`)", "`circuit_breaker_timeout`", "30 s"],
+        row: ["`circuit_breaker_timeout`", "`OBSERVER_CIRCUIT_BREAKER_TIMEOUT` (`30s`; the longest wait before a probe: the first after 250 ms, doubling after each failed one)", "`circuit_breaker_timeout`", "30 s"],
     }
     /// The failure-rate rule: rate and minimum calls in the window.
     circuit_breaker_failure_rate: (f64, u32) {

@@ -5,6 +5,8 @@
 //! `window` (with at least `min_calls` calls); it then goes `Open` (calls are
 //! refused at once) for `open_timeout`, then `HalfOpen`: up to `half_open_max_calls`
 //! probes pass, `success_threshold` successes close it, any failure opens it again.
+//! With a `probe_interval` it stays open that long at first, twice as long after each
+//! failed probe, up to `open_timeout`.
 //!
 //! Breakers are cheap clones of one shared state, usable from any thread. Named
 //! breakers can be kept in a [`BreakerRegistry`]; [`breakers()`] is the process-wide
@@ -32,172 +34,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Consecutive failures that open a breaker (`OBSERVER_CIRCUIT_BREAKER_THRESHOLD`).
-///
-/// ```
-/// use tracing_observer::{config::DEFAULT_FAILURE_THRESHOLD, breaker::BreakerConfig};
-/// assert_eq!(DEFAULT_FAILURE_THRESHOLD, 5);
-/// assert_eq!(BreakerConfig::default(), BreakerConfig::default().failure_threshold(DEFAULT_FAILURE_THRESHOLD));
-/// ```
-pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
-/// How long an open breaker refuses calls before probing (`OBSERVER_CIRCUIT_BREAKER_TIMEOUT`).
-///
-/// ```
-/// use tracing_observer::{config::DEFAULT_OPEN_TIMEOUT, breaker::BreakerConfig};
-/// assert_eq!(DEFAULT_OPEN_TIMEOUT, std::time::Duration::from_secs(30));
-/// assert_eq!(BreakerConfig::default().timeout(), DEFAULT_OPEN_TIMEOUT);
-/// ```
-pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
-/// The sliding window of the failure rate (`OBSERVER_CIRCUIT_BREAKER_WINDOW`).
-///
-/// ```
-/// use tracing_observer::{config::DEFAULT_WINDOW, breaker::BreakerConfig};
-/// assert_eq!(DEFAULT_WINDOW, std::time::Duration::from_secs(60));
-/// assert_eq!(BreakerConfig::default(), BreakerConfig::default().window(DEFAULT_WINDOW));
-/// ```
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+mod config;
 
-/// When a breaker opens and closes again.
-///
-/// ```
-/// use std::time::Duration;
-/// use tracing_observer::breaker::BreakerConfig;
-/// let config = BreakerConfig::default()
-///     .failure_threshold(3)
-///     .open_timeout(Duration::from_secs(10))
-///     .failure_rate(0.5, 20);
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct BreakerConfig {
-    failure_threshold: u32,
-    failure_rate: Option<(f64, u32)>,
-    window: Duration,
-    open_timeout: Duration,
-    success_threshold: u32,
-    half_open_max_calls: u32,
-}
-
-impl Default for BreakerConfig {
-    /// 5 consecutive failures, no rate rule, 60 s window, 30 s open, 1 success closes,
-    /// 1 probe at a time.
-    fn default() -> Self {
-        Self {
-            failure_threshold: DEFAULT_FAILURE_THRESHOLD,
-            failure_rate: None,
-            window: DEFAULT_WINDOW,
-            open_timeout: DEFAULT_OPEN_TIMEOUT,
-            success_threshold: 1,
-            half_open_max_calls: 1,
-        }
-    }
-}
-
-impl BreakerConfig {
-    /// Consecutive failures that open the breaker (at least 1).
-    ///
-    /// ```
-    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
-    /// let breaker = CircuitBreaker::new("search", BreakerConfig::default().failure_threshold(2));
-    /// let _ = breaker.call(|| Err::<(), _>("timeout"));
-    /// assert_eq!(breaker.state(), BreakerState::Closed);
-    /// let _ = breaker.call(|| Err::<(), _>("timeout"));
-    /// assert_eq!(breaker.state(), BreakerState::Open);
-    /// ```
-    pub fn failure_threshold(mut self, failures: u32) -> Self {
-        self.failure_threshold = failures.max(1);
-        self
-    }
-
-    /// Also open when at least `rate` (0..=1) of the calls in the window failed,
-    /// once the window holds `min_calls` calls.
-    ///
-    /// ```
-    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
-    /// let config = BreakerConfig::default().failure_threshold(100).failure_rate(0.5, 4);
-    /// let breaker = CircuitBreaker::new("search", config);
-    /// for ok in [true, true, false, false] {
-    ///     let _ = breaker.call(|| if ok { Ok(()) } else { Err("timeout") });
-    /// }
-    /// assert_eq!(breaker.state(), BreakerState::Open);
-    /// ```
-    pub fn failure_rate(mut self, rate: f64, min_calls: u32) -> Self {
-        self.failure_rate = Some((rate.clamp(0.0, 1.0), min_calls.max(1)));
-        self
-    }
-
-    /// The sliding window the failure rate is computed over.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tracing_observer::breaker::BreakerConfig;
-    /// let config = BreakerConfig::default().failure_rate(0.5, 10).window(Duration::from_secs(10));
-    /// assert_ne!(config, BreakerConfig::default().failure_rate(0.5, 10));
-    /// ```
-    pub fn window(mut self, window: Duration) -> Self {
-        self.window = window;
-        self
-    }
-
-    /// How long the breaker stays open before letting a probe through.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tracing_observer::breaker::BreakerConfig;
-    /// let config = BreakerConfig::default().open_timeout(Duration::from_secs(5));
-    /// assert_eq!(config.timeout(), Duration::from_secs(5));
-    /// ```
-    pub fn open_timeout(mut self, timeout: Duration) -> Self {
-        self.open_timeout = timeout;
-        self
-    }
-
-    /// Successful probes that close a half-open breaker (at least 1).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tracing_observer::{breaker::BreakerConfig, breaker::BreakerState, CircuitBreaker};
-    /// let config = BreakerConfig::default().open_timeout(Duration::ZERO).success_threshold(2);
-    /// let breaker = CircuitBreaker::new("search", config);
-    /// breaker.trip(); // open, and half-open at once (zero open timeout)
-    /// breaker.call(|| Ok::<_, ()>(())).unwrap();
-    /// assert_eq!(breaker.state(), BreakerState::HalfOpen);
-    /// breaker.call(|| Ok::<_, ()>(())).unwrap();
-    /// assert_eq!(breaker.state(), BreakerState::Closed);
-    /// ```
-    pub fn success_threshold(mut self, successes: u32) -> Self {
-        self.success_threshold = successes.max(1);
-        self
-    }
-
-    /// Probes allowed at once while half-open (at least 1).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tracing_observer::{breaker::BreakerConfig, CircuitBreaker};
-    /// let config = BreakerConfig::default().open_timeout(Duration::ZERO).half_open_max_calls(2);
-    /// let breaker = CircuitBreaker::new("search", config);
-    /// breaker.trip();
-    /// let (first, second) = (breaker.try_acquire().unwrap(), breaker.try_acquire().unwrap());
-    /// assert!(breaker.try_acquire().is_err(), "a third probe waits");
-    /// first.success();
-    /// second.success();
-    /// ```
-    pub fn half_open_max_calls(mut self, calls: u32) -> Self {
-        self.half_open_max_calls = calls.max(1);
-        self
-    }
-
-    /// The open timeout.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tracing_observer::breaker::BreakerConfig;
-    /// assert_eq!(BreakerConfig::default().timeout(), Duration::from_secs(30));
-    /// ```
-    pub fn timeout(&self) -> Duration {
-        self.open_timeout
-    }
-}
+pub use config::{BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_OPEN_TIMEOUT, DEFAULT_WINDOW};
 
 /// Where a breaker stands.
 ///
@@ -431,6 +270,10 @@ pub struct CircuitBreaker {
 struct Inner {
     state: BreakerState,
     opened_at: Instant,
+    /// How long this opening lasts.
+    open_for: Duration,
+    /// Probes that failed since the breaker was last closed.
+    failed_probes: u32,
     consecutive_failures: u32,
     half_open_successes: u32,
     probes: u32,
@@ -456,10 +299,11 @@ impl CircuitBreaker {
     pub fn new(name: impl Into<String>, config: BreakerConfig) -> Self {
         Self {
             name: Arc::from(name.into()),
-            config: Arc::new(config),
             inner: Arc::new(Mutex::new(Inner {
                 state: BreakerState::Closed,
                 opened_at: Instant::now(),
+                open_for: config.open_timeout,
+                failed_probes: 0,
                 consecutive_failures: 0,
                 half_open_successes: 0,
                 probes: 0,
@@ -471,6 +315,7 @@ impl CircuitBreaker {
                 opened: 0,
                 last_failure: None,
             })),
+            config: Arc::new(config),
         }
     }
 
@@ -548,7 +393,7 @@ impl CircuitBreaker {
             }
             BreakerState::Open => {
                 inner.rejected += 1;
-                let until = inner.opened_at + self.config.open_timeout;
+                let until = inner.opened_at + inner.open_for;
                 return Err(until.saturating_duration_since(now));
             }
         };
@@ -631,7 +476,26 @@ impl CircuitBreaker {
     pub fn trip(&self) {
         let now = Instant::now();
         let mut inner = self.lock();
-        Self::open(&mut inner, now);
+        self.open(&mut inner, now);
+    }
+
+    /// An open breaker lets a probe through now (what it protects looks reachable again).
+    pub(crate) fn allow_probe(&self) {
+        let mut inner = self.lock();
+        if inner.state == BreakerState::Open {
+            inner.state = BreakerState::HalfOpen;
+            inner.half_open_successes = 0;
+            inner.probes = 0;
+        }
+    }
+
+    /// While open: how long until a probe may pass.
+    pub(crate) fn open_left(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        self.advance(&mut inner, now);
+        (inner.state == BreakerState::Open)
+            .then(|| (inner.opened_at + inner.open_for).saturating_duration_since(now))
     }
 
     /// Closes the breaker now and forgets recent failures.
@@ -647,6 +511,7 @@ impl CircuitBreaker {
         let mut inner = self.lock();
         inner.state = BreakerState::Closed;
         inner.consecutive_failures = 0;
+        inner.failed_probes = 0;
         inner.half_open_successes = 0;
         inner.probes = 0;
         inner.window.clear();
@@ -675,9 +540,8 @@ impl CircuitBreaker {
             rejected: inner.rejected,
             opened: inner.opened,
             last_failure: inner.last_failure,
-            retry_in: (inner.state == BreakerState::Open).then(|| {
-                (inner.opened_at + self.config.open_timeout).saturating_duration_since(now)
-            }),
+            retry_in: (inner.state == BreakerState::Open)
+                .then(|| (inner.opened_at + inner.open_for).saturating_duration_since(now)),
         }
     }
 
@@ -709,6 +573,7 @@ impl CircuitBreaker {
                 inner.half_open_successes += 1;
                 if inner.half_open_successes >= config.success_threshold {
                     inner.state = BreakerState::Closed;
+                    inner.failed_probes = 0;
                     inner.window.clear();
                 }
             }
@@ -730,14 +595,18 @@ impl CircuitBreaker {
             BreakerState::Open => false,
         };
         if should_open {
-            Self::open(&mut inner, now);
+            self.open(&mut inner, now);
         }
     }
 
-    fn open(inner: &mut Inner, now: Instant) {
+    fn open(&self, inner: &mut Inner, now: Instant) {
         if inner.state != BreakerState::Open {
             inner.opened += 1;
         }
+        if inner.state == BreakerState::HalfOpen {
+            inner.failed_probes = inner.failed_probes.saturating_add(1);
+        }
+        inner.open_for = self.config.open_for(inner.failed_probes);
         inner.state = BreakerState::Open;
         inner.opened_at = now;
         inner.half_open_successes = 0;
@@ -746,7 +615,7 @@ impl CircuitBreaker {
 
     fn advance(&self, inner: &mut Inner, now: Instant) {
         if inner.state == BreakerState::Open
-            && now.saturating_duration_since(inner.opened_at) >= self.config.open_timeout
+            && now.saturating_duration_since(inner.opened_at) >= inner.open_for
         {
             inner.state = BreakerState::HalfOpen;
             inner.half_open_successes = 0;

@@ -8,14 +8,23 @@
 //!            │ error                                           │
 //!            ├─ not retryable (rejected) ─► spool, "rejected" ─┤
 //!            └─ retryable ─► backoff / Retry-After ─► again, ──┘ until max elapsed,
-//!                                                     the breaker opens or shutdown nears
+//!                                                     the breaker opens or shutdown begins
 //! ```
 //!
+//! Shutdown wakes every batch waiting out a backoff: one last attempt, and on failure
+//! the spool at once (the deadline is never slept past).
+//!
 //! With no spool (`OBSERVER_SPOOL=off`) what would be spooled is dropped and counted.
-//! Replay of spooled batches (oldest first, one at a time, after live traffic) is
-//! driven by the worker through [`Delivery::replay_one`].
+//! Replay of spooled batches (oldest first, one at a time, beside live traffic) is
+//! driven by the worker through [`Delivery::replay_one`]. A replay waits for the
+//! breaker: the export breaker probes [`EXPORT_PROBE_INTERVAL`] after opening, then
+//! twice as long after each failed probe; while connections are refused, a TCP
+//! connect to the collector every [`probe::CONNECT_CHECK_INTERVAL`] lets a probe
+//! through as soon as it accepts again. At shutdown a replay waits for nothing: it is
+//! made when the breaker (or one connection check) lets it.
 
 mod breaker;
+mod probe;
 mod registry;
 mod retry;
 
@@ -29,7 +38,7 @@ pub use retry::{
 };
 
 use crate::error::{ExportError, ExportErrorKind};
-use crate::export::{has_error, SpanExporter};
+use crate::export::{has_error, Accepted, SpanExporter};
 use crate::spool::segment::Kind;
 use crate::spool::{AppendError, Replay, Spool};
 use crate::stats::Stats;
@@ -52,6 +61,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// [`Observer::export_breaker`]: crate::Observer::export_breaker
 pub const EXPORT_BREAKER: &str = "otlp-export";
 
+/// How soon the export breaker first probes after opening (doubling with each failed
+/// probe, up to `circuit_breaker_timeout`).
+pub(crate) const EXPORT_PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Retry, circuit breaker and spool settings, resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct DeliveryConfig {
@@ -59,6 +72,10 @@ pub(crate) struct DeliveryConfig {
     pub(crate) breaker: BreakerConfig,
     pub(crate) spool: Option<crate::spool::SpoolConfig>,
 }
+
+/// Where the exporter connects (`host:port`), for the connection check; none for a
+/// custom exporter.
+pub(crate) type Reach = Option<String>;
 
 /// Time kept before the shutdown deadline to write to the spool.
 const SPOOL_MARGIN: Duration = Duration::from_millis(50);
@@ -72,6 +89,15 @@ pub(crate) struct Delivery {
     spool: RefCell<Option<Spool>>,
     stats: Arc<Stats>,
     deadline: Cell<Option<Instant>>,
+    /// Wakes the batches waiting out a retry backoff when shutdown sets the deadline.
+    closing: tokio::sync::Notify,
+    /// Wakes them when the collector accepts exports again.
+    recovered: tokio::sync::Notify,
+    reach: Reach,
+    /// Whether the last export failed, and whether it failed to connect (the
+    /// connection check is worth making then).
+    failing: Cell<bool>,
+    unreachable: Cell<bool>,
     seed: Cell<u64>,
 }
 
@@ -94,6 +120,7 @@ impl Delivery {
         export_timeout: Duration,
         spool: Option<Spool>,
         stats: Arc<Stats>,
+        reach: Reach,
     ) -> Self {
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -106,13 +133,21 @@ impl Delivery {
             spool: RefCell::new(spool),
             stats,
             deadline: Cell::new(None),
+            closing: tokio::sync::Notify::new(),
+            recovered: tokio::sync::Notify::new(),
+            reach,
+            failing: Cell::new(false),
+            unreachable: Cell::new(false),
             seed: Cell::new(seed ^ u64::from(std::process::id())),
         }
     }
 
-    /// From now on, stop retrying in time to spool before `deadline`.
+    /// From now on, stop retrying in time to spool before `deadline`: the batches
+    /// waiting out a backoff are woken for one last attempt, and a failed attempt is
+    /// spooled at once.
     pub(crate) fn set_deadline(&self, deadline: Instant) {
         self.deadline.set(Some(deadline));
+        self.closing.notify_waiters();
     }
 
     /// Time left before the deadline, less the spool margin.
@@ -172,13 +207,14 @@ impl Delivery {
                 },
             };
             let error = match export(exporter.as_ref(), request, timeout).await {
-                Ok(()) => {
-                    permit.success();
-                    return Delivered::Exported;
+                Ok(accepted) => {
+                    self.succeeded(permit);
+                    let rejected = self.partly_rejected(accepted);
+                    return Delivered::Exported { rejected };
                 }
                 Err(error) => error,
             };
-            self.stats.attempt_failed(&error);
+            self.failed(&error);
             let class = classify(&error);
             if class == RetryClass::NonRetryable {
                 // The collector is up and answered: not a breaker failure.
@@ -191,13 +227,91 @@ impl Delivery {
                 RetryClass::Throttled(delay) => delay,
                 _ => self.retry.backoff(attempt, self.next_seed()),
             };
-            let out_of_time = started.elapsed() + delay > self.retry.max_elapsed_time
-                || self.time_left().is_some_and(|left| delay >= left);
+            // Shutting down: what failed now goes to the spool, not into a backoff.
+            let out_of_time = self.deadline.get().is_some()
+                || started.elapsed() + delay > self.retry.max_elapsed_time;
             if out_of_time {
                 return self.spool_bytes(&encoded, spans, kind, DropReason::ExportFailed);
             }
             self.stats.retried();
-            tokio::time::sleep(delay).await;
+            self.backoff(delay).await;
+        }
+    }
+
+    /// Waits `delay`, or until shutdown sets the deadline, or the collector accepts
+    /// exports again.
+    async fn backoff(&self, delay: Duration) {
+        // Registered before the deadline is read: a shutdown in between still wakes it.
+        let closing = self.closing.notified();
+        let recovered = self.recovered.notified();
+        if self.deadline.get().is_some() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = closing => {}
+            () = recovered => {}
+        }
+    }
+
+    /// An export succeeded: the breaker hears it; after failures, the batches in a
+    /// backoff are woken.
+    fn succeeded(&self, permit: Permit) {
+        permit.success();
+        self.unreachable.set(false);
+        if self.failing.replace(false) {
+            self.recovered.notify_waiters();
+        }
+    }
+
+    /// Notes what a partial success said; returns the spans rejected.
+    fn partly_rejected(&self, accepted: Accepted) -> u64 {
+        if accepted.rejected_spans > 0 || accepted.message.is_some() {
+            self.stats.partly_rejected(accepted.message);
+        }
+        accepted.rejected_spans
+    }
+
+    /// An export attempt failed: counted, and remembered whether it could not connect.
+    fn failed(&self, error: &ExportError) {
+        self.stats.attempt_failed(error);
+        self.failing.set(true);
+        self.unreachable
+            .set(error.kind() == ExportErrorKind::Connect);
+    }
+
+    /// A permit for a replay: waits while the breaker is open (checking the connection
+    /// while it refused connections); at shutdown waits for nothing.
+    async fn replay_permit(&self) -> Option<Permit> {
+        loop {
+            let Some(left) = self.breaker.open_left() else {
+                match self.breaker.try_acquire() {
+                    Ok(permit) => return Some(permit),
+                    // Half-open, a live batch holds the probe.
+                    Err(_) if self.deadline.get().is_some() => return None,
+                    Err(_) => {
+                        self.backoff(probe::PROBE_BUSY_PAUSE).await;
+                        continue;
+                    }
+                }
+            };
+            let check = self.reach.as_deref().filter(|_| self.unreachable.get());
+            if self.deadline.get().is_some() {
+                match check {
+                    Some(addr) if probe::accepts(addr).await => self.breaker.allow_probe(),
+                    _ => return None,
+                }
+                continue;
+            }
+            match check {
+                Some(addr) => {
+                    self.backoff(left.min(probe::CONNECT_CHECK_INTERVAL)).await;
+                    if self.deadline.get().is_none() && probe::accepts(addr).await {
+                        self.breaker.allow_probe();
+                    }
+                }
+                None => self.backoff(left).await,
+            }
         }
     }
 
@@ -227,11 +341,10 @@ impl Delivery {
         }
     }
 
-    /// Whether a replay may start now: an exporter, something spooled, the breaker not open.
+    /// Whether a replay may start: an exporter and something spooled (the replay
+    /// itself waits for the breaker).
     pub(crate) fn can_replay(&self) -> bool {
         self.exporter.is_some()
-            && self.deadline.get().is_none()
-            && self.breaker.state() != BreakerState::Open
             && self
                 .spool
                 .borrow()
@@ -239,9 +352,13 @@ impl Delivery {
                 .is_some_and(Spool::has_replayable)
     }
 
-    /// Sends the oldest spooled batch; returns whether it was delivered.
+    /// Sends the oldest spooled batch once the breaker lets it; returns whether it was
+    /// delivered.
     pub(crate) async fn replay_one(self: std::rc::Rc<Self>) -> bool {
         let Some(exporter) = &self.exporter else {
+            return false;
+        };
+        let Some(permit) = self.replay_permit().await else {
             return false;
         };
         let Some(batch) = self
@@ -260,19 +377,19 @@ impl Delivery {
             self.ack(&batch);
             return true;
         };
-        let Ok(permit) = self.breaker.try_acquire() else {
-            self.rewind();
-            return false;
-        };
-        match export(exporter.as_ref(), request, self.export_timeout).await {
-            Ok(()) => {
-                permit.success();
+        let timeout = self
+            .time_left()
+            .map_or(self.export_timeout, |left| left.min(self.export_timeout));
+        match export(exporter.as_ref(), request, timeout).await {
+            Ok(accepted) => {
+                self.succeeded(permit);
                 self.ack(&batch);
-                self.stats.replayed(u64::from(batch.spans));
+                let rejected = self.partly_rejected(accepted);
+                self.stats.replayed(u64::from(batch.spans), rejected);
                 true
             }
             Err(error) => {
-                self.stats.attempt_failed(&error);
+                self.failed(&error);
                 if classify(&error) == RetryClass::NonRetryable {
                     drop(permit);
                     // Keep it for inspection, out of replay's way.
@@ -337,7 +454,7 @@ async fn export(
     exporter: &dyn SpanExporter,
     request: ExportTraceServiceRequest,
     timeout: Duration,
-) -> Result<(), ExportError> {
+) -> Result<Accepted, ExportError> {
     match tokio::time::timeout(timeout, exporter.export(request)).await {
         Ok(result) => result,
         Err(_) => Err(ExportError::new(

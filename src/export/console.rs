@@ -1,6 +1,6 @@
 //! `OTEL_TRACES_EXPORTER=console`: OTLP/JSON, one request per line, on standard error.
 
-use super::SpanExporter;
+use super::{Accepted, SpanExporter};
 use crate::error::{ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -13,7 +13,7 @@ impl SpanExporter for ConsoleExporter {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         let result = serde_json::to_vec(&batch)
             .map_err(|e| ExportError::new(ExportErrorKind::Encode, e.to_string()))
             .and_then(|mut line| {
@@ -22,7 +22,8 @@ impl SpanExporter for ConsoleExporter {
                     .lock()
                     .write_all(&line)
                     .map_err(|e| ExportError::new(ExportErrorKind::Other, e.to_string()))
-            });
+            })
+            .map(|()| Accepted::all());
         Box::pin(async move { result })
     }
 }

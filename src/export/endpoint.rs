@@ -50,6 +50,38 @@ pub(crate) struct OtlpConfig {
     pub(crate) timeout: Duration,
     /// PEM bytes of the CA certificate to trust, read at build time.
     pub(crate) certificate: Option<Vec<u8>>,
+    /// The client certificate and key for mTLS, read at build time.
+    pub(crate) client_identity: Option<Box<ClientIdentity>>,
+}
+
+/// A client certificate (chain) and its private key, PEM.
+#[derive(Clone)]
+pub(crate) struct ClientIdentity {
+    pub(crate) certificate: Vec<u8>,
+    pub(crate) key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of debug output.
+        f.debug_struct("ClientIdentity").finish_non_exhaustive()
+    }
+}
+
+/// What an export error says when a TLS server refused the handshake for want of a
+/// client certificate: `None` when `message` is not such a refusal.
+pub(crate) fn missing_client_certificate(message: &str, has_identity: bool) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    let refused = lower.contains("certificaterequired") || lower.contains("certificate required");
+    (refused && !has_identity).then(|| client_certificate_required(message))
+}
+
+/// The export error's message when the collector refused a client without certificate.
+pub(crate) fn client_certificate_required(detail: &str) -> String {
+    format!(
+        "the collector requires a client certificate (mTLS) and none is configured: set \
+         OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY ({detail})"
+    )
 }
 
 /// OTLP metrics export, resolved: where, how often, and the bound of one export.

@@ -1,17 +1,22 @@
 //! OTLP over gRPC, with tonic.
 
-use super::endpoint::{Compression, OtlpConfig};
-use super::SpanExporter;
+use super::endpoint::{client_certificate_required, Compression, OtlpConfig};
+use super::tls_probe;
+use super::{Accepted, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// HTTP/2 flow-control window per stream.
 const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
@@ -25,6 +30,31 @@ pub(crate) struct GrpcTarget {
     metadata: MetadataMap,
     gzip: bool,
     timeout: Duration,
+    /// Over TLS without a client certificate: where to check whether one is required.
+    mtls_probe: Option<MtlsProbe>,
+}
+
+/// Checks, once, whether the collector refuses clients without a certificate.
+#[derive(Clone, Debug)]
+struct MtlsProbe {
+    host: String,
+    port: u16,
+    /// 0: not checked yet, 1: it does, 2: it does not.
+    verdict: Arc<AtomicU8>,
+}
+
+impl MtlsProbe {
+    async fn refuses(&self) -> bool {
+        match self.verdict.load(Ordering::Relaxed) {
+            1 => return true,
+            2 => return false,
+            _ => {}
+        }
+        let refuses = tls_probe::requires_client_certificate(self.host.clone(), self.port).await;
+        self.verdict
+            .store(if refuses { 1 } else { 2 }, Ordering::Relaxed);
+        refuses
+    }
 }
 
 impl GrpcTarget {
@@ -41,11 +71,7 @@ impl GrpcTarget {
             .initial_stream_window_size(Some(STREAM_WINDOW))
             .initial_connection_window_size(Some(CONNECTION_WINDOW));
         if config.endpoint.scheme() == "https" {
-            let mut tls = ClientTlsConfig::new().with_enabled_roots();
-            if let Some(pem) = &config.certificate {
-                tls = tls.ca_certificate(Certificate::from_pem(pem));
-            }
-            endpoint = endpoint.tls_config(tls).map_err(|e| {
+            endpoint = endpoint.tls_config(tls_config(config)).map_err(|e| {
                 BuildError::invalid("endpoint", &url, format!("TLS setup failed: {e}"))
             })?;
         }
@@ -62,6 +88,7 @@ impl GrpcTarget {
             metadata,
             gzip: config.compression == Compression::Gzip,
             timeout: config.timeout,
+            mtls_probe: mtls_probe(config),
         })
     }
 
@@ -88,8 +115,35 @@ impl GrpcTarget {
             client,
             metadata: self.metadata,
             timeout: self.timeout,
+            mtls_probe: self.mtls_probe,
         }
     }
+}
+
+/// The client-certificate check, for a TLS endpoint without a client certificate.
+fn mtls_probe(config: &OtlpConfig) -> Option<MtlsProbe> {
+    let url = &config.endpoint;
+    if url.scheme() != "https" || config.client_identity.is_some() {
+        return None;
+    }
+    Some(MtlsProbe {
+        host: url.host_str()?.to_owned(),
+        port: url.port_or_known_default()?,
+        verdict: Arc::default(),
+    })
+}
+
+/// TLS towards the collector: the system's roots or the configured CA, and the client
+/// certificate when one is configured (mTLS).
+fn tls_config(config: &OtlpConfig) -> ClientTlsConfig {
+    let mut tls = ClientTlsConfig::new().with_enabled_roots();
+    if let Some(pem) = &config.certificate {
+        tls = tls.ca_certificate(Certificate::from_pem(pem));
+    }
+    if let Some(identity) = &config.client_identity {
+        tls = tls.identity(Identity::from_pem(&identity.certificate, &identity.key));
+    }
+    tls
 }
 
 /// Exports batches with the OTLP `TraceService/Export` call.
@@ -97,24 +151,38 @@ pub(crate) struct GrpcExporter {
     client: TraceServiceClient<Channel>,
     metadata: MetadataMap,
     timeout: Duration,
+    mtls_probe: Option<MtlsProbe>,
 }
 
 impl SpanExporter for GrpcExporter {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         let request = request(batch, &self.metadata, self.timeout);
         // Clones share the channel: concurrent exports multiplex over one connection.
         let mut client = self.client.clone();
+        let probe = self.mtls_probe.clone();
         Box::pin(async move {
-            client
-                .export(request)
-                .await
-                .map(drop)
-                .map_err(|status| classify(&status))
+            let status = match client.export(request).await {
+                Ok(response) => return Ok(accepted(response.into_inner())),
+                Err(status) => status,
+            };
+            let error = classify(&status);
+            match probe {
+                Some(probe) if failed_in_transport(&status, &error) && probe.refuses().await => {
+                    let message = client_certificate_required(error.message());
+                    Err(ExportError::new(ExportErrorKind::Unavailable, message))
+                }
+                _ => Err(error),
+            }
         })
     }
+}
+
+/// What a trace export's response says the collector kept.
+fn accepted(response: ExportTraceServiceResponse) -> Accepted {
+    Accepted::from_partial_success(response.partial_success)
 }
 
 /// Exports metrics with the OTLP `MetricsService/Export` call.
@@ -156,6 +224,10 @@ fn classify(status: &tonic::Status) -> ExportError {
     let kind = match status.code() {
         Code::Unavailable if message.contains("connect") => ExportErrorKind::Connect,
         Code::Unavailable | Code::Aborted | Code::DataLoss => ExportErrorKind::Unavailable,
+        // The client's own transport error (a cut connection), not the server's answer.
+        Code::Unknown if std::error::Error::source(status).is_some() => {
+            ExportErrorKind::Unavailable
+        }
         Code::DeadlineExceeded | Code::Cancelled => ExportErrorKind::Timeout,
         // OTLP: RESOURCE_EXHAUSTED is retryable only when the server sends RetryInfo.
         Code::ResourceExhausted => match retry_info(status) {
@@ -179,6 +251,12 @@ fn classify(status: &tonic::Status) -> ExportError {
         _ => ExportErrorKind::Other,
     };
     ExportError::new(kind, format!("gRPC {:?}: {message}", status.code()))
+}
+
+/// Whether the call failed in transport after connecting (no answer from the server):
+/// what a collector refusing the client certificate looks like to an HTTP/2 client.
+fn failed_in_transport(status: &tonic::Status, error: &ExportError) -> bool {
+    error.kind() != ExportErrorKind::Connect && std::error::Error::source(status).is_some()
 }
 
 /// The delay of a `google.rpc.RetryInfo` in the status details, if any.
@@ -223,6 +301,16 @@ mod tests {
         assert_eq!(
             kind(tonic::Status::unauthenticated("who")),
             ExportErrorKind::Rejected
+        );
+        let cut = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "broken pipe");
+        assert_eq!(
+            kind(tonic::Status::from_error(Box::new(cut))),
+            ExportErrorKind::Unavailable,
+            "a cut connection is transient"
+        );
+        assert_eq!(
+            kind(tonic::Status::unknown("the server says so")),
+            ExportErrorKind::Other
         );
     }
 }

@@ -1,10 +1,12 @@
 //! OTLP over HTTP (`http/protobuf` and `http/json`), with reqwest.
 
-use super::endpoint::{Compression, OtlpConfig, Protocol};
-use super::SpanExporter;
+use super::endpoint::{missing_client_certificate, Compression, OtlpConfig, Protocol};
+use super::{Accepted, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use futures_util::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
@@ -22,6 +24,8 @@ pub(crate) struct HttpExporter {
     url: url::Url,
     json: bool,
     gzip: bool,
+    /// Whether a client certificate is configured (mTLS).
+    client_auth: bool,
 }
 
 impl HttpExporter {
@@ -40,16 +44,7 @@ impl HttpExporter {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .tcp_nodelay(true);
-        if let Some(pem) = &config.certificate {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
-                BuildError::invalid(
-                    "certificate",
-                    "(PEM)",
-                    format!("not a valid PEM certificate: {e}"),
-                )
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
+        builder = tls_config(builder, config)?;
         let client = builder.build().map_err(|e| {
             BuildError::invalid("endpoint", config.endpoint.as_str(), e.to_string())
         })?;
@@ -58,6 +53,7 @@ impl HttpExporter {
             url: config.endpoint.clone(),
             json: config.protocol == Protocol::HttpJson,
             gzip: config.compression == Compression::Gzip,
+            client_auth: config.client_identity.is_some(),
         })
     }
 
@@ -82,17 +78,51 @@ impl SpanExporter for HttpExporter {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
-        self.post(&batch)
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+        let post = self.post(&batch);
+        let json = self.json;
+        Box::pin(async move { post.await.map(|body| accepted(&body, json)) })
     }
 }
 
+/// What a trace export's response body says the collector kept: its
+/// `partial_success`, in protobuf or JSON (`partialSuccess`, the count as a number or
+/// a string); an empty or unreadable body of a successful response: everything.
+fn accepted(body: &[u8], json: bool) -> Accepted {
+    if body.is_empty() {
+        return Accepted::all();
+    }
+    if !json {
+        return ExportTraceServiceResponse::decode(body).map_or_else(
+            |_| Accepted::all(),
+            |r| Accepted::from_partial_success(r.partial_success),
+        );
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Accepted::all();
+    };
+    let Some(partial) = value
+        .get("partialSuccess")
+        .or_else(|| value.get("partial_success"))
+    else {
+        return Accepted::all();
+    };
+    let field = |camel: &str, snake: &str| partial.get(camel).or_else(|| partial.get(snake));
+    let rejected = field("rejectedSpans", "rejected_spans").and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
+    let message = field("errorMessage", "error_message").and_then(serde_json::Value::as_str);
+    Accepted::partial(rejected.unwrap_or(0), message.unwrap_or_default())
+}
+
 impl HttpExporter {
-    /// Posts one OTLP export request (traces or metrics) to the configured URL.
+    /// Posts one OTLP export request (traces or metrics) to the configured URL; the
+    /// body of a successful response.
     pub(crate) fn post<M: Message + serde::Serialize>(
         &self,
         batch: &M,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<bytes::Bytes, ExportError>> {
         let body = self.body(batch);
         let content_type = if self.json {
             "application/json"
@@ -106,12 +136,14 @@ impl HttpExporter {
         if self.gzip {
             request = request.header(CONTENT_ENCODING, "gzip");
         }
+        let client_auth = self.client_auth;
         Box::pin(async move {
             let request = request.body(body?);
-            let response = request.send().await.map_err(|e| classify_transport(&e))?;
+            let response = (request.send().await)
+                .map_err(|e| explain_tls(classify_transport(&e), client_auth))?;
             let status = response.status();
             if status.is_success() {
-                return Ok(());
+                return Ok(response.bytes().await.unwrap_or_default());
             }
             let retry_after = response
                 .headers()
@@ -133,13 +165,56 @@ impl HttpExporter {
     }
 }
 
+/// TLS towards the collector: the configured CA besides the system's roots, and the
+/// client certificate when one is configured (mTLS).
+fn tls_config(
+    mut builder: reqwest::ClientBuilder,
+    config: &OtlpConfig,
+) -> Result<reqwest::ClientBuilder, BuildError> {
+    if let Some(pem) = &config.certificate {
+        let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
+            BuildError::invalid(
+                "certificate",
+                "(PEM)",
+                format!("not a valid PEM certificate: {e}"),
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    if let Some(identity) = &config.client_identity {
+        let mut pem = identity.key.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(&identity.certificate);
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+            BuildError::invalid(
+                "client_certificate",
+                "(PEM)",
+                format!("not a valid PEM certificate and key: {e}"),
+            )
+        })?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
+}
+
+/// A handshake the collector refused for want of a client certificate, said so.
+fn explain_tls(error: ExportError, client_auth: bool) -> ExportError {
+    match missing_client_certificate(error.message(), client_auth) {
+        Some(message) => ExportError::new(ExportErrorKind::Unavailable, message),
+        None => error,
+    }
+}
+
 fn classify_transport(error: &reqwest::Error) -> ExportError {
     let kind = if error.is_timeout() {
         ExportErrorKind::Timeout
     } else if error.is_connect() {
         ExportErrorKind::Connect
-    } else {
+    } else if error.is_builder() {
         ExportErrorKind::Other
+    } else {
+        // Sent but not answered (the connection was cut): transient.
+        ExportErrorKind::Unavailable
     };
     // reqwest's Display hides the cause; the chain says what actually failed.
     let mut message = error.to_string();
@@ -180,6 +255,34 @@ fn classify_status(status: u16) -> ExportErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partial_success_is_read_from_protobuf_and_json_bodies() {
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+        let response = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: 7,
+                error_message: "too old".into(),
+            }),
+        };
+        let partly = Accepted::partial(7, "too old");
+        assert_eq!(accepted(&response.encode_to_vec(), false), partly);
+        let json = br#"{"partialSuccess":{"rejectedSpans":"7","errorMessage":"too old"}}"#;
+        assert_eq!(accepted(json, true), partly);
+        let number = br#"{"partialSuccess":{"rejectedSpans":7,"errorMessage":"too old"}}"#;
+        assert_eq!(accepted(number, true), partly);
+        for all in [&b""[..], b"{}", b"not json", br#"{"partialSuccess":{}}"#] {
+            assert_eq!(accepted(all, true), Accepted::all(), "{all:?}");
+        }
+        assert_eq!(accepted(b"", false), Accepted::all());
+        assert_eq!(
+            accepted(
+                &ExportTraceServiceResponse::default().encode_to_vec(),
+                false
+            ),
+            Accepted::all()
+        );
+    }
 
     #[test]
     fn statuses_are_classified_for_retry() {

@@ -1,4 +1,4 @@
-use super::{span_count, SpanExporter};
+use super::{span_count, Accepted, SpanExporter};
 use crate::error::ExportError;
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -117,7 +117,7 @@ impl SpanExporter for InMemoryExporter {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         let n = span_count(&batch);
         if let Some(requests) = &self.requests {
             if let Ok(mut requests) = requests.lock() {
@@ -125,6 +125,6 @@ impl SpanExporter for InMemoryExporter {
             }
         }
         self.spans.fetch_add(n, Ordering::AcqRel);
-        Box::pin(async { Ok(()) })
+        Box::pin(async { Ok(Accepted::all()) })
     }
 }

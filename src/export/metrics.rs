@@ -72,7 +72,10 @@ impl MetricsClient {
     ) -> BoxFuture<'static, Result<(), ExportError>> {
         match self {
             Self::Grpc(client) => client.export(request.clone()),
-            Self::Http(client) => client.post(request),
+            Self::Http(client) => {
+                let post = client.post(request);
+                Box::pin(async move { post.await.map(drop) })
+            }
         }
     }
 }

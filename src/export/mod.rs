@@ -13,13 +13,71 @@ pub(crate) mod grpc;
 pub(crate) mod http;
 mod memory;
 pub(crate) mod metrics;
+mod tls_probe;
 
 pub(crate) use endpoint::Protocol;
 pub use memory::InMemoryExporter;
 
 use crate::error::ExportError;
 use futures_util::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest,
+};
+
+/// What the collector accepted of a batch: all of it, or all but `rejected_spans`
+/// (OTLP partial success). Rejected spans are counted as dropped, reason `rejected`,
+/// and not retried.
+///
+/// ```
+/// use tracing_observer::export::Accepted;
+/// assert_eq!(Accepted::all().rejected_spans, 0);
+/// let partly = Accepted::partial(3, "attributes too long");
+/// assert_eq!((partly.rejected_spans, partly.message.as_deref()), (3, Some("attributes too long")));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Accepted {
+    /// Spans the collector did not keep (`partial_success.rejected_spans`).
+    pub rejected_spans: u64,
+    /// The collector's `partial_success.error_message`, when not empty.
+    pub message: Option<String>,
+}
+
+impl Accepted {
+    /// The whole batch was accepted.
+    ///
+    /// ```
+    /// assert_eq!(tracing_observer::export::Accepted::all(), Default::default());
+    /// ```
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// All but `rejected_spans` spans were accepted; `message` says why (may be empty).
+    ///
+    /// ```
+    /// let accepted = tracing_observer::export::Accepted::partial(2, "");
+    /// assert_eq!((accepted.rejected_spans, accepted.message), (2, None));
+    /// ```
+    pub fn partial(rejected_spans: u64, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            rejected_spans,
+            message: (!message.is_empty()).then_some(message),
+        }
+    }
+
+    /// From an OTLP response's `partial_success` (absent: all accepted; a negative
+    /// count reads as none).
+    pub(crate) fn from_partial_success(partial: Option<ExportTracePartialSuccess>) -> Self {
+        partial.map_or_else(Self::all, |p| {
+            Self::partial(
+                u64::try_from(p.rejected_spans).unwrap_or(0),
+                p.error_message,
+            )
+        })
+    }
+}
 
 /// Something that delivers batches of spans, driven by the observer's worker.
 ///
@@ -30,25 +88,26 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 ///
 /// ```
 /// use futures_util::future::BoxFuture;
-/// use tracing_observer::{ExportError, SpanExporter};
+/// use tracing_observer::{export::Accepted, ExportError, SpanExporter};
 /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
 ///
 /// struct Discard;
 ///
 /// impl SpanExporter for Discard {
-///     fn export(&self, _batch: ExportTraceServiceRequest) -> BoxFuture<'static, Result<(), ExportError>> {
-///         Box::pin(async { Ok(()) })
+///     fn export(&self, _batch: ExportTraceServiceRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+///         Box::pin(async { Ok(Accepted::all()) })
 ///     }
 /// }
 ///
 /// let builder = tracing_observer::Observer::builder().exporter(Discard);
 /// ```
 pub trait SpanExporter: Send + 'static {
-    /// Delivers one batch. An error counts the batch's spans as failed.
+    /// Delivers one batch. An error counts the batch's spans as failed; spans the
+    /// collector rejected in a partial success are counted as dropped (`rejected`).
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>>;
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>>;
 
     /// Releases resources at shutdown; the default does nothing.
     fn shutdown(&self) -> BoxFuture<'static, ()> {
@@ -60,7 +119,7 @@ impl SpanExporter for Box<dyn SpanExporter> {
     fn export(
         &self,
         batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         (**self).export(batch)
     }
 
@@ -100,6 +159,7 @@ pub(crate) fn otlp_exporter(
         compression: endpoint::Compression::None,
         timeout,
         certificate: None,
+        client_identity: None,
     };
     Ok(match protocol {
         Protocol::Grpc => Box::new(grpc::GrpcTarget::new(&config)?.connect()),

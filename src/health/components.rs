@@ -58,8 +58,17 @@ pub(crate) fn builtin(view: &PipelineView<'_>) -> Vec<ComponentHealth> {
         Some(format!("{len} of {capacity} spans queued")),
     ));
 
+    let rejected = view.stats.dropped.rejected;
     let exporter = match &view.last_export_failure {
         Some(error) => ComponentHealth::builtin("exporter", Unhealthy, Some(error.clone())),
+        None if rejected > 0 => ComponentHealth::builtin(
+            "exporter",
+            Degraded,
+            Some(format!(
+                "the collector rejected {rejected} spans (partial success): {}",
+                view.stats.last_rejection.as_deref().unwrap_or("no message")
+            )),
+        ),
         None => ComponentHealth::builtin("exporter", Healthy, None),
     };
     components.push(exporter);

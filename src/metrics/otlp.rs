@@ -570,7 +570,7 @@ mod tests {
         let Some(metric::Data::Sum(sum)) = &dropped.data else {
             panic!("{dropped:?}")
         };
-        assert_eq!(sum.data_points.len(), 8, "one per reason");
+        assert_eq!(sum.data_points.len(), 9, "one per reason");
         let duration = find(&metrics, "tracing_observer_export_duration_seconds");
         assert_eq!(duration.unit, "s");
         let Some(metric::Data::Histogram(h)) = &duration.data else {

@@ -41,12 +41,13 @@ const SPOOL_ERRORS: &str = "tracing_observer_spool_errors_total";
 pub(crate) const BREAKER_STATE: &str = "tracing_observer_breaker_state";
 
 /// The `reason` label values of dropped spans, as in [`DroppedSpans`](crate::DroppedSpans).
-const DROP_REASONS: [&str; 8] = [
+const DROP_REASONS: [&str; 9] = [
     "queue_full",
     "export_failed",
     "no_exporter",
     "spool_full",
     "spool_error",
+    "rejected",
     "shutdown",
     "error_lane_full",
     "span_too_large",
@@ -87,7 +88,7 @@ pub(crate) struct PipelineGauges {
 pub(crate) struct PipelineMetrics {
     recorded: Counter,
     exported: Counter,
-    dropped: [Counter; 8],
+    dropped: [Counter; 9],
     queue_bytes: Gauge,
     overhead_ratio: Gauge,
     sampling_factor: Gauge,
@@ -296,6 +297,7 @@ impl PipelineMetrics {
             d.no_exporter,
             d.spool_full,
             d.spool_error,
+            d.rejected,
             d.shutdown,
             d.error_lane_full,
             d.span_too_large,

@@ -22,7 +22,7 @@ mod worker;
 
 use crate::config::origin::Origin;
 use crate::config::{BatchConfig, Config, ExporterConfig};
-use crate::delivery::{CircuitBreaker, Delivery, DeliveryConfig, EXPORT_BREAKER};
+use crate::delivery::{CircuitBreaker, Delivery, DeliveryConfig, Reach, EXPORT_BREAKER};
 use crate::error::BuildError;
 use crate::export::console::ConsoleExporter;
 use crate::export::convert::RequestBuilder;
@@ -81,6 +81,8 @@ struct WorkerSetup {
     requests: RequestBuilder,
     exporter: ExporterFactory,
     delivery: DeliveryConfig,
+    /// Where the configured OTLP exporter connects, for the connection check.
+    reach: Reach,
     service_name: String,
     span_metrics: SpanMetricsConfig,
     resource_monitor: Box<dyn ResourceMonitor>,
@@ -141,6 +143,7 @@ impl Pipeline {
         let listener = (config.http_addr.as_ref())
             .map(|(addr, origin)| listen(*addr, origin))
             .transpose()?;
+        let custom_exporter = custom.exporter.is_some();
         let exporter = exporter_factory(custom.exporter, &config.exporter)?;
         let metrics_target = (config.metrics_export.as_ref())
             .map(MetricsTarget::new)
@@ -183,6 +186,10 @@ impl Pipeline {
             requests: RequestBuilder::new(&config.service_name, &config.resource_attributes),
             exporter,
             delivery: config.delivery,
+            reach: match (&custom_exporter, &config.exporter) {
+                (false, ExporterConfig::Otlp(otlp)) => reach(&otlp.endpoint),
+                _ => None,
+            },
             service_name: config.service_name,
             span_metrics: config.span_metrics,
             resource_monitor: (custom.resource_monitor)
@@ -311,7 +318,7 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
         }
         let spool_upkeep = (setup.delivery.spool.as_ref())
             .map(|spool| (spool.sync_interval, spool.cleanup_interval));
-        let delivery = open_delivery(&status, setup.delivery, exporter, &batch);
+        let delivery = open_delivery(&status, setup.delivery, setup.reach, exporter, &batch);
         let metrics_push = setup.metrics_target.map(|target| {
             let interval = target.interval();
             let context = MetricsContext {
@@ -350,14 +357,26 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
 fn open_delivery(
     status: &Status,
     config: DeliveryConfig,
+    reach: Reach,
     exporter: Option<Box<dyn SpanExporter>>,
     batch: &BatchConfig,
 ) -> Delivery {
     let stats = Arc::clone(&status.stats);
     let spool = config.spool.and_then(|config| {
-        Spool::open(config, Arc::clone(stats.spool()))
+        let dir = config.dir.clone();
+        let spool = Spool::open(config, Arc::clone(stats.spool()))
             .map_err(|e| stats.spool().error("opening the spool", &e))
+            .ok();
+        let open_mode = stats
+            .spool()
+            .dir_open_to_others
+            .lock()
             .ok()
+            .and_then(|m| *m);
+        if let Some(mode) = open_mode {
+            status.recorder.diagnostics.spool_not_private(&dir, mode);
+        }
+        spool
     });
     Delivery::new(
         exporter,
@@ -366,7 +385,15 @@ fn open_delivery(
         batch.export_timeout,
         spool,
         stats,
+        reach,
     )
+}
+
+/// `host:port` of an endpoint URL (an IPv6 host keeps its brackets).
+fn reach(endpoint: &url::Url) -> Reach {
+    let host = endpoint.host_str()?;
+    let port = endpoint.port_or_known_default()?;
+    Some(format!("{host}:{port}"))
 }
 
 /// The exporter, built on the worker thread (a gRPC channel needs its runtime).

@@ -7,8 +7,10 @@
 //! `dropped.shutdown`.
 //!
 //! Each batch goes through [`Delivery`] (retry, circuit breaker, spool). Spooled
-//! batches are replayed one at a time, oldest first, when nothing live is waiting
-//! (the replay branch comes last in the biased `select!`) and the breaker is not open.
+//! batches are replayed one at a time, oldest first, beside live exports (the replay
+//! branch comes last in the biased `select!`); a replay waits for the breaker itself.
+//! At shutdown, once the live batches are settled, spooled batches are replayed until
+//! the deadline while the collector takes them.
 //!
 //! Every record taken from the queue (and every tally of sampled-out spans) feeds
 //! the span metrics. Timed work — the partial batch, the overhead window, process
@@ -80,9 +82,6 @@ pub(super) struct Worker {
     recorder: Arc<Recorder>,
     delivery: Rc<Delivery>,
     replaying: FuturesUnordered<LocalBoxFuture<'static, bool>>,
-    /// After a failed replay, the next waits until then.
-    replay_after: Instant,
-    replay_failures: u32,
     requests: RequestBuilder,
     batch: BatchConfig,
     commands: UnboundedReceiver<Control>,
@@ -122,8 +121,6 @@ impl Worker {
             status: parts.status,
             delivery: Rc::new(delivery),
             replaying: FuturesUnordered::new(),
-            replay_after: Instant::now(),
-            replay_failures: 0,
             requests: parts.requests,
             pending: Vec::with_capacity(parts.batch.max_export_batch_size),
             batch: parts.batch,
@@ -176,9 +173,7 @@ impl Worker {
                     }
                 }
                 () = self.recorder.queue.wait_for_batch() => self.export_full_batches().await,
-                Some(delivered) = self.replaying.next(), if !self.replaying.is_empty() => {
-                    self.replayed(delivered);
-                }
+                Some(_) = self.replaying.next(), if !self.replaying.is_empty() => {}
             }
         }
     }
@@ -216,10 +211,10 @@ impl Worker {
         if let Some(push) = &mut self.metrics_push {
             push.finish(&self.status, deadline).await;
         }
-        // A replay in flight may end before the deadline (the collector may have its
-        // batch already); else it is abandoned, and its batch stays in the spool.
+        // Spooled batches go while the collector takes them; a replay cut off by the
+        // deadline is abandoned, and its batch stays in the spool.
         let wait = self.delivery.time_left().unwrap_or_default();
-        let _ = tokio::time::timeout(wait, self.finish_replay()).await;
+        let _ = tokio::time::timeout(wait, self.replay_until_refused()).await;
         self.replaying.clear();
         self.delivery.close();
         let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
@@ -279,10 +274,15 @@ impl Worker {
         }
     }
 
-    /// Waits for the replay in flight, if any, and counts its outcome.
-    async fn finish_replay(&mut self) {
-        while let Some(delivered) = self.replaying.next().await {
-            self.replayed(delivered);
+    /// At shutdown: finishes the replay under way, then replays one spooled batch
+    /// after another until one is not delivered (or none is left).
+    async fn replay_until_refused(&mut self) {
+        let mut delivered = true;
+        while let Some(done) = self.replaying.next().await {
+            delivered &= done;
+        }
+        while delivered && self.delivery.can_replay() {
+            delivered = Rc::clone(&self.delivery).replay_one().await;
         }
     }
 
@@ -290,21 +290,10 @@ impl Worker {
     fn start_replay(&mut self) {
         if self.replaying.is_empty()
             && self.in_flight.len() < self.batch.max_concurrent_exports
-            && Instant::now() >= self.replay_after
             && self.delivery.can_replay()
         {
             self.replaying
                 .push(Box::pin(Rc::clone(&self.delivery).replay_one()));
-        }
-    }
-
-    fn replayed(&mut self, delivered: bool) {
-        if delivered {
-            self.replay_failures = 0;
-        } else {
-            // Back off before the next try; the breaker decides when to really stop.
-            self.replay_failures = (self.replay_failures + 1).min(6);
-            self.replay_after = Instant::now() + Duration::from_millis(100 << self.replay_failures);
         }
     }
 

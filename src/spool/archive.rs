@@ -11,7 +11,7 @@ use std::path::Path;
 /// `compress`. The segment is deleted only once its archived copy is complete: a
 /// failed compression leaves no partial `.gz` behind.
 pub(super) fn archive(path: &Path, archive: &Path, compress: bool) -> io::Result<()> {
-    std::fs::create_dir_all(archive)?;
+    super::private::create_dir(archive)?;
     let Some(name) = path.file_name() else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -42,7 +42,13 @@ pub(super) fn archive(path: &Path, archive: &Path, compress: bool) -> io::Result
 /// Writes `from`, gzipped, to `to`.
 fn gzip(from: &Path, to: &Path) -> io::Result<()> {
     let mut input = File::open(from)?;
-    let output = BufWriter::new(File::create(to)?);
+    let output = BufWriter::new(
+        super::private::file_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(to)?,
+    );
     // Fast: this runs on the observer's worker thread, between exports.
     let mut encoder = GzEncoder::new(output, Compression::fast());
     io::copy(&mut input, &mut encoder)?;

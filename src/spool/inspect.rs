@@ -89,8 +89,10 @@ pub struct SpooledBatch {
 pub struct ReplaySummary {
     /// Batches the collector acknowledged (and that were deleted from the spool).
     pub batches: u64,
-    /// Spans in them.
+    /// Spans in them the collector kept.
     pub spans: u64,
+    /// Spans in them the collector rejected (OTLP partial success).
+    pub rejected_spans: u64,
     /// Batches left in the spool.
     pub remaining_batches: u64,
     /// Records skipped because their checksum or encoding was wrong: lost.
@@ -258,10 +260,12 @@ pub fn replay(
                 continue;
             };
             match tokio::time::timeout(timeout, exporter.export(request)).await {
-                Ok(Ok(())) => {
+                Ok(Ok(accepted)) => {
                     spool.ack(&batch);
                     summary.batches += 1;
-                    summary.spans += u64::from(batch.spans);
+                    let rejected = accepted.rejected_spans.min(u64::from(batch.spans));
+                    summary.spans += u64::from(batch.spans) - rejected;
+                    summary.rejected_spans += rejected;
                 }
                 Ok(Err(e)) => {
                     summary.error = Some(e.to_string());

@@ -5,7 +5,6 @@
 //! interval, which replays acknowledged batches again (duplicates, never a loss).
 
 use super::sync_dir;
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -30,7 +29,11 @@ pub(super) fn read(dir: &Path) -> (u64, u64) {
 /// that after a power loss the ledger is the old one or the new one, whole.
 pub(super) fn write(dir: &Path, (seq, offset): (u64, u64), durable: bool) -> io::Result<()> {
     let tmp = dir.join(LEDGER_TMP);
-    let mut file = File::create(&tmp)?;
+    let mut file = super::private::file_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
     file.write_all(format!("{seq} {offset}\n").as_bytes())?;
     if durable {
         file.sync_all()?;

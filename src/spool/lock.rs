@@ -4,7 +4,7 @@
 //! process dies (even by SIGKILL), so a crash never leaves a stale lock. The file
 //! holds the owner's pid, for error messages.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::path::Path;
 
@@ -23,7 +23,7 @@ impl DirLock {
     /// # Errors
     /// `WouldBlock` with the holder's pid when another process holds it; any I/O error.
     pub(crate) fn acquire(dir: &Path) -> io::Result<Self> {
-        let mut file = OpenOptions::new()
+        let mut file = super::private::file_options()
             .read(true)
             .write(true)
             .create(true)

@@ -29,6 +29,7 @@ mod archive;
 mod inspect;
 mod ledger;
 mod lock;
+mod private;
 mod recovery;
 pub(crate) mod segment;
 
@@ -38,7 +39,7 @@ pub use segment::format_unix_ms;
 use lock::DirLock;
 use segment::{encode, Frame, Kind, Reader, SegmentName, FLAG_PRIORITY, MAGIC};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -117,6 +118,8 @@ pub(crate) struct SpoolCounters {
     pub(crate) truncated_bytes: AtomicU64,
     pub(crate) evicted_spans: AtomicU64,
     pub(crate) expired_spans: AtomicU64,
+    /// Replayed spans the collector rejected (partial success).
+    pub(crate) replay_rejected: AtomicU64,
     pub(crate) archived_segments: AtomicU64,
     /// Unreadable segments renamed to `*.seg.bad`, and their bytes.
     pub(crate) set_aside_segments: AtomicU64,
@@ -126,6 +129,8 @@ pub(crate) struct SpoolCounters {
     pub(crate) last_error: Mutex<Option<String>>,
     /// The last append failed to write; cleared by the next that succeeds.
     pub(crate) writes_failing: AtomicBool,
+    /// The mode of a spool directory found open to others (group or world), at open.
+    pub(crate) dir_open_to_others: Mutex<Option<u32>>,
 }
 
 impl SpoolCounters {
@@ -209,7 +214,10 @@ impl Spool {
         config: SpoolConfig,
         counters: std::sync::Arc<SpoolCounters>,
     ) -> io::Result<Self> {
-        std::fs::create_dir_all(&config.dir)?;
+        let open_mode = private::create_dir(&config.dir)?;
+        if let (Some(mode), Ok(mut slot)) = (open_mode, counters.dir_open_to_others.lock()) {
+            *slot = Some(mode);
+        }
         let lock = DirLock::acquire(&config.dir)?;
         let cursor = ledger::read(&config.dir);
         let mut spool = Self {
@@ -357,7 +365,7 @@ impl Spool {
             self.seal(kind);
             let name = SegmentName::new(self.next_seq, now, kind);
             let path = name.path(&self.config.dir);
-            let mut file = OpenOptions::new()
+            let mut file = private::file_options()
                 .create_new(true)
                 .append(true)
                 .open(&path)?;

@@ -321,3 +321,82 @@ fn replay_reports_what_it_could_not_send_because_it_was_damaged() {
     assert_eq!(summary.lost_bytes, second_len);
     std::fs::remove_dir_all(&config.dir).unwrap();
 }
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_spool_is_private_to_the_user() {
+    let mut config = config("private");
+    config.dir = config.dir.join("nested");
+    let archive = config.dir.with_file_name("archive");
+    config.archive_dir = Some(archive.clone());
+    let counters = Arc::new(SpoolCounters::default());
+    let mut spool = Spool::open(config.clone(), Arc::clone(&counters)).unwrap();
+    // Two batches in the first segment, one acknowledged (the ledger is written);
+    // one past retention in the second (archived by the cleanup below).
+    for i in 0..2 {
+        (spool.append(&[i; 10], 1, Kind::Priority, SystemTime::now())).unwrap();
+    }
+    let old = SystemTime::now() - DEFAULT_RETENTION - Duration::from_secs(3600);
+    spool.append(&[3; 10], 1, Kind::Normal, old).unwrap();
+    let replay = spool.next_replay().unwrap();
+    spool.ack(&replay);
+    spool.sync();
+    assert_eq!(mode(&config.dir), 0o700, "the directory");
+    assert_eq!(
+        mode(config.dir.parent().unwrap()),
+        0o700,
+        "a parent it created"
+    );
+    let files: Vec<_> = std::fs::read_dir(&config.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with("LOCK")), "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("REPLAY")), "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "seg")),
+        "{files:?}"
+    );
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    spool.cleanup(SystemTime::now());
+    assert_eq!(mode(&archive), 0o700, "the archive directory");
+    let archived: Vec<_> = std::fs::read_dir(&archive)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!archived.is_empty());
+    for file in &archived {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    assert_eq!(*counters.dir_open_to_others.lock().unwrap(), None);
+    drop(spool);
+    std::fs::remove_dir_all(config.dir.parent().unwrap()).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn an_existing_open_directory_is_used_as_it_is_and_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let config = config("open-dir");
+    std::fs::create_dir_all(&config.dir).unwrap();
+    std::fs::set_permissions(&config.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let counters = Arc::new(SpoolCounters::default());
+    let mut spool = Spool::open(config.clone(), Arc::clone(&counters)).unwrap();
+    spool
+        .append(&[1; 10], 1, Kind::Normal, SystemTime::now())
+        .unwrap();
+    assert_eq!(mode(&config.dir), 0o755, "left as it was");
+    assert_eq!(*counters.dir_open_to_others.lock().unwrap(), Some(0o755));
+    drop(spool);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}

@@ -23,7 +23,10 @@ impl tracing_observer::SpanExporter for Failing {
     fn export(
         &self,
         _: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
-    ) -> futures_util::future::BoxFuture<'static, Result<(), tracing_observer::ExportError>> {
+    ) -> futures_util::future::BoxFuture<
+        'static,
+        Result<tracing_observer::export::Accepted, tracing_observer::ExportError>,
+    > {
         Box::pin(async {
             Err(tracing_observer::ExportError::new(
                 tracing_observer::ExportErrorKind::Unavailable,
@@ -324,14 +327,18 @@ impl tracing_observer::SpanExporter for Slow {
         _batch: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
     ) -> std::pin::Pin<
         Box<
-            dyn std::future::Future<Output = Result<(), tracing_observer::ExportError>>
-                + Send
+            dyn std::future::Future<
+                    Output = Result<
+                        tracing_observer::export::Accepted,
+                        tracing_observer::ExportError,
+                    >,
+                > + Send
                 + 'static,
         >,
     > {
         Box::pin(async {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            Ok(())
+            Ok(tracing_observer::export::Accepted::all())
         })
     }
 }

@@ -13,7 +13,10 @@ impl tracing_observer::SpanExporter for Gate {
     fn export(
         &self,
         batch: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
-    ) -> futures_util::future::BoxFuture<'static, Result<(), tracing_observer::ExportError>> {
+    ) -> futures_util::future::BoxFuture<
+        'static,
+        Result<tracing_observer::export::Accepted, tracing_observer::ExportError>,
+    > {
         let open = self.open.clone();
         let inner = self.inner.export(batch);
         Box::pin(async move {

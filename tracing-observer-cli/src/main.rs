@@ -3,7 +3,7 @@
 //! ```text
 //! tracing-observer spool stats DIR [--json]
 //! tracing-observer spool show DIR [--errors] [--trace ID] [--service S] [--limit N]
-//! tracing-observer spool replay DIR --endpoint URL [--protocol grpc|http/protobuf]
+//! tracing-observer spool replay DIR [--endpoint URL] [--protocol grpc|http/protobuf]
 //! tracing-observer spool export DIR --format otlp-json > spans.jsonl
 //! ```
 //!
@@ -12,6 +12,7 @@
 //! (`gunzip` it first).
 
 mod show;
+mod target;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -72,12 +73,13 @@ enum SpoolCommand {
     Replay {
         /// The spool directory.
         dir: PathBuf,
-        /// The collector's OTLP endpoint (`http://host:4317`).
+        /// The collector's OTLP endpoint (`http://host:4317`); default:
+        /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`.
         #[arg(long)]
-        endpoint: String,
-        /// The transport.
-        #[arg(long, value_enum, default_value_t = Transport::Grpc)]
-        protocol: Transport,
+        endpoint: Option<String>,
+        /// The transport; default: `OTEL_EXPORTER_OTLP_{TRACES_,}PROTOCOL`, else grpc.
+        #[arg(long, value_enum)]
+        protocol: Option<Transport>,
         /// Timeout of each request, in seconds.
         #[arg(long, default_value_t = 10)]
         timeout: u64,
@@ -156,16 +158,30 @@ fn run(command: SpoolCommand) -> Result<ExitCode, String> {
             protocol,
             timeout,
         } => {
-            let protocol = match protocol {
+            let protocol = protocol.map(|p| match p {
                 Transport::Grpc => Protocol::Grpc,
                 Transport::HttpProtobuf => Protocol::HttpProtobuf,
-            };
-            let done = spool::replay(&dir, &endpoint, protocol, Duration::from_secs(timeout))
+            });
+            let target = target::resolve(endpoint, protocol, |name| std::env::var(name).ok())?;
+            if target.source != "--endpoint" {
+                eprintln!(
+                    "tracing-observer: replaying to {} (from {})",
+                    target.endpoint, target.source
+                );
+            }
+            let timeout = Duration::from_secs(timeout);
+            let done = spool::replay(&dir, &target.endpoint, target.protocol, timeout)
                 .map_err(|e| e.to_string())?;
             println!(
                 "replayed {} batches ({} spans); {} left",
                 done.batches, done.spans, done.remaining_batches
             );
+            if done.rejected_spans > 0 {
+                eprintln!(
+                    "tracing-observer: the collector rejected {} of the replayed spans (partial success)",
+                    done.rejected_spans
+                );
+            }
             warn_damage(done.corrupt_records, done.lost_bytes);
             if done.set_aside_segments > 0 {
                 eprintln!(

@@ -72,6 +72,24 @@ pub enum Behavior {
         /// The delay asked for.
         retry_after: Duration,
     },
+    /// Record the request and answer success with an OTLP partial success: half of
+    /// its spans (rounded down) rejected, with [`PARTIAL_SUCCESS_MESSAGE`]; in JSON the
+    /// count is a string, as proto3 JSON writes an int64.
+    PartialSuccess,
+}
+
+/// The `error_message` of [`Behavior::PartialSuccess`] answers.
+pub const PARTIAL_SUCCESS_MESSAGE: &str = "the test receiver rejects half of each request";
+
+/// The spans a [`Behavior::PartialSuccess`] answer rejects of `request`.
+pub fn rejected_by_partial_success(request: &ExportTraceServiceRequest) -> u64 {
+    let spans: usize = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    spans as u64 / 2
 }
 
 /// One trace export call that reached the receiver.

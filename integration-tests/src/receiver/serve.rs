@@ -15,14 +15,16 @@ impl TraceService for GrpcService {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         match self.shared.begin_attempt() {
-            Behavior::Accept => {
+            behavior @ (Behavior::Accept | Behavior::PartialSuccess) => {
                 let headers = header_pairs(&request.metadata().clone().into_headers());
+                let request = request.into_inner();
+                let response = trace_response(behavior, &request);
                 self.shared.record(ReceivedRequest {
                     transport: Transport::Grpc,
                     headers,
-                    request: request.into_inner(),
+                    request,
                 });
-                Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+                Ok(tonic::Response::new(response))
             }
             Behavior::Hang => std::future::pending().await,
             refusal => Err(grpc_refusal(refusal)),
@@ -37,7 +39,7 @@ impl MetricsService for GrpcService {
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         match self.shared.behavior() {
-            Behavior::Accept => {
+            Behavior::Accept | Behavior::PartialSuccess => {
                 let headers = header_pairs(&request.metadata().clone().into_headers());
                 self.shared.lock_metrics().push(ReceivedMetrics {
                     transport: Transport::Grpc,
@@ -50,6 +52,20 @@ impl MetricsService for GrpcService {
             refusal => Err(grpc_refusal(refusal)),
         }
     }
+}
+
+/// The answer to an accepted trace export: empty, or a partial success.
+fn trace_response(
+    behavior: Behavior,
+    request: &ExportTraceServiceRequest,
+) -> ExportTraceServiceResponse {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+    let partial_success =
+        (behavior == Behavior::PartialSuccess).then(|| ExportTracePartialSuccess {
+            rejected_spans: i64::try_from(rejected_by_partial_success(request)).unwrap_or(i64::MAX),
+            error_message: PARTIAL_SUCCESS_MESSAGE.to_owned(),
+        });
+    ExportTraceServiceResponse { partial_success }
 }
 
 /// The gRPC status a refusing behaviour answers with.
@@ -136,7 +152,7 @@ async fn handle_http(
         shared.begin_attempt()
     };
     match behavior {
-        Behavior::Accept => {}
+        Behavior::Accept | Behavior::PartialSuccess => {}
         Behavior::Unavailable => {
             return Ok(http_error(
                 http::StatusCode::SERVICE_UNAVAILABLE,
@@ -240,16 +256,26 @@ async fn handle_http(
         Ok(request) => request,
         Err(e) => return Ok(http_error(http::StatusCode::BAD_REQUEST, e)),
     };
+    let response = trace_response(behavior, &request);
     shared.record(ReceivedRequest {
         transport,
         headers,
         request,
     });
-
-    Ok(http_accepted(
-        json,
-        ExportTraceServiceResponse::default().encode_to_vec(),
-    ))
+    match response.partial_success {
+        Some(partial) if json => {
+            let body = serde_json::json!({"partialSuccess": {
+                "rejectedSpans": partial.rejected_spans.to_string(),
+                "errorMessage": partial.error_message,
+            }});
+            Ok(http_response(
+                http::StatusCode::OK,
+                "application/json",
+                Bytes::from(body.to_string()),
+            ))
+        }
+        _ => Ok(http_accepted(json, response.encode_to_vec())),
+    }
 }
 
 /// An OTLP/HTTP success: an empty JSON object, or the encoded empty `response`.

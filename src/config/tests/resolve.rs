@@ -210,6 +210,7 @@ fn the_export_breaker_opens_on_the_failure_rate() {
     assert_eq!(
         with_rate.config(),
         &crate::delivery::BreakerConfig::default()
+            .probe_interval(crate::delivery::EXPORT_PROBE_INTERVAL)
             .failure_threshold(2)
             .failure_rate(0.5, 10)
             .window(Duration::from_secs(30))

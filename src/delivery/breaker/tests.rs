@@ -121,3 +121,41 @@ fn trip_reset_and_wrapped_calls() {
     let json = serde_json::to_value(&s).unwrap();
     assert_eq!(json["state"], "CLOSED");
 }
+
+#[test]
+fn with_a_probe_interval_failed_probes_double_the_open_time_up_to_the_timeout() {
+    let config = BreakerConfig::default()
+        .failure_threshold(1)
+        .open_timeout(Duration::from_secs(1))
+        .probe_interval(Duration::from_millis(250));
+    let b = CircuitBreaker::new("t", config);
+    let mut now = Instant::now();
+    fail(&b, now);
+    for open_ms in [250, 500, 1000, 1000] {
+        let left = b.try_acquire_at(now).unwrap_err();
+        assert_eq!(left, Duration::from_millis(open_ms));
+        now += left;
+        assert_eq!(b.state_at(now), BreakerState::HalfOpen);
+        fail(&b, now);
+    }
+    now += Duration::from_secs(1);
+    succeed(&b, now);
+    assert_eq!(b.state_at(now), BreakerState::Closed);
+    fail(&b, now);
+    assert_eq!(
+        b.try_acquire_at(now).unwrap_err(),
+        Duration::from_millis(250),
+        "closing starts the schedule again"
+    );
+}
+
+#[test]
+fn allow_probe_half_opens_an_open_breaker_at_once() {
+    let b = CircuitBreaker::new("t", BreakerConfig::default());
+    b.trip();
+    assert!(b.open_left().is_some());
+    b.allow_probe();
+    assert_eq!(b.open_left(), None);
+    b.try_acquire().expect("a probe").success();
+    assert_eq!(b.state(), BreakerState::Closed);
+}
