@@ -215,7 +215,8 @@ impl Baggage {
     ///
     /// ```
     /// use tracing_observer::context::Baggage;
-    /// let keys: Vec<&str> = Baggage::from_header("a=1,b=2").iter().map(|(k, _)| k).collect();
+    /// let baggage = Baggage::from_header("a=1,b=2");
+    /// let keys: Vec<&str> = baggage.iter().map(|(k, _)| k).collect();
     /// assert_eq!(keys, ["a", "b"]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
