@@ -128,11 +128,13 @@ impl ObserverSpanExt for tracing::Span {
                     }
                     record.baggage = shared;
                 }
-                None => match shared {
-                    Some(baggage) => extensions.replace(SpanBaggage(baggage)),
-                    None => extensions.remove::<SpanBaggage>(),
+                None => {
+                    // The previous baggage, if any, is dropped here.
+                    let _previous = match shared {
+                        Some(baggage) => extensions.replace(SpanBaggage(baggage)),
+                        None => extensions.remove::<SpanBaggage>(),
+                    };
                 }
-                .map_or((), drop),
             }
             Some(())
         })

@@ -44,7 +44,7 @@ fn b3_refuses_invalid_and_hostile_values() {
         String::new(),
         "0".into(),
         "1".into(),
-        format!("{TRACE}"),
+        TRACE.to_string(),
         format!("{TRACE}-{SPAN}-2"),
         format!("{TRACE}-{SPAN}-1-nothex0000000000"),
         format!("{TRACE}-{SPAN}-1-05e3ac9a4f6e3b90-extra"),
