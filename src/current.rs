@@ -23,7 +23,7 @@
 //! ids the spans would be exported with if an error kept them.
 
 use crate::ids::{SpanId, TraceId};
-use crate::propagation::SpanContext;
+use crate::propagation::{Baggage, SpanContext};
 use crate::span_ext::ObserverSpanExt;
 
 /// The context (trace id, span id, flags, `tracestate`) of [`tracing::Span::current`].
@@ -60,6 +60,19 @@ pub fn current_trace_id() -> Option<TraceId> {
 /// ```
 pub fn current_span_id() -> Option<SpanId> {
     current_span_context().map(|cx| cx.span_id())
+}
+
+/// The baggage of the current span: what the request brought (the `baggage` header,
+/// Jaeger's `uberctx-*`) or the application set, and what calls made here carry on.
+///
+/// ```
+/// let _entered = tracing::info_span!("work").entered();
+/// if let Some(tenant) = tracing_observer::context::baggage().and_then(|b| b.get("tenant").map(str::to_owned)) {
+///     tracing::info!(%tenant, "for a tenant");
+/// }
+/// ```
+pub fn baggage() -> Option<Baggage> {
+    tracing::Span::current().baggage()
 }
 
 #[cfg(test)]

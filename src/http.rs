@@ -1,15 +1,25 @@
-//! W3C trace context in HTTP headers and gRPC metadata.
+//! Trace context and baggage in HTTP headers and gRPC metadata.
 //!
-//! [`extract`] reads `traceparent` / `tracestate` from an [`http::HeaderMap`] (what
-//! axum, hyper and reqwest use) and [`inject`] writes them; [`extract_metadata`] and
+//! [`extract`] reads the remote parent from an [`http::HeaderMap`] (what axum, hyper
+//! and reqwest use) and [`inject`] writes a context; [`extract_metadata`] and
 //! [`inject_metadata`] do the same for tonic's [`MetadataMap`]. With the `tower`
 //! feature, [`crate::tower`] has middleware that does it for every request.
 //!
-//! Invalid headers are ignored as the W3C Trace Context spec asks: a `traceparent`
-//! with a wrong version, length or separator, uppercase or non-hex digits, all-zero
-//! ids, or more than one `traceparent` header yields `None` (the request starts a new
-//! trace); a malformed `tracestate` is dropped while the `traceparent` is kept.
-//! Nothing here panics on hostile input.
+//! The header formats are the process-wide [`Propagators`]
+//! ([`context::propagators`](crate::context::propagators)): the ones the last
+//! [`Observer`](crate::Observer) built was configured with (`OTEL_PROPAGATORS`), else
+//! `tracecontext,baggage`. Extraction tries each format in order and keeps the first
+//! valid trace context, with the baggage of every baggage format (`baggage`,
+//! `uberctx-*`) attached; injection writes every format. [`extract_with`] and
+//! [`inject_with`] take the formats explicitly.
+//!
+//! Invalid headers are ignored as the specs ask: a `traceparent` with a wrong version,
+//! length or separator, uppercase or non-hex digits, all-zero ids, or more than one
+//! `traceparent` header yields `None` (the request starts a new trace); a malformed
+//! `tracestate` is dropped while the `traceparent` is kept; B3 and Jaeger values with
+//! a wrong length, field count or zero id are refused; baggage over the W3C limits
+//! (8192 bytes, 180 entries) is refused, malformed entries skipped. Nothing here
+//! panics on hostile input.
 //!
 //! ```
 //! use http::HeaderMap;
@@ -18,19 +28,22 @@
 //! let mut incoming = HeaderMap::new();
 //! incoming.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
 //! incoming.insert("tracestate", "congo=t61rcWkgMzE".parse().unwrap());
+//! incoming.insert("baggage", "tenant=acme".parse().unwrap());
 //! let remote = extract(&incoming).expect("a valid traceparent");
 //! assert_eq!(remote.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+//! assert_eq!(remote.baggage().unwrap().get("tenant"), Some("acme"));
 //!
 //! let mut outgoing = HeaderMap::new();
 //! inject(&remote, &mut outgoing);
 //! assert_eq!(outgoing["tracestate"], "congo=t61rcWkgMzE");
+//! assert_eq!(outgoing["baggage"], "tenant=acme");
 //! ```
 //!
 //! [`http::HeaderMap`]: ::http::HeaderMap
 
-use crate::propagation::SpanContext;
-use ::http::header::{HeaderMap, HeaderValue};
-use tonic::metadata::{MetadataMap, MetadataValue};
+use crate::propagation::{propagators, Baggage, Carrier, Propagators, SpanContext};
+use ::http::header::{HeaderMap, HeaderName, HeaderValue};
+use tonic::metadata::{KeyRef, MetadataKey, MetadataMap, MetadataValue};
 
 /// The W3C `traceparent` header name.
 ///
@@ -41,7 +54,7 @@ use tonic::metadata::{MetadataMap, MetadataValue};
 /// inject(&cx, &mut headers);
 /// assert_eq!(headers[TRACEPARENT], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 /// ```
-pub const TRACEPARENT: &str = "traceparent";
+pub const TRACEPARENT: &str = crate::propagation::TRACEPARENT;
 /// The W3C `tracestate` header name.
 ///
 /// ```
@@ -51,13 +64,24 @@ pub const TRACEPARENT: &str = "traceparent";
 /// inject(&cx, &mut headers);
 /// assert_eq!(headers[TRACESTATE], "congo=t61rcWkgMzE");
 /// ```
-pub const TRACESTATE: &str = "tracestate";
-/// The most `tracestate` list members the W3C spec allows.
-const MAX_TRACE_STATE_MEMBERS: usize = 32;
-
-/// Reads the remote parent from `traceparent` and `tracestate` headers.
+pub const TRACESTATE: &str = crate::propagation::TRACESTATE;
+/// The W3C `baggage` header name.
 ///
-/// Returns `None` when there is no `traceparent`, more than one, or an invalid one.
+/// ```
+/// use tracing_observer::{context::Baggage, http::{inject, BAGGAGE}, SpanContext};
+/// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap()
+///     .with_baggage(Baggage::from_header("tenant=acme"));
+/// let mut headers = http::HeaderMap::new();
+/// inject(&cx, &mut headers);
+/// assert_eq!(headers[BAGGAGE], "tenant=acme");
+/// ```
+pub const BAGGAGE: &str = crate::propagation::BAGGAGE;
+
+/// Reads the remote parent from the headers, in the process-wide formats (by default
+/// `traceparent` / `tracestate`, with the `baggage` attached).
+///
+/// Returns `None` when no format finds a valid context (more than one `traceparent`
+/// is invalid, for one).
 ///
 /// ```
 /// use http::HeaderMap;
@@ -66,12 +90,41 @@ const MAX_TRACE_STATE_MEMBERS: usize = 32;
 /// assert!(tracing_observer::http::extract(&headers).is_none(), "uppercase hex is invalid");
 /// ```
 pub fn extract(headers: &HeaderMap) -> Option<SpanContext> {
-    let parent = single_ascii(headers.get_all(TRACEPARENT).iter().map(HeaderValue::to_str))?;
-    let state = joined(headers.get_all(TRACESTATE).iter().map(HeaderValue::to_str));
-    Some(with_state(SpanContext::from_traceparent(parent)?, state))
+    extract_with(&propagators(), headers)
 }
 
-/// Writes `cx` as `traceparent` (and `tracestate`, or removes a stale one) into `headers`.
+/// [`extract`] with these formats instead of the process-wide ones.
+///
+/// ```
+/// use tracing_observer::{context::Propagators, http::extract_with};
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1".parse().unwrap());
+/// let b3: Propagators = "b3".parse().unwrap();
+/// let cx = extract_with(&b3, &headers).unwrap();
+/// assert_eq!(cx.trace_id().to_string(), "80f198ee56343ba864fe8b2a57d3eff7");
+/// assert!(extract_with(&Propagators::default(), &headers).is_none());
+/// ```
+pub fn extract_with(propagators: &Propagators, headers: &HeaderMap) -> Option<SpanContext> {
+    propagators.extract(headers).into_context()
+}
+
+/// The incoming baggage alone, in the process-wide formats: for a request that
+/// carries baggage but no trace context.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("baggage", "tenant=acme".parse().unwrap());
+/// assert!(tracing_observer::http::extract(&headers).is_none());
+/// let baggage = tracing_observer::http::extract_baggage(&headers).unwrap();
+/// assert_eq!(baggage.get("tenant"), Some("acme"));
+/// ```
+pub fn extract_baggage(headers: &HeaderMap) -> Option<Baggage> {
+    propagators().extract(headers).baggage
+}
+
+/// Writes `cx` (and its baggage) into `headers` in the process-wide formats; with
+/// the default, `traceparent`, `tracestate` and `baggage` (a stale `tracestate` or
+/// `baggage` is removed).
 ///
 /// ```
 /// use http::HeaderMap;
@@ -84,14 +137,23 @@ pub fn extract(headers: &HeaderMap) -> Option<SpanContext> {
 /// assert!(headers.get("tracestate").is_none());
 /// ```
 pub fn inject(cx: &SpanContext, headers: &mut HeaderMap) {
-    // Lowercase hex and dashes: always a valid header value.
-    if let Ok(parent) = HeaderValue::from_str(&cx.to_traceparent()) {
-        headers.insert(TRACEPARENT, parent);
-    }
-    match cx.trace_state().and_then(|s| HeaderValue::from_str(s).ok()) {
-        Some(state) => headers.insert(TRACESTATE, state),
-        None => headers.remove(TRACESTATE),
-    };
+    inject_with(&propagators(), cx, headers);
+}
+
+/// [`inject`] with these formats instead of the process-wide ones.
+///
+/// ```
+/// use tracing_observer::{context::Propagators, http::inject_with, SpanContext};
+/// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+/// let mut headers = http::HeaderMap::new();
+/// inject_with(&"b3multi,jaeger".parse().unwrap(), &cx, &mut headers);
+/// assert_eq!(headers["x-b3-traceid"], "4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert_eq!(headers["x-b3-sampled"], "1");
+/// assert_eq!(headers["uber-trace-id"], "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:01");
+/// assert!(headers.get("traceparent").is_none());
+/// ```
+pub fn inject_with(propagators: &Propagators, cx: &SpanContext, headers: &mut HeaderMap) {
+    propagators.inject(cx, headers);
 }
 
 /// Reads the remote parent from gRPC request metadata (tonic), as [`extract`] does.
@@ -104,9 +166,7 @@ pub fn inject(cx: &SpanContext, headers: &mut HeaderMap) {
 /// assert_eq!(cx.span_id().to_string(), "00f067aa0ba902b7");
 /// ```
 pub fn extract_metadata(metadata: &MetadataMap) -> Option<SpanContext> {
-    let parent = single_ascii(metadata.get_all(TRACEPARENT).iter().map(|v| v.to_str()))?;
-    let state = joined(metadata.get_all(TRACESTATE).iter().map(|v| v.to_str()));
-    Some(with_state(SpanContext::from_traceparent(parent)?, state))
+    propagators().extract(metadata).into_context()
 }
 
 /// Writes `cx` into gRPC request metadata (tonic), as [`inject`] does.
@@ -120,52 +180,72 @@ pub fn extract_metadata(metadata: &MetadataMap) -> Option<SpanContext> {
 /// assert_eq!(request.metadata().get("traceparent").unwrap(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
 /// ```
 pub fn inject_metadata(cx: &SpanContext, metadata: &mut MetadataMap) {
-    if let Ok(parent) = MetadataValue::try_from(cx.to_traceparent()) {
-        metadata.insert(TRACEPARENT, parent);
+    propagators().inject(cx, metadata);
+}
+
+impl Carrier for HeaderMap {
+    fn values(&self, name: &str) -> Vec<Option<&str>> {
+        self.get_all(name).iter().map(|v| v.to_str().ok()).collect()
     }
-    match cx
-        .trace_state()
-        .and_then(|s| MetadataValue::try_from(s).ok())
-    {
-        Some(state) => metadata.insert(TRACESTATE, state),
-        None => metadata.remove(TRACESTATE),
-    };
-}
 
-/// The one header value, if there is exactly one and it is visible ASCII.
-fn single_ascii<'a, E>(mut values: impl Iterator<Item = Result<&'a str, E>>) -> Option<&'a str> {
-    let first = values.next()?.ok()?;
-    values.next().is_none().then_some(first)
-}
+    fn names_with_prefix(&self, prefix: &str) -> Vec<String> {
+        self.keys()
+            .map(HeaderName::as_str)
+            .filter(|name| name.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
 
-/// Repeated `tracestate` headers form one list, joined with commas (RFC 9110 §5.3);
-/// a list with a non-ASCII value or too many members is dropped.
-fn joined<'a, E>(values: impl Iterator<Item = Result<&'a str, E>>) -> Option<String> {
-    let mut list = String::new();
-    let mut members = 0;
-    for value in values {
-        for member in value.ok()?.split(',').map(str::trim) {
-            if member.is_empty() {
-                continue;
-            }
-            let (key, val) = member.split_once('=')?;
-            if key.is_empty() || val.is_empty() {
-                return None;
-            }
-            members += 1;
-            if !list.is_empty() {
-                list.push(',');
-            }
-            list.push_str(member);
+    fn set(&mut self, name: &'static str, value: String) {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            self.insert(name, value);
         }
     }
-    (members > 0 && members <= MAX_TRACE_STATE_MEMBERS).then_some(list)
+
+    fn set_named(&mut self, name: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            self.insert(name, value);
+        }
+    }
+
+    fn remove(&mut self, name: &'static str) {
+        HeaderMap::remove(self, name);
+    }
 }
 
-fn with_state(cx: SpanContext, state: Option<String>) -> SpanContext {
-    match state {
-        Some(state) => cx.with_trace_state(&state),
-        None => cx,
+impl Carrier for MetadataMap {
+    fn values(&self, name: &str) -> Vec<Option<&str>> {
+        self.get_all(name).iter().map(|v| v.to_str().ok()).collect()
+    }
+
+    fn names_with_prefix(&self, prefix: &str) -> Vec<String> {
+        self.keys()
+            .filter_map(|key| match key {
+                KeyRef::Ascii(key) => Some(key.as_str()),
+                KeyRef::Binary(_) => None,
+            })
+            .filter(|name| name.starts_with(prefix))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn set(&mut self, name: &'static str, value: String) {
+        if let Ok(value) = MetadataValue::try_from(value) {
+            self.insert(name, value);
+        }
+    }
+
+    fn set_named(&mut self, name: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            MetadataKey::from_bytes(name.as_bytes()),
+            MetadataValue::try_from(value),
+        ) {
+            self.insert(name, value);
+        }
+    }
+
+    fn remove(&mut self, name: &'static str) {
+        MetadataMap::remove(self, name);
     }
 }
 

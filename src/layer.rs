@@ -12,12 +12,13 @@
 use crate::clock::{self, Nanos};
 use crate::entered;
 use crate::ids::{SpanId, TraceId};
-use crate::propagation::SpanContext;
+use crate::propagation::{Baggage, SpanContext};
 use crate::record::fields::{
     capture_event, capture_span_fields, is_error_event, names_remote_parent, records_error,
     remote_parent,
 };
-use crate::record::{Lineage, SpanRecord, Timing};
+use crate::record::policy::{Verdict, REDACTED};
+use crate::record::{Attribute, Lineage, SpanRecord, Timing, Value};
 use crate::recorder::Recorder;
 use crate::sampling::{Lookup, SampledOutTable};
 use crate::tally::Handoff;
@@ -48,6 +49,8 @@ const SAMPLED: u8 = 0x01;
 #[derive(Clone)]
 pub struct ObserverLayer {
     recorder: Option<Arc<Recorder>>,
+    /// The baggage keys recorded as attributes (`OBSERVER_BAGGAGE_ATTRIBUTES`).
+    baggage_attributes: Arc<[&'static str]>,
 }
 
 impl std::fmt::Debug for ObserverLayer {
@@ -61,9 +64,44 @@ impl std::fmt::Debug for ObserverLayer {
 /// The remote parent of a sampled-out local root, kept in case the root is promoted.
 struct RemoteParent(SpanContext);
 
+/// The baggage given to a span head sampling dropped (a recorded span holds it in its
+/// record): its sampled-out descendants propagate it, a promotion records it.
+pub(crate) struct SpanBaggage(pub(crate) Arc<Baggage>);
+
 impl ObserverLayer {
-    pub(crate) fn new(recorder: Option<Arc<Recorder>>) -> Self {
-        Self { recorder }
+    pub(crate) fn new(
+        recorder: Option<Arc<Recorder>>,
+        baggage_attributes: Arc<[&'static str]>,
+    ) -> Self {
+        Self {
+            recorder,
+            baggage_attributes,
+        }
+    }
+
+    /// Records the configured baggage keys that `baggage` holds as attributes of
+    /// `record`, through the field policy and the attribute limits.
+    pub(crate) fn record_baggage(&self, record: &mut SpanRecord, baggage: &Baggage) {
+        let Some(recorder) = self.recorder.as_deref() else {
+            return;
+        };
+        for &key in self.baggage_attributes.iter() {
+            let Some(value) = baggage.get(key) else {
+                continue;
+            };
+            let value = match recorder.policy.verdict(key) {
+                Verdict::Keep => {
+                    let mut end = value.len().min(recorder.limits.max_value_bytes);
+                    while !value.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    Value::Str(value[..end].into())
+                }
+                Verdict::Redact => Value::Static(REDACTED),
+                Verdict::Omit => continue,
+            };
+            record.set_attribute(Attribute { key, value }, &recorder.limits);
+        }
     }
 
     #[inline]
@@ -99,9 +137,16 @@ impl ObserverLayer {
             return None;
         };
         let span_id = SpanId::derived(span.id().into_u64(), start);
+        // The nearest baggage given to a span on the way up.
+        let mut baggage = None;
         for ancestor in span.scope() {
+            if baggage.is_none() {
+                baggage = (ancestor.extensions().get::<SpanBaggage>()).map(|b| b.0.clone());
+            }
             if let Some(remote) = ancestor.extensions().get::<RemoteParent>() {
-                let cx = SpanContext::new(remote.0.trace_id(), span_id).with_trace_flags(0);
+                let cx = SpanContext::new(remote.0.trace_id(), span_id)
+                    .with_trace_flags(0)
+                    .with_shared_baggage(baggage.or_else(|| remote.0.shared_baggage()));
                 return Some(match remote.0.trace_state() {
                     Some(state) => cx.with_trace_state(state),
                     None => cx,
@@ -114,7 +159,8 @@ impl ObserverLayer {
                     ..
                 } => {
                     let trace_id = TraceId::derived(ancestor.id().into_u64(), start);
-                    return Some(SpanContext::new(trace_id, span_id).with_trace_flags(0));
+                    let cx = SpanContext::new(trace_id, span_id).with_trace_flags(0);
+                    return Some(cx.with_shared_baggage(baggage));
                 }
                 Lookup::SampledOut { .. } => {}
                 Lookup::Unknown => return None,
@@ -322,6 +368,10 @@ where
         .unwrap_or_else(|| Lineage::root(root_trace.unwrap_or_else(TraceId::random), SAMPLED));
     lineage.trace_flags |= SAMPLED;
     for (span, start, span_id) in chain.into_iter().rev() {
+        let given = span.extensions_mut().remove::<SpanBaggage>();
+        if let Some(SpanBaggage(baggage)) = given {
+            lineage.baggage = Some(baggage);
+        }
         let mut record = recorder.new_record(span.metadata(), lineage.clone(), span_id, start);
         record.kept_by = Some(reason);
         lineage = Lineage::child_of(&record.context(), false);

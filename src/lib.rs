@@ -118,8 +118,10 @@ pub mod breaker {
 
 /// The trace context of the current span and its identifiers.
 ///
-/// [`SpanContext`] (also at the crate root) is what propagation reads and writes;
-/// [`http`] (and `tower`, with the `tower` feature) carry it across services.
+/// [`SpanContext`] (also at the crate root) is what propagation reads and writes,
+/// with its [`Baggage`](context::Baggage); [`http`] (and `tower`, with the `tower`
+/// feature) carry it across services in the process-wide
+/// [`Propagators`](context::Propagators) formats.
 ///
 /// ```
 /// use tracing_observer::context::{current_trace_id, TraceId};
@@ -128,9 +130,11 @@ pub mod breaker {
 /// assert_eq!(current_trace_id(), None::<TraceId>);
 /// ```
 pub mod context {
-    pub use crate::current::{current_span_context, current_span_id, current_trace_id};
+    pub use crate::current::{baggage, current_span_context, current_span_id, current_trace_id};
     pub use crate::ids::{SpanId, TraceId};
-    pub use crate::propagation::SpanContext;
+    pub use crate::propagation::{
+        propagators, set_propagators, Baggage, BaggageError, Propagator, Propagators, SpanContext,
+    };
 }
 
 /// The OTLP protobuf types batches are made of (re-exported from `opentelemetry-proto`),

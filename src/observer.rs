@@ -6,7 +6,7 @@ use crate::health::HealthRegistry;
 use crate::layer::ObserverLayer;
 use crate::pipeline::Pipeline;
 use crate::report::{PipelineStats, ShutdownReport};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The observer pipeline of one process: create it once, add its
@@ -31,6 +31,8 @@ pub struct Observer {
     idle_health: HealthRegistry,
     shutdown_timeout: Duration,
     report: Mutex<Option<ShutdownReport>>,
+    /// The baggage keys its layers record as attributes.
+    baggage_attributes: Arc<[&'static str]>,
 }
 
 impl std::fmt::Debug for Observer {
@@ -43,12 +45,17 @@ impl std::fmt::Debug for Observer {
 }
 
 impl Observer {
-    pub(crate) fn running(pipeline: Pipeline, shutdown_timeout: Duration) -> Self {
+    pub(crate) fn running(
+        pipeline: Pipeline,
+        shutdown_timeout: Duration,
+        baggage_attributes: &[String],
+    ) -> Self {
         Self {
             pipeline: Some(pipeline),
             idle_health: HealthRegistry::default(),
             shutdown_timeout,
             report: Mutex::new(None),
+            baggage_attributes: baggage_attributes.iter().map(|k| intern(k)).collect(),
         }
     }
 
@@ -58,6 +65,7 @@ impl Observer {
             idle_health: HealthRegistry::default(),
             shutdown_timeout: Duration::ZERO,
             report: Mutex::new(None),
+            baggage_attributes: Arc::new([]),
         }
     }
 
@@ -71,7 +79,10 @@ impl Observer {
     /// # Ok::<(), tracing_observer::BuildError>(())
     /// ```
     pub fn layer(&self) -> ObserverLayer {
-        ObserverLayer::new(self.pipeline.as_ref().map(|p| p.recorder().clone()))
+        ObserverLayer::new(
+            self.pipeline.as_ref().map(|p| p.recorder().clone()),
+            self.baggage_attributes.clone(),
+        )
     }
 
     /// Whether the observer was disabled (`OTEL_SDK_DISABLED=true` or
@@ -252,4 +263,19 @@ impl Drop for Observer {
     fn drop(&mut self) {
         self.shutdown(self.shutdown_timeout);
     }
+}
+
+/// `key` as a `'static` attribute key: attribute keys are `'static` on the hot path.
+/// Each distinct key is leaked once per process (keys come from configuration).
+fn intern(key: &str) -> &'static str {
+    static KEYS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let Ok(mut keys) = KEYS.lock() else {
+        return Box::leak(key.into());
+    };
+    if let Some(known) = keys.iter().find(|k| **k == key) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(key.into());
+    keys.push(leaked);
+    leaked
 }

@@ -24,6 +24,7 @@ const BUILDER_SRC: &[&str] = &[
     include_str!("../src/builder/delivery.rs"),
     include_str!("../src/builder/export.rs"),
     include_str!("../src/builder/operations.rs"),
+    include_str!("../src/builder/propagation.rs"),
     include_str!("../src/builder/recording.rs"),
     include_str!("../src/builder/sampling.rs"),
 ];

@@ -6,6 +6,7 @@
 mod delivery;
 mod export;
 mod operations;
+mod propagation;
 mod recording;
 mod sampling;
 
@@ -184,14 +185,16 @@ impl ObserverBuilder {
             },
         };
         let from_env = self.environment.settings()?;
-        let config = from_file
+        let mut config = from_file
             .overlay(from_env)
             .overlay(self.overrides)
             .resolve()?;
+        crate::propagation::set_propagators(config.propagators);
         if config.disabled {
             return Ok(Observer::disabled());
         }
         let shutdown_timeout = config.shutdown_timeout;
+        let baggage_attributes = std::mem::take(&mut config.baggage_attributes);
         let custom = Custom {
             exporter: self.exporter,
             resource_monitor: self.resource_monitor,
@@ -199,6 +202,7 @@ impl ObserverBuilder {
         Ok(Observer::running(
             Pipeline::start(config, custom)?,
             shutdown_timeout,
+            &baggage_attributes,
         ))
     }
 }

@@ -49,6 +49,20 @@ pub(crate) fn failure_rate(&(rate, min_calls): &(f64, u32)) -> Result<(), String
     Ok(())
 }
 
+/// Every key a baggage key (an RFC 9110 token); the error names the first that is not.
+#[allow(clippy::ptr_arg)] // the setting's type is the `Vec`
+pub(crate) fn baggage_keys(keys: &Vec<String>) -> Result<(), String> {
+    match keys
+        .iter()
+        .find(|key| !crate::propagation::is_baggage_key(key))
+    {
+        Some(key) => Err(format!(
+            "{key:?} is not a baggage key (a token: letters, digits, !#$%&'*+-.^_`|~)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Every rule valid; the error names the rule.
 #[allow(clippy::ptr_arg)] // the setting's type is the `Vec`
 pub(crate) fn sampling_rules(rules: &Vec<SamplingRule>) -> Result<(), String> {

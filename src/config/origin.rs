@@ -2,6 +2,7 @@
 
 use super::{Compression, EndpointSetting, MetricsExporter, Protocol, TracesExporter};
 use crate::error::BuildError;
+use crate::propagation::Propagators;
 use crate::sampling::{Sampler, SamplingRule};
 use crate::tally::SpanMetricsProfile;
 use std::net::SocketAddr;
@@ -92,7 +93,17 @@ macro_rules! shown_by_display {
         })*
     };
 }
-shown_by_display!(usize, u32, u64, f64, bool, String, SocketAddr, Sampler);
+shown_by_display!(
+    usize,
+    u32,
+    u64,
+    f64,
+    bool,
+    String,
+    SocketAddr,
+    Sampler,
+    Propagators
+);
 
 macro_rules! shown_by_debug {
     ($($ty:ty),*) => {

@@ -13,6 +13,7 @@ use crate::delivery::DeliveryConfig;
 use crate::error::BuildError;
 use crate::export::endpoint::{complete_endpoint, ClientIdentity, Signal};
 use crate::metrics::span::SpanMetricsConfig;
+use crate::propagation::Propagators;
 use crate::record::Limits;
 use crate::sampling::{Sampler, SamplingRule};
 use std::net::SocketAddr;
@@ -53,6 +54,9 @@ pub(crate) struct Config {
     pub(crate) keep_errors: bool,
     pub(crate) slow_span_threshold: Option<Duration>,
     pub(crate) overhead_budget: Option<f64>,
+    /// Installed process-wide at build (see [`crate::context::set_propagators`]).
+    pub(crate) propagators: Propagators,
+    pub(crate) baggage_attributes: Vec<String>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
     pub(crate) span_metrics: SpanMetricsConfig,
@@ -125,6 +129,8 @@ impl Settings {
             keep_errors: self.keep_errors(),
             slow_span_threshold: self.slow_span_threshold,
             overhead_budget: self.overhead_budget,
+            propagators: self.propagators(),
+            baggage_attributes: self.baggage_attributes(),
             shutdown_timeout: self.shutdown_timeout(),
             disabled: self.disabled(),
             span_metrics: SpanMetricsConfig {

@@ -9,6 +9,7 @@ use super::{check, file, parse};
 use super::{Compression, EndpointSetting, MetricsExporter, Protocol, TracesExporter};
 use crate::delivery::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_ELAPSED_TIME};
 use crate::error::BuildError;
+use crate::propagation::Propagators;
 use crate::record::policy::DEFAULT_REDACT_PATTERNS;
 use crate::sampling::{Sampler, SamplingRule};
 use crate::spool;
@@ -398,6 +399,25 @@ settings! {
         file: ["overhead_budget" => file::budget],
         check: check::fraction,
         row: ["`overhead_budget`", "`OBSERVER_OVERHEAD_BUDGET` (`0.02` or `2%`; deprecated alias: `OBSERVER_OVERHEAD_THRESHOLD`)", "`overhead_budget`", "off (the ratio is always measured)"],
+    }
+    propagators: Propagators {
+        env: [/// The header formats of trace context and baggage, comma-separated: `tracecontext`, `baggage`, `b3`, `b3multi`, `jaeger`; or `none`.
+              OTEL_PROPAGATORS => |text| text.parse()],
+        file: ["propagators" => |v| match v.as_array() {
+            Some(_) => file::names(v)?.join(",").parse(),
+            None => file::with(v, |text| text.parse()),
+        }],
+        check: check::any,
+        default: Propagators::default(),
+        row: ["`propagators`", "`OTEL_PROPAGATORS=tracecontext,baggage,b3,b3multi,jaeger\\|none` (in order; process-wide, see below)", "`propagators` (`\"b3,tracecontext\"` or an array)", "`tracecontext,baggage`"],
+    }
+    baggage_attributes: Vec<String> {
+        env: [/// Baggage keys recorded as attributes of the span the baggage arrives with (comma-separated).
+              OBSERVER_BAGGAGE_ATTRIBUTES => parse::name_list],
+        file: ["baggage_attributes" => file::names],
+        check: check::baggage_keys,
+        default: Vec::new(),
+        row: ["`baggage_attributes`", "`OBSERVER_BAGGAGE_ATTRIBUTES=a,b` (the field policy applies)", "`baggage_attributes`", "none"],
     }
     cpu_time: bool {
         env: [/// Measure each span's thread CPU time while entered: `true` or `false`.

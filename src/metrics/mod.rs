@@ -13,12 +13,14 @@
 //! # Ok::<(), tracing_observer::BuildError>(())
 //! ```
 
+pub(crate) mod exposition;
 pub(crate) mod otlp;
 pub(crate) mod pipeline;
 pub(crate) mod process;
 pub(crate) mod push;
 pub(crate) mod span;
 
+use exposition::{FloatCounter, FloatFamily};
 use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
@@ -46,6 +48,9 @@ pub(crate) struct MetricsRegistry {
     /// units out, OTLP export puts them back. Written when series are described (at
     /// start, on the worker), read at each OTLP export; never on the host's threads.
     units: Mutex<HashMap<&'static str, Unit>>,
+    /// Counters with fractions, which the Prometheus recorder cannot hold (see
+    /// [`exposition`]); registered on the worker, rendered with the rest.
+    floats: Mutex<Vec<FloatFamily>>,
 }
 
 impl std::fmt::Debug for MetricsRegistry {
@@ -73,6 +78,7 @@ impl MetricsRegistry {
             recorder,
             handle,
             units: Mutex::new(HashMap::new()),
+            floats: Mutex::new(Vec::new()),
         }
     }
 
@@ -87,9 +93,20 @@ impl MetricsRegistry {
         }
     }
 
-    /// The Prometheus text exposition of every series.
+    /// The Prometheus text exposition of every series, families sorted by name.
     pub(crate) fn render(&self) -> String {
-        self.handle.render()
+        let mut text = self.handle.render();
+        if let Ok(floats) = self.floats.lock() {
+            exposition::append_floats(&mut text, &floats);
+        }
+        exposition::sorted(&text)
+    }
+
+    /// Whether `name` is a counter with fractions (its OTLP points are doubles).
+    pub(crate) fn is_float_counter(&self, name: &str) -> bool {
+        self.floats
+            .lock()
+            .is_ok_and(|floats| floats.iter().any(|f| f.name == name))
     }
 
     /// Drains histogram samples into their buckets; run every few seconds so memory stays bounded.
@@ -100,6 +117,31 @@ impl MetricsRegistry {
     pub(crate) fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
         self.recorder
             .register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    /// A counter without labels that keeps fractions (seconds of CPU time), described
+    /// with `unit` and `help`; the same handle for the same name.
+    pub(crate) fn float_counter(
+        &self,
+        name: &'static str,
+        unit: Unit,
+        help: &'static str,
+    ) -> FloatCounter {
+        debug_assert!(name.ends_with("_total"), "{name}");
+        self.remember_unit(name, unit);
+        let Ok(mut floats) = self.floats.lock() else {
+            return FloatCounter::default();
+        };
+        if let Some(family) = floats.iter().find(|f| f.name == name) {
+            return family.counter.clone();
+        }
+        let counter = FloatCounter::default();
+        floats.push(FloatFamily {
+            name,
+            help,
+            counter: counter.clone(),
+        });
+        counter
     }
 
     pub(crate) fn gauge(&self, name: &'static str, labels: Vec<Label>) -> Gauge {

@@ -15,7 +15,8 @@
 //! default), on the worker, costs nothing the host sees.
 //!
 //! # Mapping (the OpenTelemetry ⇄ Prometheus compatibility spec, Prometheus → OTLP)
-//! - `counter` → cumulative monotonic `Sum` of integers. The name loses its `_total`
+//! - `counter` → cumulative monotonic `Sum` of integers (of doubles for the counters
+//!   the registry keeps with fractions, `process_cpu_time_seconds_total`). The name loses its `_total`
 //!   suffix (`traces_span_metrics_calls_total` → `traces_span_metrics_calls`); the
 //!   unit-word stays in the name (`…_duration_milliseconds`). A collector that
 //!   exports OTLP to Prometheus adds `_total` back (and a unit suffix only when it is
@@ -227,15 +228,10 @@ impl Family {
     fn add(&mut self, sample: Sample) {
         match self.kind {
             Kind::Counter | Kind::Gauge if sample.name == self.name => {
-                let value = if self.kind == Kind::Counter {
-                    // Counters render as integers; `as` saturates, which is what we want.
-                    number_data_point::Value::AsInt(sample.value as i64)
-                } else {
-                    number_data_point::Value::AsDouble(sample.value)
-                };
+                // A double for now; `to_metric` makes integer counters integers.
                 self.numbers.push(NumberDataPoint {
                     attributes: attributes(&sample.labels),
-                    value: Some(value),
+                    value: Some(number_data_point::Value::AsDouble(sample.value)),
                     ..Default::default()
                 });
             }
@@ -301,6 +297,15 @@ fn to_metric(family: Family, registry: &MetricsRegistry, start: u64, now: u64) -
         point.time_unix_nano = now;
         point
     };
+    // Counters render as integers, but for the few the registry keeps with fractions.
+    let integers = !registry.is_float_counter(&family.name);
+    let counted = |mut point: NumberDataPoint| {
+        if let (true, Some(number_data_point::Value::AsDouble(value))) = (integers, point.value) {
+            // `as` saturates, which is what we want.
+            point.value = Some(number_data_point::Value::AsInt(value as i64));
+        }
+        timed(point, start)
+    };
     let (name, data) = match family.kind {
         Kind::Counter => (
             family
@@ -309,11 +314,7 @@ fn to_metric(family: Family, registry: &MetricsRegistry, start: u64, now: u64) -
                 .unwrap_or(&family.name)
                 .to_owned(),
             metric::Data::Sum(Sum {
-                data_points: family
-                    .numbers
-                    .into_iter()
-                    .map(|p| timed(p, start))
-                    .collect(),
+                data_points: family.numbers.into_iter().map(counted).collect(),
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
                 is_monotonic: true,
             }),
@@ -580,6 +581,33 @@ mod tests {
         assert_eq!(
             h.data_points[0].bucket_counts.len(),
             super::super::SECONDS_BUCKETS.len() + 1
+        );
+    }
+
+    #[test]
+    fn counters_with_fractions_become_sums_of_doubles() {
+        let registry = MetricsRegistry::new(&[]);
+        registry
+            .float_counter("cpu_time_seconds_total", Unit::Seconds, "CPU.")
+            .absolute(0.02);
+        registry.counter("calls_total", vec![]).increment(2);
+        let metrics = convert(&registry);
+        let cpu = find(&metrics, "cpu_time_seconds");
+        assert_eq!(cpu.unit, "s");
+        let Some(metric::Data::Sum(sum)) = &cpu.data else {
+            panic!("{cpu:?}")
+        };
+        assert!(sum.is_monotonic);
+        assert_eq!(
+            sum.data_points[0].value,
+            Some(number_data_point::Value::AsDouble(0.02))
+        );
+        let Some(metric::Data::Sum(calls)) = &find(&metrics, "calls").data else {
+            panic!("calls")
+        };
+        assert_eq!(
+            calls.data_points[0].value,
+            Some(number_data_point::Value::AsInt(2))
         );
     }
 

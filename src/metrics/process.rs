@@ -1,9 +1,10 @@
 //! Process metrics: the worker's readings of a [`ResourceMonitor`] as OpenTelemetry
 //! process metrics on the observer's registry.
 
+use super::exposition::FloatCounter;
 use super::MetricsRegistry;
 use crate::resources::ResourceMonitor;
-use metrics::{Counter, Gauge, Unit};
+use metrics::{Gauge, Unit};
 use std::time::{Duration, Instant};
 
 /// The process metrics, in the Prometheus spelling of the OpenTelemetry names.
@@ -21,7 +22,7 @@ pub(crate) struct ProcessMetrics {
 
 /// The series every reading updates, and the two a platform may not provide.
 struct ProcessSeries {
-    cpu_time: Counter,
+    cpu_time: FloatCounter,
     cpu_utilization: Gauge,
     memory_usage: Gauge,
     memory_virtual: Gauge,
@@ -44,11 +45,6 @@ const OPEN_FDS: &str = "process_open_file_descriptors";
 
 impl ProcessSeries {
     fn register(r: &MetricsRegistry) -> Self {
-        r.describe_counter(
-            CPU_TIME,
-            Unit::Seconds,
-            "CPU time used by the process, user and system (process.cpu.time).",
-        );
         r.describe_gauge(CPU_UTILIZATION, Unit::Percent, "CPU time used over the last interval divided by wall time and CPUs, 0 to 1 (process.cpu.utilization).");
         r.describe_gauge(
             MEMORY_USAGE,
@@ -61,7 +57,11 @@ impl ProcessSeries {
             "Virtual memory of the process (process.memory.virtual).",
         );
         Self {
-            cpu_time: r.counter(CPU_TIME, vec![]),
+            cpu_time: r.float_counter(
+                CPU_TIME,
+                Unit::Seconds,
+                "CPU time used by the process, user and system (process.cpu.time).",
+            ),
             cpu_utilization: r.gauge(CPU_UTILIZATION, vec![]),
             memory_usage: r.gauge(MEMORY_USAGE, vec![]),
             memory_virtual: r.gauge(MEMORY_VIRTUAL, vec![]),
@@ -102,10 +102,7 @@ impl ProcessMetrics {
         let series = self
             .series
             .get_or_insert_with(|| ProcessSeries::register(registry));
-        // Whole milliseconds: sysinfo's resolution, and what a counter can hold exactly.
-        series
-            .cpu_time
-            .absolute(u64::try_from(sample.cpu_time.as_millis()).unwrap_or(u64::MAX) / 1000);
+        series.cpu_time.absolute(sample.cpu_time.as_secs_f64());
         if let Some((then, cpu_then)) = self.last {
             let wall = now.saturating_duration_since(then).as_secs_f64();
             if wall > 0.0 {
@@ -153,7 +150,7 @@ mod tests {
             threads: Some(4),
             open_fds: Some(9),
         };
-        let mut metrics = ProcessMetrics::new(Box::new(Script(vec![sample(2000), sample(2500)])));
+        let mut metrics = ProcessMetrics::new(Box::new(Script(vec![sample(2020), sample(2520)])));
         metrics.cpus = 1.0;
         let t0 = Instant::now();
         metrics.sample(t0, &registry);
@@ -162,7 +159,7 @@ mod tests {
         metrics.sample(t0 + Duration::from_secs(2), &registry);
         let text = registry.render();
         for expected in [
-            "process_cpu_time_seconds_total 2",
+            "# TYPE process_cpu_time_seconds_total counter\nprocess_cpu_time_seconds_total 2.52\n",
             "process_cpu_utilization_ratio 0.5",
             "process_memory_usage_bytes 1000",
             "process_memory_virtual_bytes 5000",

@@ -12,9 +12,10 @@ pub(crate) mod thread;
 
 use crate::clock::Nanos;
 use crate::ids::{SpanId, TraceId};
-use crate::propagation::SpanContext;
+use crate::propagation::{Baggage, SpanContext};
 use crate::resources::{thread_allocations, ThreadAllocations};
 use compact_str::CompactString;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing_core::Metadata;
 
@@ -125,6 +126,8 @@ pub(crate) struct SpanRecord {
     pub(crate) parent_is_remote: bool,
     pub(crate) trace_flags: u8,
     pub(crate) trace_state: Option<String>,
+    /// The request's baggage, shared with its other spans; propagated, not exported.
+    pub(crate) baggage: Option<Arc<Baggage>>,
     pub(crate) metadata: &'static Metadata<'static>,
     pub(crate) name: Option<String>,
     pub(crate) kind: SpanKind,
@@ -154,6 +157,7 @@ pub(crate) struct Lineage {
     pub(crate) parent_is_remote: bool,
     pub(crate) trace_flags: u8,
     pub(crate) trace_state: Option<String>,
+    pub(crate) baggage: Option<Arc<Baggage>>,
 }
 
 impl Lineage {
@@ -165,6 +169,7 @@ impl Lineage {
             parent_is_remote,
             trace_flags: parent.trace_flags(),
             trace_state: parent.trace_state().map(str::to_owned),
+            baggage: parent.shared_baggage(),
         }
     }
 
@@ -176,6 +181,7 @@ impl Lineage {
             parent_is_remote: false,
             trace_flags,
             trace_state: None,
+            baggage: None,
         }
     }
 }
@@ -267,6 +273,7 @@ impl SpanRecord {
             parent_is_remote: lineage.parent_is_remote,
             trace_flags: lineage.trace_flags,
             trace_state: lineage.trace_state,
+            baggage: lineage.baggage,
             metadata,
             name: None,
             kind: SpanKind::default(),
@@ -293,6 +300,7 @@ impl SpanRecord {
         self.events.clear();
         self.links.clear();
         self.trace_state = None;
+        self.baggage = None;
         self.name = None;
         self.status_description = None;
     }
@@ -314,6 +322,7 @@ impl SpanRecord {
             parent_is_remote,
             trace_flags,
             trace_state,
+            baggage,
             metadata: own_metadata,
             name,
             kind,
@@ -337,6 +346,7 @@ impl SpanRecord {
         *parent_is_remote = lineage.parent_is_remote;
         *trace_flags = lineage.trace_flags;
         *trace_state = lineage.trace_state;
+        *baggage = lineage.baggage;
         *own_metadata = metadata;
         *name = None;
         *kind = SpanKind::default();
@@ -357,7 +367,9 @@ impl SpanRecord {
 
     /// This span's identity, as its children and links see it.
     pub(crate) fn context(&self) -> SpanContext {
-        let cx = SpanContext::new(self.trace_id, self.span_id).with_trace_flags(self.trace_flags);
+        let cx = SpanContext::new(self.trace_id, self.span_id)
+            .with_trace_flags(self.trace_flags)
+            .with_shared_baggage(self.baggage.clone());
         match &self.trace_state {
             Some(state) => cx.with_trace_state(state),
             None => cx,
@@ -429,10 +441,10 @@ impl SpanRecord {
         }
     }
 
-    /// Adds a `follows_from` link, within the limit.
+    /// Adds a `follows_from` link, within the limit; a link carries no baggage.
     pub(crate) fn push_link(&mut self, link: SpanContext, limits: &Limits) {
         if self.links.len() < limits.max_links {
-            self.links.push(link);
+            self.links.push(link.with_shared_baggage(None));
         } else {
             self.dropped_links += 1;
         }

@@ -145,7 +145,9 @@ impl ResourceMonitor for SysinfoMonitor {
             cpu_time: Duration::from_millis(process.accumulated_cpu_time()),
             memory_usage: process.memory(),
             memory_virtual: process.virtual_memory(),
-            threads: process.tasks().map(|tasks| tasks.len() as u64),
+            // sysinfo lists the process's other threads: its own id (the main thread)
+            // is the process, not one of its tasks.
+            threads: process.tasks().map(|tasks| tasks.len() as u64 + 1),
             open_fds: process.open_files().map(|n| n as u64),
         })
     }

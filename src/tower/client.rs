@@ -10,7 +10,9 @@ use tracing::field::Empty;
 use tracing::Span;
 
 /// A [`Layer`] that gives every outgoing HTTP request a CLIENT span and injects the
-/// span's context as `traceparent` / `tracestate` headers.
+/// span's context and baggage in the process-wide
+/// [`Propagators`](crate::context::Propagators) formats (`traceparent`, `tracestate`,
+/// `baggage` by default).
 ///
 /// The span is a child of the current span and carries `http.request.method`,
 /// `server.address`, `server.port`, `url.full` (scheme, authority without

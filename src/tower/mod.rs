@@ -1,8 +1,10 @@
-//! Tower middleware that carries W3C trace context across HTTP hops.
+//! Tower middleware that carries trace context and baggage across HTTP hops, in the
+//! process-wide [`Propagators`](crate::context::Propagators) formats (W3C by
+//! default; B3 and Jaeger with `OTEL_PROPAGATORS`).
 //!
 //! - [`TraceServerLayer`] wraps an HTTP server's service (axum, hyper, tonic): every
-//!   request gets a SERVER span that continues the caller's trace from its
-//!   `traceparent` / `tracestate` headers.
+//!   request gets a SERVER span that continues the caller's trace from its headers
+//!   and holds the request's baggage.
 //! - [`TraceClientLayer`] wraps an HTTP client's service (hyper-util's client, tonic
 //!   channels): every request gets a CLIENT span, child of the current span, whose
 //!   context is injected into the request headers.

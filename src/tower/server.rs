@@ -1,7 +1,8 @@
 //! [`TraceServerLayer`]: a SERVER span per incoming request, continuing the caller's trace.
 
 use super::{method_name, ResponseFuture, TARGET};
-use crate::propagation::SpanContext;
+use crate::propagation::{propagators, SpanContext};
+use crate::span_ext::ObserverSpanExt;
 use http::request::Parts;
 use http::{Request, Response};
 use std::fmt;
@@ -28,8 +29,10 @@ pub type RouteFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
 /// A [`Layer`] that gives every incoming HTTP request a SERVER span.
 ///
-/// The span continues the trace named by the request's `traceparent` / `tracestate`
-/// headers (an invalid or missing header starts a new trace) and is never the child
+/// The span continues the trace named by the request's headers, in the process-wide
+/// [`Propagators`](crate::context::Propagators) formats (`traceparent` / `tracestate`
+/// by default; an invalid or missing header starts a new trace), holds the request's
+/// baggage (see [`ObserverSpanExt::baggage`]), and is never the child
 /// of whatever span is current where the service is called. It carries
 /// `http.request.method`, `url.path`, `url.scheme` when the URI has one, `http.route`
 /// when [`with_route`](Self::with_route) finds one, and `http.response.status_code`;
@@ -156,9 +159,10 @@ fn server_span(parts: &Parts, route: Option<&str>) -> Span {
         Some(route) => format!("{method} {route}"),
         None => method.to_owned(),
     };
-    let remote = crate::http::extract(&parts.headers);
+    let found = propagators().extract(&parts.headers);
+    let remote = found.context;
     let traceparent = remote.as_ref().map(SpanContext::to_traceparent);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         target: TARGET,
         parent: None,
         "http.server.request",
@@ -173,5 +177,9 @@ fn server_span(parts: &Parts, route: Option<&str>) -> Span {
         http.response.status_code = Empty,
         traceparent = traceparent.as_deref(),
         tracestate = remote.as_ref().and_then(SpanContext::trace_state),
-    )
+    );
+    if let Some(baggage) = found.baggage {
+        span.set_baggage(baggage);
+    }
+    span
 }

@@ -1,4 +1,6 @@
-//! W3C trace context: the `traceparent` / `tracestate` headers and remote parents.
+//! Trace context across processes: [`SpanContext`] (W3C `traceparent` /
+//! `tracestate`), [`Baggage`], and the header formats ([`Propagators`]: W3C, B3,
+//! Jaeger) that carry them.
 //!
 //! A span continues a trace started in another process when it is given a remote
 //! parent, either with a `traceparent` field at creation:
@@ -11,8 +13,20 @@
 //! or afterwards, before the span has children, with
 //! [`ObserverSpanExt::set_parent`](crate::ObserverSpanExt::set_parent).
 
+mod baggage;
+mod formats;
+mod propagators;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use baggage::is_token as is_baggage_key;
+pub use baggage::{Baggage, BaggageError};
+pub use propagators::{propagators, set_propagators, Propagator, Propagators};
+pub(crate) use propagators::{Carrier, BAGGAGE, TRACEPARENT, TRACESTATE};
+
 use crate::ids::{SpanId, TraceId};
 use std::fmt;
+use std::sync::Arc;
 
 /// The W3C trace-flags bit that says the caller sampled the trace.
 const FLAG_SAMPLED: u8 = 0x01;
@@ -33,6 +47,8 @@ pub struct SpanContext {
     span_id: SpanId,
     trace_flags: u8,
     trace_state: Option<String>,
+    /// Shared: every span of the request holds the same baggage.
+    baggage: Option<Arc<Baggage>>,
 }
 
 impl SpanContext {
@@ -50,6 +66,7 @@ impl SpanContext {
             span_id,
             trace_flags: FLAG_SAMPLED,
             trace_state: None,
+            baggage: None,
         }
     }
 
@@ -88,6 +105,7 @@ impl SpanContext {
             span_id,
             trace_flags,
             trace_state: None,
+            baggage: None,
         })
     }
 
@@ -118,6 +136,42 @@ impl SpanContext {
         let valid =
             value.len() <= MAX_TRACE_STATE_LEN && value.bytes().all(|b| (0x20..0x7f).contains(&b));
         self.trace_state = (valid && !value.is_empty()).then(|| value.to_owned());
+        self
+    }
+
+    /// Attaches baggage, which [`inject`](crate::http::inject) writes with the
+    /// context; an empty baggage removes it.
+    ///
+    /// ```
+    /// use tracing_observer::{context::Baggage, SpanContext};
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// let cx = cx.with_baggage(Baggage::from_header("tenant=acme"));
+    /// assert_eq!(cx.baggage().unwrap().get("tenant"), Some("acme"));
+    /// ```
+    pub fn with_baggage(mut self, baggage: Baggage) -> Self {
+        self.baggage = (!baggage.is_empty()).then(|| Arc::new(baggage));
+        self
+    }
+
+    /// The baggage carried with this context, if any.
+    ///
+    /// ```
+    /// use tracing_observer::SpanContext;
+    /// let cx = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// assert!(cx.baggage().is_none());
+    /// ```
+    pub fn baggage(&self) -> Option<&Baggage> {
+        self.baggage.as_deref()
+    }
+
+    /// The shared baggage, for records and lineages (a reference count, no copy).
+    pub(crate) fn shared_baggage(&self) -> Option<Arc<Baggage>> {
+        self.baggage.clone()
+    }
+
+    /// Attaches already shared baggage.
+    pub(crate) fn with_shared_baggage(mut self, baggage: Option<Arc<Baggage>>) -> Self {
+        self.baggage = baggage;
         self
     }
 
@@ -202,62 +256,4 @@ fn lower_hex(s: &str) -> Option<&str> {
     s.bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         .then_some(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-    #[test]
-    fn parses_a_valid_header() {
-        let cx = SpanContext::from_traceparent(VALID).unwrap();
-        assert_eq!(
-            cx.trace_id().to_string(),
-            "4bf92f3577b34da6a3ce929d0e0e4736"
-        );
-        assert_eq!(cx.span_id().to_string(), "00f067aa0ba902b7");
-        assert!(cx.is_sampled());
-        assert_eq!(cx.to_traceparent(), VALID);
-    }
-
-    #[test]
-    fn ignores_invalid_headers() {
-        let cases = [
-            "",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
-            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
-            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-é1",
-        ];
-        for case in cases {
-            assert_eq!(SpanContext::from_traceparent(case), None, "{case:?}");
-        }
-    }
-
-    #[test]
-    fn accepts_future_versions_with_extra_fields() {
-        let header = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-future";
-        let cx = SpanContext::from_traceparent(header).unwrap();
-        assert!(!cx.is_sampled());
-    }
-
-    #[test]
-    fn bounds_trace_state() {
-        let cx = SpanContext::from_traceparent(VALID).unwrap();
-        assert_eq!(
-            cx.clone()
-                .with_trace_state("congo=t61rcWkgMzE")
-                .trace_state(),
-            Some("congo=t61rcWkgMzE")
-        );
-        assert_eq!(cx.with_trace_state(&"a".repeat(600)).trace_state(), None);
-    }
 }

@@ -1,0 +1,4 @@
+mod baggage;
+mod formats;
+mod propagators;
+mod traceparent;
