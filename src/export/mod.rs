@@ -1,27 +1,34 @@
 //! Export: the seam between the worker and the wire.
 //!
-//! The worker hands each batch, already converted to an OTLP
-//! `ExportTraceServiceRequest`, to a [`SpanExporter`]. The built-in exporters speak
-//! OTLP over gRPC (tonic) and HTTP (reqwest), or print OTLP/JSON; tests and
-//! benchmarks use [`InMemoryExporter`]; retry, circuit breaking and spooling wrap
-//! this trait.
+//! The worker writes each batch as an OTLP `ExportTraceServiceRequest` in protobuf
+//! ([`encode`], straight from the records) and hands the bytes, an
+//! [`EncodedRequest`], to a [`SpanExporter`]. The built-in exporters send them over
+//! gRPC (tonic) and HTTP (reqwest) as they are, or decode them to print OTLP/JSON;
+//! tests and benchmarks use [`InMemoryExporter`]; retry, circuit breaking and
+//! spooling wrap this trait.
 
 pub(crate) mod console;
-pub(crate) mod convert;
+pub(crate) mod encode;
 pub(crate) mod endpoint;
 pub(crate) mod grpc;
 pub(crate) mod http;
 mod memory;
 pub(crate) mod metrics;
+mod request;
+pub(crate) mod resource;
 
 pub(crate) use endpoint::Protocol;
 pub use memory::InMemoryExporter;
+pub use request::EncodedRequest;
 
 use crate::error::ExportError;
 use futures_util::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 /// Something that delivers batches of spans, driven by the observer's worker.
+///
+/// A batch arrives encoded ([`EncodedRequest`]): an exporter that writes to the wire
+/// sends [`EncodedRequest::bytes`]; one that wants the OTLP structs calls
+/// [`EncodedRequest::decode`] (at the price of building them).
 ///
 /// Implementations run on the worker's own current-thread tokio runtime, so they may
 /// use tokio I/O and timers. The worker runs up to `max_concurrent_exports` exports at
@@ -30,13 +37,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 ///
 /// ```
 /// use futures_util::future::BoxFuture;
+/// use tracing_observer::export::EncodedRequest;
 /// use tracing_observer::{ExportError, SpanExporter};
-/// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
 ///
 /// struct Discard;
 ///
 /// impl SpanExporter for Discard {
-///     fn export(&self, _batch: ExportTraceServiceRequest) -> BoxFuture<'static, Result<(), ExportError>> {
+///     fn export(&self, _batch: EncodedRequest) -> BoxFuture<'static, Result<(), ExportError>> {
 ///         Box::pin(async { Ok(()) })
 ///     }
 /// }
@@ -45,10 +52,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 /// ```
 pub trait SpanExporter: Send + 'static {
     /// Delivers one batch. An error counts the batch's spans as failed.
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>>;
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<(), ExportError>>;
 
     /// Releases resources at shutdown; the default does nothing.
     fn shutdown(&self) -> BoxFuture<'static, ()> {
@@ -57,26 +61,13 @@ pub trait SpanExporter: Send + 'static {
 }
 
 impl SpanExporter for Box<dyn SpanExporter> {
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<(), ExportError>> {
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<(), ExportError>> {
         (**self).export(batch)
     }
 
     fn shutdown(&self) -> BoxFuture<'static, ()> {
         (**self).shutdown()
     }
-}
-
-/// Number of spans in a request.
-pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> usize {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
 }
 
 /// An OTLP exporter to `endpoint` over `protocol`, without headers, compression or
@@ -105,19 +96,4 @@ pub(crate) fn otlp_exporter(
         Protocol::Grpc => Box::new(grpc::GrpcTarget::new(&config)?.connect()),
         _ => Box::new(http::HttpExporter::new(&config)?),
     })
-}
-
-/// Whether any span of the request has status ERROR (the batch is kept in preference).
-pub(crate) fn has_error(request: &ExportTraceServiceRequest) -> bool {
-    use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .any(|span| {
-            span.status
-                .as_ref()
-                .is_some_and(|s| s.code == StatusCode::Error as i32)
-        })
 }

@@ -22,7 +22,7 @@ struct Failing;
 impl tracing_observer::SpanExporter for Failing {
     fn export(
         &self,
-        _: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
+        _: tracing_observer::export::EncodedRequest,
     ) -> futures_util::future::BoxFuture<'static, Result<(), tracing_observer::ExportError>> {
         Box::pin(async {
             Err(tracing_observer::ExportError::new(
@@ -321,7 +321,7 @@ struct Slow;
 impl tracing_observer::SpanExporter for Slow {
     fn export(
         &self,
-        _batch: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
+        _batch: tracing_observer::export::EncodedRequest,
     ) -> std::pin::Pin<
         Box<
             dyn std::future::Future<Output = Result<(), tracing_observer::ExportError>>
