@@ -5,7 +5,8 @@
 //! record. The resource and scope are encoded once (with prost), what a callsite
 //! fixes (the span name, `code.*`, `level`) once per callsite, what a thread fixes
 //! (`thread.id`, `thread.name`) once per thread; the rest is written field by field
-//! into one reused buffer, without building any prost message.
+//! into one buffer per batch (allocated once, at the size of the last request),
+//! without building any prost message.
 //!
 //! Nested messages whose size is known before they are written (attributes, links,
 //! status) get their exact length. Spans, events and the two outer messages get a
@@ -23,9 +24,8 @@ use crate::propagation::SpanContext;
 use crate::record::{
     thread, Attribute, EventName, EventRecord, SpanKind, SpanRecord, StatusCode, Value, KEPT_BY_KEY,
 };
-use bytes::{BufMut, BytesMut};
 use prost::Message;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 use tracing_core::Metadata;
 
@@ -64,9 +64,8 @@ pub(crate) struct RequestEncoder {
     resource_field: Vec<u8>,
     /// `ScopeSpans.scope`, encoded.
     scope_field: Vec<u8>,
-    callsites: HashMap<usize, Callsite>,
-    threads: HashMap<u64, ThreadPart>,
-    buf: BytesMut,
+    callsites: FxHashMap<usize, Callsite>,
+    threads: FxHashMap<u64, ThreadPart>,
     /// The size of the last request, to reserve for the next.
     last_len: usize,
 }
@@ -100,9 +99,8 @@ impl RequestEncoder {
         Self {
             resource_field,
             scope_field,
-            callsites: HashMap::new(),
-            threads: HashMap::new(),
-            buf: BytesMut::new(),
+            callsites: FxHashMap::default(),
+            threads: FxHashMap::default(),
             last_len: 0,
         }
     }
@@ -116,21 +114,21 @@ impl RequestEncoder {
         let guess = self
             .last_len
             .max(records.len() * FIRST_GUESS_PER_SPAN + self.resource_field.len() + 64);
-        self.buf.reserve(guess);
+        let mut out = Vec::with_capacity(guess);
+        let buf = &mut out;
         let Self {
             resource_field,
             scope_field,
             callsites,
             threads,
-            buf,
             ..
         } = self;
-        buf.put_u8(tag(1, LEN)); // ExportTraceServiceRequest.resource_spans
+        buf.push(tag(1, LEN)); // ExportTraceServiceRequest.resource_spans
         let resource_spans = placeholder(buf, OUTER_WIDTH);
-        buf.put_slice(resource_field);
-        buf.put_u8(tag(2, LEN)); // ResourceSpans.scope_spans
+        buf.extend_from_slice(resource_field);
+        buf.push(tag(2, LEN)); // ResourceSpans.scope_spans
         let scope_spans = placeholder(buf, OUTER_WIDTH);
-        buf.put_slice(scope_field);
+        buf.extend_from_slice(scope_field);
         let mut has_errors = false;
         for record in records {
             has_errors |= record.status == StatusCode::Error;
@@ -150,8 +148,8 @@ impl RequestEncoder {
         }
         patch(buf, scope_spans, OUTER_WIDTH);
         patch(buf, resource_spans, OUTER_WIDTH);
-        self.last_len = self.buf.len();
-        EncodedRequest::new(self.buf.split().freeze(), records.len()).with_errors(has_errors)
+        self.last_len = out.len();
+        EncodedRequest::new(out.into(), records.len()).with_errors(has_errors)
     }
 }
 
@@ -230,13 +228,13 @@ impl<'a> From<&'a Value> for Val<'a> {
 }
 
 fn span(
-    buf: &mut BytesMut,
+    buf: &mut Vec<u8>,
     record: &SpanRecord,
     clock: &ClockAnchor,
     callsite: &Callsite,
     thread: &ThreadPart,
 ) {
-    buf.put_u8(tag(2, LEN)); // ScopeSpans.spans
+    buf.push(tag(2, LEN)); // ScopeSpans.spans
     let at = placeholder(buf, INNER_WIDTH);
     bytes_field(buf, 1, &record.trace_id.to_bytes());
     bytes_field(buf, 2, &record.span_id.to_bytes());
@@ -248,10 +246,10 @@ fn span(
     }
     match &record.name {
         Some(name) => str_field(buf, 5, name),
-        None => buf.put_slice(&callsite.name),
+        None => buf.extend_from_slice(&callsite.name),
     }
-    buf.put_u8(tag(6, VARINT));
-    buf.put_u8(span_kind(record.kind));
+    buf.push(tag(6, VARINT));
+    buf.push(span_kind(record.kind));
     fixed64_field(buf, 7, clock.unix_nanos(record.timing.start));
     fixed64_field(buf, 8, clock.unix_nanos(record.timing.end));
     attributes(buf, record, callsite, thread);
@@ -269,22 +267,22 @@ fn span(
     if record.parent_is_remote {
         flags |= FLAG_IS_REMOTE;
     }
-    buf.put_slice(&SPAN_FLAGS_TAG);
-    buf.put_u32_le(flags);
+    buf.extend_from_slice(&SPAN_FLAGS_TAG);
+    buf.extend_from_slice(&flags.to_le_bytes());
     patch(buf, at, INNER_WIDTH);
 }
 
 /// The built-in attributes, then the user's (one named like a built-in takes its
 /// place: OTLP forbids duplicate keys), then `observer.sampling.kept_by`.
-fn attributes(buf: &mut BytesMut, record: &SpanRecord, callsite: &Callsite, thread: &ThreadPart) {
+fn attributes(buf: &mut Vec<u8>, record: &SpanRecord, callsite: &Callsite, thread: &ThreadPart) {
     let timing = &record.timing;
     let cpu = timing
         .cpu
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     let allocations = timing.allocations;
     if !record.attributes.iter().any(|a| is_builtin_key(a.key)) {
-        buf.put_slice(&callsite.attributes);
-        buf.put_slice(&thread.bytes);
+        buf.extend_from_slice(&callsite.attributes);
+        buf.extend_from_slice(&thread.bytes);
         key_value(buf, 9, "busy_ns", Val::Int(clamp(timing.busy)));
         key_value(buf, 9, "idle_ns", Val::Int(clamp(timing.idle)));
         if let Some(cpu) = cpu {
@@ -310,17 +308,17 @@ fn attributes(buf: &mut BytesMut, record: &SpanRecord, callsite: &Callsite, thre
     } else {
         let user = |key: &str| record.attributes.iter().find(|a| a.key == key);
         let mut present: Vec<&str> = Vec::with_capacity(12);
-        let mut builtin = |buf: &mut BytesMut, key: &'static str, bytes: &[u8]| {
+        let mut builtin = |buf: &mut Vec<u8>, key: &'static str, bytes: &[u8]| {
             match user(key) {
                 Some(a) => key_value(buf, 9, a.key, (&a.value).into()),
-                None => buf.put_slice(bytes),
+                None => buf.extend_from_slice(bytes),
             }
             present.push(key);
         };
         for (key, range) in &callsite.entries {
             match user(key) {
                 Some(a) => key_value(buf, 9, a.key, (&a.value).into()),
-                None => buf.put_slice(&callsite.attributes[range.clone()]),
+                None => buf.extend_from_slice(&callsite.attributes[range.clone()]),
             }
         }
         builtin(buf, "thread.id", &thread.bytes[..thread.id_end]);
@@ -328,7 +326,7 @@ fn attributes(buf: &mut BytesMut, record: &SpanRecord, callsite: &Callsite, thre
             builtin(buf, "thread.name", &thread.bytes[thread.id_end..]);
         }
         let mut scratch = Vec::new();
-        let mut int = |buf: &mut BytesMut, key: &'static str, value: i64| {
+        let mut int = |buf: &mut Vec<u8>, key: &'static str, value: i64| {
             scratch.clear();
             key_value(&mut scratch, 9, key, Val::Int(value));
             builtin(buf, key, &scratch);
@@ -354,8 +352,8 @@ fn attributes(buf: &mut BytesMut, record: &SpanRecord, callsite: &Callsite, thre
     }
 }
 
-fn event(buf: &mut BytesMut, event: &EventRecord, clock: &ClockAnchor) {
-    buf.put_u8(tag(11, LEN)); // Span.events
+fn event(buf: &mut Vec<u8>, event: &EventRecord, clock: &ClockAnchor) {
+    buf.push(tag(11, LEN)); // Span.events
     let at = placeholder(buf, INNER_WIDTH);
     fixed64_field(buf, 1, clock.unix_nanos(event.time));
     let name = match &event.name {
@@ -369,7 +367,7 @@ fn event(buf: &mut BytesMut, event: &EventRecord, clock: &ClockAnchor) {
 
 /// An event's attributes, then its callsite's `level` and `target` unless a field has the name.
 fn write_event_attributes(
-    buf: &mut BytesMut,
+    buf: &mut Vec<u8>,
     attributes: &[Attribute],
     metadata: Option<&'static Metadata<'static>>,
 ) {
@@ -388,19 +386,19 @@ fn write_event_attributes(
     }
 }
 
-fn link(buf: &mut BytesMut, link: &SpanContext) {
+fn link(buf: &mut Vec<u8>, link: &SpanContext) {
     let state = link.trace_state().unwrap_or_default();
     let len = 18 + 10 + str_field_len(state) + 5;
-    buf.put_u8(tag(13, LEN)); // Span.links
+    buf.push(tag(13, LEN)); // Span.links
     put_varint(buf, len as u64);
     bytes_field(buf, 1, &link.trace_id().to_bytes());
     bytes_field(buf, 2, &link.span_id().to_bytes());
     str_field(buf, 3, state);
-    buf.put_u8(tag(6, I32));
-    buf.put_u32_le(u32::from(link.trace_flags()) | FLAG_HAS_IS_REMOTE);
+    buf.push(tag(6, I32));
+    buf.extend_from_slice(&(u32::from(link.trace_flags()) | FLAG_HAS_IS_REMOTE).to_le_bytes());
 }
 
-fn status(buf: &mut BytesMut, record: &SpanRecord) {
+fn status(buf: &mut Vec<u8>, record: &SpanRecord) {
     let message = record.status_description.as_deref().unwrap_or_default();
     let code = match record.status {
         StatusCode::Unset => 0,
@@ -408,12 +406,12 @@ fn status(buf: &mut BytesMut, record: &SpanRecord) {
         StatusCode::Error => 2,
     };
     let len = str_field_len(message) + if code == 0 { 0 } else { 2 };
-    buf.put_u8(tag(15, LEN)); // Span.status
+    buf.push(tag(15, LEN)); // Span.status
     put_varint(buf, len as u64);
     str_field(buf, 2, message);
     if code != 0 {
-        buf.put_u8(tag(3, VARINT));
-        buf.put_u8(code);
+        buf.push(tag(3, VARINT));
+        buf.push(code);
     }
 }
 
@@ -434,13 +432,13 @@ fn clamp(n: u64) -> i64 {
 // === protobuf primitives ===
 
 /// A `KeyValue` as field `field` of the enclosing message.
-fn key_value(buf: &mut impl BufMut, field: u8, key: &str, value: Val<'_>) {
+fn key_value(buf: &mut Vec<u8>, field: u8, key: &str, value: Val<'_>) {
     let value_len = any_value_len(value);
     let len = str_field_len(key) + 1 + varint_len(value_len as u64) + value_len;
-    buf.put_u8(tag(field, LEN));
+    buf.push(tag(field, LEN));
     put_varint(buf, len as u64);
     str_field(buf, 1, key);
-    buf.put_u8(tag(2, LEN)); // KeyValue.value
+    buf.push(tag(2, LEN)); // KeyValue.value
     put_varint(buf, value_len as u64);
     any_value(buf, value);
 }
@@ -471,30 +469,30 @@ fn array_len(items: &[String]) -> usize {
 }
 
 /// An `AnyValue`'s one field (always written: it is a `oneof`).
-fn any_value(buf: &mut impl BufMut, value: Val<'_>) {
+fn any_value(buf: &mut Vec<u8>, value: Val<'_>) {
     match value {
         Val::Str(s) => {
-            buf.put_u8(tag(1, LEN));
+            buf.push(tag(1, LEN));
             put_varint(buf, s.len() as u64);
-            buf.put_slice(s.as_bytes());
+            buf.extend_from_slice(s.as_bytes());
         }
         Val::Bool(b) => {
-            buf.put_u8(tag(2, VARINT));
-            buf.put_u8(u8::from(b));
+            buf.push(tag(2, VARINT));
+            buf.push(u8::from(b));
         }
         Val::Int(i) => {
-            buf.put_u8(tag(3, VARINT));
+            buf.push(tag(3, VARINT));
             put_varint(buf, i as u64);
         }
         Val::Double(f) => {
-            buf.put_u8(tag(4, I64));
-            buf.put_f64_le(f);
+            buf.push(tag(4, I64));
+            buf.extend_from_slice(&f.to_le_bytes());
         }
         Val::Array(items) => {
-            buf.put_u8(tag(5, LEN));
+            buf.push(tag(5, LEN));
             put_varint(buf, array_len(items) as u64);
             for item in items {
-                buf.put_u8(tag(1, LEN)); // ArrayValue.values
+                buf.push(tag(1, LEN)); // ArrayValue.values
                 put_varint(buf, (1 + varint_len(item.len() as u64) + item.len()) as u64);
                 any_value(buf, Val::Str(item));
             }
@@ -510,7 +508,7 @@ fn length_delimited_field(buf: &mut Vec<u8>, field: u8, message: &impl Message) 
 }
 
 /// A string field; an empty one is not written (proto3's default).
-fn str_field(buf: &mut impl BufMut, field: u8, value: &str) {
+fn str_field(buf: &mut Vec<u8>, field: u8, value: &str) {
     bytes_field(buf, field, value.as_bytes());
 }
 
@@ -523,36 +521,36 @@ fn str_field_len(value: &str) -> usize {
 }
 
 /// A bytes field; an empty one is not written.
-fn bytes_field(buf: &mut impl BufMut, field: u8, value: &[u8]) {
+fn bytes_field(buf: &mut Vec<u8>, field: u8, value: &[u8]) {
     if !value.is_empty() {
-        buf.put_u8(tag(field, LEN));
+        buf.push(tag(field, LEN));
         put_varint(buf, value.len() as u64);
-        buf.put_slice(value);
+        buf.extend_from_slice(value);
     }
 }
 
 /// A fixed64 field; zero is not written.
-fn fixed64_field(buf: &mut BytesMut, field: u8, value: u64) {
+fn fixed64_field(buf: &mut Vec<u8>, field: u8, value: u64) {
     if value != 0 {
-        buf.put_u8(tag(field, I64));
-        buf.put_u64_le(value);
+        buf.push(tag(field, I64));
+        buf.extend_from_slice(&value.to_le_bytes());
     }
 }
 
 /// A uint32 field; zero is not written.
-fn uint32_field(buf: &mut BytesMut, field: u8, value: u32) {
+fn uint32_field(buf: &mut Vec<u8>, field: u8, value: u32) {
     if value != 0 {
-        buf.put_u8(tag(field, VARINT));
+        buf.push(tag(field, VARINT));
         put_varint(buf, u64::from(value));
     }
 }
 
-fn put_varint(buf: &mut impl BufMut, mut value: u64) {
+fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
-        buf.put_u8((value as u8 & 0x7f) | 0x80);
+        buf.push((value as u8 & 0x7f) | 0x80);
         value >>= 7;
     }
-    buf.put_u8(value as u8);
+    buf.push(value as u8);
 }
 
 fn varint_len(value: u64) -> usize {
@@ -561,20 +559,20 @@ fn varint_len(value: u64) -> usize {
 }
 
 /// Reserves a `width`-byte length placeholder; returns where it is.
-fn placeholder(buf: &mut BytesMut, width: usize) -> usize {
+fn placeholder(buf: &mut Vec<u8>, width: usize) -> usize {
     let at = buf.len();
-    buf.put_bytes(0, width);
+    buf.resize(at + width, 0);
     at
 }
 
 /// Writes the length of what follows the placeholder at `at`, as a varint padded to
 /// `width` bytes, or wider (moving what follows) when the length needs more.
-fn patch(buf: &mut BytesMut, at: usize, width: usize) {
+fn patch(buf: &mut Vec<u8>, at: usize, width: usize) {
     let len = buf.len() - at - width;
     let needed = varint_len(len as u64);
     let width = if needed > width {
         let end = buf.len();
-        buf.put_bytes(0, needed - width);
+        buf.resize(end + needed - width, 0);
         buf.copy_within(at + width..end, at + needed);
         needed
     } else {

@@ -363,10 +363,10 @@ fn every_key_the_worker_adds_is_a_builtin() {
 #[test]
 fn padded_lengths_decode_and_widen() {
     for len in [0usize, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152] {
-        let mut buf = BytesMut::new();
-        buf.put_u8(tag(1, LEN));
+        let mut buf = Vec::new();
+        buf.push(tag(1, LEN));
         let at = placeholder(&mut buf, INNER_WIDTH);
-        buf.put_bytes(b'a', len);
+        buf.resize(buf.len() + len, b'a');
         patch(&mut buf, at, INNER_WIDTH);
         let mut slice = &buf[1..];
         let decoded = prost::encoding::decode_varint(&mut slice).unwrap();
