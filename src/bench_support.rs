@@ -99,6 +99,10 @@ impl SpoolBench {
 /// One batch of spans recorded through the layer, and the two ways of encoding it:
 /// the worker's direct encoder and the reference conversion into prost structs.
 pub struct EncodeBench {
+    #[allow(
+        clippy::vec_box,
+        reason = "records arrive boxed from the queue, and the encoder takes them so"
+    )]
     records: Vec<Box<crate::record::SpanRecord>>,
     resource: crate::export::resource::ServiceResource,
     encoder: crate::export::encode::RequestEncoder,

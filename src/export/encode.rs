@@ -555,7 +555,7 @@ fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
 
 fn varint_len(value: u64) -> usize {
     // 1 byte per started 7 bits; 0 takes one byte.
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Reserves a `width`-byte length placeholder; returns where it is.
