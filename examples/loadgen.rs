@@ -22,6 +22,12 @@
 //! seconds so they can be scraped (stderr says `loadgen: serving on ADDR` when the
 //! flush is done).
 //!
+//! `--sdk tracing-opentelemetry` runs the same ops under `tracing-opentelemetry` and
+//! `opentelemetry-otlp` instead (gRPC to `OTEL_EXPORTER_OTLP_ENDPOINT`, the SDK's
+//! `BatchSpanProcessor` with its defaults), for side-by-side cost measurements; its
+//! line has `"sdk":"tracing-opentelemetry"`, `"exported"` (spans the exporter had
+//! acknowledged when the provider shut down) and `"report":null`.
+//!
 //! `elapsed_s` is the wall time of the production phase (shutdown excluded; see
 //! `report.elapsed_s`); `pending_at_shutdown` the spans still queued when
 //! shutdown began. Everything else goes to stderr. Exit status: 0 when it ran
@@ -82,6 +88,18 @@ struct Args {
     /// After the ops, flush and keep the process (and its OBSERVER_HTTP_ADDR endpoints) up S seconds
     #[arg(long, value_name = "S", default_value = "0", value_parser = non_negative_secs)]
     linger: Duration,
+
+    /// Which instrumentation pipeline records the spans
+    #[arg(long, value_enum, default_value_t = Sdk::Observer)]
+    sdk: Sdk,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Sdk {
+    /// tracing-observer, configured by the environment
+    Observer,
+    /// tracing-opentelemetry + opentelemetry-otlp (gRPC), for comparison
+    TracingOpentelemetry,
 }
 
 /// The JSON line printed on stdout.
@@ -93,7 +111,13 @@ struct Summary<'a> {
     elapsed_s: f64,
     /// Spans still queued (not yet exported or dropped) when shutdown began.
     pending_at_shutdown: u64,
-    report: &'a ShutdownReport,
+    report: Option<&'a ShutdownReport>,
+    /// Which pipeline recorded the spans (only with `--sdk tracing-opentelemetry`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sdk: Option<&'static str>,
+    /// Spans acknowledged by the collector (only with `--sdk tracing-opentelemetry`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exported: Option<u64>,
 }
 
 const DEFAULT_OPS: u64 = 10_000;
@@ -103,6 +127,9 @@ const TASKS_PER_THREAD: usize = 4;
 
 fn main() -> ExitCode {
     let args = Args::parse(); // exits with status 2 (and a message) on bad arguments
+    if args.sdk == Sdk::TracingOpentelemetry {
+        return otel::main(&args);
+    }
 
     let observer = match Observer::builder().default_service_name("loadgen").build() {
         Ok(observer) => observer,
@@ -124,6 +151,57 @@ fn main() -> ExitCode {
         .or_else(|| env_duration("OBSERVER_SHUTDOWN_TIMEOUT"))
         .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT);
 
+    let plan = plan(&args);
+    let (ops, elapsed) = match run(&plan, &args) {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            observer.shutdown(shutdown_timeout);
+            return ExitCode::from(1);
+        }
+    };
+    let (error_spans, produced_spans, secs) = produced(&plan, &args, ops, elapsed);
+
+    if !args.linger.is_zero() {
+        if let Err(e) = observer.force_flush(shutdown_timeout) {
+            eprintln!("loadgen: flush before lingering: {e}");
+        }
+        match observer.http_addr() {
+            Some(addr) => eprintln!("loadgen: serving on {addr} for {:?}", args.linger),
+            None => eprintln!("loadgen: lingering for {:?}", args.linger),
+        }
+        std::thread::sleep(args.linger);
+    }
+
+    let pending_at_shutdown = observer.stats().pending;
+    let report = observer.shutdown(shutdown_timeout);
+    eprintln!("{report}");
+    print_summary(&Summary {
+        ops,
+        produced_spans,
+        error_spans,
+        elapsed_s: secs,
+        pending_at_shutdown,
+        report: Some(&report),
+        sdk: None,
+        exported: None,
+    })
+}
+
+/// Prints the JSON line on stdout.
+fn print_summary(summary: &Summary<'_>) -> ExitCode {
+    match serde_json::to_string(summary) {
+        Ok(line) => println!("{line}"),
+        Err(e) => {
+            eprintln!("loadgen: cannot serialise the report: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The plan the arguments describe, announced on stderr.
+fn plan(args: &Args) -> Arc<Plan> {
     let plan = Arc::new(Plan {
         limit: match args.duration {
             Some(duration) => Limit::Duration(duration),
@@ -151,19 +229,20 @@ fn main() -> ExitCode {
         if args.run_async { " (tokio)" } else { "" },
     );
 
-    let result = if args.run_async {
-        run_async(&plan, usize::from(args.threads))
+    plan
+}
+
+/// Runs the plan; returns the ops run and the wall time.
+fn run(plan: &Arc<Plan>, args: &Args) -> Result<(u64, Duration), String> {
+    if args.run_async {
+        run_async(plan, usize::from(args.threads))
     } else {
-        run_threads(&plan, usize::from(args.threads))
-    };
-    let (ops, elapsed) = match result {
-        Ok(done) => done,
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            observer.shutdown(shutdown_timeout);
-            return ExitCode::from(1);
-        }
-    };
+        run_threads(plan, usize::from(args.threads))
+    }
+}
+
+/// Failed and produced spans and the seconds taken, announced on stderr.
+fn produced(plan: &Plan, args: &Args, ops: u64, elapsed: Duration) -> (u64, u64, f64) {
     let error_spans = plan.failed.load(Ordering::Relaxed);
     let produced_spans = ops * u64::from(args.depth);
     let secs = elapsed.as_secs_f64();
@@ -171,37 +250,7 @@ fn main() -> ExitCode {
         "loadgen: {ops} ops, {produced_spans} spans ({error_spans} failed) in {secs:.3}s: {:.0} spans/s produced",
         produced_spans as f64 / secs.max(1e-9)
     );
-
-    if !args.linger.is_zero() {
-        if let Err(e) = observer.force_flush(shutdown_timeout) {
-            eprintln!("loadgen: flush before lingering: {e}");
-        }
-        match observer.http_addr() {
-            Some(addr) => eprintln!("loadgen: serving on {addr} for {:?}", args.linger),
-            None => eprintln!("loadgen: lingering for {:?}", args.linger),
-        }
-        std::thread::sleep(args.linger);
-    }
-
-    let pending_at_shutdown = observer.stats().pending;
-    let report = observer.shutdown(shutdown_timeout);
-    eprintln!("{report}");
-    let summary = Summary {
-        ops,
-        produced_spans,
-        error_spans,
-        elapsed_s: secs,
-        pending_at_shutdown,
-        report: &report,
-    };
-    match serde_json::to_string(&summary) {
-        Ok(line) => println!("{line}"),
-        Err(e) => {
-            eprintln!("loadgen: cannot serialise the report: {e}");
-            return ExitCode::from(1);
-        }
-    }
-    ExitCode::SUCCESS
+    (error_spans, produced_spans, secs)
 }
 
 // === the work ===
@@ -462,4 +511,120 @@ fn positive_secs(value: &str) -> Result<Duration, String> {
         return Err("must be greater than zero".into());
     }
     Ok(duration)
+}
+
+// === the tracing-opentelemetry pipeline, for comparison ===
+
+mod otel {
+    use super::{plan, print_summary, produced, run, Args, Summary};
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig as _;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData};
+    use opentelemetry_sdk::Resource;
+    use std::process::ExitCode;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use tracing_subscriber::prelude::*;
+
+    /// The OTLP exporter, counting the spans the collector acknowledged.
+    #[derive(Debug)]
+    struct Counted {
+        inner: opentelemetry_otlp::SpanExporter,
+        exported: Arc<AtomicU64>,
+    }
+
+    impl opentelemetry_sdk::trace::SpanExporter for Counted {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            let n = batch.len() as u64;
+            self.inner.export(batch).await?;
+            self.exported.fetch_add(n, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
+            self.inner.shutdown_with_timeout(timeout)
+        }
+
+        fn set_resource(&mut self, resource: &Resource) {
+            self.inner.set_resource(resource);
+        }
+    }
+
+    /// The ops under tracing-opentelemetry, exporting over gRPC with the SDK's batch processor.
+    pub(super) fn main(args: &Args) -> ExitCode {
+        // tonic's channel runs on a runtime; the batch processor's own thread drives exports.
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("loadgen: cannot start the tokio runtime: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .unwrap_or_else(|_| "http://127.0.0.1:4317".into());
+        let exporter = {
+            let _entered = runtime.enter();
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()
+        };
+        let exporter = match exporter {
+            Ok(inner) => inner,
+            Err(e) => {
+                eprintln!("loadgen: cannot build the OTLP exporter: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let exported = Arc::new(AtomicU64::new(0));
+        let provider = SdkTracerProvider::builder()
+            .with_resource(Resource::builder().with_service_name("loadgen").build())
+            .with_span_processor(
+                BatchSpanProcessor::builder(Counted {
+                    inner: exporter,
+                    exported: Arc::clone(&exported),
+                })
+                .build(),
+            )
+            .build();
+        // Only the ops' spans: the exporter's own (tonic, h2, hyper) would otherwise be
+        // recorded and exported too, as opentelemetry-otlp's examples warn.
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("loadgen"))
+            .with_filter(tracing_subscriber::filter::filter_fn(|metadata| {
+                metadata.target().starts_with("loadgen")
+            }));
+        if let Err(e) = tracing_subscriber::registry().with(layer).try_init() {
+            eprintln!("loadgen: cannot install the subscriber: {e}");
+            return ExitCode::from(1);
+        }
+        let plan = plan(args);
+        let result = run(&plan, args);
+        if let Err(e) = provider.shutdown() {
+            eprintln!("loadgen: provider shutdown: {e}");
+        }
+        let (ops, elapsed) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let (error_spans, produced_spans, secs) = produced(&plan, args, ops, elapsed);
+        print_summary(&Summary {
+            ops,
+            produced_spans,
+            error_spans,
+            elapsed_s: secs,
+            pending_at_shutdown: 0,
+            report: None,
+            sdk: Some("tracing-opentelemetry"),
+            exported: Some(exported.load(Ordering::Relaxed)),
+        })
+    }
 }

@@ -27,8 +27,7 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tracing_observer::export::Accepted;
-use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+use tracing_observer::export::{Accepted, EncodedRequest};
 use tracing_observer::{config::RetryPolicy, ExportError, ExportErrorKind, Observer, SpanExporter};
 use tracing_subscriber::prelude::*;
 
@@ -51,10 +50,7 @@ struct SimulatedCollector {
 }
 
 impl SpanExporter for SimulatedCollector {
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         let elapsed = self.started.elapsed();
         let down = elapsed >= self.down_from && elapsed < self.down_until;
         let received = Arc::clone(&self.received);
@@ -65,6 +61,7 @@ impl SpanExporter for SimulatedCollector {
                     "collector restarting",
                 ));
             }
+            let batch = batch.decode()?;
             let mut received = received.lock().expect("not poisoned");
             let spans = batch
                 .resource_spans

@@ -1,10 +1,10 @@
-//! Entry points for the crate's own benchmarks (`benches/spool.rs`), compiled only with
-//! the `bench-support` feature.
+//! Entry points for the crate's own benchmarks (`benches/spool.rs`, `benches/encode.rs`),
+//! compiled only with the `bench-support` feature.
 //!
 //! **Not part of the API**: hidden from the documentation, without any stability
 //! promise, and may change or go in any release. Benchmarks see only the public API,
-//! while the spool and its replay are internal; this module lets a benchmark drive
-//! the very code the worker runs, without a worker thread around it.
+//! while the spool, its replay and the encoder are internal; this module lets a
+//! benchmark drive the very code the worker runs, without a worker thread around it.
 
 use crate::config::DEFAULT_EXPORT_TIMEOUT;
 use crate::delivery::{
@@ -80,7 +80,7 @@ impl SpoolBench {
     }
 
     /// Replays spooled batches the way the worker does once the breaker lets it (oldest
-    /// first, one at a time: read and check, decode, export, acknowledge, delete the
+    /// first, one at a time: read and check, export as stored, acknowledge, delete the
     /// segments done with) until none is left or one is not delivered; returns how many
     /// were delivered.
     pub fn replay(&self) -> u64 {
@@ -94,5 +94,122 @@ impl SpoolBench {
             }
             delivered
         })
+    }
+}
+
+/// One batch of spans recorded through the layer, and the two ways of encoding it:
+/// the worker's direct encoder and the reference conversion into prost structs.
+pub struct EncodeBench {
+    #[allow(
+        clippy::vec_box,
+        reason = "records arrive boxed from the queue, and the encoder takes them so"
+    )]
+    records: Vec<Box<crate::record::SpanRecord>>,
+    resource: crate::export::resource::ServiceResource,
+    encoder: crate::export::encode::RequestEncoder,
+    caches: crate::export::encode::reference::Caches,
+}
+
+impl std::fmt::Debug for EncodeBench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodeBench")
+            .field("spans", &self.records.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EncodeBench {
+    /// Records `spans` spans with the default limits: `request` spans of 7 attributes
+    /// (strings, integers, a float, a bool), every fourth one failed with an ERROR event.
+    pub fn new(spans: usize) -> Self {
+        use crate::layer::ObserverLayer;
+        use crate::record::{policy::FieldPolicy, Limits};
+        use crate::recorder::{QueueBounds, Recorder};
+        use crate::sampling::{HeadSampler, OverheadMeter, SampledOutTable, Sampler, Sampling};
+        use tracing_subscriber::prelude::*;
+
+        crate::clock::start();
+        let recorder = Arc::new(Recorder::new(
+            QueueBounds {
+                max_spans: spans.max(1),
+                max_bytes: usize::MAX,
+                batch_size: spans.max(1),
+            },
+            Limits {
+                max_attributes: 128,
+                max_event_attributes: 128,
+                max_events: 128,
+                max_links: 128,
+                max_value_bytes: 4096,
+                thread_cpu_time: false,
+            },
+            FieldPolicy::new(&[], None),
+            Sampling {
+                head: HeadSampler::new(&Sampler::AlwaysOn, &[]),
+                table: SampledOutTable::new(),
+                keep_errors: true,
+                slow_span_threshold: None,
+                overhead: OverheadMeter::new(None),
+            },
+            None,
+        ));
+        let subscriber = tracing_subscriber::registry().with(ObserverLayer::new(
+            Some(Arc::clone(&recorder)),
+            Arc::from([]),
+        ));
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..spans as u64 {
+                let _span = tracing::info_span!(
+                    "POST /checkout",
+                    http.request.method = "POST",
+                    http.route = "/checkout",
+                    http.response.status_code = 200,
+                    order.id = i,
+                    order.total = 99.5,
+                    customer.tier = "gold",
+                    cache.hit = i % 2 == 0,
+                )
+                .entered();
+                if i % 4 == 0 {
+                    tracing::error!(order.id = i, "payment declined");
+                }
+            }
+        });
+        let mut records = Vec::with_capacity(spans);
+        while let Some(record) = recorder.queue.pop() {
+            records.push(record);
+        }
+        let resource = crate::export::resource::ServiceResource::new("checkout", &[]);
+        Self {
+            encoder: crate::export::encode::RequestEncoder::new(&resource),
+            resource,
+            records,
+            caches: crate::export::encode::reference::Caches::default(),
+        }
+    }
+
+    /// Spans in the batch.
+    pub fn spans(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Encodes the batch as the worker does; returns the request's size in bytes.
+    pub fn direct(&mut self) -> usize {
+        let clock = crate::export::resource::ClockAnchor::now();
+        self.encoder.encode(&self.records, &clock).bytes().len()
+    }
+
+    /// Converts the batch into prost structs and encodes them with prost (the structs
+    /// are dropped too, as a worker would); returns the request's size in bytes.
+    pub fn prost(&mut self) -> usize {
+        use prost::Message;
+        let clock = crate::export::resource::ClockAnchor::now();
+        let request = crate::export::encode::reference::request(
+            &self.resource,
+            &self.records,
+            &clock,
+            &mut self.caches,
+        );
+        request.encode_to_vec().len()
     }
 }

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::{builder, observe, WAIT};
 use integration_tests::http_get;
-use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-use tracing_observer::{export::Accepted, export::InMemoryExporter, ExportError, SpanExporter};
+use tracing_observer::export::{Accepted, EncodedRequest, InMemoryExporter};
+use tracing_observer::{ExportError, SpanExporter};
 
 /// Panics on the first `panics` exports, then forwards to an in-memory exporter.
 #[derive(Clone)]
@@ -27,7 +27,7 @@ struct Faulty {
 impl SpanExporter for Faulty {
     fn export(
         &self,
-        batch: ExportTraceServiceRequest,
+        batch: EncodedRequest,
     ) -> Pin<Box<dyn Future<Output = Result<Accepted, ExportError>> + Send + 'static>> {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.panics {
             panic!("injected exporter fault");

@@ -17,11 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use tracing::Dispatch;
-use tracing_observer::{export::Accepted, ExportError, Observer, SpanExporter};
+use tracing_observer::export::{Accepted, EncodedRequest};
+use tracing_observer::{ExportError, Observer, SpanExporter};
 use tracing_subscriber::prelude::*;
 
 /// Peak growth allowed: the 4 MiB budget, the batches held by the exporter (4 ×
@@ -43,13 +43,14 @@ struct GatedExporter {
 impl SpanExporter for GatedExporter {
     fn export(
         &self,
-        batch: ExportTraceServiceRequest,
+        batch: EncodedRequest,
     ) -> Pin<Box<dyn Future<Output = Result<Accepted, ExportError>> + Send + 'static>> {
         let this = self.clone();
         Box::pin(async move {
             while !this.open.load(Ordering::Acquire) {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
+            let batch = batch.decode()?;
             for span in batch
                 .resource_spans
                 .iter()

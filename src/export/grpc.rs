@@ -1,20 +1,24 @@
 //! OTLP over gRPC, with tonic.
+//!
+//! Trace exports go out through tonic's generic client with [`EncodedCodec`]: the
+//! request is the protobuf the worker already wrote, sent as it is (gzip, when
+//! configured, is tonic's, over those bytes); the response is decoded with prost.
+//! Metrics use the generated client.
 
 use super::endpoint::{client_certificate_required, Compression, OtlpConfig};
 use super::tls_probe;
-use super::{Accepted, SpanExporter};
+use super::{Accepted, EncodedRequest, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
+use bytes::{BufMut, Bytes};
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -107,7 +111,7 @@ impl GrpcTarget {
 
     /// Creates the client; the connection is made lazily, on the first export.
     pub(crate) fn connect(self) -> GrpcExporter {
-        let mut client = TraceServiceClient::new(self.endpoint.connect_lazy());
+        let mut client = tonic::client::Grpc::new(self.endpoint.connect_lazy());
         if self.gzip {
             client = client.send_compressed(CompressionEncoding::Gzip);
         }
@@ -148,23 +152,20 @@ fn tls_config(config: &OtlpConfig) -> ClientTlsConfig {
 
 /// Exports batches with the OTLP `TraceService/Export` call.
 pub(crate) struct GrpcExporter {
-    client: TraceServiceClient<Channel>,
+    client: tonic::client::Grpc<Channel>,
     metadata: MetadataMap,
     timeout: Duration,
     mtls_probe: Option<MtlsProbe>,
 }
 
 impl SpanExporter for GrpcExporter {
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
-        let request = request(batch, &self.metadata, self.timeout);
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+        let request = request(batch.into_bytes(), &self.metadata, self.timeout);
         // Clones share the channel: concurrent exports multiplex over one connection.
-        let mut client = self.client.clone();
+        let client = self.client.clone();
         let probe = self.mtls_probe.clone();
         Box::pin(async move {
-            let status = match client.export(request).await {
+            let status = match send_encoded(client, request).await {
                 Ok(response) => return Ok(accepted(response.into_inner())),
                 Err(status) => status,
             };
@@ -183,6 +184,67 @@ impl SpanExporter for GrpcExporter {
 /// What a trace export's response says the collector kept.
 fn accepted(response: ExportTraceServiceResponse) -> Accepted {
     Accepted::from_partial_success(response.partial_success)
+}
+
+/// The OTLP `TraceService/Export` call with an encoded request.
+async fn send_encoded(
+    mut client: tonic::client::Grpc<Channel>,
+    request: tonic::Request<Bytes>,
+) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+    client
+        .ready()
+        .await
+        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+    let mut request = request;
+    request.extensions_mut().insert(tonic::GrpcMethod::new(
+        "opentelemetry.proto.collector.trace.v1.TraceService",
+        "Export",
+    ));
+    let path = http::uri::PathAndQuery::from_static(
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    );
+    client.unary(request, path, EncodedCodec).await
+}
+
+/// The codec of trace exports: requests are already-encoded protobuf, written as
+/// they are; responses are decoded with prost.
+#[derive(Clone, Copy, Debug, Default)]
+struct EncodedCodec;
+
+impl Codec for EncodedCodec {
+    type Encode = Bytes;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = EncodedCodec;
+    type Decoder = EncodedCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        EncodedCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        EncodedCodec
+    }
+}
+
+impl Encoder for EncodedCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for EncodedCodec {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        Message::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(format!("undecodable export response: {e}")))
+    }
 }
 
 /// Exports metrics with the OTLP `MetricsService/Export` call.

@@ -1,12 +1,15 @@
 //! OTLP over HTTP (`http/protobuf` and `http/json`), with reqwest.
+//!
+//! With `http/protobuf` a trace export's body is the request the worker encoded,
+//! as it is (gzipped when configured); `http/json` decodes it to OTLP structs first
+//! and writes them as JSON.
 
 use super::endpoint::{missing_client_certificate, Compression, OtlpConfig, Protocol};
-use super::{Accepted, SpanExporter};
+use super::{Accepted, EncodedRequest, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
@@ -57,31 +60,49 @@ impl HttpExporter {
         })
     }
 
-    fn body<M: Message + serde::Serialize>(&self, batch: &M) -> Result<Vec<u8>, ExportError> {
-        let encode_error =
-            |e: &dyn std::fmt::Display| ExportError::new(ExportErrorKind::Encode, e.to_string());
+    fn body<M: Message + serde::Serialize>(&self, batch: &M) -> Result<Bytes, ExportError> {
         let raw = if self.json {
             serde_json::to_vec(batch).map_err(|e| encode_error(&e))?
         } else {
             batch.encode_to_vec()
         };
+        self.compressed(raw.into())
+    }
+
+    /// A trace export's body: the encoded request as it is, or its JSON form.
+    fn encoded_body(&self, batch: EncodedRequest) -> Result<Bytes, ExportError> {
+        if self.json {
+            return self.body(&batch.decode()?);
+        }
+        self.compressed(batch.into_bytes())
+    }
+
+    /// `raw`, gzipped when configured.
+    fn compressed(&self, raw: Bytes) -> Result<Bytes, ExportError> {
         if !self.gzip {
             return Ok(raw);
         }
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(raw.len() / 4),
+            flate2::Compression::fast(),
+        );
         encoder.write_all(&raw).map_err(|e| encode_error(&e))?;
-        encoder.finish().map_err(|e| encode_error(&e))
+        encoder
+            .finish()
+            .map(Bytes::from)
+            .map_err(|e| encode_error(&e))
     }
 }
 
+fn encode_error(e: &dyn std::fmt::Display) -> ExportError {
+    ExportError::new(ExportErrorKind::Encode, e.to_string())
+}
+
 impl SpanExporter for HttpExporter {
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
-        let post = self.post(&batch);
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+        let sent = self.send(self.encoded_body(batch));
         let json = self.json;
-        Box::pin(async move { post.await.map(|body| accepted(&body, json)) })
+        Box::pin(async move { sent.await.map(|body| accepted(&body, json)) })
     }
 }
 
@@ -117,13 +138,21 @@ fn accepted(body: &[u8], json: bool) -> Accepted {
 }
 
 impl HttpExporter {
-    /// Posts one OTLP export request (traces or metrics) to the configured URL; the
-    /// body of a successful response.
+    /// Posts one OTLP export request (metrics) to the configured URL; the body of a
+    /// successful response.
     pub(crate) fn post<M: Message + serde::Serialize>(
         &self,
         batch: &M,
-    ) -> BoxFuture<'static, Result<bytes::Bytes, ExportError>> {
-        let body = self.body(batch);
+    ) -> BoxFuture<'static, Result<Bytes, ExportError>> {
+        self.send(self.body(batch))
+    }
+
+    /// Posts a body made for the configured protocol and compression; the body of a
+    /// successful response.
+    fn send(
+        &self,
+        body: Result<Bytes, ExportError>,
+    ) -> BoxFuture<'static, Result<Bytes, ExportError>> {
         let content_type = if self.json {
             "application/json"
         } else {

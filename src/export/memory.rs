@@ -1,4 +1,4 @@
-use super::{span_count, Accepted, SpanExporter};
+use super::{Accepted, EncodedRequest, SpanExporter};
 use crate::error::ExportError;
 use futures_util::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// An exporter that keeps batches in memory, for tests and benchmarks.
+///
+/// It decodes each request into OTLP structs (prost), except when made with
+/// [`counting`](Self::counting), which only counts.
 ///
 /// Clones share the same storage, so keep one clone to inspect what the observer exported.
 ///
@@ -37,9 +40,10 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
+    /// use tracing_observer::export::{EncodedRequest, InMemoryExporter};
+    /// use tracing_observer::SpanExporter;
     /// let exporter = InMemoryExporter::new();
-    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// futures_util::FutureExt::now_or_never(exporter.export(EncodedRequest::from_request(&ExportTraceServiceRequest::default()))).unwrap()?;
     /// assert_eq!(exporter.requests().len(), 1);
     /// # Ok::<(), tracing_observer::ExportError>(())
     /// ```
@@ -54,9 +58,10 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
+    /// use tracing_observer::export::{EncodedRequest, InMemoryExporter};
+    /// use tracing_observer::SpanExporter;
     /// let exporter = InMemoryExporter::counting();
-    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// futures_util::FutureExt::now_or_never(exporter.export(EncodedRequest::from_request(&ExportTraceServiceRequest::default()))).unwrap()?;
     /// assert!(exporter.requests().is_empty(), "a counting exporter keeps nothing");
     /// # Ok::<(), tracing_observer::ExportError>(())
     /// ```
@@ -68,10 +73,11 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
+    /// use tracing_observer::export::{EncodedRequest, InMemoryExporter};
+    /// use tracing_observer::SpanExporter;
     /// let exporter = InMemoryExporter::new();
     /// assert!(exporter.requests().is_empty());
-    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// futures_util::FutureExt::now_or_never(exporter.export(EncodedRequest::from_request(&ExportTraceServiceRequest::default()))).unwrap()?;
     /// assert_eq!(exporter.requests()[0], ExportTraceServiceRequest::default());
     /// # Ok::<(), tracing_observer::ExportError>(())
     /// ```
@@ -86,9 +92,10 @@ impl InMemoryExporter {
     ///
     /// ```
     /// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
-    /// use tracing_observer::{export::InMemoryExporter, SpanExporter};
+    /// use tracing_observer::export::{EncodedRequest, InMemoryExporter};
+    /// use tracing_observer::SpanExporter;
     /// let exporter = InMemoryExporter::new();
-    /// futures_util::FutureExt::now_or_never(exporter.export(ExportTraceServiceRequest::default())).unwrap()?;
+    /// futures_util::FutureExt::now_or_never(exporter.export(EncodedRequest::from_request(&ExportTraceServiceRequest::default()))).unwrap()?;
     /// assert!(exporter.spans().is_empty(), "the request held no span");
     /// # Ok::<(), tracing_observer::ExportError>(())
     /// ```
@@ -114,17 +121,17 @@ impl InMemoryExporter {
 }
 
 impl SpanExporter for InMemoryExporter {
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
-        let n = span_count(&batch);
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         if let Some(requests) = &self.requests {
+            let request = match batch.decode() {
+                Ok(request) => request,
+                Err(error) => return Box::pin(async { Err(error) }),
+            };
             if let Ok(mut requests) = requests.lock() {
-                requests.push(batch);
+                requests.push(request);
             }
         }
-        self.spans.fetch_add(n, Ordering::AcqRel);
+        self.spans.fetch_add(batch.spans(), Ordering::AcqRel);
         Box::pin(async { Ok(Accepted::all()) })
     }
 }

@@ -1,28 +1,30 @@
 //! Export: the seam between the worker and the wire.
 //!
-//! The worker hands each batch, already converted to an OTLP
-//! `ExportTraceServiceRequest`, to a [`SpanExporter`]. The built-in exporters speak
-//! OTLP over gRPC (tonic) and HTTP (reqwest), or print OTLP/JSON; tests and
-//! benchmarks use [`InMemoryExporter`]; retry, circuit breaking and spooling wrap
-//! this trait.
+//! The worker writes each batch as an OTLP `ExportTraceServiceRequest` in protobuf
+//! ([`encode`], straight from the records) and hands the bytes, an
+//! [`EncodedRequest`], to a [`SpanExporter`]. The built-in exporters send them over
+//! gRPC (tonic) and HTTP (reqwest) as they are, or decode them to print OTLP/JSON;
+//! tests and benchmarks use [`InMemoryExporter`]; retry, circuit breaking and
+//! spooling wrap this trait.
 
 pub(crate) mod console;
-pub(crate) mod convert;
+pub(crate) mod encode;
 pub(crate) mod endpoint;
 pub(crate) mod grpc;
 pub(crate) mod http;
 mod memory;
 pub(crate) mod metrics;
+mod request;
+pub(crate) mod resource;
 mod tls_probe;
 
 pub(crate) use endpoint::Protocol;
 pub use memory::InMemoryExporter;
+pub use request::EncodedRequest;
 
 use crate::error::ExportError;
 use futures_util::future::BoxFuture;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
 
 /// What the collector accepted of a batch: all of it, or all but `rejected_spans`
 /// (OTLP partial success). Rejected spans are counted as dropped, reason `rejected`,
@@ -81,6 +83,10 @@ impl Accepted {
 
 /// Something that delivers batches of spans, driven by the observer's worker.
 ///
+/// A batch arrives encoded ([`EncodedRequest`]): an exporter that writes to the wire
+/// sends [`EncodedRequest::bytes`]; one that wants the OTLP structs calls
+/// [`EncodedRequest::decode`] (at the price of building them).
+///
 /// Implementations run on the worker's own current-thread tokio runtime, so they may
 /// use tokio I/O and timers. The worker runs up to `max_concurrent_exports` exports at
 /// once (each future owns what it needs, hence `'static`) and bounds each by the
@@ -88,13 +94,13 @@ impl Accepted {
 ///
 /// ```
 /// use futures_util::future::BoxFuture;
-/// use tracing_observer::{export::Accepted, ExportError, SpanExporter};
-/// use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
+/// use tracing_observer::export::{Accepted, EncodedRequest};
+/// use tracing_observer::{ExportError, SpanExporter};
 ///
 /// struct Discard;
 ///
 /// impl SpanExporter for Discard {
-///     fn export(&self, _batch: ExportTraceServiceRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+///     fn export(&self, _batch: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
 ///         Box::pin(async { Ok(Accepted::all()) })
 ///     }
 /// }
@@ -104,10 +110,7 @@ impl Accepted {
 pub trait SpanExporter: Send + 'static {
     /// Delivers one batch. An error counts the batch's spans as failed; spans the
     /// collector rejected in a partial success are counted as dropped (`rejected`).
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<Accepted, ExportError>>;
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>>;
 
     /// Releases resources at shutdown; the default does nothing.
     fn shutdown(&self) -> BoxFuture<'static, ()> {
@@ -116,26 +119,13 @@ pub trait SpanExporter: Send + 'static {
 }
 
 impl SpanExporter for Box<dyn SpanExporter> {
-    fn export(
-        &self,
-        batch: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+    fn export(&self, batch: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         (**self).export(batch)
     }
 
     fn shutdown(&self) -> BoxFuture<'static, ()> {
         (**self).shutdown()
     }
-}
-
-/// Number of spans in a request.
-pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> usize {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
 }
 
 /// An OTLP exporter to `endpoint` over `protocol`, without headers, compression or
@@ -165,19 +155,4 @@ pub(crate) fn otlp_exporter(
         Protocol::Grpc => Box::new(grpc::GrpcTarget::new(&config)?.connect()),
         _ => Box::new(http::HttpExporter::new(&config)?),
     })
-}
-
-/// Whether any span of the request has status ERROR (the batch is kept in preference).
-pub(crate) fn has_error(request: &ExportTraceServiceRequest) -> bool {
-    use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .any(|span| {
-            span.status
-                .as_ref()
-                .is_some_and(|s| s.code == StatusCode::Error as i32)
-        })
 }

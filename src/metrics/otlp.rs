@@ -31,7 +31,7 @@
 //!   then); time = now.
 
 use super::MetricsRegistry;
-use crate::export::convert::kv_str;
+use crate::export::resource::kv_str;
 use metrics::Unit;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};

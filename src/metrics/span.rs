@@ -17,6 +17,7 @@ use super::{label_name, MetricsRegistry};
 use crate::record::{Attribute, SpanKind, SpanRecord, StatusCode, Value};
 use crate::tally::SpanMetricsProfile;
 use metrics::{Counter, Histogram, Label, Unit};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::time::Duration;
 use tracing_core::Metadata;
@@ -128,7 +129,8 @@ pub(crate) struct SpanMetrics {
     dimensions: Vec<(String, Dimension)>,
     /// Whether every dimension comes from the callsite (then a callsite is one label set).
     callsite_only: bool,
-    by_callsite: HashMap<(usize, u8, u8), Series>,
+    /// Keyed by callsite address (not by anything the host's data controls).
+    by_callsite: FxHashMap<(usize, u8, u8), Series>,
     by_key: HashMap<SeriesKey, Series>,
     overflow: HashMap<(u8, u8), Series>,
     overflow_total: Counter,
@@ -212,7 +214,7 @@ impl SpanMetrics {
             service: service.to_owned(),
             dimensions,
             callsite_only,
-            by_callsite: HashMap::new(),
+            by_callsite: FxHashMap::default(),
             by_key: HashMap::new(),
             overflow: HashMap::new(),
             overflow_total: registry.counter(OVERFLOW_TOTAL, vec![]),

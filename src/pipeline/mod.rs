@@ -25,10 +25,11 @@ use crate::config::{BatchConfig, Config, ExporterConfig};
 use crate::delivery::{CircuitBreaker, Delivery, DeliveryConfig, Reach, EXPORT_BREAKER};
 use crate::error::BuildError;
 use crate::export::console::ConsoleExporter;
-use crate::export::convert::RequestBuilder;
+use crate::export::encode::RequestEncoder;
 use crate::export::grpc::GrpcTarget;
 use crate::export::http::HttpExporter;
 use crate::export::metrics::MetricsTarget;
+use crate::export::resource::ServiceResource;
 use crate::export::{Protocol, SpanExporter};
 use crate::health::HealthRegistry;
 use crate::metrics::otlp::MetricsContext;
@@ -78,7 +79,7 @@ pub(crate) struct Custom {
 /// What the worker thread starts from.
 struct WorkerSetup {
     batch: BatchConfig,
-    requests: RequestBuilder,
+    resource: ServiceResource,
     exporter: ExporterFactory,
     delivery: DeliveryConfig,
     /// Where the configured OTLP exporter connects, for the connection check.
@@ -183,7 +184,7 @@ impl Pipeline {
         ));
         let setup = WorkerSetup {
             batch: config.batch,
-            requests: RequestBuilder::new(&config.service_name, &config.resource_attributes),
+            resource: ServiceResource::new(&config.service_name, &config.resource_attributes),
             exporter,
             delivery: config.delivery,
             reach: match (&custom_exporter, &config.exporter) {
@@ -311,7 +312,7 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
         Err(_) => return,
     };
     runtime.block_on(async move {
-        let (batch, requests) = (setup.batch, setup.requests);
+        let (batch, resource) = (setup.batch, setup.resource);
         let exporter = (setup.exporter)();
         if let Some(listener) = setup.listener {
             tokio::spawn(crate::server::serve(listener, Arc::clone(&status)));
@@ -322,8 +323,8 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
         let metrics_push = setup.metrics_target.map(|target| {
             let interval = target.interval();
             let context = MetricsContext {
-                resource: requests.resource().clone(),
-                scope: requests.scope().clone(),
+                resource: resource.resource().clone(),
+                scope: resource.scope().clone(),
                 start_unix_nanos: crate::clock::unix_nanos(SystemTime::now()),
             };
             (
@@ -335,7 +336,7 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
             SpanMetrics::new(setup.span_metrics, &setup.service_name, &status.metrics);
         let parts = worker::Parts {
             status: Arc::clone(&status),
-            requests,
+            requests: RequestEncoder::new(&resource),
             batch,
             commands,
             span_metrics,

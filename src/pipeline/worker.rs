@@ -25,7 +25,8 @@ use super::Control;
 use crate::config::BatchConfig;
 use crate::delivery::{Delivered, Delivery, DropReason};
 use crate::error::{ExportError, ExportErrorKind};
-use crate::export::convert::RequestBuilder;
+use crate::export::encode::RequestEncoder;
+use crate::export::resource::ClockAnchor;
 use crate::metrics::process::ProcessMetrics;
 use crate::metrics::push::MetricsPush;
 use crate::metrics::span::SpanMetrics;
@@ -65,7 +66,7 @@ enum Waited {
 /// The worker's parts besides delivery, as the pipeline hands them over.
 pub(super) struct Parts {
     pub(super) status: Arc<Status>,
-    pub(super) requests: RequestBuilder,
+    pub(super) requests: RequestEncoder,
     pub(super) batch: BatchConfig,
     pub(super) commands: UnboundedReceiver<Control>,
     pub(super) span_metrics: SpanMetrics,
@@ -82,7 +83,7 @@ pub(super) struct Worker {
     recorder: Arc<Recorder>,
     delivery: Rc<Delivery>,
     replaying: FuturesUnordered<LocalBoxFuture<'static, bool>>,
-    requests: RequestBuilder,
+    requests: RequestEncoder,
     batch: BatchConfig,
     commands: UnboundedReceiver<Control>,
     #[allow(
@@ -388,8 +389,8 @@ impl Worker {
 
     /// Starts exporting `pending`, first waiting for a slot when the limit is reached.
     async fn launch(&mut self, deadline: Option<Instant>) {
-        let count = self.pending.len();
-        let request = self.requests.request(&self.pending);
+        let request = self.requests.encode(&self.pending, &ClockAnchor::now());
+        let count = request.spans();
         for record in self.pending.drain(..) {
             self.recorder.recycle(record);
         }
@@ -399,7 +400,7 @@ impl Worker {
         self.in_flight_spans += count;
         self.in_flight.push(Box::pin(async move {
             let started = Instant::now();
-            let (delivered, panic) = match AssertUnwindSafe(delivery.deliver(request, count))
+            let (delivered, panic) = match AssertUnwindSafe(delivery.deliver(request))
                 .catch_unwind()
                 .await
             {

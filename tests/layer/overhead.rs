@@ -22,7 +22,7 @@ struct Failing;
 impl tracing_observer::SpanExporter for Failing {
     fn export(
         &self,
-        _: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
+        _: tracing_observer::export::EncodedRequest,
     ) -> futures_util::future::BoxFuture<
         'static,
         Result<tracing_observer::export::Accepted, tracing_observer::ExportError>,
@@ -324,7 +324,7 @@ struct Slow;
 impl tracing_observer::SpanExporter for Slow {
     fn export(
         &self,
-        _batch: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
+        _batch: tracing_observer::export::EncodedRequest,
     ) -> std::pin::Pin<
         Box<
             dyn std::future::Future<

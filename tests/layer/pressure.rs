@@ -12,7 +12,7 @@ struct Gate {
 impl tracing_observer::SpanExporter for Gate {
     fn export(
         &self,
-        batch: tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest,
+        batch: tracing_observer::export::EncodedRequest,
     ) -> futures_util::future::BoxFuture<
         'static,
         Result<tracing_observer::export::Accepted, tracing_observer::ExportError>,

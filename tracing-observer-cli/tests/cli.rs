@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use tracing_observer::export::Accepted;
+use tracing_observer::export::{Accepted, EncodedRequest};
 use tracing_observer::proto::collector::trace::v1::ExportTraceServiceRequest;
 use tracing_observer::{config::RetryPolicy, ExportError, ExportErrorKind, Observer, SpanExporter};
 use tracing_subscriber::prelude::*;
@@ -16,10 +16,7 @@ use tracing_subscriber::prelude::*;
 struct Down;
 
 impl SpanExporter for Down {
-    fn export(
-        &self,
-        _: ExportTraceServiceRequest,
-    ) -> BoxFuture<'static, Result<Accepted, ExportError>> {
+    fn export(&self, _: EncodedRequest) -> BoxFuture<'static, Result<Accepted, ExportError>> {
         Box::pin(async { Err(ExportError::new(ExportErrorKind::Connect, "collector down")) })
     }
 }
