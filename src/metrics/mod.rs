@@ -14,7 +14,9 @@
 //! ```
 
 pub(crate) mod events;
+pub(crate) mod exemplars;
 pub(crate) mod exposition;
+pub(crate) mod openmetrics;
 pub(crate) mod otlp;
 pub(crate) mod pipeline;
 pub(crate) mod process;
@@ -22,6 +24,7 @@ pub(crate) mod push;
 pub(crate) mod span;
 
 use events::EventFamilies;
+use exemplars::Exemplars;
 use exposition::{FloatCounter, FloatFamily};
 use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{
@@ -56,6 +59,8 @@ pub(crate) struct MetricsRegistry {
     /// The event metrics (see [`events`]): their names come from the application's
     /// fields, so the registry keeps and renders them itself.
     events: Mutex<EventFamilies>,
+    /// The span-metrics duration histograms' exemplars (see [`exemplars`]).
+    pub(crate) exemplars: Exemplars,
 }
 
 impl std::fmt::Debug for MetricsRegistry {
@@ -85,6 +90,7 @@ impl MetricsRegistry {
             units: Mutex::new(HashMap::new()),
             floats: Mutex::new(Vec::new()),
             events: Mutex::new(EventFamilies::default()),
+            exemplars: Exemplars::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use crate::error::ExportError;
 use crate::health::components::{self, PipelineView};
 use crate::health::{ComponentHealth, HealthRegistry};
 use crate::metrics::events::{EventMetrics, EventMetricsConfig};
+use crate::metrics::openmetrics;
 use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics, BREAKER_STATE};
 use crate::metrics::push::MetricsSource;
 use crate::metrics::MetricsRegistry;
@@ -184,6 +185,11 @@ impl Endpoints for Status {
 
     fn metrics_text(&self) -> String {
         self.render_metrics()
+    }
+
+    fn metrics_openmetrics(&self) -> String {
+        let text = self.render_metrics();
+        openmetrics::from_prometheus(&text, &self.metrics.exemplars)
     }
 
     fn breakers(&self) -> Vec<BreakerSnapshot> {
