@@ -12,7 +12,10 @@
 //! reads the clock at creation and close and keeps the start in a fixed table: the
 //! least a layer measuring durations does), `tracing_observer`,
 //! `tracing_observer_sampled_out`, `tracing_observer_sampled_out_no_span_metrics`,
-//! `tracing_opentelemetry`. WORKLOAD: `simple` or `nested` (as in `span_overhead`).
+//! `tracing_opentelemetry`. WORKLOAD: `simple` or `nested` (as in `span_overhead`);
+//! `event` (an event with two fields outside any span), `metric_event` (the same with
+//! a `monotonic_counter.` field: an event metric), `event_beside_metrics` (`event`
+//! once a metric callsite exists, so its callsite check probes the table).
 //! The observer's worker does not run during the ops (batches only at the flushes
 //! between rounds), so its thread does not compete while valgrind serialises threads.
 //! The binary prints `ops N`: every call of `run_ops` counted (warm-up included),
@@ -26,6 +29,16 @@ use std::time::Duration;
 use tracing_observer::{export::InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::layer::SubscriberExt as _;
 use workloads::{nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
+
+/// An event with two fields, outside any span.
+fn event() {
+    tracing::info!(orders = 1_u64, region = "eu");
+}
+
+/// The same event as a metric: `orders_total{region="eu"}`.
+fn metric_event() {
+    tracing::info!(monotonic_counter.orders = 1_u64, region = "eu");
+}
 
 /// The measured loop (callgrind collects inside this function only).
 #[inline(never)]
@@ -61,8 +74,11 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let config = args.first().map_or("tracing_observer", String::as_str);
-    let op: fn() = match args.get(1).map(String::as_str) {
-        Some("nested") => nested,
+    let workload = args.get(1).map_or("simple", String::as_str);
+    let op: fn() = match workload {
+        "nested" => nested,
+        "event" | "event_beside_metrics" => event,
+        "metric_event" => metric_event,
         _ => simple,
     };
     let ops: u64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20_000);
@@ -111,6 +127,9 @@ fn main() {
     let rounds = 20;
     let mut counted = 0;
     tracing::dispatcher::with_default(&dispatch, || {
+        if workload == "event_beside_metrics" {
+            metric_event();
+        }
         for round in 0..=rounds {
             let n = if round == 0 { 1000 } else { ops / rounds };
             run_ops(op, n);

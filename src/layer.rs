@@ -11,6 +11,7 @@
 
 use crate::clock::{self, Nanos};
 use crate::entered;
+use crate::event_metrics::Pushed;
 use crate::ids::{SpanId, TraceId};
 use crate::propagation::{Baggage, SpanContext};
 use crate::record::fields::{
@@ -24,7 +25,7 @@ use crate::sampling::{Lookup, SampledOutTable};
 use crate::tally::Handoff;
 use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Dispatch, Event, Subscriber};
+use tracing_core::{Dispatch, Event, Interest, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
@@ -397,6 +398,13 @@ where
         }
     }
 
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if let Some(recorder) = &self.recorder {
+            recorder.event_metrics.register(metadata);
+        }
+        Interest::always()
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(recorder) = self.active() else {
             return;
@@ -499,6 +507,10 @@ where
             return;
         };
         let _timer = recorder.sampling.overhead.start();
+        // Every metric event counts, in a span or not, sampled out or not.
+        if recorder.event_metrics.is_metric_callsite(event.metadata()) {
+            capture_event_metrics(recorder, event);
+        }
         let is_error = is_error_event(event);
         let span_id = if event.is_contextual() {
             self.current_span(&ctx)
@@ -604,6 +616,17 @@ where
             }
         }
         close_record(recorder, &id, &ctx);
+    }
+}
+
+/// Hands a metric event's values to the worker, waking it when the queue fills.
+/// Out of line: other events' path stays small.
+#[inline(never)]
+fn capture_event_metrics(recorder: &Recorder, event: &Event<'_>) {
+    let pushed =
+        (recorder.event_metrics).capture(event, &recorder.policy, recorder.limits.max_value_bytes);
+    if pushed != Pushed::Queued {
+        recorder.queue.wake();
     }
 }
 

@@ -56,6 +56,7 @@ mod delivery;
 mod diagnostics;
 mod entered;
 mod error;
+mod event_metrics;
 pub mod export;
 pub mod health;
 pub mod http;

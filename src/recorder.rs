@@ -8,6 +8,7 @@
 
 use crate::clock::Nanos;
 use crate::diagnostics::Diagnostics;
+use crate::event_metrics::EventMetricsCapture;
 use crate::ids::SpanId;
 use crate::queue::SpanQueue;
 use crate::record::fields::Rules;
@@ -53,19 +54,23 @@ pub(crate) struct Recorder {
     /// Whether sampled-out spans are tallied for span metrics (metrics on and
     /// sampling that may drop).
     pub(crate) tally_sampled_out: bool,
+    /// Events with metric fields, captured for the worker.
+    pub(crate) event_metrics: EventMetricsCapture,
     queue_capacity: usize,
     accepting: AtomicBool,
 }
 
 impl Recorder {
     /// A recorder with an empty queue; `span_metrics` is the profile to tally
-    /// sampled-out spans in, when span metrics are on.
+    /// sampled-out spans in, when span metrics are on; `event_metrics` whether
+    /// events' metric fields are captured.
     pub(crate) fn new(
         bounds: QueueBounds,
         limits: Limits,
         policy: FieldPolicy,
         sampling: Sampling,
         span_metrics: Option<SpanMetricsProfile>,
+        event_metrics: bool,
     ) -> Self {
         // Sampled-out spans exist only when sampling (head or overhead budget) may drop.
         let may_drop = sampling.may_drop();
@@ -83,6 +88,7 @@ impl Recorder {
             recycled: ArrayQueue::new(RECYCLED_RECORDS),
             sampled_out: SampledOutTally::new(sampled_out_queue, span_metrics.unwrap_or_default()),
             tally_sampled_out: span_metrics.is_some() && may_drop,
+            event_metrics: EventMetricsCapture::new(event_metrics),
             queue_capacity: bounds.max_spans,
             accepting: AtomicBool::new(true),
         }

@@ -6,7 +6,7 @@
 //! | `/health/ready` | the aggregate: 503 when a critical check is unhealthy, else 200 |
 //! | `/health/startup` | 200 once the worker has started, else 503 |
 //! | `/health` | the aggregate with every component, as JSON |
-//! | `/metrics` | Prometheus text: span metrics, self-metrics, process metrics |
+//! | `/metrics` | Prometheus text: span metrics, self-metrics, process metrics, event metrics; OpenMetrics with exemplars when `Accept` asks for `application/openmetrics-text` |
 //! | `/circuit-breakers` | JSON list: name, state, counts, last failure, time until a probe (while open) |
 //!
 //! Anything else is 404; methods other than `GET` and `HEAD` are 405. The listener
@@ -14,10 +14,11 @@
 
 use crate::delivery::BreakerSnapshot;
 use crate::health::{ComponentHealth, HealthRegistry, HealthReport, HealthStatus};
+use crate::metrics::openmetrics;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
@@ -39,6 +40,8 @@ pub(crate) trait Endpoints: Send + Sync + 'static {
     fn checks(&self) -> &HealthRegistry;
     /// Every metric, as Prometheus text.
     fn metrics_text(&self) -> String;
+    /// Every metric, in the OpenMetrics text format with exemplars.
+    fn metrics_openmetrics(&self) -> String;
     /// The breakers to list: the observer's export breaker, then the application's.
     fn breakers(&self) -> Vec<BreakerSnapshot>;
 }
@@ -98,10 +101,18 @@ async fn respond<E: Endpoints>(
             json(code(report.status.http_status()), &report)
         }
         "/metrics" => {
-            let mut response = Response::new(Full::new(Bytes::from(endpoints.metrics_text())));
+            let openmetrics = (request.headers().get_all(ACCEPT).iter())
+                .filter_map(|value| value.to_str().ok())
+                .any(openmetrics::accepted);
+            let (body, content_type) = if openmetrics {
+                (endpoints.metrics_openmetrics(), openmetrics::CONTENT_TYPE)
+            } else {
+                (endpoints.metrics_text(), PROMETHEUS_TEXT)
+            };
+            let mut response = Response::new(Full::new(Bytes::from(body)));
             response
                 .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
             response
         }
         "/circuit-breakers" => json(StatusCode::OK, &endpoints.breakers()),

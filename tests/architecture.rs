@@ -35,6 +35,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "sampling",
             "queue",
             "tally",
+            "event_metrics",
             "diagnostics",
             "entered",
             "recorder",

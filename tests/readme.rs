@@ -359,6 +359,13 @@ fn the_defaults_are_the_crates() {
             ),
         ),
         (
+            "event_metrics_max_series",
+            format!(
+                "{} label sets",
+                count(config::DEFAULT_EVENT_METRICS_MAX_SERIES)
+            ),
+        ),
+        (
             "resource_interval",
             duration(config::DEFAULT_RESOURCE_INTERVAL),
         ),

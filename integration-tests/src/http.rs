@@ -41,12 +41,28 @@ impl HttpResponse {
 /// # Errors
 /// Connection, timeout or a response that is not HTTP/1.x.
 pub fn http_get(addr: SocketAddr, path_and_query: &str) -> std::io::Result<HttpResponse> {
+    http_get_with(addr, path_and_query, &[])
+}
+
+/// [`http_get`] with extra request headers (`("Accept", "application/openmetrics-text")`).
+///
+/// # Errors
+/// Connection, timeout or a response that is not HTTP/1.x.
+pub fn http_get_with(
+    addr: SocketAddr,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path_and_query} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
     )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;

@@ -21,7 +21,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod rotel;
 
-pub use http::{http_get, HttpResponse};
+pub use http::{http_get, http_get_with, HttpResponse};
 pub use prometheus::{promtool_check_metrics, Prometheus};
 pub use proxy::TcpProxy;
 

@@ -63,6 +63,15 @@ impl Prometheus {
     /// # Panics
     /// When the binary is missing or Prometheus does not become ready in 30 s.
     pub fn start_jobs(jobs: &[(&str, &[SocketAddr])]) -> Self {
+        Self::start_with_flags(jobs, &[])
+    }
+
+    /// Like [`start_jobs`](Self::start_jobs), with extra command-line flags
+    /// (`--enable-feature=exemplar-storage`).
+    ///
+    /// # Panics
+    /// When the binary is missing or Prometheus does not become ready in 30 s.
+    pub fn start_with_flags(jobs: &[(&str, &[SocketAddr])], flags: &[&str]) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "tracing-observer-prometheus-{}-{}",
             std::process::id(),
@@ -94,6 +103,7 @@ impl Prometheus {
                 dir.join("data").display()
             ))
             .arg(format!("--web.listen-address={addr}"))
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -144,6 +154,27 @@ impl Prometheus {
             .as_array()
             .cloned()
             .unwrap_or_default())
+    }
+
+    /// The `data` array of `/api/v1/query_exemplars` for `expr` over the last hour.
+    ///
+    /// # Panics
+    /// When the query fails.
+    pub fn query_exemplars(&self, expr: &str) -> Vec<serde_json::Value> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let path = format!(
+            "/api/v1/query_exemplars?query={}&start={}&end={}",
+            encode(expr),
+            now - 3600,
+            now + 60
+        );
+        let response = http_get(self.addr, &path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let json = response.json();
+        assert_eq!(json["status"], "success", "{path}: {}", response.body);
+        json["data"].as_array().cloned().unwrap_or_default()
     }
 
     /// Queries until `done` accepts the result or `timeout` passes; returns the last result.

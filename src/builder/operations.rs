@@ -81,6 +81,38 @@ impl ObserverBuilder {
         self.set::<key::span_metrics_max_series>(n)
     }
 
+    /// Event metrics on or off: event fields named `monotonic_counter.NAME`,
+    /// `counter.NAME`, `histogram.NAME` or `gauge.NAME` become metrics in the
+    /// observer's registry (`/metrics`, the OTLP push), the event's other fields their
+    /// labels, as with tracing-opentelemetry's `MetricsLayer`.
+    ///
+    /// Environment: `OBSERVER_EVENT_METRICS=true|false`. Default: on.
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let builder = Observer::builder().event_metrics(false);
+    /// // With it on: `requests_total{route="/cart"}` grows by one.
+    /// tracing::info!(monotonic_counter.requests = 1_u64, route = "/cart");
+    /// ```
+    pub fn event_metrics(self, on: bool) -> Self {
+        self.set::<key::event_metrics>(on)
+    }
+
+    /// Event-metrics label sets at most, over all event metrics; measurements beyond
+    /// go to their metric's `otel_metric_overflow="true"` series and count in
+    /// `tracing_observer_event_metrics_overflow_total`.
+    ///
+    /// Environment: `OBSERVER_EVENT_METRICS_MAX_SERIES`.
+    /// Default: [`DEFAULT_EVENT_METRICS_MAX_SERIES`](crate::config::DEFAULT_EVENT_METRICS_MAX_SERIES).
+    ///
+    /// ```
+    /// use tracing_observer::Observer;
+    /// let builder = Observer::builder().event_metrics_max_series(200);
+    /// ```
+    pub fn event_metrics_max_series(self, n: usize) -> Self {
+        self.set::<key::event_metrics_max_series>(n)
+    }
+
     /// Serves `/health/*`, `/health`, `/metrics` and `/circuit-breakers` on this
     /// address, from the observer's thread. `build()` fails if it cannot listen there.
     ///

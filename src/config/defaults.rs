@@ -119,6 +119,15 @@ pub const DEFAULT_MAX_ATTRIBUTE_VALUE_BYTES: usize = 4096;
 /// let builder = tracing_observer::Observer::builder().span_metrics_max_series(DEFAULT_SPAN_METRICS_MAX_SERIES * 5);
 /// ```
 pub const DEFAULT_SPAN_METRICS_MAX_SERIES: usize = 1000;
+/// Event-metrics label sets at most (`OBSERVER_EVENT_METRICS_MAX_SERIES`), over all
+/// event metrics; further measurements go to each metric's `otel_metric_overflow="true"` series.
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_EVENT_METRICS_MAX_SERIES;
+/// assert_eq!(DEFAULT_EVENT_METRICS_MAX_SERIES, 1000);
+/// let builder = tracing_observer::Observer::builder().event_metrics_max_series(DEFAULT_EVENT_METRICS_MAX_SERIES * 5);
+/// ```
+pub const DEFAULT_EVENT_METRICS_MAX_SERIES: usize = 1000;
 /// How often process resources are sampled (`OBSERVER_RESOURCE_INTERVAL`).
 ///
 /// ```

@@ -12,6 +12,7 @@ use super::{
 use crate::delivery::DeliveryConfig;
 use crate::error::BuildError;
 use crate::export::endpoint::{complete_endpoint, ClientIdentity, Signal};
+use crate::metrics::events::EventMetricsConfig;
 use crate::metrics::span::SpanMetricsConfig;
 use crate::propagation::Propagators;
 use crate::record::Limits;
@@ -60,6 +61,7 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
     pub(crate) span_metrics: SpanMetricsConfig,
+    pub(crate) event_metrics: EventMetricsConfig,
     /// The endpoints' address, with where it was set (for the bind error).
     pub(crate) http_addr: Option<(SocketAddr, Origin)>,
     pub(crate) resource_interval: Duration,
@@ -139,6 +141,10 @@ impl Settings {
                 dimensions: self.span_metrics_dimensions(),
                 max_series: self.span_metrics_max_series(),
                 cpu_time: self.cpu_time(),
+            },
+            event_metrics: EventMetricsConfig {
+                enabled: self.event_metrics(),
+                max_series: self.event_metrics_max_series(),
             },
             http_addr: self.http_addr.map(|addr| {
                 let origin = self.origins.http_addr.clone();

@@ -597,6 +597,22 @@ settings! {
         default: DEFAULT_SPAN_METRICS_MAX_SERIES,
         row: ["`span_metrics_max_series`", "`OBSERVER_SPAN_METRICS_MAX_SERIES`", "`span_metrics_max_series`", "1000 label sets"],
     }
+    event_metrics: bool {
+        env: [/// Event metrics (fields `monotonic_counter.*`, `counter.*`, `histogram.*`, `gauge.*`) on or off.
+              OBSERVER_EVENT_METRICS => parse::boolean],
+        file: ["event_metrics" => file::boolean],
+        check: check::any,
+        default: true,
+        row: ["`event_metrics`", "`OBSERVER_EVENT_METRICS=true\\|false` (event fields `monotonic_counter.*`, `counter.*`, `histogram.*`, `gauge.*` as metrics; see below)", "`event_metrics`", "true"],
+    }
+    event_metrics_max_series: usize {
+        env: [/// Event-metrics label sets at most, over all event metrics.
+              OBSERVER_EVENT_METRICS_MAX_SERIES => parse::integer],
+        file: ["event_metrics_max_series" => file::integer],
+        check: check::positive,
+        default: DEFAULT_EVENT_METRICS_MAX_SERIES,
+        row: ["`event_metrics_max_series`", "`OBSERVER_EVENT_METRICS_MAX_SERIES`", "`event_metrics_max_series`", "1000 label sets"],
+    }
     metrics_exporter: MetricsExporter {
         env: [/// `none` (metrics stay on `/metrics`) or `otlp` (also pushed to the collector).
               OTEL_METRICS_EXPORTER => parse::metrics_exporter],

@@ -13,13 +13,18 @@
 //! # Ok::<(), tracing_observer::BuildError>(())
 //! ```
 
+pub(crate) mod events;
+pub(crate) mod exemplars;
 pub(crate) mod exposition;
+pub(crate) mod openmetrics;
 pub(crate) mod otlp;
 pub(crate) mod pipeline;
 pub(crate) mod process;
 pub(crate) mod push;
 pub(crate) mod span;
 
+use events::EventFamilies;
+use exemplars::Exemplars;
 use exposition::{FloatCounter, FloatFamily};
 use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{
@@ -51,6 +56,11 @@ pub(crate) struct MetricsRegistry {
     /// Counters with fractions, which the Prometheus recorder cannot hold (see
     /// [`exposition`]); registered on the worker, rendered with the rest.
     floats: Mutex<Vec<FloatFamily>>,
+    /// The event metrics (see [`events`]): their names come from the application's
+    /// fields, so the registry keeps and renders them itself.
+    events: Mutex<EventFamilies>,
+    /// The span-metrics duration histograms' exemplars (see [`exemplars`]).
+    pub(crate) exemplars: Exemplars,
 }
 
 impl std::fmt::Debug for MetricsRegistry {
@@ -79,6 +89,8 @@ impl MetricsRegistry {
             handle,
             units: Mutex::new(HashMap::new()),
             floats: Mutex::new(Vec::new()),
+            events: Mutex::new(EventFamilies::default()),
+            exemplars: Exemplars::default(),
         }
     }
 
@@ -99,6 +111,9 @@ impl MetricsRegistry {
         if let Ok(floats) = self.floats.lock() {
             exposition::append_floats(&mut text, &floats);
         }
+        if let Ok(events) = self.events.lock() {
+            events.render_into(&mut text);
+        }
         exposition::sorted(&text)
     }
 
@@ -107,6 +122,14 @@ impl MetricsRegistry {
         self.floats
             .lock()
             .is_ok_and(|floats| floats.iter().any(|f| f.name == name))
+            || self.events.lock().is_ok_and(|e| e.is_counter(name))
+    }
+
+    /// Runs `update` on the event metrics' families (on the worker, or while rendering).
+    pub(crate) fn with_event_families(&self, update: impl FnOnce(&mut EventFamilies)) {
+        if let Ok(mut events) = self.events.lock() {
+            update(&mut events);
+        }
     }
 
     /// Drains histogram samples into their buckets; run every few seconds so memory stays bounded.

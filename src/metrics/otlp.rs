@@ -25,19 +25,22 @@
 //! - `histogram` (`_bucket`/`_sum`/`_count`) → cumulative `Histogram` with the
 //!   explicit bounds; Prometheus' cumulative `le` counts become per-bucket counts
 //!   (the last one for `+Inf`).
+//! - The exemplars of a span-metrics duration series (see [`super::exemplars`]) →
+//!   its data point's `exemplars`, with trace id and span id.
 //! - Labels → string attributes; `# HELP` → description; the unit the series was
 //!   described with → the UCUM unit (`s`, `ms`, `By`, `1` for ratios, none for counts).
 //! - Start time = when the observer started (all cumulative series start at zero
 //!   then); time = now.
 
+use super::exemplars::Exemplar;
 use super::MetricsRegistry;
 use crate::export::resource::kv_str;
 use metrics::Unit;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, AggregationTemporality, Gauge, Histogram, HistogramDataPoint,
-    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    self as metrics_v1, metric, number_data_point, AggregationTemporality, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
@@ -181,7 +184,7 @@ impl Sample {
 }
 
 /// Parses `k="v",…}` and returns the labels and what follows the `}`.
-fn parse_labels(mut rest: &str) -> Option<(Vec<(String, String)>, &str)> {
+pub(super) fn parse_labels(mut rest: &str) -> Option<(Vec<(String, String)>, &str)> {
     let mut labels = Vec::new();
     loop {
         rest = rest.trim_start_matches(',');
@@ -327,12 +330,18 @@ fn to_metric(family: Family, registry: &MetricsRegistry, start: u64, now: u64) -
             }),
         ),
         Kind::Histogram => (
-            family.name,
+            family.name.clone(),
             metric::Data::Histogram(Histogram {
                 data_points: family
                     .histograms
                     .into_iter()
-                    .map(|series| histogram_point(series, start, now))
+                    .map(|series| {
+                        let exemplars = registry.exemplars.find(&family.name, &series.labels);
+                        let mut point = histogram_point(series, start, now);
+                        point.exemplars = exemplars
+                            .map_or_else(Vec::new, |e| e.all().iter().map(exemplar).collect());
+                        point
+                    })
                     .collect(),
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
             }),
@@ -365,6 +374,17 @@ fn histogram_point(series: Series, start: u64, now: u64) -> HistogramDataPoint {
         bucket_counts,
         explicit_bounds: series.bounds,
         ..Default::default()
+    }
+}
+
+/// A span that fell in a histogram bucket, with its trace id and span id.
+fn exemplar(exemplar: &Exemplar) -> metrics_v1::Exemplar {
+    metrics_v1::Exemplar {
+        filtered_attributes: Vec::new(),
+        time_unix_nano: exemplar.unix_nanos,
+        span_id: exemplar.span_id.to_bytes().to_vec(),
+        trace_id: exemplar.trace_id.to_bytes().to_vec(),
+        value: Some(metrics_v1::exemplar::Value::AsDouble(exemplar.value)),
     }
 }
 
@@ -556,6 +576,46 @@ mod tests {
         let b = point("b");
         assert_eq!(b.bucket_counts, [0, 1, 0, 0]);
         assert_eq!((b.count, b.sum), (1, Some(20.0)));
+        assert!(b.exemplars.is_empty());
+    }
+
+    #[test]
+    fn histogram_points_carry_their_series_exemplars() {
+        use crate::ids::{SpanId, TraceId};
+        let bounds: &'static [f64] = &[10.0, 100.0];
+        let registry = MetricsRegistry::new(&[("latency_milliseconds", bounds)]);
+        let labels = vec![Label::new("span_name", "a"), Label::new("kind", "x")];
+        registry
+            .histogram("latency_milliseconds", labels)
+            .record(50.0);
+        let pairs = vec![
+            ("span_name".into(), "a".into()),
+            ("kind".into(), "x".into()),
+        ];
+        let series = registry
+            .exemplars
+            .series("latency_milliseconds", pairs, bounds);
+        let trace_id = TraceId::from_u128(0xabc);
+        let span_id = SpanId::from_hex("00000000000000ef").unwrap();
+        series.record(Exemplar {
+            trace_id,
+            span_id,
+            value: 50.0,
+            unix_nanos: 7,
+        });
+        let metrics = convert(&registry);
+        let Some(metric::Data::Histogram(h)) = &find(&metrics, "latency_milliseconds").data else {
+            panic!()
+        };
+        let exemplar = &h.data_points[0].exemplars[..];
+        assert_eq!(exemplar.len(), 1, "{exemplar:?}");
+        assert_eq!(exemplar[0].trace_id, trace_id.to_bytes());
+        assert_eq!(exemplar[0].span_id, span_id.to_bytes());
+        assert_eq!(exemplar[0].time_unix_nano, 7);
+        assert_eq!(
+            exemplar[0].value,
+            Some(metrics_v1::exemplar::Value::AsDouble(50.0))
+        );
     }
 
     #[test]

@@ -13,13 +13,16 @@
 //! `span_name="other"` (and `other` for every extra dimension), and
 //! `tracing_observer_span_metrics_overflow_total` counts them.
 
+use super::exemplars::{BucketExemplars, Exemplar};
 use super::{label_name, MetricsRegistry};
+use crate::ids::{SpanId, TraceId};
 use crate::record::{Attribute, SpanKind, SpanRecord, StatusCode, Value};
 use crate::tally::SpanMetricsProfile;
 use metrics::{Counter, Histogram, Label, Unit};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use tracing_core::Metadata;
 
 /// The per-span CPU time histogram (with `cpu_time` on), labelled like the span metrics.
@@ -61,12 +64,23 @@ struct SpanSummary {
 /// Histogram samples recorded between two sweeps into buckets (~1 MiB held at most).
 const SWEEP_EVERY: u32 = 1 << 16;
 
+/// What a recorded span adds to its series besides its duration: its CPU time and
+/// its identity, the duration histogram's exemplar.
+#[derive(Clone, Copy, Debug)]
+struct Recorded {
+    cpu: Option<Duration>,
+    trace_id: TraceId,
+    span_id: SpanId,
+}
+
 /// The counter and histograms of one label set.
 #[derive(Clone)]
 struct Series {
     calls: Counter,
     duration: Histogram,
     cpu: Option<Histogram>,
+    /// The latest recorded span of each duration bucket.
+    exemplars: Arc<BucketExemplars>,
 }
 
 impl Series {
@@ -76,7 +90,7 @@ impl Series {
     fn add(
         &self,
         samples: &[(f64, u64)],
-        cpu: Option<Duration>,
+        recorded: Option<Recorded>,
         mut unswept: u32,
         registry: &MetricsRegistry,
     ) -> u32 {
@@ -96,8 +110,19 @@ impl Series {
             }
         }
         self.calls.increment(calls);
-        if let (Some(histogram), Some(cpu)) = (&self.cpu, cpu) {
+        let Some(recorded) = recorded else {
+            return unswept;
+        };
+        if let (Some(histogram), Some(cpu)) = (&self.cpu, recorded.cpu) {
             histogram.record(cpu.as_secs_f64());
+        }
+        if let [(value, _)] = *samples {
+            self.exemplars.record(Exemplar {
+                trace_id: recorded.trace_id,
+                span_id: recorded.span_id,
+                value,
+                unix_nanos: crate::clock::unix_nanos(SystemTime::now()),
+            });
         }
         unswept
     }
@@ -258,9 +283,21 @@ impl SpanMetrics {
             .config
             .profile
             .duration_value(record.timing.duration_ns());
-        let cpu = record.timing.cpu;
+        let recorded = Recorded {
+            cpu: record.timing.cpu,
+            trace_id: record.trace_id,
+            span_id: record.span_id,
+        };
         let (name, attributes) = (record.name(), &record.attributes);
-        self.count(&summary, name, attributes, &[(value, 1)], cpu, registry);
+        let samples = [(value, 1)];
+        self.count(
+            &summary,
+            name,
+            attributes,
+            &samples,
+            Some(recorded),
+            registry,
+        );
     }
 
     /// The share of finished spans that were recorded (1 when nothing was sampled out).
@@ -280,7 +317,7 @@ impl SpanMetrics {
         name: &str,
         attributes: &[Attribute],
         samples: &[(f64, u64)],
-        cpu: Option<Duration>,
+        recorded: Option<Recorded>,
         registry: &MetricsRegistry,
     ) {
         if !self.config.enabled {
@@ -292,15 +329,15 @@ impl SpanMetrics {
         if self.callsite_only && name == metadata.name() {
             let callsite = (std::ptr::from_ref(metadata) as usize, kind, status);
             if let Some(series) = self.by_callsite.get(&callsite) {
-                self.unswept = series.add(samples, cpu, self.unswept, registry);
+                self.unswept = series.add(samples, recorded, self.unswept, registry);
             } else {
                 let series = self.series(summary, name, attributes, registry);
-                self.unswept = series.add(samples, cpu, self.unswept, registry);
+                self.unswept = series.add(samples, recorded, self.unswept, registry);
                 self.by_callsite.insert(callsite, series);
             }
         } else {
             let series = self.series(summary, name, attributes, registry);
-            self.unswept = series.add(samples, cpu, self.unswept, registry);
+            self.unswept = series.add(samples, recorded, self.unswept, registry);
         }
     }
 
@@ -374,7 +411,16 @@ fn register(
     for ((label, _), value) in dimensions.iter().zip(&key.dimensions) {
         labels.push(Label::new(label.clone(), value.clone()));
     }
+    let exemplar_labels = labels
+        .iter()
+        .map(|l| (l.key().to_owned(), l.value().to_owned()))
+        .collect();
     Series {
+        exemplars: (registry.exemplars).series(
+            profile.duration_name(),
+            exemplar_labels,
+            profile.buckets(),
+        ),
         calls: registry.counter(profile.calls_name(), labels.clone()),
         cpu: config
             .cpu_time
@@ -601,7 +647,11 @@ pub(crate) mod tests {
         let mut on = config(SpanMetricsProfile::Collector, &[], 10);
         on.cpu_time = true;
         let mut metrics = SpanMetrics::new(on, "shop", &registry);
-        let cpu = Some(Duration::from_micros(300));
+        let cpu = Some(Recorded {
+            cpu: Some(Duration::from_micros(300)),
+            trace_id: TraceId::from_u128(1),
+            span_id: SpanId::from_hex("0000000000000001").unwrap(),
+        });
         let samples = [(1.0, 1)];
         let internal = SpanSummary {
             kind: SpanKind::Internal,
@@ -638,6 +688,56 @@ pub(crate) mod tests {
         );
         metrics.count(&internal, "checkout", &[], &samples, cpu, &registry);
         assert!(!registry.render().contains(CPU_TIME));
+    }
+
+    #[test]
+    fn recorded_spans_leave_their_bucket_s_latest_exemplar() {
+        let profile = SpanMetricsProfile::Collector;
+        let registry = MetricsRegistry::new(&[(profile.duration_name(), profile.buckets())]);
+        let mut metrics = SpanMetrics::new(config(profile, &[], 10), "shop", &registry);
+        let recorded = |trace: u128, span: &str| {
+            Some(Recorded {
+                cpu: None,
+                trace_id: TraceId::from_u128(trace),
+                span_id: SpanId::from_hex(span).unwrap(),
+            })
+        };
+        let ok = summary(StatusCode::Ok);
+        for (millis, trace, span) in [
+            (3.0, 1, "00000000000000a1"),
+            (3.5, 2, "00000000000000a2"),
+            (30.0, 3, "00000000000000a3"),
+        ] {
+            let samples = [(millis, 1)];
+            metrics.count(
+                &ok,
+                "checkout",
+                &[],
+                &samples,
+                recorded(trace, span),
+                &registry,
+            );
+        }
+        // Sampled-out spans leave none.
+        metrics.count(&ok, "checkout", &[], &[(3.0, 5)], None, &registry);
+        let labels: Vec<(String, String)> = [
+            ("service_name", "shop"),
+            ("span_name", "checkout"),
+            ("span_kind", "SPAN_KIND_SERVER"),
+            ("status_code", "STATUS_CODE_OK"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        let exemplars = (registry.exemplars)
+            .find(profile.duration_name(), &labels)
+            .expect("the series has exemplars");
+        let in_4 = exemplars.for_bound(4.0).unwrap();
+        assert_eq!((in_4.trace_id, in_4.value), (TraceId::from_u128(2), 3.5));
+        assert_eq!(
+            exemplars.for_bound(50.0).unwrap().trace_id,
+            TraceId::from_u128(3)
+        );
+        assert_eq!(exemplars.all().len(), 2);
     }
 
     #[test]

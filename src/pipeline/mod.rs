@@ -166,6 +166,7 @@ impl Pipeline {
                 overhead: OverheadMeter::new(config.overhead_budget),
             },
             span_metrics.enabled.then_some(span_metrics.profile),
+            config.event_metrics.enabled,
         );
         let metrics = MetricsRegistry::new(&[
             (
@@ -181,6 +182,7 @@ impl Pipeline {
             HealthRegistry::default(),
             CircuitBreaker::new(breaker_name, config.delivery.breaker.clone()),
             listener.as_ref().and_then(|l| l.local_addr().ok()),
+            config.event_metrics.clone(),
         ));
         let setup = WorkerSetup {
             batch: config.batch,

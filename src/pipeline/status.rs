@@ -11,6 +11,8 @@ use crate::delivery::{breakers, BreakerSnapshot, BreakerState, CircuitBreaker};
 use crate::error::ExportError;
 use crate::health::components::{self, PipelineView};
 use crate::health::{ComponentHealth, HealthRegistry};
+use crate::metrics::events::{EventMetrics, EventMetricsConfig};
+use crate::metrics::openmetrics;
 use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics, BREAKER_STATE};
 use crate::metrics::push::MetricsSource;
 use crate::metrics::MetricsRegistry;
@@ -20,7 +22,7 @@ use crate::server::Endpoints;
 use crate::stats::Stats;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// One observer's status, shared by its worker, its endpoints and the `Observer`.
 #[derive(Debug)]
@@ -30,6 +32,9 @@ pub(crate) struct Status {
     /// This observer's metrics (not the global `metrics` recorder).
     pub(crate) metrics: MetricsRegistry,
     pub(crate) pipeline_metrics: PipelineMetrics,
+    /// Aggregates the metric events the host's threads hand over: on the worker, and
+    /// before each rendering (so what was emitted before a scrape is in it).
+    event_metrics: Mutex<EventMetrics>,
     /// Application health checks.
     pub(crate) health: HealthRegistry,
     /// This observer's export breaker (never in the process-wide registry).
@@ -49,11 +54,13 @@ impl Status {
         health: HealthRegistry,
         export_breaker: CircuitBreaker,
         http_addr: Option<SocketAddr>,
+        event_metrics: EventMetricsConfig,
     ) -> Self {
         Self {
             recorder,
             stats: Arc::new(Stats::default()),
             pipeline_metrics: PipelineMetrics::new(&metrics),
+            event_metrics: Mutex::new(EventMetrics::new(event_metrics, &metrics)),
             metrics,
             health,
             export_breaker,
@@ -108,8 +115,18 @@ impl Status {
         all
     }
 
+    /// Aggregates the metric events handed over since the last time.
+    pub(crate) fn observe_events(&self) {
+        let mut events = self
+            .event_metrics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        events.observe(&self.recorder.event_metrics, &self.metrics);
+    }
+
     /// Copies the pipeline's counters into the metrics and renders them as Prometheus text.
     pub(crate) fn render_metrics(&self) -> String {
+        self.observe_events();
         self.update_metrics();
         for breaker in self.breaker_snapshots() {
             let state = match breaker.state {
@@ -168,6 +185,11 @@ impl Endpoints for Status {
 
     fn metrics_text(&self) -> String {
         self.render_metrics()
+    }
+
+    fn metrics_openmetrics(&self) -> String {
+        let text = self.render_metrics();
+        openmetrics::from_prometheus(&text, &self.metrics.exemplars)
     }
 
     fn breakers(&self) -> Vec<BreakerSnapshot> {

@@ -232,8 +232,10 @@ impl Worker {
         metrics.upkeep();
     }
 
-    /// Counts the spans head sampling dropped; their roots' durations are host time.
+    /// Counts the spans head sampling dropped (their roots' durations are host time)
+    /// and the metric events handed over, both from the host's threads.
     fn observe_sampled_out(&mut self) {
+        self.status.observe_events();
         let (recorder, metrics) = (&self.recorder, &self.status.metrics);
         let span_metrics = &mut self.span_metrics;
         recorder.sampled_out.harvest(

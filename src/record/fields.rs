@@ -108,7 +108,7 @@ fn format_escape(code: u8, buf: &mut [u8; 4]) -> &str {
 }
 
 /// Formats `value` within `max` bytes; returns the text and whether it was cut or replaced.
-fn format_bounded(max: usize, value: impl fmt::Display) -> (CompactString, bool) {
+pub(crate) fn format_bounded(max: usize, value: impl fmt::Display) -> (CompactString, bool) {
     let attempt = catch_unwind(AssertUnwindSafe(|| {
         let mut w = BoundedWriter {
             buf: CompactString::default(),
@@ -130,7 +130,7 @@ fn format_bounded(max: usize, value: impl fmt::Display) -> (CompactString, bool)
     }
 }
 
-struct DebugAsDisplay<'a>(&'a dyn fmt::Debug);
+pub(crate) struct DebugAsDisplay<'a>(pub(crate) &'a dyn fmt::Debug);
 
 impl fmt::Display for DebugAsDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -138,7 +138,7 @@ impl fmt::Display for DebugAsDisplay<'_> {
     }
 }
 
-fn cut_str(value: &str, max: usize) -> (CompactString, bool) {
+pub(crate) fn cut_str(value: &str, max: usize) -> (CompactString, bool) {
     if value.len() <= max && !value.bytes().any(is_escaped) {
         return (CompactString::new(value), false);
     }

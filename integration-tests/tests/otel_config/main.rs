@@ -482,6 +482,44 @@ fn compose_mounts_existing_files_and_grafana_finds_the_dashboards() {
 }
 
 #[test]
+fn latency_panels_show_exemplars_linked_to_tempo() {
+    let (_, red) = dashboards()
+        .into_iter()
+        .find(|(name, _)| name == "service-red.json")
+        .unwrap();
+    let mut latency_targets = 0;
+    for panel in red["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap_or_default();
+            if expr.contains("traces_span_metrics_duration_milliseconds_bucket") {
+                latency_targets += 1;
+                assert_eq!(target["exemplar"], true, "{}: {expr}", panel["title"]);
+            }
+        }
+    }
+    assert!(latency_targets >= 3, "{latency_targets} latency targets");
+    let sources = yaml("grafana/provisioning/datasources/datasources.yaml");
+    let prometheus = sources["datasources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|d| d["uid"].as_str() == Some("prometheus"))
+        .unwrap();
+    let destinations = prometheus["jsonData"]["exemplarTraceIdDestinations"]
+        .as_sequence()
+        .expect("exemplarTraceIdDestinations");
+    assert!(
+        destinations
+            .iter()
+            .any(|d| d["name"].as_str() == Some("trace_id")
+                && d["datasourceUid"].as_str() == Some("tempo")),
+        "{destinations:?}"
+    );
+    let compose = read(&config_dir().join("docker-compose.yaml"));
+    assert!(compose.contains("--enable-feature=exemplar-storage"));
+}
+
+#[test]
 fn every_dashboard_panel_has_promql_over_documented_metrics() {
     let documented = documented_metrics();
     let dashboards = dashboards();
