@@ -152,6 +152,7 @@ impl EncodeBench {
                 overhead: OverheadMeter::new(None),
             },
             None,
+            false,
         ));
         let subscriber = tracing_subscriber::registry().with(ObserverLayer::new(
             Some(Arc::clone(&recorder)),

@@ -411,6 +411,7 @@ fn layer_records_decode_to_the_reference_conversion() {
             overhead: OverheadMeter::new(None),
         },
         None,
+        false,
     ));
     let subscriber = tracing_subscriber::registry().with(ObserverLayer::new(
         Some(Arc::clone(&recorder)),
