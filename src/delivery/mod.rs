@@ -24,7 +24,8 @@
 //! waits for the breaker: the export breaker probes [`EXPORT_PROBE_INTERVAL`] after opening, then
 //! twice as long after each failed probe; while connections are refused, a TCP
 //! connect to the collector every [`probe::CONNECT_CHECK_INTERVAL`] lets a probe
-//! through as soon as it accepts again. At shutdown a replay waits for nothing: it is
+//! through as soon as it accepts again (once a check was refused: a collector that
+//! accepts connections but fails the TLS handshake waits for the breaker's schedule). At shutdown a replay waits for nothing: it is
 //! made when the breaker (or one connection check) lets it.
 
 mod breaker;
@@ -100,6 +101,11 @@ pub(crate) struct Delivery {
     /// connection check is worth making then).
     failing: Cell<bool>,
     unreachable: Cell<bool>,
+    /// Whether the last connection check was refused: a check lets a probe through
+    /// only when the collector starts accepting connections again, so that one that
+    /// accepts them but fails the TLS handshake (a connect error too) is probed on the
+    /// breaker's own, doubling schedule.
+    check_refused: Cell<bool>,
     /// Replays failed in a row: the next waits [`REPLAY_BACKOFF`] doubled as often.
     replay_failures: Cell<u32>,
     seed: Cell<u64>,
@@ -158,6 +164,7 @@ impl Delivery {
             reach,
             failing: Cell::new(false),
             unreachable: Cell::new(false),
+            check_refused: Cell::new(false),
             replay_failures: Cell::new(0),
             seed: Cell::new(seed ^ u64::from(std::process::id())),
         }
@@ -280,6 +287,7 @@ impl Delivery {
     fn succeeded(&self, permit: Permit) {
         permit.success();
         self.unreachable.set(false);
+        self.check_refused.set(false);
         if self.failing.replace(false) {
             self.recovered.notify_waiters();
         }
@@ -332,8 +340,11 @@ impl Delivery {
                         RetryClass::Retryable,
                     )
                     .await;
-                    if self.deadline.get().is_none() && probe::accepts(addr).await {
-                        self.breaker.allow_probe();
+                    if self.deadline.get().is_none() {
+                        let accepts = probe::accepts(addr).await;
+                        if self.check_refused.replace(!accepts) && accepts {
+                            self.breaker.allow_probe();
+                        }
                     }
                 }
                 None => self.backoff(left, RetryClass::Retryable).await,
