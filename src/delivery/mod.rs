@@ -220,6 +220,10 @@ impl Delivery {
             // Shutdown's deadline came during the attempt: spooled, not cut off.
             let Some(result) = attempt_made else {
                 drop(permit);
+                self.failed(&ExportError::new(
+                    ExportErrorKind::Timeout,
+                    "export did not complete before the shutdown deadline",
+                ));
                 return self.spool_bytes(&encoded, spans, kind, DropReason::ExportFailed);
             };
             let error = match result {
