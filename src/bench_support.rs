@@ -8,7 +8,8 @@
 
 use crate::config::DEFAULT_EXPORT_TIMEOUT;
 use crate::delivery::{
-    BreakerConfig, CircuitBreaker, Delivered, Delivery, DropReason, RetryPolicy, EXPORT_BREAKER,
+    BreakerConfig, CircuitBreaker, Delivered, Delivery, DropReason, Replayed, RetryPolicy,
+    EXPORT_BREAKER,
 };
 use crate::export::SpanExporter;
 use crate::spool::segment::Kind;
@@ -87,7 +88,7 @@ impl SpoolBench {
         self.runtime.block_on(async {
             let mut delivered = 0;
             while self.delivery.can_replay() {
-                if !Rc::clone(&self.delivery).replay_one().await {
+                if Rc::clone(&self.delivery).replay_one().await != Replayed::Done {
                     break;
                 }
                 delivered += 1;

@@ -101,9 +101,12 @@ impl Diagnostics {
         let Ok(mut said) = self.said.lock() else {
             return;
         };
-        let dropped = stats.dropped.total();
+        // Spooled spans the collector rejected on replay are lost too (though counted
+        // as spooled, not as dropped).
+        let replay_rejected = stats.spool.replay_rejected;
+        let dropped = stats.dropped.total() + replay_rejected;
         let failures = stats.export_failures;
-        let rejected = stats.dropped.rejected;
+        let rejected = stats.dropped.rejected + replay_rejected;
         if dropped <= said.dropped && failures <= said.failures {
             return;
         }
@@ -135,6 +138,7 @@ impl Diagnostics {
                 span_too_large = d.span_too_large,
                 export_failed = d.export_failed,
                 spooled = stats.spooled,
+                replay_rejected,
                 last_export_error = stats.last_export_error.as_deref().unwrap_or("none"),
                 collector_message = stats.last_rejection.as_deref().unwrap_or("none"),
                 "tracing-observer {what} since its last warning"

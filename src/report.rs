@@ -238,7 +238,9 @@ impl ShutdownReport {
         self.stats.recorded == self.stats.exported
     }
 
-    /// Whether no recorded span was dropped: each was exported or is safe in the spool.
+    /// Whether no span was lost: each recorded span was exported or is safe in the
+    /// spool, and the collector rejected none of the spooled spans it was sent
+    /// (`spool.replay_rejected`).
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -251,6 +253,7 @@ impl ShutdownReport {
     /// ```
     pub fn is_lossless(&self) -> bool {
         self.stats.recorded == self.stats.exported + self.stats.spooled
+            && self.stats.spool.replay_rejected == 0
     }
 }
 
@@ -276,12 +279,21 @@ impl fmt::Display for ShutdownReport {
             write!(f, " (timed out with {} undelivered)", s.dropped.shutdown)?;
         }
         let d = &s.dropped;
+        if s.spool.replay_rejected > 0 {
+            write!(
+                f,
+                "\n  lost: {} spooled spans rejected by the collector on replay",
+                s.spool.replay_rejected
+            )?;
+        }
         if d.total() > 0 {
             write!(
                 f,
                 "\n  dropped: queue_full={} error_lane_full={} span_too_large={} export_failed={} no_exporter={} spool_full={} spool_error={} rejected={} shutdown={}",
                 d.queue_full, d.error_lane_full, d.span_too_large, d.export_failed, d.no_exporter, d.spool_full, d.spool_error, d.rejected, d.shutdown
             )?;
+        }
+        if d.total() + s.spool.replay_rejected > 0 {
             if let Some(message) = &s.last_rejection {
                 write!(f, "\n  last rejection by the collector: {message}")?;
             }
@@ -335,3 +347,6 @@ impl fmt::Display for ShutdownReport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -138,6 +138,13 @@ impl Stats {
         self.failing.store(false, Relaxed);
     }
 
+    /// Spans from the spool the collector refused for good that could not be kept
+    /// aside (the spool was full, or writing failed): gone, counted with the replayed
+    /// spans it rejected (they were counted as spooled already, so not as dropped).
+    pub(crate) fn replay_lost(&self, spans: u64) {
+        self.spool.replay_rejected.fetch_add(spans, Relaxed);
+    }
+
     /// The spool's counters.
     pub(crate) fn spool(&self) -> &std::sync::Arc<SpoolCounters> {
         &self.spool

@@ -32,6 +32,8 @@ struct Shared {
     /// When it last came up, until the first forwarded client bytes after that.
     up_since: Mutex<Option<Instant>>,
     recoveries: Mutex<Vec<Duration>>,
+    /// Set by [`TcpProxy::come_up`]: up for good from then on.
+    forced_up: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -70,6 +72,15 @@ impl TcpProxy {
         self.addr
     }
 
+    /// Forwards from now on for good, whatever the schedule says; returns once it
+    /// listens again.
+    pub fn come_up(&self) {
+        self.shared.forced_up.store(true, Ordering::Relaxed);
+        while std::net::TcpStream::connect(self.addr).is_err() {
+            std::thread::sleep(TICK);
+        }
+    }
+
     /// For each time the proxy came up after being down: how long until the first
     /// bytes from a client were forwarded.
     pub fn recoveries(&self) -> Vec<Duration> {
@@ -104,7 +115,7 @@ fn run(
     let mut listener = Some(first);
     let mut was_up = true;
     while !shared.stop.load(Ordering::Relaxed) {
-        let up = up_at(steps, started.elapsed());
+        let up = shared.forced_up.load(Ordering::Relaxed) || up_at(steps, started.elapsed());
         if up != was_up {
             was_up = up;
             if up {

@@ -3,7 +3,7 @@
 //! every span produced reaches the collector before the program exits, and the
 //! exporter is back within a second of the collector accepting again.
 //!
-//! The load is the issue's `loadgen --ops 30000 --rate 3000 --depth 2 --error-rate 0.1`:
+//! The load is that of `loadgen --ops 30000 --rate 3000 --depth 2 --error-rate 0.1`:
 //! 3000 operations a second for 10 s, each a root span and a child, one child in ten
 //! failing: 60 000 spans.
 
@@ -179,6 +179,50 @@ fn a_collector_back_after_10s_of_12s_gets_every_span_by_the_end_of_shutdown() {
     assert_eq!(
         arrived(&receiver, 24_000, Duration::from_secs(10)),
         24_000,
+        "{report}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The collector is unreachable for the whole run and comes up just before
+/// `shutdown`: what the run spooled is replayed by shutdown's end.
+#[test]
+#[ignore = "needs rotel; run scripts/test"]
+fn a_collector_up_just_before_shutdown_gets_every_spooled_span_by_its_end() {
+    let receiver = OtlpReceiver::start();
+    let rotel = Rotel::start(&receiver.endpoint());
+    let proxy = TcpProxy::start(rotel.grpc_addr(), &[(false, Duration::from_secs(3600))]);
+    let dir = spool_dir("up-before-shutdown");
+    let observer = spool_builder(&dir)
+        .endpoint(format!("http://{}", proxy.addr()))
+        .build()
+        .unwrap();
+    produce(&observer, 2000, 1000);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while observer.stats().spooled == 0 {
+        assert!(Instant::now() < deadline, "{:?}", observer.stats());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = observer.stats();
+    assert_eq!(before.exported, 0, "{before:?}");
+    proxy.come_up();
+    let report = observer.shutdown(Duration::from_secs(5));
+    eprintln!(
+        "up-before-shutdown: spooled before shutdown {}\n{report}",
+        before.spooled
+    );
+    let s = &report.stats;
+    assert_eq!(s.recorded, 4000, "{report}");
+    assert_eq!(s.dropped.total(), 0, "{report}");
+    assert!(s.spooled >= before.spooled, "{report}");
+    assert_eq!(
+        s.replayed, s.spooled,
+        "every spooled span was replayed: {report}"
+    );
+    assert_eq!(s.spool.pending_spans, 0, "{report}");
+    assert_eq!(
+        arrived(&receiver, 4000, Duration::from_secs(10)),
+        4000,
         "{report}"
     );
     let _ = std::fs::remove_dir_all(&dir);

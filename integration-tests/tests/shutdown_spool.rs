@@ -1,13 +1,15 @@
 //! Shutdown never drops what it could spool: with the collector down, a batch waiting
 //! out a retry backoff (with the default retry policy, whose later backoffs are longer
 //! than a shutdown timeout) is woken by the shutdown deadline and spooled, and a
-//! program like the quickstart with nothing listening spools its spans at once.
+//! program like the quickstart with nothing listening spools its spans at once, and a
+//! batch whose export the collector never answers is spooled by the deadline.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{closed_endpoint, observe, spool_builder, spool_dir};
+use common::{closed_endpoint, observe, spool_builder, spool_dir, WAIT};
+use integration_tests::{Behavior, OtlpReceiver};
 use tracing_observer::ShutdownReport;
 
 const SPANS: u64 = 30;
@@ -73,6 +75,37 @@ fn with_nothing_listening_shutdown_spools_at_once() {
     );
     assert_all_spooled(&report);
     assert!(report.stats.export_failures >= 1, "{report}");
+    assert_eq!(
+        report.stats.export_retries, 0,
+        "no retry once shutdown began: {report}"
+    );
     assert!(!report.timed_out, "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The collector accepts the connection and never answers; the export (timeout 10 s)
+/// is under way when `shutdown(2s)` comes: its batch is spooled by the deadline, not
+/// dropped.
+#[test]
+fn an_export_in_flight_at_shutdown_is_spooled_by_the_deadline() {
+    let receiver = OtlpReceiver::start_with(Behavior::Hang);
+    let dir = spool_dir("in-flight");
+    let observer = spool_builder(&dir)
+        .endpoint(receiver.endpoint())
+        .scheduled_delay(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    observe(&observer, record_spans);
+    let deadline = Instant::now() + WAIT;
+    while receiver.attempts() < 1 {
+        assert!(Instant::now() < deadline, "the batch was never sent");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let started = Instant::now();
+    let report = observer.shutdown(Duration::from_secs(2));
+    let took = started.elapsed();
+    eprintln!("in-flight shutdown took {took:?}: {report}");
+    assert_all_spooled(&report);
+    assert!(took < Duration::from_millis(2500), "{took:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,15 +12,20 @@
 //! ```
 //!
 //! Shutdown wakes every batch waiting out a backoff: one last attempt, and on failure
-//! the spool at once (the deadline is never slept past).
+//! the spool at once (the deadline is never slept past). An export still under way
+//! when the deadline (less a margin to write) comes is given up and its batch spooled.
+//! A collector's throttling delay is waited out in full; a plain backoff also ends
+//! when another export succeeds.
 //!
 //! With no spool (`OBSERVER_SPOOL=off`) what would be spooled is dropped and counted.
 //! Replay of spooled batches (oldest first, one at a time, beside live traffic) is
-//! driven by the worker through [`Delivery::replay_one`]. A replay waits for the
-//! breaker: the export breaker probes [`EXPORT_PROBE_INTERVAL`] after opening, then
+//! driven by the worker through [`Delivery::replay_one`]; a failed replay waits
+//! before the next (the collector's delay, or 100 ms doubling to 6.4 s). A replay
+//! waits for the breaker: the export breaker probes [`EXPORT_PROBE_INTERVAL`] after opening, then
 //! twice as long after each failed probe; while connections are refused, a TCP
 //! connect to the collector every [`probe::CONNECT_CHECK_INTERVAL`] lets a probe
-//! through as soon as it accepts again. At shutdown a replay waits for nothing: it is
+//! through as soon as it accepts again (once a check was refused: a collector that
+//! accepts connections but fails the TLS handshake waits for the breaker's schedule). At shutdown a replay waits for nothing: it is
 //! made when the breaker (or one connection check) lets it.
 
 mod breaker;
@@ -96,7 +101,30 @@ pub(crate) struct Delivery {
     /// connection check is worth making then).
     failing: Cell<bool>,
     unreachable: Cell<bool>,
+    /// Whether the last connection check was refused: a check lets a probe through
+    /// only when the collector starts accepting connections again, so that one that
+    /// accepts them but fails the TLS handshake (a connect error too) is probed on the
+    /// breaker's own, doubling schedule.
+    check_refused: Cell<bool>,
+    /// Replays failed in a row: the next waits [`REPLAY_BACKOFF`] doubled as often.
+    replay_failures: Cell<u32>,
     seed: Cell<u64>,
+}
+
+/// The wait after a failed replay (unless the collector asked for another), doubled
+/// with each failure in a row up to [`MAX_REPLAY_DOUBLINGS`] times (6.4 s).
+const REPLAY_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_REPLAY_DOUBLINGS: u32 = 6;
+
+/// How one replay came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Replayed {
+    /// The collector acknowledged the batch, or refused it for good (kept aside).
+    Done,
+    /// The export failed and may be retried; the batch stays first in the spool.
+    Failed,
+    /// No export was made (no permit, nothing to replay).
+    NotMade,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -136,6 +164,8 @@ impl Delivery {
             reach,
             failing: Cell::new(false),
             unreachable: Cell::new(false),
+            check_refused: Cell::new(false),
+            replay_failures: Cell::new(0),
             seed: Cell::new(seed ^ u64::from(std::process::id())),
         }
     }
@@ -183,7 +213,20 @@ impl Delivery {
                 Some(left) => left.min(self.export_timeout),
                 None => self.export_timeout,
             };
-            let error = match export(exporter.as_ref(), request.clone(), timeout).await {
+            let attempt_made = tokio::select! {
+                result = export(exporter.as_ref(), request.clone(), timeout) => Some(result),
+                () = self.until_deadline() => None,
+            };
+            // Shutdown's deadline came during the attempt: spooled, not cut off.
+            let Some(result) = attempt_made else {
+                drop(permit);
+                self.failed(&ExportError::new(
+                    ExportErrorKind::Timeout,
+                    "export did not complete before the shutdown deadline",
+                ));
+                return self.spool_bytes(&encoded, spans, kind, DropReason::ExportFailed);
+            };
+            let error = match result {
                 Ok(accepted) => {
                     self.succeeded(permit);
                     let rejected = self.partly_rejected(accepted);
@@ -211,23 +254,35 @@ impl Delivery {
                 return self.spool_bytes(&encoded, spans, kind, DropReason::ExportFailed);
             }
             self.stats.retried();
-            self.backoff(delay).await;
+            self.backoff(delay, class).await;
         }
     }
 
-    /// Waits `delay`, or until shutdown sets the deadline, or the collector accepts
-    /// exports again.
-    async fn backoff(&self, delay: Duration) {
+    /// Returns when shutdown's deadline (less the spool margin) has come; never
+    /// without a shutdown.
+    async fn until_deadline(&self) {
+        // Registered before the deadline is read: a shutdown in between still wakes it.
+        let closing = self.closing.notified();
+        if self.deadline.get().is_none() {
+            closing.await;
+        }
+        tokio::time::sleep(self.time_left().unwrap_or_default()).await;
+    }
+
+    /// Waits `delay`, or until shutdown sets the deadline, or (unless the collector
+    /// throttled, asking for this very delay) until it accepts exports again.
+    async fn backoff(&self, delay: Duration, class: RetryClass) {
         // Registered before the deadline is read: a shutdown in between still wakes it.
         let closing = self.closing.notified();
         let recovered = self.recovered.notified();
         if self.deadline.get().is_some() {
             return;
         }
+        let throttled = matches!(class, RetryClass::Throttled(_));
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = closing => {}
-            () = recovered => {}
+            () = recovered, if !throttled => {}
         }
     }
 
@@ -236,6 +291,7 @@ impl Delivery {
     fn succeeded(&self, permit: Permit) {
         permit.success();
         self.unreachable.set(false);
+        self.check_refused.set(false);
         if self.failing.replace(false) {
             self.recovered.notify_waiters();
         }
@@ -267,7 +323,8 @@ impl Delivery {
                     // Half-open, a live batch holds the probe.
                     Err(_) if self.deadline.get().is_some() => return None,
                     Err(_) => {
-                        self.backoff(probe::PROBE_BUSY_PAUSE).await;
+                        self.backoff(probe::PROBE_BUSY_PAUSE, RetryClass::Retryable)
+                            .await;
                         continue;
                     }
                 }
@@ -282,12 +339,19 @@ impl Delivery {
             }
             match check {
                 Some(addr) => {
-                    self.backoff(left.min(probe::CONNECT_CHECK_INTERVAL)).await;
-                    if self.deadline.get().is_none() && probe::accepts(addr).await {
-                        self.breaker.allow_probe();
+                    self.backoff(
+                        left.min(probe::CONNECT_CHECK_INTERVAL),
+                        RetryClass::Retryable,
+                    )
+                    .await;
+                    if self.deadline.get().is_none() {
+                        let accepts = probe::accepts(addr).await;
+                        if self.check_refused.replace(!accepts) && accepts {
+                            self.breaker.allow_probe();
+                        }
                     }
                 }
-                None => self.backoff(left).await,
+                None => self.backoff(left, RetryClass::Retryable).await,
             }
         }
     }
@@ -329,14 +393,16 @@ impl Delivery {
                 .is_some_and(Spool::has_replayable)
     }
 
-    /// Sends the oldest spooled batch once the breaker lets it; returns whether it was
-    /// delivered.
-    pub(crate) async fn replay_one(self: std::rc::Rc<Self>) -> bool {
+    /// Sends the oldest spooled batch once the breaker lets it. After a retryable
+    /// failure it waits before returning (the collector's delay when it throttled,
+    /// else [`REPLAY_BACKOFF`] doubling with each failure in a row), so that the next
+    /// replay does not follow at once; shutdown's deadline ends that wait.
+    pub(crate) async fn replay_one(self: std::rc::Rc<Self>) -> Replayed {
         let Some(exporter) = &self.exporter else {
-            return false;
+            return Replayed::NotMade;
         };
         let Some(permit) = self.replay_permit().await else {
-            return false;
+            return Replayed::NotMade;
         };
         let Some(mut batch) = self
             .spool
@@ -344,7 +410,7 @@ impl Delivery {
             .as_mut()
             .and_then(Spool::next_replay)
         else {
-            return false;
+            return Replayed::NotMade;
         };
         // Sent as stored: the spool's checksums already vouch for the bytes.
         let payload = bytes::Bytes::from(std::mem::take(&mut batch.payload));
@@ -355,24 +421,37 @@ impl Delivery {
         match export(exporter.as_ref(), request, timeout).await {
             Ok(accepted) => {
                 self.succeeded(permit);
+                self.replay_failures.set(0);
                 self.ack(&batch);
                 let rejected = self.partly_rejected(accepted);
                 self.stats.replayed(u64::from(batch.spans), rejected);
-                true
+                Replayed::Done
             }
             Err(error) => {
                 self.failed(&error);
-                if classify(&error) == RetryClass::NonRetryable {
+                let class = classify(&error);
+                if class == RetryClass::NonRetryable {
                     drop(permit);
-                    // Keep it for inspection, out of replay's way.
+                    // Kept for inspection, out of replay's way.
                     let spans = batch.spans as usize;
-                    self.spool_bytes(&payload, spans, Kind::Rejected, DropReason::SpoolError);
+                    let kept =
+                        self.spool_bytes(&payload, spans, Kind::Rejected, DropReason::SpoolError);
+                    if let Delivered::Dropped(_) = kept {
+                        self.stats.replay_lost(u64::from(batch.spans));
+                    }
                     self.ack(&batch);
-                    return true;
+                    return Replayed::Done;
                 }
                 permit.failure();
                 self.rewind();
-                false
+                let failures = self.replay_failures.get();
+                self.replay_failures.set(failures.saturating_add(1));
+                let delay = match class {
+                    RetryClass::Throttled(delay) => delay,
+                    _ => REPLAY_BACKOFF * (1 << failures.min(MAX_REPLAY_DOUBLINGS)),
+                };
+                self.backoff(delay, class).await;
+                Replayed::Failed
             }
         }
     }

@@ -58,14 +58,15 @@ pub(crate) fn builtin(view: &PipelineView<'_>) -> Vec<ComponentHealth> {
         Some(format!("{len} of {capacity} spans queued")),
     ));
 
-    let rejected = view.stats.dropped.rejected;
+    // Live and replayed spans alike.
+    let rejected = view.stats.dropped.rejected + view.stats.spool.replay_rejected;
     let exporter = match &view.last_export_failure {
         Some(error) => ComponentHealth::builtin("exporter", Unhealthy, Some(error.clone())),
         None if rejected > 0 => ComponentHealth::builtin(
             "exporter",
             Degraded,
             Some(format!(
-                "the collector rejected {rejected} spans (partial success): {}",
+                "the collector rejected {rejected} spans (partial success, or on replay): {}",
                 view.stats.last_rejection.as_deref().unwrap_or("no message")
             )),
         ),
@@ -248,6 +249,34 @@ mod tests {
         assert_eq!(
             over.message.as_deref(),
             Some("3.00 % of traced time, over the 2.00 % budget; sampling factor 0.5")
+        );
+    }
+
+    #[test]
+    fn spooled_spans_rejected_on_replay_degrade_the_exporter() {
+        let stats = PipelineStats {
+            spool: SpoolStats {
+                replay_rejected: 4,
+                ..SpoolStats::default()
+            },
+            ..PipelineStats::default()
+        };
+        let view = PipelineView {
+            disabled_reason: None,
+            accepting: true,
+            queue_len: 0,
+            queue_capacity: 10,
+            last_export_failure: None,
+            stats: &stats,
+            overhead_budget: None,
+            breakers: &[],
+        };
+        let components = builtin(&view);
+        let exporter = components.iter().find(|c| c.name == "exporter").unwrap();
+        assert_eq!(exporter.status, HealthStatus::Degraded);
+        assert_eq!(
+            exporter.message.as_deref(),
+            Some("the collector rejected 4 spans (partial success, or on replay): no message")
         );
     }
 }

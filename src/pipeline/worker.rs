@@ -3,8 +3,8 @@
 //!
 //! Up to `max_concurrent_exports` requests are in flight at once, so the collector's
 //! latency does not cap throughput. Shutdown drains the queue, waits for what is in
-//! flight until its deadline, and counts what the deadline cut off as
-//! `dropped.shutdown`.
+//! flight until its deadline (delivery spools an export still under way just before
+//! it), and counts what the deadline cut off as `dropped.shutdown`.
 //!
 //! Each batch goes through [`Delivery`] (retry, circuit breaker, spool). Spooled
 //! batches are replayed one at a time, oldest first, beside live exports (the replay
@@ -23,7 +23,7 @@ use super::duties::{Duty, Schedule};
 use super::status::Status;
 use super::Control;
 use crate::config::BatchConfig;
-use crate::delivery::{Delivered, Delivery, DropReason};
+use crate::delivery::{Delivered, Delivery, DropReason, Replayed};
 use crate::error::{ExportError, ExportErrorKind};
 use crate::export::encode::RequestEncoder;
 use crate::export::resource::ClockAnchor;
@@ -82,7 +82,7 @@ pub(super) struct Worker {
     status: Arc<Status>,
     recorder: Arc<Recorder>,
     delivery: Rc<Delivery>,
-    replaying: FuturesUnordered<LocalBoxFuture<'static, bool>>,
+    replaying: FuturesUnordered<LocalBoxFuture<'static, Replayed>>,
     requests: RequestEncoder,
     batch: BatchConfig,
     commands: UnboundedReceiver<Control>,
@@ -277,15 +277,15 @@ impl Worker {
         }
     }
 
-    /// At shutdown: finishes the replay under way, then replays one spooled batch
-    /// after another until one is not delivered (or none is left).
+    /// At shutdown: finishes the replay under way (whatever became of it, it was
+    /// made before shutdown and says nothing of the collector now), then replays one
+    /// spooled batch after another until one is not delivered (or none is left).
     async fn replay_until_refused(&mut self) {
-        let mut delivered = true;
-        while let Some(done) = self.replaying.next().await {
-            delivered &= done;
-        }
-        while delivered && self.delivery.can_replay() {
-            delivered = Rc::clone(&self.delivery).replay_one().await;
+        while self.replaying.next().await.is_some() {}
+        while self.delivery.can_replay() {
+            if Rc::clone(&self.delivery).replay_one().await != Replayed::Done {
+                return;
+            }
         }
     }
 

@@ -18,6 +18,10 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
 /// assert_eq!(BreakerConfig::default().timeout(), DEFAULT_OPEN_TIMEOUT);
 /// ```
 pub const DEFAULT_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The shortest probe interval: a shorter one (zero included) is raised to this, so
+/// that an open breaker never lets a probe through on every call.
+const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(10);
 /// The sliding window of the failure rate (`OBSERVER_CIRCUIT_BREAKER_WINDOW`).
 ///
 /// ```
@@ -123,8 +127,9 @@ impl BreakerConfig {
         self
     }
 
-    /// Probe soon after opening: the first probe after `interval`, each failed probe
-    /// doubling the wait, up to the open timeout (without it: the open timeout each time).
+    /// Probe soon after opening: the first probe after `interval` (at least 10 ms: a
+    /// shorter one, zero included, is raised to 10 ms), each failed probe doubling the
+    /// wait, up to the open timeout (without it: the open timeout each time).
     ///
     /// ```
     /// use std::time::Duration;
@@ -133,9 +138,12 @@ impl BreakerConfig {
     /// let breaker = CircuitBreaker::new("search", config);
     /// breaker.trip();
     /// assert!(breaker.try_acquire().unwrap_err() <= Duration::from_millis(250));
+    ///
+    /// let ten_ms = BreakerConfig::default().probe_interval(Duration::from_millis(10));
+    /// assert_eq!(BreakerConfig::default().probe_interval(Duration::ZERO), ten_ms);
     /// ```
     pub fn probe_interval(mut self, interval: Duration) -> Self {
-        self.probe_interval = Some(interval);
+        self.probe_interval = Some(interval.max(MIN_PROBE_INTERVAL));
         self
     }
 

@@ -123,6 +123,20 @@ fn trip_reset_and_wrapped_calls() {
 }
 
 #[test]
+fn a_zero_probe_interval_still_keeps_the_breaker_open_for_a_while() {
+    let config = BreakerConfig::default()
+        .failure_threshold(1)
+        .probe_interval(Duration::ZERO);
+    let b = CircuitBreaker::new("t", config);
+    let now = Instant::now();
+    fail(&b, now);
+    assert_eq!(
+        b.try_acquire_at(now).unwrap_err(),
+        Duration::from_millis(10)
+    );
+}
+
+#[test]
 fn with_a_probe_interval_failed_probes_double_the_open_time_up_to_the_timeout() {
     let config = BreakerConfig::default()
         .failure_threshold(1)
