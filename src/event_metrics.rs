@@ -4,9 +4,11 @@
 //! Like tracing-opentelemetry's `MetricsLayer`, an event field named
 //! `monotonic_counter.NAME`, `counter.NAME`, `histogram.NAME` or `gauge.NAME` is a
 //! measurement and the event's other fields are its labels. Whether a callsite has such
-//! fields is decided once, when `tracing` registers it ([`EventMetricsCapture::register`]):
-//! its address goes into a small lock-free table. An event then costs one atomic load
-//! while no callsite has metric fields, and one probe of that table otherwise. Only a
+//! fields is decided once per callsite, when `tracing` registers it
+//! ([`EventMetricsCapture::register`]) or, when that registration did not reach this
+//! observer (it races with subscribers being set up on other threads), at its first
+//! event: its address goes into a small lock-free table, and an event then costs one
+//! probe of that table. Only a
 //! metric event is visited: its values are copied (strings bounded, the field policy
 //! applied to labels, `message` left out) into an [`EventSample`] and pushed onto a
 //! bounded queue that the worker drains; a full queue drops the sample and counts it.
@@ -18,7 +20,7 @@ use compact_str::CompactString;
 use crossbeam_queue::ArrayQueue;
 use smallvec::SmallVec;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Metadata};
@@ -26,11 +28,14 @@ use tracing_core::{Event, Metadata};
 /// The field-name prefixes that make a field a measurement, as tracing-opentelemetry has them.
 pub(crate) const PREFIXES: [&str; 4] = ["monotonic_counter.", "counter.", "histogram.", "gauge."];
 
-/// Callsites with metric fields the table holds (8 KiB, allocated with the first one);
-/// past that, each event of an unplaced callsite checks its field names.
+/// Event callsites the table holds, with or without metric fields (8 KiB, allocated at
+/// the first); past that, each event of an unplaced callsite checks its field names.
 const SLOTS: usize = 1024;
 /// Slots a callsite may take, from the one its address hashes to.
 const PROBES: usize = 8;
+/// The low bit of a table entry: the callsite has metric fields (`Metadata` is aligned,
+/// so the bit is free in its address).
+const METRIC: usize = 1;
 /// Metric events waiting for the worker at most (about 200 bytes each, allocated with
 /// the first metric callsite).
 pub(crate) const QUEUE_CAPACITY: usize = 8192;
@@ -70,7 +75,6 @@ pub(crate) struct EventMetricsCapture {
     /// Addresses of metric callsites' metadata (0: free).
     slots: OnceLock<Box<[AtomicUsize]>>,
     /// A metric callsite found no slot: unplaced events check their fields.
-    overflowed: AtomicBool,
     queue: OnceLock<ArrayQueue<EventSample>>,
     dropped: AtomicU64,
 }
@@ -91,51 +95,64 @@ impl EventMetricsCapture {
         Self {
             enabled,
             slots: OnceLock::new(),
-            overflowed: AtomicBool::new(false),
             queue: OnceLock::new(),
             dropped: AtomicU64::new(0),
         }
     }
 
-    /// Notes a callsite `tracing` registers, if it is an event with metric fields.
+    /// Notes a callsite `tracing` registers: whether it is an event with metric fields.
     pub(crate) fn register(&self, metadata: &'static Metadata<'static>) {
-        if !self.enabled || !has_metric_fields(metadata) {
-            return;
+        if self.enabled && metadata.is_event() {
+            self.decide(metadata);
+        }
+    }
+
+    /// Whether events of this callsite carry metric fields: a probe of the callsite
+    /// table that usually ends at its first slot. A callsite `tracing` did not register
+    /// with this observer (registration races with a subscriber being set up on
+    /// another thread) is decided at its first event and remembered.
+    #[inline]
+    pub(crate) fn is_metric_callsite(&self, metadata: &'static Metadata<'static>) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        if let Some(slots) = self.slots.get() {
+            let address = address(metadata);
+            let home = home(address);
+            for probe in 0..PROBES {
+                match slots[(home + probe) % SLOTS].load(Ordering::Acquire) {
+                    0 => break,
+                    entry if entry & !METRIC == address => return entry & METRIC != 0,
+                    _ => {}
+                }
+            }
+        }
+        self.decide(metadata)
+    }
+
+    /// Decides whether `metadata` has metric fields and remembers it in the table (past
+    /// a full neighbourhood, the decision is made again at each event).
+    #[inline(never)]
+    fn decide(&self, metadata: &'static Metadata<'static>) -> bool {
+        let metric = has_metric_fields(metadata);
+        if metric {
+            self.queue.get_or_init(|| ArrayQueue::new(QUEUE_CAPACITY));
         }
         let slots = self
             .slots
             .get_or_init(|| (0..SLOTS).map(|_| AtomicUsize::new(0)).collect());
-        self.queue.get_or_init(|| ArrayQueue::new(QUEUE_CAPACITY));
         let address = address(metadata);
+        let entry = address | if metric { METRIC } else { 0 };
         let home = home(address);
         for probe in 0..PROBES {
             let slot = &slots[(home + probe) % SLOTS];
-            match slot.compare_exchange(0, address, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return,
-                Err(taken) if taken == address => return,
+            match slot.compare_exchange(0, entry, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return metric,
+                Err(taken) if taken & !METRIC == address => return metric,
                 Err(_) => {}
             }
         }
-        self.overflowed.store(true, Ordering::Release);
-    }
-
-    /// Whether events of this callsite carry metric fields: one load while no
-    /// callsite does, else a probe that usually ends at its first slot.
-    #[inline]
-    pub(crate) fn is_metric_callsite(&self, metadata: &'static Metadata<'static>) -> bool {
-        let Some(slots) = self.slots.get() else {
-            return false;
-        };
-        let address = address(metadata);
-        let home = home(address);
-        for probe in 0..PROBES {
-            match slots[(home + probe) % SLOTS].load(Ordering::Acquire) {
-                0 => break,
-                taken if taken == address => return true,
-                _ => {}
-            }
-        }
-        self.overflowed.load(Ordering::Acquire) && has_metric_fields(metadata)
+        metric
     }
 
     /// Copies a metric event's values and hands them to the worker. Out of line: the
