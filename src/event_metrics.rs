@@ -280,3 +280,70 @@ impl Visit for SampleVisitor<'_> {
         self.fields.push((field.name(), FieldValue::Str(text)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_core::callsite::{Callsite, Identifier};
+    use tracing_core::field::FieldSet;
+    use tracing_core::{Interest, Kind, Level};
+
+    struct Site;
+
+    impl Callsite for Site {
+        fn set_interest(&self, _: Interest) {}
+        fn metadata(&self) -> &Metadata<'_> {
+            &METRIC
+        }
+    }
+
+    static SITE: Site = Site;
+    static METRIC: Metadata<'static> = Metadata::new(
+        "metric",
+        "app",
+        Level::INFO,
+        None,
+        None,
+        None,
+        FieldSet::new(&["monotonic_counter.orders", "region"], Identifier(&SITE)),
+        Kind::EVENT,
+    );
+    static PLAIN: Metadata<'static> = Metadata::new(
+        "plain",
+        "app",
+        Level::INFO,
+        None,
+        None,
+        None,
+        FieldSet::new(&["orders"], Identifier(&SITE)),
+        Kind::EVENT,
+    );
+
+    #[test]
+    fn a_callsite_tracing_did_not_register_is_decided_at_its_first_event() {
+        let capture = EventMetricsCapture::new(true);
+        assert!(
+            capture.is_metric_callsite(&METRIC),
+            "never registered, still a metric"
+        );
+        assert!(!capture.is_metric_callsite(&PLAIN));
+        // Remembered: the same answers from the table.
+        assert!(capture.is_metric_callsite(&METRIC));
+        assert!(!capture.is_metric_callsite(&PLAIN));
+        assert!(
+            capture.queue.get().is_some(),
+            "a metric callsite makes the queue"
+        );
+    }
+
+    #[test]
+    fn registered_callsites_and_capture_turned_off() {
+        let capture = EventMetricsCapture::new(true);
+        capture.register(&PLAIN);
+        capture.register(&METRIC);
+        assert!(capture.is_metric_callsite(&METRIC) && !capture.is_metric_callsite(&PLAIN));
+        let off = EventMetricsCapture::new(false);
+        off.register(&METRIC);
+        assert!(!off.is_metric_callsite(&METRIC));
+    }
+}
