@@ -14,12 +14,15 @@ use crate::entered;
 use crate::event_metrics::Pushed;
 use crate::ids::{SpanId, TraceId};
 use crate::propagation::{Baggage, SpanContext};
+use crate::logs::Trace;
 use crate::record::fields::{
     capture_event, capture_span_fields, is_error_event, names_remote_parent, records_error,
-    remote_parent,
+    remote_parent, CapturedEvent, Rules,
 };
+use crate::record::log::{keep_attributes, LogContext, LogRecord};
+use crate::record::thread;
 use crate::record::policy::{Verdict, REDACTED};
-use crate::record::{Attribute, Lineage, SpanRecord, Timing, Value};
+use crate::record::{Attribute, Limits, Lineage, SpanRecord, Timing, Value};
 use crate::recorder::Recorder;
 use crate::sampling::{Lookup, SampledOutTable};
 use crate::tally::Handoff;
@@ -103,6 +106,30 @@ impl ObserverLayer {
             };
             record.set_attribute(Attribute { key, value }, &recorder.limits);
         }
+    }
+
+    /// The trace context a log record in `span` carries: the record's ids, or for a
+    /// span head sampling dropped the ids it propagates.
+    fn log_context<S>(&self, span: &SpanRef<'_, S>) -> Option<LogContext>
+    where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let cx = match span.extensions().get::<Box<SpanRecord>>() {
+            Some(record) => Some(LogContext {
+                trace_id: record.trace_id,
+                span_id: record.span_id,
+                trace_flags: record.trace_flags,
+            }),
+            None => None,
+        };
+        cx.or_else(|| {
+            let cx = self.sampled_out_context(span)?;
+            Some(LogContext {
+                trace_id: cx.trace_id(),
+                span_id: cx.span_id(),
+                trace_flags: cx.trace_flags(),
+            })
+        })
     }
 
     #[inline]
@@ -317,6 +344,63 @@ where
     }
 }
 
+/// Adds `event` to `span`'s record as a span event (an exception event for an error),
+/// within the span's event limit; an error promotes a sampled-out span first.
+/// `captured` is the event already captured, if it was.
+fn add_span_event<S>(
+    recorder: &Recorder,
+    span: &SpanRef<'_, S>,
+    event: &Event<'_>,
+    is_error: bool,
+    captured: Option<CapturedEvent>,
+) where
+    S: for<'a> LookupSpan<'a>,
+{
+    let limits = &recorder.limits;
+    let cap = if is_error {
+        limits.max_events * 2
+    } else {
+        limits.max_events
+    };
+    // Read the length in its own statement: `promote` below takes the write lock.
+    let events = span
+        .extensions()
+        .get::<Box<SpanRecord>>()
+        .map(|r| r.events.len());
+    let room = match events {
+        Some(len) => len < cap,
+        None if is_error && recorder.sampling.keep_errors => {
+            if recorder.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
+                return;
+            }
+            promote(recorder, span, "error", clock::now_nanos());
+            true
+        }
+        None => return,
+    };
+    if !room {
+        let mut extensions = span.extensions_mut();
+        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
+            record.dropped_events += 1;
+            if is_error {
+                record.mark_error(None);
+            }
+        }
+        return;
+    }
+    // Format outside the span's lock: a field's Debug may itself emit events.
+    let captured =
+        captured.unwrap_or_else(|| capture_event(event, recorder.rules(), clock::now_nanos()));
+    let mut extensions = span.extensions_mut();
+    if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
+        record.truncated_values += captured.truncated;
+        if let Some(message) = &captured.error {
+            record.mark_error(Some(message));
+        }
+        record.push_event(captured.record, is_error, limits);
+    }
+}
+
 /// Turns a sampled-out span and its sampled-out local ancestors into full records, so
 /// that the path to a failure (or a slow span) is exported. Runs only on that path.
 fn promote<S>(recorder: &Recorder, span: &SpanRef<'_, S>, reason: &'static str, now: Nanos)
@@ -507,8 +591,9 @@ where
             return;
         };
         let _timer = recorder.sampling.overhead.start();
+        let metadata = event.metadata();
         // Every metric event counts, in a span or not, sampled out or not.
-        if recorder.event_metrics.is_metric_callsite(event.metadata()) {
+        if recorder.event_metrics.is_metric_callsite(metadata) {
             capture_event_metrics(recorder, event);
         }
         let is_error = is_error_event(event);
@@ -517,54 +602,60 @@ where
         } else {
             event.parent().cloned()
         };
-        let Some(span_id) = span_id else { return };
-        if !is_error && recorder.skips(&span_id) {
+        let sampled_out = span_id.as_ref().is_some_and(|id| recorder.skips(id));
+        let logs = (recorder.logs.as_ref()).filter(|logs| logs.wants(metadata));
+        // A sampled-out span takes an event only when an error promotes it.
+        let span_event = recorder.span_events && span_id.is_some() && (is_error || !sampled_out);
+        if logs.is_none() && !span_event {
             return;
         }
-        let Some(span) = ctx.event_span(event) else {
+        let span = span_id.as_ref().and_then(|_| ctx.event_span(event));
+        let log = logs.filter(|logs| {
+            let trace = match &span {
+                None => Trace::None,
+                Some(_) if sampled_out => Trace::SampledOut,
+                Some(_) => Trace::Recorded,
+            };
+            logs.admits(metadata, trace, clock::now_nanos())
+        });
+        let Some(log) = log else {
+            if let Some(span) = span.filter(|_| span_event) {
+                add_span_event(recorder, &span, event, is_error, None);
+            }
             return;
         };
-        let limits = &recorder.limits;
-        let cap = if is_error {
-            limits.max_events * 2
+        let now = clock::now_nanos();
+        // One capture serves both: with the span's limits when it also becomes a span
+        // event (the log's own are applied on the worker), else with the log's.
+        let limits = if span_event {
+            Limits {
+                max_event_attributes: usize::MAX,
+                ..recorder.limits
+            }
         } else {
-            limits.max_events
+            log.limits
         };
-        // Read the length in its own statement: `promote` below takes the write lock.
-        let events = span
-            .extensions()
-            .get::<Box<SpanRecord>>()
-            .map(|r| r.events.len());
-        let room = match events {
-            Some(len) => len < cap,
-            None if is_error && recorder.sampling.keep_errors => {
-                if recorder.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
-                    return;
-                }
-                promote(recorder, &span, "error", clock::now_nanos());
-                true
-            }
-            None => return,
+        let mut captured = capture_event(event, Rules::new(&limits, &recorder.policy), now);
+        let truncated_values = captured.truncated;
+        let (mut logged, for_span) = if span_event {
+            let logged = captured.record.clone();
+            let kept = recorder.limits.max_event_attributes;
+            captured.record.attributes.truncate(kept);
+            (logged, Some(captured))
+        } else {
+            (captured.record, None)
         };
-        if !room {
-            let mut extensions = span.extensions_mut();
-            if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-                record.dropped_events += 1;
-                if is_error {
-                    record.mark_error(None);
-                }
-            }
-            return;
-        }
-        // Format outside the span's lock: a field's Debug may itself emit events.
-        let captured = capture_event(event, recorder.rules(), clock::now_nanos());
-        let mut extensions = span.extensions_mut();
-        if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-            record.truncated_values += captured.truncated;
-            if let Some(message) = &captured.error {
-                record.mark_error(Some(message));
-            }
-            record.push_event(captured.record, is_error, limits);
+        let dropped_attributes = keep_attributes(&mut logged.attributes, log.max_attributes);
+        log.push(LogRecord {
+            event: logged,
+            context: span.as_ref().and_then(|span| self.log_context(span)),
+            thread_id: thread::current_id(),
+            dropped_attributes,
+            truncated_values,
+            queued_bytes: 0,
+        });
+        if let (Some(span), Some(captured)) = (span, for_span) {
+            add_span_event(recorder, &span, event, is_error, Some(captured));
         }
     }
 

@@ -62,6 +62,7 @@ pub mod health;
 pub mod http;
 mod ids;
 mod layer;
+mod logs;
 mod metrics;
 mod observer;
 mod panic_hook;

@@ -10,6 +10,7 @@
 //! When a full batch is waiting, the first producer to notice wakes the worker (one
 //! atomic swap, then a `Notify`).
 
+use crate::record::log::LogRecord;
 use crate::record::SpanRecord;
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -36,11 +37,50 @@ pub(crate) struct QueueDrops {
     pub(crate) span_too_large: AtomicU64,
 }
 
-/// A multi-producer, single-consumer bounded queue of finished spans.
+/// What the queue holds: a record that knows its size and whether it matters most.
+pub(crate) trait Queued {
+    /// The record's approximate heap footprint, counted against the byte bound.
+    fn approx_bytes(&self) -> usize;
+    /// Whether the record goes to the priority lane.
+    fn is_priority(&self) -> bool;
+    /// Where the queue keeps the size it counted for the record.
+    fn queued_bytes(&mut self) -> &mut usize;
+}
+
+impl Queued for SpanRecord {
+    fn approx_bytes(&self) -> usize {
+        SpanRecord::approx_bytes(self)
+    }
+    fn is_priority(&self) -> bool {
+        SpanRecord::is_priority(self)
+    }
+    fn queued_bytes(&mut self) -> &mut usize {
+        &mut self.queued_bytes
+    }
+}
+
+impl Queued for LogRecord {
+    fn approx_bytes(&self) -> usize {
+        LogRecord::approx_bytes(self)
+    }
+    fn is_priority(&self) -> bool {
+        LogRecord::is_priority(self)
+    }
+    fn queued_bytes(&mut self) -> &mut usize {
+        &mut self.queued_bytes
+    }
+}
+
+/// The queue of finished spans.
+pub(crate) type SpanQueue = Queue<SpanRecord>;
+/// The queue of log records.
+pub(crate) type LogQueue = Queue<LogRecord>;
+
+/// A multi-producer, single-consumer bounded queue of records.
 #[derive(Debug)]
-pub(crate) struct SpanQueue {
-    normal: ArrayQueue<Box<SpanRecord>>,
-    priority: ArrayQueue<Box<SpanRecord>>,
+pub(crate) struct Queue<T> {
+    normal: ArrayQueue<Box<T>>,
+    priority: ArrayQueue<Box<T>>,
     /// Bytes held by both lanes.
     bytes: AtomicUsize,
     max_bytes: usize,
@@ -52,7 +92,7 @@ pub(crate) struct SpanQueue {
     pub(crate) drops: QueueDrops,
 }
 
-impl SpanQueue {
+impl<T: Queued> Queue<T> {
     /// A queue of `capacity` records and `max_bytes` that wakes its consumer once
     /// `wake_at` records are waiting.
     pub(crate) fn new(capacity: usize, max_bytes: usize, wake_at: usize) -> Self {
@@ -73,9 +113,9 @@ impl SpanQueue {
 
     /// Hands a record to the worker; a refused record is dropped and counted.
     /// Returns whether it was queued.
-    pub(crate) fn push(&self, mut record: Box<SpanRecord>) -> bool {
+    pub(crate) fn push(&self, mut record: Box<T>) -> bool {
         let size = record.approx_bytes();
-        record.queued_bytes = size;
+        *record.queued_bytes() = size;
         let priority = record.is_priority();
         let result = if priority {
             self.push_to(&self.priority, record, size, self.max_bytes)
@@ -101,11 +141,11 @@ impl SpanQueue {
 
     fn push_to(
         &self,
-        lane: &ArrayQueue<Box<SpanRecord>>,
-        record: Box<SpanRecord>,
+        lane: &ArrayQueue<Box<T>>,
+        record: Box<T>,
         size: usize,
         limit: usize,
-    ) -> Result<(), (Box<SpanRecord>, Refusal)> {
+    ) -> Result<(), (Box<T>, Refusal)> {
         if size > limit {
             return Err((record, Refusal::TooLarge));
         }
@@ -127,9 +167,9 @@ impl SpanQueue {
     }
 
     /// Takes the next record, the priority lane first.
-    pub(crate) fn pop(&self) -> Option<Box<SpanRecord>> {
-        let record = self.priority.pop().or_else(|| self.normal.pop())?;
-        self.bytes.fetch_sub(record.queued_bytes, Ordering::AcqRel);
+    pub(crate) fn pop(&self) -> Option<Box<T>> {
+        let mut record = self.priority.pop().or_else(|| self.normal.pop())?;
+        self.bytes.fetch_sub(*record.queued_bytes(), Ordering::AcqRel);
         Some(record)
     }
 

@@ -10,6 +10,7 @@ use crate::clock::Nanos;
 use crate::diagnostics::Diagnostics;
 use crate::event_metrics::EventMetricsCapture;
 use crate::ids::SpanId;
+use crate::logs::LogCapture;
 use crate::queue::SpanQueue;
 use crate::record::fields::Rules;
 use crate::record::policy::FieldPolicy;
@@ -56,6 +57,10 @@ pub(crate) struct Recorder {
     pub(crate) tally_sampled_out: bool,
     /// Events with metric fields, captured for the worker.
     pub(crate) event_metrics: EventMetricsCapture,
+    /// Events as log records, when the logs pipeline is on.
+    pub(crate) logs: Option<LogCapture>,
+    /// Whether events inside recorded spans become span events.
+    pub(crate) span_events: bool,
     queue_capacity: usize,
     accepting: AtomicBool,
 }
@@ -89,9 +94,18 @@ impl Recorder {
             sampled_out: SampledOutTally::new(sampled_out_queue, span_metrics.unwrap_or_default()),
             tally_sampled_out: span_metrics.is_some() && may_drop,
             event_metrics: EventMetricsCapture::new(event_metrics),
+            logs: None,
+            span_events: true,
             queue_capacity: bounds.max_spans,
             accepting: AtomicBool::new(true),
         }
+    }
+
+    /// With events also captured as log records (`logs`), and as span events or not.
+    pub(crate) fn with_events(mut self, logs: Option<LogCapture>, span_events: bool) -> Self {
+        self.logs = logs;
+        self.span_events = span_events;
+        self
     }
 
     /// Whether new spans should be recorded (false once shutdown began, or once the

@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "queue",
             "tally",
             "event_metrics",
+            "logs",
             "diagnostics",
             "entered",
             "recorder",

@@ -586,6 +586,7 @@ fn patch(buf: &mut Vec<u8>, at: usize, width: usize) {
     buf[at + width - 1] = value as u8;
 }
 
+pub(crate) mod logs;
 #[cfg(any(test, feature = "bench-support"))]
 pub(crate) mod reference;
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! OTLP over gRPC, with tonic.
 //!
-//! Trace exports go out through tonic's generic client with [`EncodedCodec`]: the
-//! request is the protobuf the worker already wrote, sent as it is (gzip, when
+//! Trace and log exports go out through tonic's generic client with [`EncodedCodec`]:
+//! the request is the protobuf the worker already wrote, sent as it is (gzip, when
 //! configured, is tonic's, over those bytes); the response is decoded with prost.
 //! Metrics use the generated client.
 
-use super::endpoint::{client_certificate_required, Compression, OtlpConfig};
+use super::endpoint::{client_certificate_required, Compression, OtlpConfig, Signal};
 use super::tls_probe;
 use super::{Accepted, EncodedRequest, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
@@ -109,14 +109,16 @@ impl GrpcTarget {
         }
     }
 
-    /// Creates the client; the connection is made lazily, on the first export.
-    pub(crate) fn connect(self) -> GrpcExporter {
+    /// Creates the client for `signal` (traces or logs); the connection is made
+    /// lazily, on the first export.
+    pub(crate) fn connect(self, signal: Signal) -> GrpcExporter {
         let mut client = tonic::client::Grpc::new(self.endpoint.connect_lazy());
         if self.gzip {
             client = client.send_compressed(CompressionEncoding::Gzip);
         }
         GrpcExporter {
             client,
+            signal,
             metadata: self.metadata,
             timeout: self.timeout,
             mtls_probe: self.mtls_probe,
@@ -150,9 +152,10 @@ fn tls_config(config: &OtlpConfig) -> ClientTlsConfig {
     tls
 }
 
-/// Exports batches with the OTLP `TraceService/Export` call.
+/// Exports batches with the OTLP `TraceService/Export` (or `LogsService/Export`) call.
 pub(crate) struct GrpcExporter {
     client: tonic::client::Grpc<Channel>,
+    signal: Signal,
     metadata: MetadataMap,
     timeout: Duration,
     mtls_probe: Option<MtlsProbe>,
@@ -164,8 +167,9 @@ impl SpanExporter for GrpcExporter {
         // Clones share the channel: concurrent exports multiplex over one connection.
         let client = self.client.clone();
         let probe = self.mtls_probe.clone();
+        let signal = self.signal;
         Box::pin(async move {
-            let status = match send_encoded(client, request).await {
+            let status = match send_encoded(client, request, signal).await {
                 Ok(response) => return Ok(accepted(response.into_inner())),
                 Err(status) => status,
             };
@@ -181,32 +185,34 @@ impl SpanExporter for GrpcExporter {
     }
 }
 
-/// What a trace export's response says the collector kept.
+/// What an export's response says the collector kept. A logs response has the
+/// same fields under the same numbers (`partial_success` = 1, its rejected count = 1,
+/// its message = 2), so one message type reads both.
 fn accepted(response: ExportTraceServiceResponse) -> Accepted {
     Accepted::from_partial_success(response.partial_success)
 }
 
-/// The OTLP `TraceService/Export` call with an encoded request.
+/// The signal's OTLP `Export` call with an encoded request.
 async fn send_encoded(
     mut client: tonic::client::Grpc<Channel>,
     request: tonic::Request<Bytes>,
+    signal: Signal,
 ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
     client
         .ready()
         .await
         .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
     let mut request = request;
-    request.extensions_mut().insert(tonic::GrpcMethod::new(
-        "opentelemetry.proto.collector.trace.v1.TraceService",
-        "Export",
-    ));
-    let path = http::uri::PathAndQuery::from_static(
-        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-    );
+    let path = signal.grpc_path();
+    let (service, method) = path[1..].split_once('/').unwrap_or((path, "Export"));
+    request
+        .extensions_mut()
+        .insert(tonic::GrpcMethod::new(service, method));
+    let path = http::uri::PathAndQuery::from_static(path);
     client.unary(request, path, EncodedCodec).await
 }
 
-/// The codec of trace exports: requests are already-encoded protobuf, written as
+/// The codec of trace and log exports: requests are already-encoded protobuf, written as
 /// they are; responses are decoded with prost.
 #[derive(Clone, Copy, Debug, Default)]
 struct EncodedCodec;

@@ -4,11 +4,12 @@
 //! as it is (gzipped when configured); `http/json` decodes it to OTLP structs first
 //! and writes them as JSON.
 
-use super::endpoint::{missing_client_certificate, Compression, OtlpConfig, Protocol};
+use super::endpoint::{missing_client_certificate, Compression, OtlpConfig, Protocol, Signal};
 use super::{Accepted, EncodedRequest, SpanExporter};
 use crate::error::{BuildError, ExportError, ExportErrorKind};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use reqwest::header::{
@@ -20,11 +21,12 @@ use std::time::{Duration, SystemTime};
 /// Bytes of a refused response's body kept in the error message.
 const MAX_ERROR_BODY: usize = 256;
 
-/// Posts each batch to the traces URL.
+/// Posts each batch to the traces (or logs) URL.
 #[derive(Clone, Debug)]
 pub(crate) struct HttpExporter {
     client: reqwest::Client,
     url: url::Url,
+    signal: Signal,
     json: bool,
     gzip: bool,
     /// Whether a client certificate is configured (mTLS).
@@ -54,10 +56,17 @@ impl HttpExporter {
         Ok(Self {
             client,
             url: config.endpoint.clone(),
+            signal: Signal::Traces,
             json: config.protocol == Protocol::HttpJson,
             gzip: config.compression == Compression::Gzip,
             client_auth: config.client_identity.is_some(),
         })
+    }
+
+    /// The same exporter, posting requests of `signal` (their JSON form follows it).
+    pub(crate) fn for_signal(mut self, signal: Signal) -> Self {
+        self.signal = signal;
+        self
     }
 
     fn body<M: Message + serde::Serialize>(&self, batch: &M) -> Result<Bytes, ExportError> {
@@ -69,8 +78,13 @@ impl HttpExporter {
         self.compressed(raw.into())
     }
 
-    /// A trace export's body: the encoded request as it is, or its JSON form.
+    /// An export's body: the encoded request as it is, or its JSON form.
     fn encoded_body(&self, batch: EncodedRequest) -> Result<Bytes, ExportError> {
+        if self.json && self.signal == Signal::Logs {
+            let request = ExportLogsServiceRequest::decode(batch.bytes().clone())
+                .map_err(|e| encode_error(&e))?;
+            return self.body(&request);
+        }
         if self.json {
             return self.body(&batch.decode()?);
         }
@@ -106,9 +120,10 @@ impl SpanExporter for HttpExporter {
     }
 }
 
-/// What a trace export's response body says the collector kept: its
-/// `partial_success`, in protobuf or JSON (`partialSuccess`, the count as a number or
-/// a string); an empty or unreadable body of a successful response: everything.
+/// What an export's response body says the collector kept: its `partial_success`,
+/// in protobuf (a logs response reads as a trace one: same field numbers) or JSON
+/// (`partialSuccess`, the count as a number or a string); an empty or unreadable body
+/// of a successful response: everything.
 fn accepted(body: &[u8], json: bool) -> Accepted {
     if body.is_empty() {
         return Accepted::all();
@@ -129,7 +144,9 @@ fn accepted(body: &[u8], json: bool) -> Accepted {
         return Accepted::all();
     };
     let field = |camel: &str, snake: &str| partial.get(camel).or_else(|| partial.get(snake));
-    let rejected = field("rejectedSpans", "rejected_spans").and_then(|v| {
+    let rejected = (field("rejectedSpans", "rejected_spans"))
+        .or_else(|| field("rejectedLogRecords", "rejected_log_records"))
+        .and_then(|v| {
         v.as_u64()
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
     });

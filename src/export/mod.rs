@@ -152,7 +152,7 @@ pub(crate) fn otlp_exporter(
         client_identity: None,
     };
     Ok(match protocol {
-        Protocol::Grpc => Box::new(grpc::GrpcTarget::new(&config)?.connect()),
+        Protocol::Grpc => Box::new(grpc::GrpcTarget::new(&config)?.connect(Signal::Traces)),
         _ => Box::new(http::HttpExporter::new(&config)?),
     })
 }

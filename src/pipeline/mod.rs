@@ -30,6 +30,7 @@ use crate::export::grpc::GrpcTarget;
 use crate::export::http::HttpExporter;
 use crate::export::metrics::MetricsTarget;
 use crate::export::resource::ServiceResource;
+use crate::export::endpoint::Signal;
 use crate::export::{Protocol, SpanExporter};
 use crate::health::HealthRegistry;
 use crate::metrics::otlp::MetricsContext;
@@ -408,7 +409,7 @@ fn exporter_factory(
         (Some(custom), _) => Box::new(move || Some(custom)),
         (None, ExporterConfig::Otlp(otlp)) if otlp.protocol == Protocol::Grpc => {
             let target = GrpcTarget::new(otlp)?;
-            Box::new(move || Some(Box::new(target.connect()) as Box<dyn SpanExporter>))
+            Box::new(move || Some(Box::new(target.connect(Signal::Traces)) as Box<dyn SpanExporter>))
         }
         (None, ExporterConfig::Otlp(otlp)) => {
             let exporter = HttpExporter::new(otlp)?;

@@ -207,6 +207,12 @@ pub(crate) struct Rules<'a> {
     pub(crate) policy: &'a FieldPolicy,
 }
 
+impl<'a> Rules<'a> {
+    pub(crate) fn new(limits: &'a Limits, policy: &'a FieldPolicy) -> Self {
+        Self { limits, policy }
+    }
+}
+
 /// Turns each raw value into an attribute value, applying the policy and the byte limit.
 struct Capture<T>(T);
 
@@ -569,7 +575,7 @@ fn exception_event(exception_type: &str, error: ErrorText, time: Nanos) -> Event
 /// A `tracing` event captured for its span.
 pub(crate) struct CapturedEvent {
     pub(crate) record: EventRecord,
-    /// The error message when the event marks its span failed.
+    /// The error message when the event marks its span failed (ERROR level).
     pub(crate) error: Option<CompactString>,
     pub(crate) truncated: u32,
 }
@@ -614,13 +620,26 @@ impl FieldSink for EventSink<'_> {
     }
 }
 
-/// Whether an event marks its span failed: ERROR level or an `error` field.
+/// Whether an event marks its span failed: ERROR level only (a handled error logged
+/// at WARN leaves the status alone, as in tracing-opentelemetry).
 pub(crate) fn is_error_event(event: &Event<'_>) -> bool {
+    *event.metadata().level() == Level::ERROR
+}
+
+/// Whether an event becomes an `exception` event: ERROR level, or an `error` or
+/// `exception.message` field at any level.
+pub(crate) fn is_exception_event(event: &Event<'_>) -> bool {
     let metadata = event.metadata();
-    *metadata.level() == Level::ERROR || metadata.fields().field(reserved::ERROR).is_some()
+    let fields = metadata.fields();
+    *metadata.level() == Level::ERROR
+        || fields.field(reserved::ERROR).is_some()
+        || fields.field(reserved::EXCEPTION_MESSAGE).is_some()
 }
 
 /// Captures an event: its fields, level and target; errors become `exception` events.
+///
+/// `exception.type` is the `exception.type` field when there is one, else the
+/// event's target; only an ERROR-level event marks its span failed.
 pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> CapturedEvent {
     let metadata = event.metadata();
     let mut capture = Capture(EventSink {
@@ -633,7 +652,7 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> 
     });
     event.record(&mut capture);
     let mut sink = capture.0;
-    if !is_error_event(event) {
+    if !is_exception_event(event) {
         let attributes = sink.attributes;
         let name = sink
             .message
@@ -667,13 +686,13 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> 
     let exception_type = sink
         .exception_type
         .unwrap_or_else(|| metadata.target().to_owned());
-    let message = error.message.clone();
+    let failed = is_error_event(event).then(|| error.message.clone());
     let mut record = exception_event(&exception_type, error, now);
     record.attributes.extend(sink.attributes);
     record.metadata = Some(metadata);
     CapturedEvent {
         record,
-        error: Some(message),
+        error: failed,
         truncated: sink.truncated,
     }
 }

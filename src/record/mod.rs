@@ -7,6 +7,7 @@
 //! convention attributes) happens on the worker.
 
 pub(crate) mod fields;
+pub(crate) mod log;
 pub(crate) mod policy;
 pub(crate) mod thread;
 

@@ -17,7 +17,7 @@ pub(crate) mod sampled_out;
 
 use crate::ids::TraceId;
 use crate::propagation::SpanContext;
-use rate::RateLimiter;
+pub(crate) use rate::RateLimiter;
 use std::fmt;
 use tracing_core::Metadata;
 
