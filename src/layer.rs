@@ -13,15 +13,15 @@ use crate::clock::{self, Nanos};
 use crate::entered;
 use crate::event_metrics::Pushed;
 use crate::ids::{SpanId, TraceId};
-use crate::propagation::{Baggage, SpanContext};
 use crate::logs::Trace;
+use crate::propagation::{Baggage, SpanContext};
 use crate::record::fields::{
     capture_event, capture_span_fields, is_error_event, names_remote_parent, records_error,
     remote_parent, CapturedEvent, Rules,
 };
 use crate::record::log::{keep_attributes, LogContext, LogRecord};
-use crate::record::thread;
 use crate::record::policy::{Verdict, REDACTED};
+use crate::record::thread;
 use crate::record::{Attribute, Limits, Lineage, SpanRecord, Timing, Value};
 use crate::recorder::Recorder;
 use crate::sampling::{Lookup, SampledOutTable};
@@ -114,14 +114,11 @@ impl ObserverLayer {
     where
         S: for<'a> LookupSpan<'a>,
     {
-        let cx = match span.extensions().get::<Box<SpanRecord>>() {
-            Some(record) => Some(LogContext {
-                trace_id: record.trace_id,
-                span_id: record.span_id,
-                trace_flags: record.trace_flags,
-            }),
-            None => None,
-        };
+        let cx = (span.extensions().get::<Box<SpanRecord>>()).map(|record| LogContext {
+            trace_id: record.trace_id,
+            span_id: record.span_id,
+            trace_flags: record.trace_flags,
+        });
         cx.or_else(|| {
             let cx = self.sampled_out_context(span)?;
             Some(LogContext {

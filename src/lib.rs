@@ -91,7 +91,7 @@ pub use health::HealthCheck;
 pub use layer::ObserverLayer;
 pub use observer::Observer;
 pub use propagation::SpanContext;
-pub use report::{DroppedSpans, PipelineStats, ShutdownReport, SpoolStats};
+pub use report::{DroppedLogs, DroppedSpans, LogStats, PipelineStats, ShutdownReport, SpoolStats};
 pub use sampling::{Sampler, SamplingRule};
 pub use span_ext::ObserverSpanExt;
 
@@ -114,7 +114,7 @@ pub use span_ext::ObserverSpanExt;
 pub mod breaker {
     pub use crate::delivery::{
         breakers, BreakerConfig, BreakerError, BreakerRegistry, BreakerSnapshot, BreakerState,
-        CircuitBreaker, Permit, EXPORT_BREAKER,
+        CircuitBreaker, Permit, EXPORT_BREAKER, LOGS_BREAKER,
     };
 }
 

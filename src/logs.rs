@@ -101,7 +101,12 @@ impl LogCapture {
 
     /// Whether an event of `metadata`, in `trace`, is exported (counting it when it is
     /// not), at monotonic time `now`.
-    pub(crate) fn admits(&self, metadata: &'static Metadata<'static>, trace: Trace, now: u64) -> bool {
+    pub(crate) fn admits(
+        &self,
+        metadata: &'static Metadata<'static>,
+        trace: Trace,
+        now: u64,
+    ) -> bool {
         if trace == Trace::SampledOut && *metadata.level() > Level::WARN {
             self.sampled_out.fetch_add(1, Relaxed);
             return false;

@@ -169,7 +169,8 @@ impl<T: Queued> Queue<T> {
     /// Takes the next record, the priority lane first.
     pub(crate) fn pop(&self) -> Option<Box<T>> {
         let mut record = self.priority.pop().or_else(|| self.normal.pop())?;
-        self.bytes.fetch_sub(*record.queued_bytes(), Ordering::AcqRel);
+        self.bytes
+            .fetch_sub(*record.queued_bytes(), Ordering::AcqRel);
         Some(record)
     }
 

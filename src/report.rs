@@ -1,5 +1,8 @@
 //! What the pipeline did: live statistics and the shutdown report.
 
+mod logs;
+
+pub use logs::{DroppedLogs, LogStats};
 use serde::ser::SerializeStruct;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -189,6 +192,8 @@ pub struct PipelineStats {
     /// Sampled-out spans whose slot in the fixed sampled-out table was taken by another
     /// live span: if one of their descendants fails, their start time is approximated.
     pub sampled_out_evictions: u64,
+    /// The logs pipeline.
+    pub logs: LogStats,
 }
 
 /// What [`Observer::shutdown`](crate::Observer::shutdown) achieved.
@@ -335,6 +340,29 @@ impl fmt::Display for ShutdownReport {
         }
         if let Some(last) = &s.last_export_error {
             write!(f, "\n  last export error: {last}")?;
+        }
+        let logs = &s.logs;
+        if logs.enabled {
+            write!(
+                f,
+                "\n  logs: {} recorded, {} exported, {} spooled, {} dropped, {} sampled out",
+                logs.recorded,
+                logs.exported,
+                logs.spooled,
+                logs.dropped.total(),
+                logs.sampled_out
+            )?;
+            let d = &logs.dropped;
+            if d.total() > 0 {
+                write!(
+                    f,
+                    " (queue_full={} error_lane_full={} too_large={} rate_limited={} export_failed={} no_exporter={} spool_full={} spool_error={} rejected={} shutdown={})",
+                    d.queue_full, d.error_lane_full, d.too_large, d.rate_limited, d.export_failed, d.no_exporter, d.spool_full, d.spool_error, d.rejected, d.shutdown
+                )?;
+            }
+            if let Some(last) = &logs.last_export_error {
+                write!(f, "\n  last logs export error: {last}")?;
+            }
         }
         let cuts = s.attributes_dropped + s.events_dropped + s.links_dropped + s.values_truncated;
         if cuts > 0 {

@@ -1,9 +1,11 @@
 //! Counters the worker keeps and the [`Observer`](crate::Observer) reads.
 
 use crate::error::ExportError;
-use crate::queue::SpanQueue;
+use crate::logs::LogCapture;
+use crate::queue::{Queue, Queued};
+use crate::record::log::LogRecord;
 use crate::record::SpanRecord;
-use crate::report::{DroppedSpans, PipelineStats, SpoolStats};
+use crate::report::{DroppedLogs, DroppedSpans, LogStats, PipelineStats, SpoolStats};
 use crate::spool::SpoolCounters;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -81,6 +83,17 @@ impl Stats {
         add(&self.events_dropped, record.dropped_events);
         add(&self.links_dropped, record.dropped_links);
         add(&self.values_truncated, record.truncated_values);
+    }
+
+    /// A log record left the queue: add up what its limits cut.
+    pub(crate) fn received_log(&self, record: &LogRecord) {
+        self.received.fetch_add(1, Relaxed);
+        if record.dropped_attributes > 0 {
+            (self.attributes_dropped).fetch_add(u64::from(record.dropped_attributes), Relaxed);
+        }
+        if record.truncated_values > 0 {
+            (self.values_truncated).fetch_add(u64::from(record.truncated_values), Relaxed);
+        }
     }
 
     /// How a batch of `spans` ended.
@@ -170,7 +183,7 @@ impl Stats {
     }
 
     /// A consistent-enough snapshot; `pending` is derived so the identity always holds.
-    pub(crate) fn snapshot(&self, queue: &SpanQueue) -> PipelineStats {
+    pub(crate) fn snapshot<T: Queued>(&self, queue: &Queue<T>) -> PipelineStats {
         let dropped = DroppedSpans {
             queue_full: queue.drops.queue_full.load(Relaxed),
             error_lane_full: queue.drops.error_lane_full.load(Relaxed),
@@ -220,6 +233,42 @@ impl Stats {
             overhead_ratio: 0.0,
             sampling_factor: 1.0,
             sampled_out_evictions: 0,
+            logs: LogStats::default(),
+        }
+    }
+
+    /// The logs pipeline's counters (these stats being its delivery's), with what
+    /// the host side counted: rate-limited records are recorded and dropped,
+    /// sampled-out ones outside `recorded`.
+    pub(crate) fn log_snapshot(&self, logs: &LogCapture) -> LogStats {
+        let s = self.snapshot(&logs.queue);
+        let rate_limited = logs.rate_limited.load(Relaxed);
+        let d = &s.dropped;
+        LogStats {
+            enabled: true,
+            recorded: s.recorded + rate_limited,
+            exported: s.exported,
+            spooled: s.spooled,
+            replayed: s.replayed,
+            pending: s.pending,
+            dropped: DroppedLogs {
+                queue_full: d.queue_full,
+                error_lane_full: d.error_lane_full,
+                too_large: d.span_too_large,
+                rate_limited,
+                export_failed: d.export_failed,
+                no_exporter: d.no_exporter,
+                spool_full: d.spool_full,
+                spool_error: d.spool_error,
+                rejected: d.rejected,
+                shutdown: d.shutdown,
+            },
+            sampled_out: logs.sampled_out.load(Relaxed),
+            attributes_dropped: s.attributes_dropped,
+            values_truncated: s.values_truncated,
+            export_requests: s.export_requests,
+            export_failures: s.export_failures,
+            last_export_error: s.last_export_error,
         }
     }
 

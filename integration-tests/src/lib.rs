@@ -26,8 +26,8 @@ pub use prometheus::{promtool_check_metrics, Prometheus};
 pub use proxy::TcpProxy;
 
 pub use receiver::{
-    flatten_spans, rejected_by_partial_success, Attempt, Behavior, OtlpReceiver, ReceivedMetrics,
-    ReceivedRequest, ReceivedSpan, Transport, PARTIAL_SUCCESS_MESSAGE,
+    flatten_spans, rejected_by_partial_success, Attempt, Behavior, OtlpReceiver, ReceivedLog,
+    ReceivedMetrics, ReceivedRequest, ReceivedSpan, Transport, PARTIAL_SUCCESS_MESSAGE,
 };
 pub use rotel::{rotel_agent_path, Rotel, RotelBuilder};
 

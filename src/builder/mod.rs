@@ -5,6 +5,7 @@
 
 mod delivery;
 mod export;
+mod logs;
 mod operations;
 mod propagation;
 mod recording;

@@ -187,3 +187,35 @@ pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_millis(60_00
 /// let builder = tracing_observer::Observer::builder().metric_export_timeout(DEFAULT_METRIC_EXPORT_TIMEOUT);
 /// ```
 pub const DEFAULT_METRIC_EXPORT_TIMEOUT: Duration = Duration::from_millis(30_000);
+/// The OTLP/HTTP logs endpoint when none is set (`OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`).
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_HTTP_LOGS_ENDPOINT;
+/// assert_eq!(DEFAULT_HTTP_LOGS_ENDPOINT, "http://localhost:4318/v1/logs");
+/// let builder = tracing_observer::Observer::builder().logs_endpoint(DEFAULT_HTTP_LOGS_ENDPOINT);
+/// ```
+pub const DEFAULT_HTTP_LOGS_ENDPOINT: &str = "http://localhost:4318/v1/logs";
+/// Log records held in the logs queue at most (`OTEL_BLRP_MAX_QUEUE_SIZE`), the spec's.
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_LOGS_MAX_QUEUE_SIZE;
+/// assert_eq!(DEFAULT_LOGS_MAX_QUEUE_SIZE, 2048);
+/// let builder = tracing_observer::Observer::builder().logs_max_queue_size(DEFAULT_LOGS_MAX_QUEUE_SIZE * 4);
+/// ```
+pub const DEFAULT_LOGS_MAX_QUEUE_SIZE: usize = 2048;
+/// Longest wait before a partial log batch is exported (`OTEL_BLRP_SCHEDULE_DELAY`), the spec's.
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_LOGS_SCHEDULED_DELAY;
+/// assert_eq!(DEFAULT_LOGS_SCHEDULED_DELAY, std::time::Duration::from_secs(1));
+/// ```
+pub const DEFAULT_LOGS_SCHEDULED_DELAY: Duration = Duration::from_millis(1_000);
+/// Log records per second one callsite may send (`OBSERVER_LOGS_RATE_LIMIT`), with a
+/// burst of one second's worth.
+///
+/// ```
+/// use tracing_observer::config::DEFAULT_LOGS_RATE_LIMIT;
+/// assert_eq!(DEFAULT_LOGS_RATE_LIMIT, 1000);
+/// let builder = tracing_observer::Observer::builder().logs_rate_limit(DEFAULT_LOGS_RATE_LIMIT * 10);
+/// ```
+pub const DEFAULT_LOGS_RATE_LIMIT: usize = 1000;

@@ -43,7 +43,7 @@ pub(crate) use crate::export::endpoint::{
 };
 pub use crate::tally::SpanMetricsProfile;
 pub use defaults::*;
-pub(crate) use resolve::{BatchConfig, Config, ExporterConfig};
+pub(crate) use resolve::{BatchConfig, Config, ExporterConfig, LogsConfig};
 pub use table::vars;
 pub(crate) use table::{key, Settings};
 
@@ -62,6 +62,25 @@ pub enum TracesExporter {
     /// OTLP/JSON lines on standard error (standard output stays the program's own).
     Console,
     /// Nowhere: spans are counted as dropped with reason `no_exporter`.
+    None,
+}
+
+/// Where log records go (`OTEL_LOGS_EXPORTER`). Unset, logs follow the traces: OTLP
+/// (to the traces' collector) when spans go over OTLP, the console when they go
+/// there, nowhere when spans go nowhere or to a custom exporter.
+///
+/// ```
+/// use tracing_observer::{Observer, config::LogsExporter};
+/// let builder = Observer::builder().logs_exporter(LogsExporter::None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogsExporter {
+    /// OTLP to a collector (`/v1/logs`, `LogsService/Export`).
+    Otlp,
+    /// One line per record on standard error.
+    Console,
+    /// Off: events are not captured as log records.
     None,
 }
 

@@ -1,6 +1,8 @@
 //! Where a setting's value came from, and how values are shown and layered.
 
-use super::{Compression, EndpointSetting, MetricsExporter, Protocol, TracesExporter};
+use super::{
+    Compression, EndpointSetting, LogsExporter, MetricsExporter, Protocol, TracesExporter,
+};
 use crate::error::BuildError;
 use crate::propagation::Propagators;
 use crate::sampling::{Sampler, SamplingRule};
@@ -102,7 +104,8 @@ shown_by_display!(
     String,
     SocketAddr,
     Sampler,
-    Propagators
+    Propagators,
+    tracing_core::Level
 );
 
 macro_rules! shown_by_debug {
@@ -116,6 +119,7 @@ macro_rules! shown_by_debug {
 }
 shown_by_debug!(
     TracesExporter,
+    LogsExporter,
     Compression,
     MetricsExporter,
     SpanMetricsProfile

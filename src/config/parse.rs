@@ -101,6 +101,24 @@ pub(crate) fn traces_exporter(value: &str) -> Result<TracesExporter, String> {
     }
 }
 
+pub(crate) fn logs_exporter(value: &str) -> Result<crate::config::LogsExporter, String> {
+    use crate::config::LogsExporter;
+    match value.trim() {
+        "otlp" => Ok(LogsExporter::Otlp),
+        "console" => Ok(LogsExporter::Console),
+        "none" => Ok(LogsExporter::None),
+        _ => Err("expected otlp, console or none (one exporter)".into()),
+    }
+}
+
+/// A level: `trace`, `debug`, `info`, `warn` or `error` (any case).
+pub(crate) fn level(value: &str) -> Result<tracing_core::Level, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "expected trace, debug, info, warn or error".into())
+}
+
 /// `OTEL_METRICS_EXPORTER`: one of `otlp`, `none`.
 pub(crate) fn metrics_exporter(value: &str) -> Result<crate::config::MetricsExporter, String> {
     match value.trim() {

@@ -2,16 +2,18 @@
 //! completed, the modules' configurations assembled.
 
 use super::defaults::{
-    DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, DEFAULT_HTTP_METRICS_ENDPOINT,
+    DEFAULT_GRPC_ENDPOINT, DEFAULT_HTTP_ENDPOINT, DEFAULT_HTTP_LOGS_ENDPOINT,
+    DEFAULT_HTTP_METRICS_ENDPOINT,
 };
 use super::origin::Origin;
 use super::{
-    EndpointPath, EndpointSetting, MetricsExportConfig, MetricsExporter, OtlpConfig, Protocol,
-    Settings, TracesExporter,
+    EndpointPath, EndpointSetting, LogsExporter, MetricsExportConfig, MetricsExporter, OtlpConfig,
+    Protocol, Settings, TracesExporter,
 };
 use crate::delivery::DeliveryConfig;
 use crate::error::BuildError;
 use crate::export::endpoint::{complete_endpoint, ClientIdentity, Signal};
+use crate::logs::LogSettings;
 use crate::metrics::events::EventMetricsConfig;
 use crate::metrics::span::SpanMetricsConfig;
 use crate::propagation::Propagators;
@@ -38,6 +40,17 @@ pub(crate) struct BatchConfig {
     pub(crate) max_concurrent_exports: usize,
     pub(crate) scheduled_delay: Duration,
     pub(crate) export_timeout: Duration,
+}
+
+/// The logs pipeline, when it is on.
+#[derive(Clone, Debug)]
+pub(crate) struct LogsConfig {
+    pub(crate) exporter: ExporterConfig,
+    /// Whether `logs_exporter` was left unset, following the traces: a custom span
+    /// exporter then turns the logs off.
+    pub(crate) follows_traces: bool,
+    pub(crate) capture: LogSettings,
+    pub(crate) batch: BatchConfig,
 }
 
 /// The complete, validated configuration.
@@ -70,6 +83,10 @@ pub(crate) struct Config {
     pub(crate) delivery: DeliveryConfig,
     /// OTLP metrics export, when on.
     pub(crate) metrics_export: Option<MetricsExportConfig>,
+    /// The logs pipeline, when on.
+    pub(crate) logs: Option<LogsConfig>,
+    /// Whether events inside recorded spans become span events.
+    pub(crate) span_events: bool,
 }
 
 impl Settings {
@@ -98,6 +115,7 @@ impl Settings {
             TracesExporter::Console => ExporterConfig::Console,
             TracesExporter::None => ExporterConfig::None,
         };
+        let logs = self.logs(&batch, &limits)?;
         let mut resource_attributes = self.resource_attributes();
         if let Some(version) = self.service_version.take() {
             resource_attributes.retain(|(k, _)| k != "service.version");
@@ -116,6 +134,8 @@ impl Settings {
             .unwrap_or_else(default_service_name);
         resource_attributes.retain(|(k, _)| k != "service.name");
         Ok(Config {
+            logs,
+            span_events: self.span_events(),
             delivery: self.delivery(&service_name),
             metrics_export: resolve_metrics(&self)?,
             service_name,
@@ -161,6 +181,46 @@ impl Settings {
 }
 
 impl Settings {
+    /// The logs pipeline: its exporter (unset: the traces' kind), capture and batching.
+    fn logs(&self, spans: &BatchConfig, limits: &Limits) -> Result<Option<LogsConfig>, BuildError> {
+        let follows_traces = self.logs_exporter.is_none();
+        let kind = self.logs_exporter.unwrap_or(match self.traces_exporter() {
+            TracesExporter::Otlp => LogsExporter::Otlp,
+            TracesExporter::Console => LogsExporter::Console,
+            TracesExporter::None => LogsExporter::None,
+        });
+        let exporter = match kind {
+            LogsExporter::None => return Ok(None),
+            LogsExporter::Console => ExporterConfig::Console,
+            LogsExporter::Otlp => ExporterConfig::Otlp(resolve_logs_otlp(self)?),
+        };
+        let max_queue_size = self.logs_max_queue_size();
+        let batch_size = self.logs_max_export_batch_size().min(max_queue_size);
+        let rate = self.logs_rate_limit();
+        Ok(Some(LogsConfig {
+            exporter,
+            follows_traces,
+            capture: LogSettings {
+                level: self.logs_level().into(),
+                per_callsite_rate: (rate > 0).then_some(rate as f64),
+                max_attributes: self.max_attributes_per_log(),
+                max_value_bytes: (self.max_log_attribute_value_bytes)
+                    .unwrap_or(limits.max_value_bytes),
+                max_queue_size,
+                max_queue_bytes: (spans.max_queue_bytes / 4).max(1),
+                batch_size,
+            },
+            batch: BatchConfig {
+                max_queue_size,
+                max_export_batch_size: batch_size,
+                max_queue_bytes: (spans.max_queue_bytes / 4).max(1),
+                max_concurrent_exports: spans.max_concurrent_exports,
+                scheduled_delay: self.logs_scheduled_delay(),
+                export_timeout: self.logs_export_timeout(),
+            },
+        }))
+    }
+
     fn delivery(&self, service_name: &str) -> DeliveryConfig {
         use crate::delivery::{BreakerConfig, RetryPolicy};
         let retry = RetryPolicy::default()
@@ -232,6 +292,31 @@ fn resolve_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
     otlp_config(settings, protocol, endpoint)
 }
 
+/// The OTLP logs export: the logs endpoint, protocol, headers, compression and timeout
+/// when set, else the traces'; TLS is the traces'.
+fn resolve_logs_otlp(settings: &Settings) -> Result<OtlpConfig, BuildError> {
+    let protocol = settings.logs_protocol.unwrap_or(settings.protocol());
+    let endpoint = match (&settings.logs_endpoint, &settings.endpoint) {
+        (Some(setting), _) => complete_endpoint(setting, protocol, Signal::Logs),
+        (None, Some(traces)) => signal_from_traces(traces, protocol, Signal::Logs)?,
+        (None, None) if protocol == Protocol::Grpc => {
+            url::Url::parse(DEFAULT_GRPC_ENDPOINT).expect("a valid URL")
+        }
+        (None, None) => url::Url::parse(DEFAULT_HTTP_LOGS_ENDPOINT).expect("a valid URL"),
+    };
+    let mut otlp = otlp_config(settings, protocol, endpoint)?;
+    if let Some(headers) = &settings.logs_headers {
+        otlp.headers.clone_from(headers);
+    }
+    if let Some(compression) = settings.logs_compression {
+        otlp.compression = compression;
+    }
+    if let Some(timeout) = settings.logs_request_timeout {
+        otlp.timeout = timeout;
+    }
+    Ok(otlp)
+}
+
 /// The OTLP metrics export, when `metrics_exporter` is `otlp`: the metrics endpoint and
 /// protocol when set, else the traces'; headers, compression and TLS are the traces'.
 fn resolve_metrics(settings: &Settings) -> Result<Option<MetricsExportConfig>, BuildError> {
@@ -244,7 +329,7 @@ fn resolve_metrics(settings: &Settings) -> Result<Option<MetricsExportConfig>, B
     let protocol = settings.metrics_protocol.unwrap_or(settings.protocol());
     let endpoint = match (&settings.metrics_endpoint, &settings.endpoint) {
         (Some(setting), _) => complete_endpoint(setting, protocol, Signal::Metrics),
-        (None, Some(traces)) => metrics_from_traces(traces, protocol)?,
+        (None, Some(traces)) => signal_from_traces(traces, protocol, Signal::Metrics)?,
         (None, None) if protocol == Protocol::Grpc => {
             url::Url::parse(DEFAULT_GRPC_ENDPOINT).expect("a valid URL")
         }
@@ -256,33 +341,43 @@ fn resolve_metrics(settings: &Settings) -> Result<Option<MetricsExportConfig>, B
     Ok(Some(MetricsExportConfig { otlp, interval }))
 }
 
-/// The metrics URL that goes with the traces endpoint: for HTTP, `/v1/metrics` where
-/// the traces get `/v1/traces`. A traces URL with a path of its own says nothing about
-/// where metrics go: that is an error naming the setting to use.
-fn metrics_from_traces(
+/// The metrics (or logs) URL that goes with the traces endpoint: for HTTP,
+/// `/v1/metrics` (`/v1/logs`) where the traces get `/v1/traces`. A traces URL with a
+/// path of its own says nothing about where the signal goes: that is an error naming
+/// the setting to use.
+fn signal_from_traces(
     traces: &EndpointSetting,
     protocol: Protocol,
+    signal: Signal,
 ) -> Result<url::Url, BuildError> {
     let mut url = complete_endpoint(traces, protocol, Signal::Traces);
     if protocol == Protocol::Grpc || traces.path == EndpointPath::Base {
-        return Ok(complete_endpoint(traces, protocol, Signal::Metrics));
+        return Ok(complete_endpoint(traces, protocol, signal));
     }
     let path = url.path().to_owned();
     match path.strip_suffix(Signal::Traces.path()) {
         Some(base) => {
-            url.set_path(&format!("{base}{}", Signal::Metrics.path()));
+            url.set_path(&format!("{base}{}", signal.path()));
             Ok(url)
         }
-        None => Err(BuildError::invalid(
-            "metrics_endpoint",
-            url.as_str(),
-            "the traces endpoint has its own path, so the metrics URL cannot be derived \
-             from it; set metrics_endpoint or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        )),
+        None => {
+            let (setting, variable) = match signal {
+                Signal::Logs => ("logs_endpoint", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
+                _ => ("metrics_endpoint", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+            };
+            Err(BuildError::invalid(
+                setting,
+                url.as_str(),
+                format!(
+                    "the traces endpoint has its own path, so this URL cannot be derived \
+                     from it; set {setting} or {variable}"
+                ),
+            ))
+        }
     }
 }
 
-/// The transport settings shared by traces and metrics, for `endpoint`.
+/// The transport settings shared by traces, metrics and logs, for `endpoint`.
 fn otlp_config(
     settings: &Settings,
     protocol: Protocol,

@@ -6,7 +6,9 @@ use super::defaults::*;
 use super::env::Environment;
 use super::origin::{Origin, SettingValue};
 use super::{check, file, parse};
-use super::{Compression, EndpointSetting, MetricsExporter, Protocol, TracesExporter};
+use super::{
+    Compression, EndpointSetting, LogsExporter, MetricsExporter, Protocol, TracesExporter,
+};
 use crate::delivery::{DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_ELAPSED_TIME};
 use crate::error::BuildError;
 use crate::propagation::Propagators;
@@ -17,6 +19,7 @@ use crate::tally::SpanMetricsProfile;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tracing_core::Level;
 
 /// An environment variable and the parser of its text.
 pub(crate) type Variable<T> = (&'static str, fn(&str) -> Result<T, String>);
@@ -652,6 +655,126 @@ settings! {
         file: ["metrics_protocol" => |v| file::with(v, parse::protocol)],
         check: check::any,
         row: ["`metrics_protocol`", "`OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` (headers, compression, TLS: the traces')", "`metrics_protocol`", "the traces' `protocol`"],
+    }
+    /// Where log records go; without it, where the spans go (see `LogsExporter`).
+    logs_exporter: LogsExporter {
+        env: [/// Where log records go: `otlp`, `console` or `none`.
+              OTEL_LOGS_EXPORTER => parse::logs_exporter],
+        file: ["logs_exporter" => |v| file::with(v, parse::logs_exporter)],
+        check: check::any,
+        row: ["`logs_exporter`", "`OTEL_LOGS_EXPORTER=otlp\\|console\\|none`", "`logs_exporter`", "the traces' (`none` with a custom span exporter)"],
+    }
+    /// The logs endpoint; without it, the traces endpoint's.
+    logs_endpoint: EndpointSetting {
+        env: [/// The OTLP logs endpoint, used as is.
+              OTEL_EXPORTER_OTLP_LOGS_ENDPOINT => parse::exact_endpoint],
+        file: ["logs_endpoint" => |v| file::with(v, parse::completed_endpoint)],
+        check: check::any,
+        row: ["`logs_endpoint`", "`OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (as is); else derived from the traces endpoint as `metrics_endpoint` is (`/v1/logs`)", "`logs_endpoint`", "`http://localhost:4317` (gRPC), `http://localhost:4318/v1/logs` (HTTP)"],
+    }
+    /// The logs protocol; without it, the traces'.
+    logs_protocol: Protocol {
+        env: [/// The OTLP logs transport: `grpc`, `http/protobuf` or `http/json`.
+              OTEL_EXPORTER_OTLP_LOGS_PROTOCOL => parse::protocol],
+        file: ["logs_protocol" => |v| file::with(v, parse::protocol)],
+        check: check::any,
+        row: ["`logs_protocol`", "`OTEL_EXPORTER_OTLP_LOGS_PROTOCOL` (TLS: the traces')", "`logs_protocol`", "the traces' `protocol`"],
+    }
+    /// The logs export's headers; without them, the traces'.
+    logs_headers: Vec<(String, String)> {
+        env: [/// Headers of every logs export request, `key=value,…`.
+              OTEL_EXPORTER_OTLP_LOGS_HEADERS => parse::key_values],
+        file: ["logs_headers" => file::table],
+        check: check::any,
+        row: ["`logs_header(k, v)`", "`OTEL_EXPORTER_OTLP_LOGS_HEADERS=k=v,…`", "`logs_headers` (table)", "the traces' headers"],
+    }
+    /// The logs export's compression; without it, the traces'.
+    logs_compression: Compression {
+        env: [/// Compression of logs export requests: `gzip` or `none`.
+              OTEL_EXPORTER_OTLP_LOGS_COMPRESSION => parse::compression],
+        file: ["logs_compression" => |v| file::with(v, parse::compression)],
+        check: check::any,
+        row: ["`logs_compression`", "`OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=gzip\\|none`", "`logs_compression`", "the traces' `compression`"],
+    }
+    /// The timeout of one logs request; without it, the traces'.
+    logs_request_timeout: Duration {
+        env: [/// Timeout of one OTLP logs request, in milliseconds.
+              OTEL_EXPORTER_OTLP_LOGS_TIMEOUT => parse::millis],
+        file: ["logs_request_timeout" => file::duration],
+        check: check::positive,
+        row: ["`logs_request_timeout`", "`OTEL_EXPORTER_OTLP_LOGS_TIMEOUT` (ms)", "`logs_request_timeout`", "the traces' `request_timeout`"],
+    }
+    logs_scheduled_delay: Duration {
+        env: [/// Longest wait before a partial log batch is exported, in milliseconds.
+              OTEL_BLRP_SCHEDULE_DELAY => parse::millis],
+        file: ["logs_scheduled_delay" => file::duration],
+        check: check::positive,
+        default: DEFAULT_LOGS_SCHEDULED_DELAY,
+        row: ["`logs_scheduled_delay`", "`OTEL_BLRP_SCHEDULE_DELAY` (ms)", "`logs_scheduled_delay`", "1 s"],
+    }
+    logs_export_timeout: Duration {
+        env: [/// Longest time one log batch export may take, in milliseconds.
+              OTEL_BLRP_EXPORT_TIMEOUT => parse::millis],
+        file: ["logs_export_timeout" => file::duration],
+        check: check::positive,
+        default: DEFAULT_EXPORT_TIMEOUT,
+        row: ["`logs_export_timeout`", "`OTEL_BLRP_EXPORT_TIMEOUT` (ms)", "`logs_export_timeout`", "30 s"],
+    }
+    logs_max_queue_size: usize {
+        env: [/// Log records held in the logs queue at most.
+              OTEL_BLRP_MAX_QUEUE_SIZE => parse::integer],
+        file: ["logs_max_queue_size" => file::integer],
+        check: check::positive,
+        default: DEFAULT_LOGS_MAX_QUEUE_SIZE,
+        row: ["`logs_max_queue_size`", "`OTEL_BLRP_MAX_QUEUE_SIZE` (bytes: a quarter of `max_queue_bytes`)", "`logs_max_queue_size`", "2048 records"],
+    }
+    logs_max_export_batch_size: usize {
+        env: [/// Log records per export request at most.
+              OTEL_BLRP_MAX_EXPORT_BATCH_SIZE => parse::integer],
+        file: ["logs_max_export_batch_size" => file::integer],
+        check: check::positive,
+        default: DEFAULT_MAX_EXPORT_BATCH_SIZE,
+        row: ["`logs_max_export_batch_size`", "`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`", "`logs_max_export_batch_size`", "512"],
+    }
+    max_attributes_per_log: usize {
+        env: [/// Attributes kept per log record.
+              OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT => parse::integer],
+        file: ["max_attributes_per_log" => file::integer],
+        check: check::positive,
+        default: DEFAULT_MAX_ATTRIBUTES_PER_EVENT,
+        row: ["`max_attributes_per_log`", "`OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT`", "`max_attributes_per_log`", "128"],
+    }
+    /// Bytes kept of one log attribute value; without it, `max_attribute_value_bytes`.
+    max_log_attribute_value_bytes: usize {
+        env: [/// Bytes kept of one log record attribute value.
+              OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT => parse::integer],
+        file: ["max_log_attribute_value_bytes" => file::integer],
+        check: check::positive,
+        row: ["`max_log_attribute_value_bytes`", "`OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT` (an event that is also a span event keeps the span's limit)", "`max_log_attribute_value_bytes`", "`max_attribute_value_bytes`"],
+    }
+    logs_level: Level {
+        env: [/// The least severe level exported as logs: `trace`, `debug`, `info`, `warn`, `error`.
+              OBSERVER_LOGS_LEVEL => parse::level],
+        file: ["logs_level" => |v| file::with(v, parse::level)],
+        check: check::any,
+        default: Level::INFO,
+        row: ["`logs_level`", "`OBSERVER_LOGS_LEVEL=trace\\|debug\\|info\\|warn\\|error`", "`logs_level`", "`info`"],
+    }
+    logs_rate_limit: usize {
+        env: [/// Log records per second one callsite may send (0: no limit).
+              OBSERVER_LOGS_RATE_LIMIT => parse::integer],
+        file: ["logs_rate_limit" => file::integer],
+        check: check::any,
+        default: DEFAULT_LOGS_RATE_LIMIT,
+        row: ["`logs_rate_limit`", "`OBSERVER_LOGS_RATE_LIMIT` (records per second per callsite, burst of one second; 0: none)", "`logs_rate_limit`", "1000"],
+    }
+    span_events: bool {
+        env: [/// Events inside recorded spans become span events: `true` or `false`.
+              OBSERVER_SPAN_EVENTS => parse::boolean],
+        file: ["span_events" => file::boolean],
+        check: check::any,
+        default: true,
+        row: ["`span_events`", "`OBSERVER_SPAN_EVENTS=true\\|false` (events inside recorded spans as span events)", "`span_events`", "true"],
     }
     /// The endpoints' address (its origin names the setting in the bind error).
     http_addr: SocketAddr {

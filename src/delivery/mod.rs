@@ -64,6 +64,13 @@ use std::time::{Duration, Instant, SystemTime};
 /// [`Observer::export_breaker`]: crate::Observer::export_breaker
 pub const EXPORT_BREAKER: &str = "otlp-export";
 
+/// The start of each observer's logs export breaker name: `otlp-logs:<service.name>`.
+///
+/// ```
+/// assert_eq!(tracing_observer::breaker::LOGS_BREAKER, "otlp-logs");
+/// ```
+pub const LOGS_BREAKER: &str = "otlp-logs";
+
 /// How soon the export breaker first probes after opening (doubling with each failed
 /// probe, up to `circuit_breaker_timeout`).
 pub(crate) const EXPORT_PROBE_INTERVAL: Duration = Duration::from_millis(250);

@@ -147,9 +147,9 @@ fn accepted(body: &[u8], json: bool) -> Accepted {
     let rejected = (field("rejectedSpans", "rejected_spans"))
         .or_else(|| field("rejectedLogRecords", "rejected_log_records"))
         .and_then(|v| {
-        v.as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-    });
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        });
     let message = field("errorMessage", "error_message").and_then(serde_json::Value::as_str);
     Accepted::partial(rejected.unwrap_or(0), message.unwrap_or_default())
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 pub(super) enum Duty {
     /// Export the partial batch (every `scheduled_delay`) and warn about drops.
     ExportPartial,
+    /// Export the partial log batch (every `logs_scheduled_delay`).
+    ExportPartialLogs,
     /// Harvest the sampled-out tallies and adjust the overhead budget's sampling
     /// factor (every second).
     OverheadWindow,

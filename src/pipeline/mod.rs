@@ -16,23 +16,28 @@
 //! This module wires the others together; none of them imports it.
 
 mod duties;
+mod logs;
 mod status;
 mod supervisor;
 mod worker;
 
 use crate::config::origin::Origin;
-use crate::config::{BatchConfig, Config, ExporterConfig};
-use crate::delivery::{CircuitBreaker, Delivery, DeliveryConfig, Reach, EXPORT_BREAKER};
+use crate::config::{BatchConfig, Config, ExporterConfig, LogsConfig};
+use crate::delivery::{
+    CircuitBreaker, Delivery, DeliveryConfig, Reach, EXPORT_BREAKER, LOGS_BREAKER,
+};
 use crate::error::BuildError;
 use crate::export::console::ConsoleExporter;
+use crate::export::encode::logs::LogEncoder;
 use crate::export::encode::RequestEncoder;
+use crate::export::endpoint::Signal;
 use crate::export::grpc::GrpcTarget;
 use crate::export::http::HttpExporter;
 use crate::export::metrics::MetricsTarget;
 use crate::export::resource::ServiceResource;
-use crate::export::endpoint::Signal;
 use crate::export::{Protocol, SpanExporter};
 use crate::health::HealthRegistry;
+use crate::logs::LogCapture;
 use crate::metrics::otlp::MetricsContext;
 use crate::metrics::process::ProcessMetrics;
 use crate::metrics::push::MetricsPush;
@@ -44,6 +49,7 @@ use crate::report::PipelineStats;
 use crate::resources::{ResourceMonitor, SysinfoMonitor};
 use crate::sampling::{HeadSampler, OverheadMeter, SampledOutTable, Sampling};
 use crate::spool::Spool;
+use crate::stats::Stats;
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -54,6 +60,9 @@ pub(crate) use status::Status;
 
 /// The worker thread's name.
 const THREAD_NAME: &str = "tracing-observer";
+
+/// The logs spool's directory, inside the spool's.
+const LOGS_SPOOL_DIR: &str = "logs";
 
 /// Builds the exporter on the worker thread, inside its runtime.
 type ExporterFactory = Box<dyn FnOnce() -> Option<Box<dyn SpanExporter>> + Send>;
@@ -77,6 +86,14 @@ pub(crate) struct Custom {
     pub(crate) resource_monitor: Option<Box<dyn ResourceMonitor>>,
 }
 
+/// The logs lane's parts, as `start` prepares them.
+struct LogsSetup {
+    exporter: ExporterFactory,
+    delivery: DeliveryConfig,
+    reach: Reach,
+    batch: BatchConfig,
+}
+
 /// What the worker thread starts from.
 struct WorkerSetup {
     batch: BatchConfig,
@@ -94,6 +111,7 @@ struct WorkerSetup {
     max_worker_restarts: usize,
     /// Where OTLP metrics are pushed, when they are.
     metrics_target: Option<MetricsTarget>,
+    logs: Option<LogsSetup>,
 }
 
 /// Flushes a pipeline from anywhere (the panic hook) without keeping it alive.
@@ -146,7 +164,13 @@ impl Pipeline {
             .map(|(addr, origin)| listen(*addr, origin))
             .transpose()?;
         let custom_exporter = custom.exporter.is_some();
-        let exporter = exporter_factory(custom.exporter, &config.exporter)?;
+        let exporter = exporter_factory(custom.exporter, &config.exporter, Signal::Traces)?;
+        // A custom span exporter takes no logs: unless set, they are off with it.
+        let logs_config = (config.logs.clone()).filter(|l| !(custom_exporter && l.follows_traces));
+        let logs_setup = logs_config
+            .as_ref()
+            .map(|logs| logs_setup(logs, &config.delivery))
+            .transpose()?;
         let metrics_target = (config.metrics_export.as_ref())
             .map(MetricsTarget::new)
             .transpose()?;
@@ -168,6 +192,10 @@ impl Pipeline {
             },
             span_metrics.enabled.then_some(span_metrics.profile),
             config.event_metrics.enabled,
+        )
+        .with_events(
+            (logs_config.as_ref()).map(|logs| LogCapture::new(&logs.capture, &config.limits)),
+            config.span_events,
         );
         let metrics = MetricsRegistry::new(&[
             (
@@ -177,11 +205,16 @@ impl Pipeline {
             (CPU_TIME, CPU_TIME_BUCKETS_S),
         ]);
         let breaker_name = format!("{EXPORT_BREAKER}:{}", config.service_name);
+        let logs_breaker = logs_setup.as_ref().map(|setup| {
+            let name = format!("{LOGS_BREAKER}:{}", config.service_name);
+            CircuitBreaker::new(name, setup.delivery.breaker.clone())
+        });
         let status = Arc::new(Status::new(
             Arc::new(recorder),
             metrics,
             HealthRegistry::default(),
             CircuitBreaker::new(breaker_name, config.delivery.breaker.clone()),
+            logs_breaker,
             listener.as_ref().and_then(|l| l.local_addr().ok()),
             config.event_metrics.clone(),
         ));
@@ -202,6 +235,7 @@ impl Pipeline {
             listener,
             max_worker_restarts: config.max_worker_restarts,
             metrics_target,
+            logs: logs_setup,
         };
         let (control, commands) = unbounded_channel();
         let worker_status = Arc::clone(&status);
@@ -287,11 +321,16 @@ impl Pipeline {
         // Whatever the worker could not finish is lost: count it, never hide it.
         stats.dropped.shutdown += stats.pending;
         stats.pending = 0;
+        stats.logs.dropped.shutdown += stats.logs.pending;
+        stats.logs.pending = 0;
         if let Ok(mut slot) = self.final_stats.lock() {
             *slot = Some(stats.clone());
         }
         ShutdownOutcome {
-            timed_out: !finished || self.status.stats.was_cut() || stats.dropped.shutdown > 0,
+            timed_out: !finished
+                || self.status.stats.was_cut()
+                || stats.dropped.shutdown > 0
+                || stats.logs.dropped.shutdown > 0,
             stats,
         }
     }
@@ -322,7 +361,15 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
         }
         let spool_upkeep = (setup.delivery.spool.as_ref())
             .map(|spool| (spool.sync_interval, spool.cleanup_interval));
-        let delivery = open_delivery(&status, setup.delivery, setup.reach, exporter, &batch);
+        let delivery = open_delivery(
+            &status,
+            setup.delivery,
+            setup.reach,
+            exporter,
+            &batch,
+            status.export_breaker.clone(),
+            &status.stats,
+        );
         let metrics_push = setup.metrics_target.map(|target| {
             let interval = target.interval();
             let context = MetricsContext {
@@ -337,6 +384,30 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
         });
         let span_metrics =
             SpanMetrics::new(setup.span_metrics, &setup.service_name, &status.metrics);
+        let logs = setup.logs.map(|logs| {
+            let exporter = (logs.exporter)();
+            let breaker = status
+                .logs_breaker
+                .clone()
+                .expect("a logs breaker with logs");
+            let stats = Arc::clone(&status.log_stats);
+            let delivery = open_delivery(
+                &status,
+                logs.delivery,
+                logs.reach,
+                exporter,
+                &logs.batch,
+                breaker,
+                &stats,
+            );
+            logs::LogLane::new(
+                Arc::clone(&status.recorder),
+                LogEncoder::new(&resource),
+                delivery,
+                stats,
+                logs.batch,
+            )
+        });
         let parts = worker::Parts {
             status: Arc::clone(&status),
             requests: RequestEncoder::new(&resource),
@@ -347,6 +418,7 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
             resource_interval: setup.resource_interval,
             spool_upkeep,
             metrics_push,
+            logs,
         };
         let mut worker = worker::Worker::new(parts, delivery);
         status.set_started();
@@ -356,16 +428,19 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
     runtime.shutdown_background();
 }
 
-/// Delivery with this observer's breaker and its spool (counted as failed when it
-/// cannot be opened: batches then go without it).
+/// Delivery with `breaker` and its spool (counted as failed when it cannot be opened:
+/// batches then go without it), counting into `stats`.
+#[allow(clippy::too_many_arguments, reason = "the parts of one delivery")]
 fn open_delivery(
     status: &Status,
     config: DeliveryConfig,
     reach: Reach,
     exporter: Option<Box<dyn SpanExporter>>,
     batch: &BatchConfig,
+    breaker: CircuitBreaker,
+    stats: &Arc<Stats>,
 ) -> Delivery {
-    let stats = Arc::clone(&status.stats);
+    let stats = Arc::clone(stats);
     let spool = config.spool.and_then(|config| {
         let dir = config.dir.clone();
         let spool = Spool::open(config, Arc::clone(stats.spool()))
@@ -384,13 +459,32 @@ fn open_delivery(
     });
     Delivery::new(
         exporter,
-        status.export_breaker.clone(),
+        breaker,
         config.retry,
         batch.export_timeout,
         spool,
         stats,
         reach,
     )
+}
+
+/// The logs lane's exporter and delivery: the spans' retry and breaker settings, the
+/// spool's in its `logs` subdirectory (a budget of its own).
+fn logs_setup(logs: &LogsConfig, spans: &DeliveryConfig) -> Result<LogsSetup, BuildError> {
+    let mut delivery = spans.clone();
+    if let Some(spool) = &mut delivery.spool {
+        spool.dir = spool.dir.join(LOGS_SPOOL_DIR);
+        spool.archive_dir = spool.archive_dir.as_ref().map(|d| d.join(LOGS_SPOOL_DIR));
+    }
+    Ok(LogsSetup {
+        exporter: exporter_factory(None, &logs.exporter, Signal::Logs)?,
+        delivery,
+        reach: match &logs.exporter {
+            ExporterConfig::Otlp(otlp) => reach(&otlp.endpoint),
+            _ => None,
+        },
+        batch: logs.batch,
+    })
 }
 
 /// `host:port` of an endpoint URL (an IPv6 host keeps its brackets).
@@ -400,23 +494,24 @@ fn reach(endpoint: &url::Url) -> Reach {
     Some(format!("{host}:{port}"))
 }
 
-/// The exporter, built on the worker thread (a gRPC channel needs its runtime).
+/// The exporter of `signal`, built on the worker thread (a gRPC channel needs its runtime).
 fn exporter_factory(
     custom: Option<Box<dyn SpanExporter>>,
     config: &ExporterConfig,
+    signal: Signal,
 ) -> Result<ExporterFactory, BuildError> {
     Ok(match (custom, config) {
         (Some(custom), _) => Box::new(move || Some(custom)),
         (None, ExporterConfig::Otlp(otlp)) if otlp.protocol == Protocol::Grpc => {
             let target = GrpcTarget::new(otlp)?;
-            Box::new(move || Some(Box::new(target.connect(Signal::Traces)) as Box<dyn SpanExporter>))
+            Box::new(move || Some(Box::new(target.connect(signal)) as Box<dyn SpanExporter>))
         }
         (None, ExporterConfig::Otlp(otlp)) => {
-            let exporter = HttpExporter::new(otlp)?;
+            let exporter = HttpExporter::new(otlp)?.for_signal(signal);
             Box::new(move || Some(Box::new(exporter) as Box<dyn SpanExporter>))
         }
         (None, ExporterConfig::Console) => {
-            Box::new(|| Some(Box::new(ConsoleExporter) as Box<dyn SpanExporter>))
+            Box::new(move || Some(Box::new(ConsoleExporter::new(signal)) as Box<dyn SpanExporter>))
         }
         (None, ExporterConfig::None) => Box::new(|| None),
     })

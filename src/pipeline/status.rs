@@ -39,6 +39,10 @@ pub(crate) struct Status {
     pub(crate) health: HealthRegistry,
     /// This observer's export breaker (never in the process-wide registry).
     pub(crate) export_breaker: CircuitBreaker,
+    /// The logs lane's counters (its delivery's).
+    pub(crate) log_stats: Arc<Stats>,
+    /// The logs export breaker, when the logs pipeline is on.
+    pub(crate) logs_breaker: Option<CircuitBreaker>,
     /// Where the endpoints listen, when they are on.
     pub(crate) http_addr: Option<SocketAddr>,
     started: AtomicBool,
@@ -53,6 +57,7 @@ impl Status {
         metrics: MetricsRegistry,
         health: HealthRegistry,
         export_breaker: CircuitBreaker,
+        logs_breaker: Option<CircuitBreaker>,
         http_addr: Option<SocketAddr>,
         event_metrics: EventMetricsConfig,
     ) -> Self {
@@ -64,6 +69,8 @@ impl Status {
             metrics,
             health,
             export_breaker,
+            log_stats: Arc::new(Stats::default()),
+            logs_breaker,
             http_addr,
             started: AtomicBool::new(false),
             worker_restarts: AtomicU64::new(0),
@@ -78,6 +85,9 @@ impl Status {
         stats.overhead_ratio = recorder.sampling.overhead.ratio();
         stats.sampling_factor = recorder.sampling.overhead.factor();
         stats.sampled_out_evictions = recorder.sampling.table.evictions();
+        if let Some(logs) = &recorder.logs {
+            stats.logs = self.log_stats.log_snapshot(logs);
+        }
         stats
     }
 
@@ -107,11 +117,11 @@ impl Status {
     /// application named like the export breaker is left out: names must be unique).
     pub(crate) fn breaker_snapshots(&self) -> Vec<BreakerSnapshot> {
         let mut all = vec![self.export_breaker.snapshot()];
+        all.extend(self.logs_breaker.as_ref().map(CircuitBreaker::snapshot));
         let apps = breakers().list();
-        all.extend(
-            apps.into_iter()
-                .filter(|b| b.name != self.export_breaker.name()),
-        );
+        let own = |name: &str| all.iter().any(|b| b.name == name);
+        let apps: Vec<_> = apps.into_iter().filter(|b| !own(&b.name)).collect();
+        all.extend(apps);
         all
     }
 

@@ -20,6 +20,7 @@
 //! worker.
 
 use super::duties::{Duty, Schedule};
+use super::logs::{LogEvent, LogLane};
 use super::status::Status;
 use super::Control;
 use crate::config::BatchConfig;
@@ -76,6 +77,8 @@ pub(super) struct Parts {
     pub(super) spool_upkeep: Option<(Duration, Duration)>,
     /// The OTLP metrics push and its interval, when on.
     pub(super) metrics_push: Option<(MetricsPush, Duration)>,
+    /// The logs lane, when the logs pipeline is on.
+    pub(super) logs: Option<LogLane>,
 }
 
 pub(super) struct Worker {
@@ -99,6 +102,7 @@ pub(super) struct Worker {
     span_metrics: SpanMetrics,
     process_metrics: ProcessMetrics,
     metrics_push: Option<MetricsPush>,
+    logs: Option<LogLane>,
     /// The duties and their intervals; a new schedule starts with each run.
     duties: Vec<(Duty, Duration)>,
 }
@@ -117,6 +121,9 @@ impl Worker {
             duties.push((Duty::MetricsPush, every));
             push
         });
+        if let Some(logs) = &parts.logs {
+            duties.push((Duty::ExportPartialLogs, logs.scheduled_delay()));
+        }
         Self {
             recorder: Arc::clone(&parts.status.recorder),
             status: parts.status,
@@ -132,6 +139,7 @@ impl Worker {
             span_metrics: parts.span_metrics,
             process_metrics: parts.process_metrics,
             metrics_push,
+            logs: parts.logs,
             duties,
         }
     }
@@ -145,12 +153,19 @@ impl Worker {
         self.housekeeping();
         loop {
             self.start_replay();
+            if let Some(logs) = &mut self.logs {
+                logs.start_replay();
+            }
             let next_duty = schedule.next_due();
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
                     Some(Control::Flush { reply }) => {
                         self.drain(None).await;
+                        if let Some(logs) = &mut self.logs {
+                            logs.drain(None).await;
+                            logs.settle(None).await;
+                        }
                         self.settle(None).await;
                         let _ = reply.send(());
                     }
@@ -174,8 +189,18 @@ impl Worker {
                     }
                 }
                 () = self.recorder.queue.wait_for_batch() => self.export_full_batches().await,
+                event = next_log_event(&mut self.logs) => self.handle_logs(event).await,
                 Some(_) = self.replaying.next(), if !self.replaying.is_empty() => {}
             }
+        }
+    }
+
+    async fn handle_logs(&mut self, event: LogEvent) {
+        let Some(logs) = &mut self.logs else { return };
+        match event {
+            LogEvent::Finished(outcome) => logs.record(outcome),
+            LogEvent::BatchReady => logs.export_full_batches().await,
+            LogEvent::Replayed => {}
         }
     }
 
@@ -190,9 +215,24 @@ impl Worker {
                 self.drain(None).await;
                 self.recorder.diagnostics.check(&self.status.snapshot());
             }
+            Duty::ExportPartialLogs => {
+                if let Some(logs) = &mut self.logs {
+                    logs.drain(None).await;
+                }
+            }
             Duty::Housekeeping => self.housekeeping(),
-            Duty::SpoolSync => self.delivery.sync_spool(),
-            Duty::SpoolCleanup => self.delivery.clean_spool(),
+            Duty::SpoolSync => {
+                self.delivery.sync_spool();
+                if let Some(logs) = &self.logs {
+                    logs.sync_spool();
+                }
+            }
+            Duty::SpoolCleanup => {
+                self.delivery.clean_spool();
+                if let Some(logs) = &self.logs {
+                    logs.clean_spool();
+                }
+            }
             Duty::MetricsPush => {
                 if let Some(push) = &mut self.metrics_push {
                     push.tick(&self.status);
@@ -206,8 +246,23 @@ impl Worker {
     async fn shut_down(&mut self, deadline: Instant) {
         self.closing = true;
         self.delivery.set_deadline(deadline);
-        self.drain(Some(deadline)).await;
-        self.settle(Some(deadline)).await;
+        if let Some(logs) = &self.logs {
+            logs.set_deadline(deadline);
+        }
+        // Spans and logs side by side: a log export that hangs takes no time from the spans.
+        let mut logs = self.logs.take();
+        let settle_logs = async {
+            if let Some(logs) = &mut logs {
+                logs.drain(Some(deadline)).await;
+                logs.settle(Some(deadline)).await;
+            }
+        };
+        let settle_spans = async {
+            self.drain(Some(deadline)).await;
+            self.settle(Some(deadline)).await;
+        };
+        tokio::join!(settle_spans, settle_logs);
+        self.logs = logs;
         // After the spans, so that the last export counts all of them.
         if let Some(push) = &mut self.metrics_push {
             push.finish(&self.status, deadline).await;
@@ -215,10 +270,20 @@ impl Worker {
         // Spooled batches go while the collector takes them; a replay cut off by the
         // deadline is abandoned, and its batch stays in the spool.
         let wait = self.delivery.time_left().unwrap_or_default();
-        let _ = tokio::time::timeout(wait, self.replay_until_refused()).await;
-        self.replaying.clear();
-        self.delivery.close();
-        let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
+        let mut logs = self.logs.take();
+        let finish_logs = async {
+            if let Some(logs) = &mut logs {
+                logs.finish(deadline).await;
+            }
+        };
+        let finish_spans = async {
+            let _ = tokio::time::timeout(wait, self.replay_until_refused()).await;
+            self.replaying.clear();
+            self.delivery.close();
+            let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
+        };
+        tokio::join!(finish_spans, finish_logs);
+        self.logs = logs;
     }
 
     /// Samples process resources and refreshes the self-metrics.
@@ -270,6 +335,9 @@ impl Worker {
                     self.abandon_in_flight();
                     self.replaying.clear();
                     self.delivery.close();
+                    if let Some(logs) = &mut self.logs {
+                        logs.abandon();
+                    }
                     let _ = reply.send(());
                     return;
                 }
@@ -445,6 +513,14 @@ impl Worker {
                 std::panic::resume_unwind(panic);
             }
         }
+    }
+}
+
+/// The logs lane's next event; never, without a logs lane.
+async fn next_log_event(logs: &mut Option<LogLane>) -> LogEvent {
+    match logs {
+        Some(logs) => logs.next_event().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -40,8 +40,7 @@ impl LogRecord {
 
     /// Warnings and errors go in the queue's priority lane.
     pub(crate) fn is_priority(&self) -> bool {
-        self.metadata()
-            .is_some_and(|m| *m.level() <= Level::WARN)
+        self.metadata().is_some_and(|m| *m.level() <= Level::WARN)
     }
 
     /// An estimate of the memory the record holds, for the queue's byte budget.

@@ -44,8 +44,10 @@ use prost::Message;
 use tokio::sync::oneshot;
 use tonic::codec::CompressionEncoding;
 
+mod logs;
 mod serve;
 
+pub use logs::ReceivedLog;
 use serve::{serve_http, GrpcService};
 
 /// Largest request (after decompression) the receiver accepts.
@@ -263,6 +265,7 @@ pub fn flatten_spans<'a>(
 struct Shared {
     received: Mutex<Vec<ReceivedRequest>>,
     metrics: Mutex<Vec<ReceivedMetrics>>,
+    logs: Mutex<Vec<ReceivedLog>>,
     arrived: Condvar,
     behavior: Mutex<Behavior>,
     /// Answers for the next calls, before `behavior` applies again.
@@ -304,6 +307,14 @@ impl Shared {
 
     fn lock_metrics(&self) -> MutexGuard<'_, Vec<ReceivedMetrics>> {
         self.metrics.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_logs(&self) -> MutexGuard<'_, Vec<ReceivedLog>> {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push_logs(&self, logs: Vec<ReceivedLog>) {
+        self.lock_logs().extend(logs);
     }
 }
 
@@ -380,6 +391,11 @@ impl OtlpReceiver {
         })
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let logs_service = opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsServiceServer::new(GrpcService {
+            shared: Arc::clone(&shared),
+        })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
         let http_shared = Arc::clone(&shared);
 
         let thread = std::thread::Builder::new()
@@ -389,6 +405,7 @@ impl OtlpReceiver {
                     let grpc = tonic::transport::Server::builder()
                         .add_service(grpc_service)
                         .add_service(metrics_service)
+                        .add_service(logs_service)
                         .serve_with_incoming(
                             tonic::transport::server::TcpIncoming::from(grpc_listener)
                                 .with_nodelay(Some(true)),
@@ -526,6 +543,7 @@ impl OtlpReceiver {
     /// Forgets everything received so far (and resets [`attempts`](Self::attempts)).
     pub fn clear(&self) {
         self.shared.lock_metrics().clear();
+        self.shared.lock_logs().clear();
         self.shared.lock_received().clear();
         self.shared.lock_attempts().clear();
     }

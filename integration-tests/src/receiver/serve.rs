@@ -1,4 +1,5 @@
-//! The receiver's servers: the gRPC `TraceService` and `MetricsService`, and the
+//! The receiver's servers: the gRPC `TraceService` and `MetricsService` (`LogsService`
+//! is in `logs.rs`), and the
 //! OTLP/HTTP endpoints, answering as the shared [`Behavior`] says.
 
 use super::*;
@@ -69,7 +70,7 @@ fn trace_response(
 }
 
 /// The gRPC status a refusing behaviour answers with.
-fn grpc_refusal(behavior: Behavior) -> tonic::Status {
+pub(super) fn grpc_refusal(behavior: Behavior) -> tonic::Status {
     match behavior {
         Behavior::Reject => tonic::Status::invalid_argument("test receiver is set to Reject"),
         Behavior::Throttle { retry_after } => {
@@ -130,13 +131,14 @@ async fn handle_http(
     shared: Arc<Shared>,
     request: http::Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
-    let metrics = match request.uri().path() {
-        "/v1/traces" => false,
-        "/v1/metrics" => true,
+    let (metrics, logs) = match request.uri().path() {
+        "/v1/traces" => (false, false),
+        "/v1/metrics" => (true, false),
+        "/v1/logs" => (false, true),
         _ => {
             return Ok(http_error(
                 http::StatusCode::NOT_FOUND,
-                "only /v1/traces and /v1/metrics",
+                "only /v1/traces, /v1/metrics and /v1/logs",
             ))
         }
     };
@@ -146,7 +148,7 @@ async fn handle_http(
             "only POST",
         ));
     }
-    let behavior = if metrics {
+    let behavior = if metrics || logs {
         shared.behavior()
     } else {
         shared.begin_attempt()
@@ -221,6 +223,23 @@ async fn handle_http(
     } else {
         Transport::HttpProtobuf
     };
+    if logs {
+        use super::logs::{flatten, ExportLogsServiceRequest, ExportLogsServiceResponse};
+        let decoded = if json {
+            serde_json::from_slice::<ExportLogsServiceRequest>(&body).map_err(|e| e.to_string())
+        } else {
+            ExportLogsServiceRequest::decode(&body[..]).map_err(|e| e.to_string())
+        };
+        let request = match decoded {
+            Ok(request) => request,
+            Err(e) => return Ok(http_error(http::StatusCode::BAD_REQUEST, e)),
+        };
+        shared.push_logs(flatten(&request, transport));
+        return Ok(http_accepted(
+            json,
+            ExportLogsServiceResponse::default().encode_to_vec(),
+        ));
+    }
     if metrics {
         let decoded = if json {
             serde_json::from_slice::<ExportMetricsServiceRequest>(&body).map_err(|e| e.to_string())

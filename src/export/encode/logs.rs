@@ -10,8 +10,8 @@
 //! has the same name.
 
 use super::{
-    clamp, fixed64_field, key_value, length_delimited_field, patch, placeholder, str_field,
-    tag, uint32_field, Val, I32, INNER_WIDTH, LEN, MAX_CACHED, OUTER_WIDTH, VARINT,
+    clamp, fixed64_field, key_value, length_delimited_field, patch, placeholder, str_field, tag,
+    uint32_field, Val, I32, INNER_WIDTH, LEN, MAX_CACHED, OUTER_WIDTH, VARINT,
 };
 use crate::export::request::EncodedRequest;
 use crate::export::resource::{callsite_attributes, ClockAnchor, ServiceResource};
@@ -59,7 +59,11 @@ impl LogEncoder {
 
     /// One request holding every record of the batch, timed against `clock`.
     #[allow(clippy::vec_box, reason = "records arrive boxed from the queue")]
-    pub(crate) fn encode(&mut self, records: &[Box<LogRecord>], clock: &ClockAnchor) -> EncodedRequest {
+    pub(crate) fn encode(
+        &mut self,
+        records: &[Box<LogRecord>],
+        clock: &ClockAnchor,
+    ) -> EncodedRequest {
         let guess = self
             .last_len
             .max(records.len() * FIRST_GUESS_PER_RECORD + self.resource_field.len() + 64);
@@ -112,7 +116,12 @@ fn callsite_part(metadata: &'static Metadata<'static>) -> Vec<(String, Vec<u8>)>
         })
         .collect();
     let mut target = Vec::new();
-    key_value(&mut target, ATTRIBUTES, "target", Val::Str(metadata.target()));
+    key_value(
+        &mut target,
+        ATTRIBUTES,
+        "target",
+        Val::Str(metadata.target()),
+    );
     parts.push(("target".to_owned(), target));
     parts
 }

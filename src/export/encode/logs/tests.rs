@@ -79,7 +79,12 @@ fn logs_of(recorder: &Arc<Recorder>, f: impl FnOnce()) -> Vec<ProtoLog> {
     let decoded = ExportLogsServiceRequest::decode(request.bytes().clone()).expect("decodes");
     assert_eq!(decoded.resource_logs.len(), 1);
     let resource_logs = &decoded.resource_logs[0];
-    let service = resource_logs.resource.as_ref().expect("resource").attributes.iter();
+    let service = resource_logs
+        .resource
+        .as_ref()
+        .expect("resource")
+        .attributes
+        .iter();
     assert!(service
         .clone()
         .any(|kv| kv.key == "service.name" && text(kv.value.as_ref()) == Some("shop")));
@@ -112,7 +117,12 @@ fn events_become_log_records_with_severity_body_attributes_and_their_span() {
         tracing::error!(component = "startup", "no config file");
         let span = tracing::info_span!("checkout");
         let _entered = span.enter();
-        tracing::info!(order = 42, paid = true, password = "hunter2", "order placed");
+        tracing::info!(
+            order = 42,
+            paid = true,
+            password = "hunter2",
+            "order placed"
+        );
         tracing::debug!("below the logs level");
         tracing::warn!(error = "card declined", "order rejected");
     });
@@ -130,19 +140,30 @@ fn events_become_log_records_with_severity_body_attributes_and_their_span() {
     assert_eq!(startup.severity_text, "ERROR");
     assert_eq!(text(startup.body.as_ref()), Some("no config file"));
     assert_eq!(string(startup, "component"), Some("startup"));
-    assert!(startup.trace_id.is_empty() && startup.span_id.is_empty(), "outside any span");
+    assert!(
+        startup.trace_id.is_empty() && startup.span_id.is_empty(),
+        "outside any span"
+    );
     assert_eq!(string(startup, "exception.type"), Some(module_path!()));
     assert!(string(startup, "code.file.path").is_some_and(|f| f.ends_with("tests.rs")));
     assert!(attribute(startup, "code.line.number").is_some());
     assert!(attribute(startup, "thread.id").is_some());
     assert_eq!(string(startup, "target"), Some(module_path!()));
-    assert!(startup.time_unix_nano > 0 && startup.observed_time_unix_nano >= startup.time_unix_nano);
+    assert!(
+        startup.time_unix_nano > 0 && startup.observed_time_unix_nano >= startup.time_unix_nano
+    );
 
     let placed = by_body("order placed");
     assert_eq!(placed.severity_number, 9);
     assert_eq!(text(placed.body.as_ref()), Some("order placed"));
-    assert_eq!(attribute(placed, "order"), Some(&any_value::Value::IntValue(42)));
-    assert_eq!(attribute(placed, "paid"), Some(&any_value::Value::BoolValue(true)));
+    assert_eq!(
+        attribute(placed, "order"),
+        Some(&any_value::Value::IntValue(42))
+    );
+    assert_eq!(
+        attribute(placed, "paid"),
+        Some(&any_value::Value::BoolValue(true))
+    );
     assert_eq!(string(placed, "password"), Some("[REDACTED]"));
     assert_eq!(placed.trace_id, span.trace_id.to_bytes().to_vec());
     assert_eq!(placed.span_id, span.span_id.to_bytes().to_vec());
@@ -152,7 +173,10 @@ fn events_become_log_records_with_severity_body_attributes_and_their_span() {
     assert_eq!(rejected.severity_text, "WARN");
     assert_eq!(text(rejected.body.as_ref()), Some("order rejected"));
     assert_eq!(string(rejected, "exception.message"), Some("card declined"));
-    assert!(attribute(rejected, "message").is_none(), "the message is the body");
+    assert!(
+        attribute(rejected, "message").is_none(),
+        "the message is the body"
+    );
 
     // The span keeps its events (the DEBUG one too: the logs level is the logs'), and
     // a handled error at WARN leaves its status alone.
@@ -200,11 +224,19 @@ fn a_flood_from_one_callsite_is_rate_limited_and_counted() {
         }
         tracing::info!("another line");
     });
-    let limited = recorder.logs.as_ref().expect("logs on").rate_limited.load(Relaxed);
+    let limited = recorder
+        .logs
+        .as_ref()
+        .expect("logs on")
+        .rate_limited
+        .load(Relaxed);
     // A burst of one second's worth, then the rate (the loop takes far less than 1 s).
     assert!((100..=110).contains(&logs.len()), "{} kept", logs.len());
     assert_eq!(logs.len() as u64 + limited, 1001);
-    assert_eq!(text(logs.last().and_then(|l| l.body.as_ref())), Some("another line"));
+    assert_eq!(
+        text(logs.last().and_then(|l| l.body.as_ref())),
+        Some("another line")
+    );
 }
 
 #[test]
