@@ -23,6 +23,7 @@ const BUILDER_SRC: &[&str] = &[
     include_str!("../src/builder/mod.rs"),
     include_str!("../src/builder/delivery.rs"),
     include_str!("../src/builder/export.rs"),
+    include_str!("../src/builder/logs.rs"),
     include_str!("../src/builder/operations.rs"),
     include_str!("../src/builder/propagation.rs"),
     include_str!("../src/builder/recording.rs"),
@@ -272,6 +273,32 @@ fn the_defaults_are_the_crates() {
                 config::DEFAULT_HTTP_METRICS_ENDPOINT
             ),
         ),
+        (
+            "logs_endpoint",
+            format!(
+                "`{}` (gRPC), `{}` (HTTP)",
+                config::DEFAULT_GRPC_ENDPOINT,
+                config::DEFAULT_HTTP_LOGS_ENDPOINT
+            ),
+        ),
+        (
+            "logs_scheduled_delay",
+            duration(config::DEFAULT_LOGS_SCHEDULED_DELAY),
+        ),
+        ("logs_export_timeout", duration(config::DEFAULT_EXPORT_TIMEOUT)),
+        (
+            "logs_max_queue_size",
+            format!("{} records", count(config::DEFAULT_LOGS_MAX_QUEUE_SIZE)),
+        ),
+        (
+            "logs_max_export_batch_size",
+            count(config::DEFAULT_MAX_EXPORT_BATCH_SIZE),
+        ),
+        (
+            "max_attributes_per_log",
+            count(config::DEFAULT_MAX_ATTRIBUTES_PER_EVENT),
+        ),
+        ("logs_rate_limit", count(config::DEFAULT_LOGS_RATE_LIMIT)),
         (
             "compression",
             format!("{:?}", Compression::default()).to_lowercase(),

@@ -192,6 +192,9 @@ impl Settings {
         let exporter = match kind {
             LogsExporter::None => return Ok(None),
             LogsExporter::Console => ExporterConfig::Console,
+            // Logs that only follow the traces, to a traces URL with a path of its own,
+            // have nowhere known to go: off (`logs_endpoint` or `logs_exporter` says).
+            LogsExporter::Otlp if follows_traces && self.logs_url_unknown() => return Ok(None),
             LogsExporter::Otlp => ExporterConfig::Otlp(resolve_logs_otlp(self)?),
         };
         let max_queue_size = self.logs_max_queue_size();
@@ -219,6 +222,14 @@ impl Settings {
                 export_timeout: self.logs_export_timeout(),
             },
         }))
+    }
+
+    /// Whether the logs URL can be neither read nor derived from the traces endpoint.
+    fn logs_url_unknown(&self) -> bool {
+        let protocol = self.logs_protocol.unwrap_or(self.protocol());
+        self.logs_endpoint.is_none()
+            && (self.endpoint.as_ref())
+                .is_some_and(|traces| signal_from_traces(traces, protocol, Signal::Logs).is_err())
     }
 
     fn delivery(&self, service_name: &str) -> DeliveryConfig {

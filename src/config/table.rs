@@ -670,7 +670,7 @@ settings! {
               OTEL_EXPORTER_OTLP_LOGS_ENDPOINT => parse::exact_endpoint],
         file: ["logs_endpoint" => |v| file::with(v, parse::completed_endpoint)],
         check: check::any,
-        row: ["`logs_endpoint`", "`OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (as is); else derived from the traces endpoint as `metrics_endpoint` is (`/v1/logs`)", "`logs_endpoint`", "`http://localhost:4317` (gRPC), `http://localhost:4318/v1/logs` (HTTP)"],
+        row: ["`logs_endpoint`", "`OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (as is); else derived from the traces endpoint as `metrics_endpoint` is (`/v1/logs`; a traces URL with its own path: logs off unless `logs_exporter` is set)", "`logs_endpoint`", "`http://localhost:4317` (gRPC), `http://localhost:4318/v1/logs` (HTTP)"],
     }
     /// The logs protocol; without it, the traces'.
     logs_protocol: Protocol {

@@ -380,3 +380,69 @@ fn an_empty_layer_resolves_to_the_table_defaults() {
     assert_eq!(spool.sync_interval, crate::spool::DEFAULT_SYNC_INTERVAL);
     assert!(!spool.archive_compress);
 }
+
+/// The logs URL, when the logs pipeline is on.
+fn logs_url(settings: Settings) -> Result<Option<String>, BuildError> {
+    let logs = settings.resolve()?.logs;
+    Ok(logs.map(|logs| match logs.exporter {
+        ExporterConfig::Otlp(otlp) => otlp.endpoint.to_string(),
+        other => format!("{other:?}"),
+    }))
+}
+
+#[test]
+fn logs_follow_the_traces_unless_set() {
+    let http = Some(Protocol::HttpProtobuf);
+    let with = |url: &str, path, protocol| Settings {
+        endpoint: Some(endpoint(url, path)),
+        protocol,
+        ..Settings::default()
+    };
+    let url = |settings| logs_url(settings).unwrap();
+    assert_eq!(url(Settings::default()).as_deref(), Some("http://localhost:4317/"));
+    assert_eq!(
+        url(Settings {
+            protocol: http,
+            ..Settings::default()
+        })
+        .as_deref(),
+        Some(DEFAULT_HTTP_LOGS_ENDPOINT)
+    );
+    assert_eq!(
+        url(with("http://c:4318/x/v1/traces", EndpointPath::Exact, http)).as_deref(),
+        Some("http://c:4318/x/v1/logs")
+    );
+    assert_eq!(
+        url(with("http://c:4318", EndpointPath::Base, http)).as_deref(),
+        Some("http://c:4318/v1/logs")
+    );
+    // Traces elsewhere: logs go where the traces go.
+    for (traces, logs) in [
+        (TracesExporter::Console, Some("Console")),
+        (TracesExporter::None, None),
+    ] {
+        let settings = Settings {
+            traces_exporter: Some(traces),
+            ..Settings::default()
+        };
+        assert_eq!(url(settings).as_deref(), logs, "{traces:?}");
+    }
+    // A traces URL with its own path: nowhere known for logs that only follow it …
+    let custom = || with("http://c:4318/custom", EndpointPath::Exact, http);
+    assert_eq!(url(custom()), None);
+    // … and an error naming the setting when logs are asked for.
+    let error = logs_url(Settings {
+        logs_exporter: Some(LogsExporter::Otlp),
+        ..custom()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"), "{error}");
+    // A logs endpoint of its own wins, with the logs protocol.
+    let own = Settings {
+        logs_endpoint: Some(endpoint("http://logs:4318", EndpointPath::Base)),
+        logs_protocol: http,
+        ..Settings::default()
+    };
+    assert_eq!(url(own).as_deref(), Some("http://logs:4318/v1/logs"));
+}
