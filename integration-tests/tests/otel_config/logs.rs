@@ -305,7 +305,7 @@ fn loki_runs_from_compose_and_stores_otlp_logs() {
     let retention = hours(str_of(&limits["retention_period"], "retention_period"));
     let period = hours(str_of(&current["index"]["period"], "index period"));
     assert!(
-        retention >= 24 && retention % period == 0,
+        retention >= 24 && retention.is_multiple_of(period),
         "{retention}h, {period}h"
     );
     let compactor = &loki["compactor"];
