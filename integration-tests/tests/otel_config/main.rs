@@ -3,8 +3,12 @@
 //! - every YAML file parses; the collector configs use only the components and
 //!   settings the allow-list in `otel-config/README.md` documents, and every
 //!   pipeline references defined components (connectors on both sides);
-//! - every dashboard parses, every panel has PromQL targets, and every metric they
-//!   name is in the README's documented set; data source uids exist;
+//! - every dashboard parses, every Prometheus panel has PromQL targets, and every
+//!   metric they name is in the README's documented set; data source uids exist;
+//! - the logs path (`logs.rs`): every collector config has a logs pipeline to
+//!   Loki's OTLP endpoint, `loki.yaml` stores OTLP logs (structured metadata,
+//!   level discovery, retention), Loki and Tempo link to each other, and the log
+//!   panels' LogQL selects the dashboard's variables;
 //! - `promtool check config` accepts `prometheus.yml` (needs `promtool`);
 //! - every panel's PromQL, run by a real Prometheus (started here on loopback) that
 //!   scraped a fixed exposition of the documented metrics, parses and returns data
@@ -104,11 +108,15 @@ fn dashboards() -> Vec<(String, Json)> {
         .collect()
 }
 
-/// Every `expr` of every panel target: (dashboard, panel title, expr).
+/// Every `expr` of every Prometheus panel target: (dashboard, panel title, expr).
+/// `logs.rs` checks that every other panel is a Loki one.
 fn panel_exprs() -> Vec<(String, String, String)> {
     let mut exprs = Vec::new();
     for (name, dashboard) in dashboards() {
         for panel in dashboard["panels"].as_array().unwrap() {
+            if panel["datasource"]["type"] != "prometheus" {
+                continue;
+            }
             let title = panel["title"].as_str().unwrap().to_owned();
             for target in panel["targets"].as_array().unwrap() {
                 let expr = target["expr"].as_str().unwrap_or_default().to_owned();
@@ -119,12 +127,17 @@ fn panel_exprs() -> Vec<(String, String, String)> {
     exprs
 }
 
-/// The PromQL behind each dashboard variable: `label_values(SEL, L)` becomes
-/// `group by (L) (SEL)`, `query_result(Q)` becomes `Q`.
+/// The PromQL behind each query variable: `label_values(SEL, L)` becomes
+/// `group by (L) (SEL)`, `query_result(Q)` becomes `Q`. `logs.rs` checks that
+/// every other variable is a custom one.
 fn variable_exprs() -> Vec<(String, String, String)> {
     let mut exprs = Vec::new();
     for (name, dashboard) in dashboards() {
         for variable in dashboard["templating"]["list"].as_array().unwrap() {
+            if variable["type"] != "query" {
+                continue;
+            }
+            assert_eq!(variable["datasource"]["type"], "prometheus", "{name}");
             let query = variable["query"]["query"].as_str().unwrap();
             let expr = if let Some(inner) = query.strip_prefix("label_values(") {
                 let inner = inner.strip_suffix(')').unwrap();
@@ -437,7 +450,14 @@ fn collector_configs_use_documented_components_in_valid_pipelines() {
 fn compose_mounts_existing_files_and_grafana_finds_the_dashboards() {
     let compose = yaml("docker-compose.yaml");
     let services = keys(&compose["services"]);
-    for service in ["otel-collector", "jaeger", "tempo", "prometheus", "grafana"] {
+    for service in [
+        "otel-collector",
+        "jaeger",
+        "tempo",
+        "loki",
+        "prometheus",
+        "grafana",
+    ] {
         assert!(services.contains(&service.to_owned()), "{service}");
     }
     for service in &services {
@@ -471,7 +491,9 @@ fn compose_mounts_existing_files_and_grafana_finds_the_dashboards() {
         .collect();
     assert_eq!(
         uids,
-        ["jaeger", "prometheus", "tempo"].map(String::from).into()
+        ["jaeger", "loki", "prometheus", "tempo"]
+            .map(String::from)
+            .into()
     );
     for (name, dashboard) in dashboards() {
         for panel in dashboard["panels"].as_array().unwrap() {
@@ -569,4 +591,5 @@ fn every_dashboard_panel_has_promql_over_documented_metrics() {
     );
 }
 
+mod logs;
 mod prometheus;
