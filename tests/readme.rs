@@ -285,7 +285,10 @@ fn the_defaults_are_the_crates() {
             "logs_scheduled_delay",
             duration(config::DEFAULT_LOGS_SCHEDULED_DELAY),
         ),
-        ("logs_export_timeout", duration(config::DEFAULT_EXPORT_TIMEOUT)),
+        (
+            "logs_export_timeout",
+            duration(config::DEFAULT_EXPORT_TIMEOUT),
+        ),
         (
             "logs_max_queue_size",
             format!("{} records", count(config::DEFAULT_LOGS_MAX_QUEUE_SIZE)),

@@ -236,10 +236,20 @@ fn a_flood_of_a_million_events_keeps_memory_bounded_and_counts_what_it_drops() {
             }
         }
     });
+    let metrics = observer.metrics_text();
     let report = observer.shutdown(common::SHUTDOWN);
     assert!(rotel.terminate().is_some());
     let logs = &report.stats.logs;
     assert_eq!(logs.recorded, 1_000_000, "{report}");
+    let limited = (metrics.lines())
+        .find_map(|l| {
+            l.strip_prefix("tracing_observer_logs_dropped_total{reason=\"rate_limited\"} ")
+        })
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        limited.is_some_and(|n| n > 900_000),
+        "/metrics counts them: {limited:?}"
+    );
     assert_eq!(
         logs.recorded,
         logs.exported + logs.spooled + logs.dropped.total() + logs.pending,

@@ -23,13 +23,16 @@ pub(crate) struct PipelineView<'a> {
     pub(crate) queue_capacity: usize,
     /// The last export failure, while exports keep failing.
     pub(crate) last_export_failure: Option<String>,
+    /// The same for the logs export; `None` when the logs pipeline is off.
+    pub(crate) logs_export_failure: Option<Option<String>>,
     pub(crate) stats: &'a PipelineStats,
     pub(crate) overhead_budget: Option<f64>,
     /// The observer's export breaker and the application's.
     pub(crate) breakers: &'a [BreakerSnapshot],
 }
 
-/// `worker`, `queue`, `exporter`, `spool` (when on or failed), `overhead` and
+/// `worker`, `queue`, `exporter`, `logs_exporter` (with logs on), `spool` (when on or
+/// failed), `overhead` and
 /// `circuit_breakers` (when any exists); never critical.
 pub(crate) fn builtin(view: &PipelineView<'_>) -> Vec<ComponentHealth> {
     use HealthStatus::*;
@@ -73,6 +76,22 @@ pub(crate) fn builtin(view: &PipelineView<'_>) -> Vec<ComponentHealth> {
         None => ComponentHealth::builtin("exporter", Healthy, None),
     };
     components.push(exporter);
+    if let Some(failure) = &view.logs_export_failure {
+        let rejected = view.stats.logs.dropped.rejected;
+        components.push(match failure {
+            Some(error) => {
+                ComponentHealth::builtin("logs_exporter", Unhealthy, Some(error.clone()))
+            }
+            None if rejected > 0 => ComponentHealth::builtin(
+                "logs_exporter",
+                Degraded,
+                Some(format!(
+                    "the collector rejected {rejected} log records (partial success)"
+                )),
+            ),
+            None => ComponentHealth::builtin("logs_exporter", Healthy, None),
+        });
+    }
 
     components.extend(spool(&view.stats.spool));
     components.push(overhead(
@@ -267,6 +286,7 @@ mod tests {
             queue_len: 0,
             queue_capacity: 10,
             last_export_failure: None,
+            logs_export_failure: None,
             stats: &stats,
             overhead_budget: None,
             breakers: &[],
@@ -278,5 +298,30 @@ mod tests {
             exporter.message.as_deref(),
             Some("the collector rejected 4 spans (partial success, or on replay): no message")
         );
+    }
+
+    #[test]
+    fn the_logs_exporter_is_a_component_only_with_logs_on() {
+        let stats = PipelineStats::default();
+        let view = |logs_export_failure| PipelineView {
+            disabled_reason: None,
+            accepting: true,
+            queue_len: 0,
+            queue_capacity: 10,
+            last_export_failure: None,
+            logs_export_failure,
+            stats: &stats,
+            overhead_budget: None,
+            breakers: &[],
+        };
+        let logs = |components: Vec<ComponentHealth>| {
+            components.into_iter().find(|c| c.name == "logs_exporter")
+        };
+        assert!(logs(builtin(&view(None))).is_none());
+        let healthy = logs(builtin(&view(Some(None)))).expect("logs on");
+        assert_eq!(healthy.status, HealthStatus::Healthy);
+        let failing = logs(builtin(&view(Some(Some("connection refused".into()))))).unwrap();
+        assert_eq!(failing.status, HealthStatus::Unhealthy);
+        assert_eq!(failing.message.as_deref(), Some("connection refused"));
     }
 }

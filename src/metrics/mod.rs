@@ -16,6 +16,7 @@
 pub(crate) mod events;
 pub(crate) mod exemplars;
 pub(crate) mod exposition;
+pub(crate) mod logs;
 pub(crate) mod openmetrics;
 pub(crate) mod otlp;
 pub(crate) mod pipeline;

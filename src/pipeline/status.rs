@@ -12,6 +12,7 @@ use crate::error::ExportError;
 use crate::health::components::{self, PipelineView};
 use crate::health::{ComponentHealth, HealthRegistry};
 use crate::metrics::events::{EventMetrics, EventMetricsConfig};
+use crate::metrics::logs::LogMetrics;
 use crate::metrics::openmetrics;
 use crate::metrics::pipeline::{PipelineGauges, PipelineMetrics, BREAKER_STATE};
 use crate::metrics::push::MetricsSource;
@@ -32,6 +33,8 @@ pub(crate) struct Status {
     /// This observer's metrics (not the global `metrics` recorder).
     pub(crate) metrics: MetricsRegistry,
     pub(crate) pipeline_metrics: PipelineMetrics,
+    /// The logs pipeline's series, when it is on.
+    log_metrics: Option<LogMetrics>,
     /// Aggregates the metric events the host's threads hand over: on the worker, and
     /// before each rendering (so what was emitted before a scrape is in it).
     event_metrics: Mutex<EventMetrics>,
@@ -62,6 +65,7 @@ impl Status {
         event_metrics: EventMetricsConfig,
     ) -> Self {
         Self {
+            log_metrics: (recorder.logs.as_ref()).map(|_| LogMetrics::new(&metrics)),
             recorder,
             stats: Arc::new(Stats::default()),
             pipeline_metrics: PipelineMetrics::new(&metrics),
@@ -156,8 +160,12 @@ impl Status {
 
     /// Copies the pipeline's counters into the self-metrics.
     pub(crate) fn update_metrics(&self) {
+        let stats = self.snapshot();
+        if let Some(logs) = &self.log_metrics {
+            logs.update(&stats.logs);
+        }
         self.pipeline_metrics.update(
-            &self.snapshot(),
+            &stats,
             PipelineGauges {
                 queue_spans: self.recorder.queue.len(),
                 queue_capacity: self.recorder.queue_capacity(),
@@ -183,6 +191,8 @@ impl Endpoints for Status {
             queue_len: self.recorder.queue.len(),
             queue_capacity: self.recorder.queue_capacity(),
             last_export_failure: self.stats.last_export_failure(),
+            logs_export_failure: (self.recorder.logs.as_ref())
+                .map(|_| self.log_stats.last_export_failure()),
             stats: &stats,
             overhead_budget: self.recorder.sampling.overhead.budget(),
             breakers: &breakers,

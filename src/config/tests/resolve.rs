@@ -399,7 +399,10 @@ fn logs_follow_the_traces_unless_set() {
         ..Settings::default()
     };
     let url = |settings| logs_url(settings).unwrap();
-    assert_eq!(url(Settings::default()).as_deref(), Some("http://localhost:4317/"));
+    assert_eq!(
+        url(Settings::default()).as_deref(),
+        Some("http://localhost:4317/")
+    );
     assert_eq!(
         url(Settings {
             protocol: http,
@@ -437,7 +440,10 @@ fn logs_follow_the_traces_unless_set() {
     })
     .unwrap_err()
     .to_string();
-    assert!(error.contains("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"), "{error}");
+    assert!(
+        error.contains("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
+        "{error}"
+    );
     // A logs endpoint of its own wins, with the logs protocol.
     let own = Settings {
         logs_endpoint: Some(endpoint("http://logs:4318", EndpointPath::Base)),
