@@ -109,6 +109,32 @@ fn dyn_error_values_carry_their_source_chain() {
 }
 
 #[test]
+fn record_error_names_the_error_type_and_fails_the_span() {
+    use tracing_observer::ObserverSpanExt;
+    let (spans, _) = record(Observer::builder(), || {
+        let span = tracing::info_span!("store");
+        span.record_error(&Outer(Inner));
+    });
+    let span = &spans[0];
+    assert_eq!(
+        span.status.as_ref().map(|s| s.code),
+        Some(StatusCode::Error as i32)
+    );
+    let exception = &span.events[0];
+    assert_eq!(exception.name, "exception");
+    assert_eq!(
+        attr(&exception.attributes, "exception.type"),
+        Some(&Value::StringValue(std::any::type_name::<Outer>().into())),
+        "the Rust type name, not the target"
+    );
+    assert_eq!(
+        attr(&exception.attributes, "exception.message"),
+        Some(&Value::StringValue("cannot save order".into()))
+    );
+    assert!(attr(&exception.attributes, "exception.source_chain").is_some());
+}
+
+#[test]
 fn otel_fields_work_as_in_tracing_opentelemetry() {
     let (spans, _) = record(Observer::builder(), || {
         let _span = tracing::info_span!(
