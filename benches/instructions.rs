@@ -12,7 +12,7 @@
 //! reads the clock at creation and close and keeps the start in a fixed table: the
 //! least a layer measuring durations does), `tracing_observer`,
 //! `tracing_observer_sampled_out`, `tracing_observer_sampled_out_no_span_metrics`,
-//! `tracing_opentelemetry`. WORKLOAD: `simple` or `nested` (as in `span_overhead`);
+//! `tracing_opentelemetry`. WORKLOAD: `simple`, `nested` or `events` (as in `span_overhead`);
 //! `event` (an event with two fields outside any span), `metric_event` (the same with
 //! a `monotonic_counter.` field: an event metric), `event_beside_metrics` (`event`
 //! once a metric callsite exists, so its callsite check probes the table).
@@ -28,7 +28,7 @@ use opentelemetry::trace::TracerProvider as _;
 use std::time::Duration;
 use tracing_observer::{export::InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::layer::SubscriberExt as _;
-use workloads::{nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
+use workloads::{events, nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
 
 /// An event with two fields, outside any span.
 fn event() {
@@ -77,6 +77,7 @@ fn main() {
     let workload = args.get(1).map_or("simple", String::as_str);
     let op: fn() = match workload {
         "nested" => nested,
+        "events" => events,
         "event" | "event_beside_metrics" => event,
         "metric_event" => metric_event,
         _ => simple,

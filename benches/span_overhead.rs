@@ -53,7 +53,7 @@
 //! Criterion times come from `BENCH_WARMUP_MS`, `BENCH_MEASURE_MS` and
 //! `BENCH_SAMPLES` (defaults 1000, 3000, 30). The interleaved measurement runs
 //! `BENCH_PAIRED_ROUNDS` rounds (default 1000; 0 skips it) of the workloads named in
-//! `BENCH_PAIRED_WORKLOADS` (comma-separated: `simple`, `nested`, `cpu_50us`; default
+//! `BENCH_PAIRED_WORKLOADS` (comma-separated: `simple`, `nested`, `cpu_50us`, `events`; default
 //! all) — a quick check of one change is
 //! `BENCH_PAIRED_WORKLOADS=simple BENCH_PAIRED_ROUNDS=600 cargo bench --bench span_overhead -- no-criterion-match`.
 
@@ -75,9 +75,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Once};
 use std::time::{Duration, Instant};
 use tracing::Dispatch;
+use tracing_observer::config::LogsExporter;
 use tracing_observer::{export::InMemoryExporter, Observer, Sampler as ObserverSampler};
 use tracing_subscriber::layer::SubscriberExt as _;
-use workloads::{nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
+use workloads::{events, nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
 
 /// How long a pipeline may take to drain after a measurement.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -100,6 +101,19 @@ fn simple_fastrace() {
     let span = fastrace::Span::root("op", SpanContext::random())
         .with_properties(|| [("a", "1"), ("b", "two")]);
     drop(span);
+}
+
+#[inline(never)]
+fn events_fastrace() {
+    let root = fastrace::Span::root("op", SpanContext::random())
+        .with_properties(|| [("a", "1"), ("b", "two")]);
+    {
+        let _parent = root.set_local_parent();
+        for _ in 0..4 {
+            LocalSpan::add_event(FastraceEvent::new("an event in a recorded span"));
+        }
+    }
+    drop(root);
 }
 
 #[inline(never)]
@@ -178,7 +192,7 @@ const fn threads(name: &'static str, threads: usize) -> Workload {
     }
 }
 
-const WORKLOADS: [Workload; 6] = [
+const WORKLOADS: [Workload; 7] = [
     Workload {
         name: "simple",
         op: simple,
@@ -197,6 +211,13 @@ const WORKLOADS: [Workload; 6] = [
         name: "cpu_50us",
         op: cpu,
         fastrace_op: cpu_fastrace,
+        spans_per_op: 1,
+        threads: 1,
+    },
+    Workload {
+        name: "events",
+        op: events,
+        fastrace_op: events_fastrace,
         spans_per_op: 1,
         threads: 1,
     },
@@ -244,9 +265,10 @@ enum Config {
     TracingObserverNoSpanMetrics,
     TracingObserverSampledOutNoSpanMetrics,
     TracingObserverCpuTime,
+    TracingObserverLogs,
 }
 
-const CONFIGS: [Config; 12] = [
+const CONFIGS: [Config; 13] = [
     // First, before any dispatcher exists, so callsites see no subscriber at all.
     Config::NoSubscriber,
     Config::Floor,
@@ -260,6 +282,7 @@ const CONFIGS: [Config; 12] = [
     Config::TracingObserverNoSpanMetrics,
     Config::TracingObserverSampledOutNoSpanMetrics,
     Config::TracingObserverCpuTime,
+    Config::TracingObserverLogs,
 ];
 
 impl Config {
@@ -279,6 +302,7 @@ impl Config {
                 "tracing_observer_sampled_out_no_span_metrics"
             }
             Config::TracingObserverCpuTime => "tracing_observer_cpu_time",
+            Config::TracingObserverLogs => "tracing_observer_logs",
         }
     }
 
@@ -327,7 +351,8 @@ impl Config {
             | Config::TracingObserverRatio
             | Config::TracingObserverNoSpanMetrics
             | Config::TracingObserverSampledOutNoSpanMetrics
-            | Config::TracingObserverCpuTime => {
+            | Config::TracingObserverCpuTime
+            | Config::TracingObserverLogs => {
                 let sampler = match self {
                     Config::TracingObserverSampledOut
                     | Config::TracingObserverSampledOutNoSpanMetrics => ObserverSampler::AlwaysOff,
@@ -348,6 +373,18 @@ impl Config {
                             | Config::TracingObserverSampledOutNoSpanMetrics
                     ))
                     .cpu_time(matches!(self, Config::TracingObserverCpuTime))
+                    // Events as log records too (logs are off with a custom span
+                    // exporter unless asked for): exported to a port where nothing
+                    // listens, what the host thread pays is the same.
+                    .logs_exporter(if matches!(self, Config::TracingObserverLogs) {
+                        LogsExporter::Otlp
+                    } else {
+                        LogsExporter::None
+                    })
+                    .endpoint("http://127.0.0.1:9")
+                    // Every event captured and queued: no rate limit, room for all.
+                    .logs_rate_limit(0)
+                    .logs_max_queue_size(1 << 20)
                     .build()
                     .expect("observer builds");
                 let subscriber = tracing_subscriber::registry().with(observer.layer());

@@ -4,7 +4,7 @@
 use super::*;
 
 /// Configurations of the interleaved measurements (`no_subscriber` first: the base).
-const PAIRED: [Config; 10] = [
+const PAIRED: [Config; 11] = [
     Config::NoSubscriber,
     Config::Floor,
     Config::Minimal,
@@ -15,6 +15,7 @@ const PAIRED: [Config; 10] = [
     Config::TracingObserverRatio,
     Config::TracingObserverNoSpanMetrics,
     Config::TracingObserverSampledOutNoSpanMetrics,
+    Config::TracingObserverLogs,
 ];
 
 /// A workload measured interleaved, with how many ops make one ~1 ms turn.
@@ -151,6 +152,10 @@ pub(crate) fn paired_all() {
         PairedWorkload {
             workload: WORKLOADS[2],
             ops_per_turn: 20,
+        },
+        PairedWorkload {
+            workload: WORKLOADS[3],
+            ops_per_turn: 250,
         },
     ];
     let only = std::env::var("BENCH_PAIRED_WORKLOADS").unwrap_or_default();

@@ -29,6 +29,16 @@ pub fn nested() {
     drop(root);
 }
 
+/// A span with four `info!` events inside it (an event's cost: this less `simple`, over 4).
+#[inline(never)]
+pub fn events() {
+    let span = tracing::info_span!("op", a = 1, b = "two").entered();
+    for i in 0..4_u64 {
+        tracing::info!(i, kind = "step", "an event in a recorded span");
+    }
+    drop(span);
+}
+
 /// The floor's layer: the registry with a layer that does nothing.
 pub struct NoopLayer;
 
