@@ -38,7 +38,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 /// (key/value lists, bytes, mixed arrays) are given as their OTLP/JSON text.
 ///
 /// ```
-/// use opentelemetry_sdk::testing::trace::InMemorySpanExporter;
+/// use opentelemetry_sdk::trace::InMemorySpanExporter;
 /// use tracing_observer::{otel::SdkExporter, Observer};
 ///
 /// let spans = InMemorySpanExporter::default();
@@ -59,7 +59,7 @@ impl<E: opentelemetry_sdk::trace::SpanExporter + 'static> SdkExporter<E> {
     ///
     /// ```
     /// let exporter = tracing_observer::otel::SdkExporter::new(
-    ///     opentelemetry_sdk::testing::trace::InMemorySpanExporter::default(),
+    ///     opentelemetry_sdk::trace::InMemorySpanExporter::default(),
     /// );
     /// ```
     pub fn new(exporter: E) -> Self {
