@@ -305,3 +305,51 @@ fn interoperates_with_the_sdk_w3c_propagators() {
         Some("acme corp")
     );
 }
+
+#[test]
+fn set_parent_takes_an_opentelemetry_context_as_tracing_opentelemetry_does() {
+    use crate::{export::InMemoryExporter, ObserverSpanExt};
+    use tracing_subscriber::prelude::*;
+    let exporter = InMemoryExporter::new();
+    let observer = crate::Observer::builder()
+        .environment(std::iter::empty::<(String, String)>())
+        .spool(false)
+        .exporter(exporter.clone())
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(observer.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let parent = Context::from(&ours()).with_baggage([KeyValue::new("tenant", "acme")]);
+        let by_ref = tracing::info_span!("by_ref");
+        assert!(by_ref.set_parent(&parent));
+        assert_eq!(by_ref.span_context().unwrap().trace_id(), ours().trace_id());
+        assert_eq!(by_ref.baggage().unwrap().get("tenant"), Some("acme"));
+        let local = by_ref.context();
+        assert_eq!(
+            local.span().span_context().span_id().to_bytes(),
+            by_ref.span_context().unwrap().span_id().to_bytes()
+        );
+        assert_eq!(
+            local.baggage().get("tenant").map(|v| v.as_str()),
+            Some("acme")
+        );
+
+        let baggage_only = tracing::info_span!("baggage_only");
+        let cx = Context::new().with_baggage([KeyValue::new("region", "eu")]);
+        assert!(!baggage_only.set_parent(cx), "no span context, no parent");
+        assert_ne!(
+            baggage_only.span_context().unwrap().trace_id(),
+            ours().trace_id()
+        );
+        assert_eq!(baggage_only.baggage().unwrap().get("region"), Some("eu"));
+    });
+    let outside = tracing::info_span!("unobserved");
+    assert!(!outside.set_parent(Context::from(&ours())));
+    assert!(!outside.context().span().span_context().is_valid());
+    let report = observer.shutdown(std::time::Duration::from_secs(5));
+    assert!(report.is_complete(), "{report}");
+    let spans = exporter.spans();
+    let by_ref = spans.iter().find(|s| s.name == "by_ref").unwrap();
+    assert_eq!(by_ref.parent_span_id, ours().span_id().to_bytes());
+    assert_eq!(by_ref.trace_id, ours().trace_id().to_bytes());
+}
