@@ -298,12 +298,15 @@ fn spans_with_malformed_ids_are_rejected_and_counted() {
     assert_eq!(exported[0].name, "fine");
 }
 
+/// Makes the error an export fails with.
+type MakeError = fn() -> OTelSdkError;
+
 /// An SDK exporter that records its resources and fails while told to.
 #[derive(Debug, Clone, Default)]
 struct Scripted {
     resources: Arc<Mutex<Vec<opentelemetry_sdk::Resource>>>,
     batches: Arc<Mutex<Vec<usize>>>,
-    fail_with: Arc<Mutex<Option<fn() -> OTelSdkError>>>,
+    fail_with: Arc<Mutex<Option<MakeError>>>,
 }
 
 impl opentelemetry_sdk::trace::SpanExporter for Scripted {
@@ -351,7 +354,7 @@ fn the_resource_is_set_when_it_changes() {
 
 #[test]
 fn sdk_errors_map_to_export_error_kinds() {
-    let cases: [(fn() -> OTelSdkError, ExportErrorKind); 3] = [
+    let cases: [(MakeError, ExportErrorKind); 3] = [
         (
             || OTelSdkError::InternalFailure("connection refused".into()),
             ExportErrorKind::Unavailable,
