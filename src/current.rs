@@ -75,6 +75,24 @@ pub fn baggage() -> Option<Baggage> {
     tracing::Span::current().baggage()
 }
 
+/// The context of [`tracing::Span::current`] as an `opentelemetry::Context`: what
+/// `tracing-opentelemetry` users write as `Span::current().context()` (which
+/// [`ObserverSpanExt::context`] also gives), for an `opentelemetry` propagator.
+///
+/// ```
+/// use opentelemetry::propagation::TextMapPropagator;
+/// use tracing_observer::otel::{current_context, ObserverPropagator};
+///
+/// let mut headers = std::collections::HashMap::new();
+/// let _entered = tracing::info_span!("call").entered();
+/// ObserverPropagator::new().inject_context(&current_context(), &mut headers);
+/// // With an observer's layer installed, `headers` now holds a `traceparent`.
+/// ```
+#[cfg(feature = "opentelemetry")]
+pub fn current_context() -> opentelemetry::Context {
+    tracing::Span::current().context()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

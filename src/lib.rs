@@ -65,6 +65,8 @@ mod layer;
 mod logs;
 mod metrics;
 mod observer;
+#[cfg(feature = "opentelemetry")]
+mod otel_interop;
 mod panic_hook;
 mod pipeline;
 mod propagation;
@@ -93,7 +95,7 @@ pub use observer::Observer;
 pub use propagation::SpanContext;
 pub use report::{DroppedLogs, DroppedSpans, LogStats, PipelineStats, ShutdownReport, SpoolStats};
 pub use sampling::{Sampler, SamplingRule};
-pub use span_ext::ObserverSpanExt;
+pub use span_ext::{IntoParent, ObserverSpanExt};
 
 /// Circuit breakers for the application's own calls, and the types around them.
 ///
@@ -154,4 +156,40 @@ pub mod context {
 /// ```
 pub mod proto {
     pub use opentelemetry_proto::tonic::*;
+}
+
+/// Interoperation with OpenTelemetry 0.33 (the `opentelemetry` feature), for code
+/// written against `opentelemetry` and `tracing-opentelemetry`.
+///
+/// * [`SpanContext`] and [`Baggage`](context::Baggage) convert to and from
+///   `opentelemetry::trace::SpanContext`, `opentelemetry::baggage::Baggage` and
+///   `opentelemetry::Context` (`From` / `TryFrom`).
+/// * [`ObserverSpanExt::set_parent`] takes an `opentelemetry::Context`;
+///   [`ObserverSpanExt::context`] and [`current_context`](otel::current_context)
+///   give one, as `tracing-opentelemetry`'s `Span::current().context()` does.
+/// * [`ObserverPropagator`](otel::ObserverPropagator) is a `TextMapPropagator` in
+///   the observer's formats (`OTEL_PROPAGATORS`), for
+///   `opentelemetry::global::set_text_map_propagator` and `opentelemetry-http`.
+/// * [`SdkExporter`](otel::SdkExporter) makes any `opentelemetry_sdk` span exporter
+///   the observer's exporter, behind its retry, circuit breaker and spool.
+///
+/// The types are those of `opentelemetry` and `opentelemetry_sdk` 0.33: this
+/// version of the crate works with that release line only.
+///
+/// ```
+/// use opentelemetry::propagation::TextMapPropagator;
+/// use tracing_observer::{otel::ObserverPropagator, ObserverSpanExt};
+///
+/// let mut incoming = std::collections::HashMap::new();
+/// incoming.insert("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned());
+/// let parent = ObserverPropagator::new().extract(&incoming);
+/// let span = tracing::info_span!("request");
+/// span.set_parent(parent);
+/// ```
+#[cfg(feature = "opentelemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
+pub mod otel {
+    pub use crate::current::current_context;
+    pub use crate::export::sdk::SdkExporter;
+    pub use crate::otel_interop::{InvalidSpanContext, ObserverPropagator};
 }

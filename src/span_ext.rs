@@ -1,6 +1,8 @@
 //! [`ObserverSpanExt`]: read and set a `tracing::Span`'s trace context.
 
 use crate::layer::{ObserverLayer, SpanBaggage};
+#[cfg(feature = "opentelemetry")]
+use crate::otel_interop::{context_baggage, otel_context};
 use crate::propagation::{Baggage, SpanContext};
 use crate::record::SpanRecord;
 use std::sync::Arc;
@@ -35,9 +37,25 @@ pub trait ObserverSpanExt {
     /// Makes `parent`, from another process, the span's parent, and its
     /// [`baggage`](SpanContext::baggage) the span's baggage.
     ///
+    /// `parent` is a [`SpanContext`] (or a reference to one); with the
+    /// `opentelemetry` feature, an `opentelemetry::Context` (or a reference to one) as
+    /// `tracing-opentelemetry`'s `OpenTelemetrySpanExt::set_parent` takes it: its
+    /// span's context becomes the parent and its baggage the span's baggage (a context
+    /// with baggage but no valid span gives the baggage alone, and returns `false`).
+    ///
     /// Call it right after creating the span, before it has children: children
-    /// created earlier keep the trace they started in. Returns whether it took effect.
-    fn set_parent(&self, parent: &SpanContext) -> bool;
+    /// created earlier keep the trace they started in. Returns whether the parent was
+    /// set (the span is recorded by an observer and `parent` has a valid context).
+    ///
+    /// ```
+    /// use tracing_observer::{ObserverSpanExt, SpanContext};
+    /// let remote = SpanContext::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+    /// let span = tracing::info_span!("request");
+    /// span.set_parent(&remote);
+    /// // The same, giving the context away:
+    /// tracing::info_span!("retry").set_parent(remote);
+    /// ```
+    fn set_parent(&self, parent: impl IntoParent) -> bool;
 
     /// The baggage of the span: given to it or to an ancestor (with
     /// [`set_parent`](Self::set_parent), [`set_baggage`](Self::set_baggage), or by
@@ -82,6 +100,97 @@ pub trait ObserverSpanExt {
     /// }
     /// ```
     fn record_error<E: std::error::Error + 'static>(&self, error: &E);
+
+    /// The span's context as an `opentelemetry::Context`, as
+    /// `tracing-opentelemetry`'s `OpenTelemetrySpanExt::context` gives it: a local
+    /// span context (not remote) with the span's baggage, for an `opentelemetry`
+    /// propagator's `inject_context`. An empty context outside an observed span.
+    ///
+    /// ```
+    /// use opentelemetry::trace::TraceContextExt;
+    /// use tracing_observer::ObserverSpanExt;
+    /// let span = tracing::info_span!("request");
+    /// // With an observer's layer installed: the span's ids; here, none.
+    /// assert!(!span.context().span().span_context().is_valid());
+    /// ```
+    #[cfg(feature = "opentelemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
+    fn context(&self) -> opentelemetry::Context {
+        self.span_context()
+            .map_or_else(opentelemetry::Context::new, |cx| otel_context(&cx, false))
+    }
+}
+
+/// A remote parent [`ObserverSpanExt::set_parent`] accepts: a [`SpanContext`], or
+/// with the `opentelemetry` feature an `opentelemetry::Context`, owned or borrowed.
+///
+/// ```
+/// fn continue_from(span: &tracing::Span, parent: impl tracing_observer::IntoParent) -> bool {
+///     use tracing_observer::ObserverSpanExt;
+///     span.set_parent(parent)
+/// }
+/// ```
+pub trait IntoParent: sealed::Sealed {
+    /// The parent's context, and baggage that comes without one.
+    #[doc(hidden)]
+    fn into_parent(self) -> (Option<SpanContext>, Option<Baggage>);
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+impl sealed::Sealed for SpanContext {}
+impl sealed::Sealed for &SpanContext {}
+
+impl IntoParent for SpanContext {
+    fn into_parent(self) -> (Option<SpanContext>, Option<Baggage>) {
+        (Some(self), None)
+    }
+}
+
+impl IntoParent for &SpanContext {
+    fn into_parent(self) -> (Option<SpanContext>, Option<Baggage>) {
+        (Some(self.clone()), None)
+    }
+}
+
+#[cfg(feature = "opentelemetry")]
+impl sealed::Sealed for opentelemetry::Context {}
+#[cfg(feature = "opentelemetry")]
+impl sealed::Sealed for &opentelemetry::Context {}
+
+#[cfg(feature = "opentelemetry")]
+impl IntoParent for &opentelemetry::Context {
+    fn into_parent(self) -> (Option<SpanContext>, Option<Baggage>) {
+        match SpanContext::try_from(self) {
+            Ok(cx) => (Some(cx), None),
+            Err(_) => (None, context_baggage(self)),
+        }
+    }
+}
+
+#[cfg(feature = "opentelemetry")]
+impl IntoParent for opentelemetry::Context {
+    fn into_parent(self) -> (Option<SpanContext>, Option<Baggage>) {
+        (&self).into_parent()
+    }
+}
+
+/// Makes `parent` the remote parent of `span`'s record, and its baggage the span's.
+fn set_remote_parent(span: &tracing::Span, parent: &SpanContext) -> bool {
+    let set = with_record(span, |record| {
+        record.trace_id = parent.trace_id();
+        record.parent_span_id = Some(parent.span_id());
+        record.parent_is_remote = true;
+        record.trace_flags = parent.trace_flags();
+        record.trace_state = parent.trace_state().map(str::to_owned);
+    })
+    .is_some();
+    if let Some(baggage) = parent.baggage() {
+        span.set_baggage(baggage.clone());
+    }
+    set
 }
 
 fn with_record<T>(span: &tracing::Span, f: impl FnOnce(&mut SpanRecord) -> T) -> Option<T> {
@@ -111,19 +220,16 @@ impl ObserverSpanExt for tracing::Span {
         .flatten()
     }
 
-    fn set_parent(&self, parent: &SpanContext) -> bool {
-        let set = with_record(self, |record| {
-            record.trace_id = parent.trace_id();
-            record.parent_span_id = Some(parent.span_id());
-            record.parent_is_remote = true;
-            record.trace_flags = parent.trace_flags();
-            record.trace_state = parent.trace_state().map(str::to_owned);
-        })
-        .is_some();
-        if let Some(baggage) = parent.baggage() {
-            self.set_baggage(baggage.clone());
+    fn set_parent(&self, parent: impl IntoParent) -> bool {
+        match parent.into_parent() {
+            (Some(parent), _) => set_remote_parent(self, &parent),
+            (None, baggage) => {
+                if let Some(baggage) = baggage {
+                    self.set_baggage(baggage);
+                }
+                false
+            }
         }
-        set
     }
 
     fn baggage(&self) -> Option<Baggage> {

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "report",
             "resources",
             "propagation",
+            "otel_interop",
         ],
     ),
     (

@@ -16,6 +16,8 @@ mod memory;
 pub(crate) mod metrics;
 mod request;
 pub(crate) mod resource;
+#[cfg(feature = "opentelemetry")]
+pub(crate) mod sdk;
 mod tls_probe;
 
 pub(crate) use endpoint::Protocol;

@@ -243,6 +243,37 @@ impl Baggage {
         self.entries.is_empty()
     }
 
+    /// The entries, in order, as `(key, value, properties)`.
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn iter_with_properties(&self) -> impl Iterator<Item = (&str, &str, Option<&str>)> {
+        self.entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str(), e.properties.as_deref()))
+    }
+
+    /// [`insert`](Self::insert) with the entry's properties (`k=v;flag`, as a
+    /// `baggage` header writes them after the value); malformed properties are refused
+    /// as an invalid key is.
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn insert_with_properties(
+        &mut self,
+        key: &str,
+        value: &str,
+        properties: Option<&str>,
+    ) -> Result<(), BaggageError> {
+        let properties = properties
+            .map(|p| p.trim_matches(is_ows))
+            .filter(|p| !p.is_empty());
+        if !is_token(key) || properties.is_some_and(|p| !valid_properties(p)) {
+            return Err(BaggageError::InvalidKey);
+        }
+        self.put(Entry {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            properties: properties.map(str::to_owned),
+        })
+    }
+
     /// Adds `other`'s entries (its values win), as far as the limits allow.
     pub(crate) fn merge(&mut self, other: Baggage) {
         for entry in other.entries {
@@ -293,12 +324,7 @@ fn parse_member(member: &str) -> Option<Entry> {
     }
     let properties = match properties {
         Some(p) if !p.is_empty() => {
-            let valid = p.split(';').all(|property| {
-                let (name, value) = property.split_once('=').unwrap_or((property, ""));
-                is_token(name.trim_matches(is_ows))
-                    && value.trim_matches(is_ows).bytes().all(is_baggage_octet)
-            });
-            if !valid {
+            if !valid_properties(p) {
                 return None;
             }
             Some(p.to_owned())
@@ -310,6 +336,15 @@ fn parse_member(member: &str) -> Option<Entry> {
         key: key.to_owned(),
         value,
         properties,
+    })
+}
+
+/// Whether `properties` (`;`-separated, without the leading one) are W3C properties.
+fn valid_properties(properties: &str) -> bool {
+    properties.split(';').all(|property| {
+        let (name, value) = property.split_once('=').unwrap_or((property, ""));
+        is_token(name.trim_matches(is_ows))
+            && value.trim_matches(is_ows).bytes().all(is_baggage_octet)
     })
 }
 

@@ -51,6 +51,22 @@ impl Propagator {
         }
     }
 
+    /// Every format, in the order of [`Propagator`].
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) const ALL: [Propagator; 5] = ALL;
+
+    /// The headers injection writes in this format (Jaeger's `uberctx-{key}` aside).
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn injected_headers(self) -> &'static [&'static str] {
+        match self {
+            Self::TraceContext => &[TRACEPARENT, TRACESTATE],
+            Self::Baggage => &[BAGGAGE],
+            Self::B3 => &[B3],
+            Self::B3Multi => &[B3_TRACE_ID, B3_SPAN_ID, B3_SAMPLED],
+            Self::Jaeger => &[UBER_TRACE_ID],
+        }
+    }
+
     /// 1-based, so that a packed list ends at the first zero nibble.
     fn code(self) -> u32 {
         ALL.iter().position(|p| *p == self).expect("listed") as u32 + 1
@@ -206,6 +222,15 @@ impl Propagators {
                     }
                 }
             }
+        }
+    }
+
+    /// Writes baggage without a trace context: the `baggage` header, when it is one
+    /// of these formats (Jaeger carries baggage only beside a trace id).
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn inject_baggage(&self, baggage: &Baggage, carrier: &mut impl Carrier) {
+        if self.contains(Propagator::Baggage) && !baggage.is_empty() {
+            carrier.set(BAGGAGE, baggage.to_header());
         }
     }
 }
