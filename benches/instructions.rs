@@ -10,7 +10,8 @@
 //!
 //! CONFIG: `floor` (`registry()` + an empty layer), `minimal` (a layer that only
 //! reads the clock at creation and close and keeps the start in a fixed table: the
-//! least a layer measuring durations does), `tracing_observer`,
+//! least a layer measuring durations does), `tracing_observer`, `tracing_observer_logs`
+//! (events also as log records),
 //! `tracing_observer_sampled_out`, `tracing_observer_sampled_out_no_span_metrics`,
 //! `tracing_opentelemetry`. WORKLOAD: `simple`, `nested` or `events` (as in `span_overhead`);
 //! `event` (an event with two fields outside any span), `metric_event` (the same with
@@ -26,6 +27,8 @@ mod workloads;
 
 use opentelemetry::trace::TracerProvider as _;
 use std::time::Duration;
+use tracing_observer::config::LogsExporter;
+use tracing_observer::config::RetryPolicy;
 use tracing_observer::{export::InMemoryExporter, Observer, Sampler};
 use tracing_subscriber::layer::SubscriberExt as _;
 use workloads::{events, nested, simple, CountingSpanExporter, MinimalLayer, NoopLayer};
@@ -40,6 +43,17 @@ fn metric_event() {
     tracing::info!(monotonic_counter.orders = 1_u64, region = "eu");
 }
 
+/// The calling thread's CPU time.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// The measured loop (callgrind collects inside this function only).
 #[inline(never)]
 fn run_ops(op: fn(), n: u64) {
@@ -48,7 +62,12 @@ fn run_ops(op: fn(), n: u64) {
     }
 }
 
-fn observer(sampled_out: bool, span_metrics: bool) -> Observer {
+fn observer(sampled_out: bool, span_metrics: bool, logs: bool) -> Observer {
+    let logs_exporter = if logs {
+        LogsExporter::Otlp
+    } else {
+        LogsExporter::None
+    };
     Observer::builder()
         .environment(std::iter::empty::<(String, String)>())
         .service_name("instructions")
@@ -63,6 +82,16 @@ fn observer(sampled_out: bool, span_metrics: bool) -> Observer {
         .max_queue_size(1 << 20)
         .max_export_batch_size(1 << 20)
         .scheduled_delay(Duration::from_secs(3600))
+        // Events also as log records: every one captured and queued, exported (at the
+        // flushes) to a port where nothing listens.
+        .logs_exporter(logs_exporter)
+        .endpoint("http://127.0.0.1:9")
+        .logs_rate_limit(0)
+        .logs_max_queue_size(1 << 20)
+        .logs_max_export_batch_size(1 << 20)
+        .logs_scheduled_delay(Duration::from_secs(3600))
+        // A failed logs export is dropped at once: the flushes do not wait out retries.
+        .retry_policy(RetryPolicy::none())
         .build()
         .expect("the bench's configuration is valid")
 }
@@ -107,11 +136,13 @@ fn main() {
             )
         }
         "tracing_observer"
+        | "tracing_observer_logs"
         | "tracing_observer_sampled_out"
         | "tracing_observer_sampled_out_no_span_metrics" => {
             let observer = observer(
-                config != "tracing_observer",
+                config.contains("sampled_out"),
                 !config.ends_with("no_span_metrics"),
+                config == "tracing_observer_logs",
             );
             let dispatch =
                 tracing::Dispatch::new(tracing_subscriber::registry().with(observer.layer()));
@@ -127,20 +158,31 @@ fn main() {
     // back as they do when its worker keeps up (the flush runs outside `run_ops`).
     let rounds = 20;
     let mut counted = 0;
+    // The ops' CPU time on this thread, rounds after the first (outside valgrind, a
+    // time per op with the worker idle: it runs only at the flushes).
+    let mut cpu = Duration::ZERO;
     tracing::dispatcher::with_default(&dispatch, || {
         if workload == "event_beside_metrics" {
             metric_event();
         }
         for round in 0..=rounds {
             let n = if round == 0 { 1000 } else { ops / rounds };
+            let start = thread_cpu_time();
             run_ops(op, n);
+            if round > 0 {
+                cpu += thread_cpu_time().saturating_sub(start);
+            }
             counted += n;
             if let Some(observer) = &watched {
                 let _ = observer.force_flush(Duration::from_secs(60));
             }
         }
     });
-    println!("ops {counted}");
+    let measured = counted - 1000;
+    println!(
+        "ops {counted} cpu_ns_per_op {:.1}",
+        cpu.as_nanos() as f64 / measured.max(1) as f64
+    );
     drop(dispatch);
     if let Some(observer) = watched {
         observer.shutdown(Duration::from_secs(60));

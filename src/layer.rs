@@ -16,13 +16,13 @@ use crate::ids::{SpanId, TraceId};
 use crate::logs::Trace;
 use crate::propagation::{Baggage, SpanContext};
 use crate::record::fields::{
-    capture_event, capture_span_fields, is_error_event, names_remote_parent, records_error,
-    remote_parent, CapturedEvent, Rules,
+    capture_event, capture_event_into, capture_span_fields, is_error_event, names_remote_parent,
+    records_error, remote_parent, CapturedEvent, Rules,
 };
-use crate::record::log::{keep_attributes, LogContext, LogRecord};
+use crate::record::log::{keep_attributes, LogContext};
 use crate::record::policy::{Verdict, REDACTED};
 use crate::record::thread;
-use crate::record::{Attribute, Limits, Lineage, SpanRecord, Timing, Value};
+use crate::record::{Attribute, HeldEvent, Limits, Lineage, SpanRecord, Timing, Value};
 use crate::recorder::Recorder;
 use crate::sampling::{Lookup, SampledOutTable};
 use crate::tally::Handoff;
@@ -343,14 +343,16 @@ where
 
 /// Adds `event` to `span`'s record as a span event (an exception event for an error),
 /// within the span's event limit; an error promotes a sampled-out span first.
-/// `captured` is the event already captured, if it was.
+/// `captured` is the event already captured, if it was. Returns the ids of the record
+/// the event went to (for its log record), if it went to one.
 fn add_span_event<S>(
     recorder: &Recorder,
     span: &SpanRef<'_, S>,
     event: &Event<'_>,
     is_error: bool,
     captured: Option<CapturedEvent>,
-) where
+) -> Option<LogContext>
+where
     S: for<'a> LookupSpan<'a>,
 {
     let limits = &recorder.limits;
@@ -368,12 +370,12 @@ fn add_span_event<S>(
         Some(len) => len < cap,
         None if is_error && recorder.sampling.keep_errors => {
             if recorder.sampling.table.lookup(span.id().into_u64()) == Lookup::Unknown {
-                return;
+                return None;
             }
             promote(recorder, span, "error", clock::now_nanos());
             true
         }
-        None => return,
+        None => return None,
     };
     if !room {
         let mut extensions = span.extensions_mut();
@@ -383,19 +385,23 @@ fn add_span_event<S>(
                 record.mark_error(None);
             }
         }
-        return;
+        return None;
     }
     // Format outside the span's lock: a field's Debug may itself emit events.
     let captured =
         captured.unwrap_or_else(|| capture_event(event, recorder.rules(), clock::now_nanos()));
     let mut extensions = span.extensions_mut();
-    if let Some(record) = extensions.get_mut::<Box<SpanRecord>>() {
-        record.truncated_values += captured.truncated;
-        if let Some(message) = &captured.error {
-            record.mark_error(Some(message));
-        }
-        record.push_event(captured.record, is_error, limits);
+    let record = extensions.get_mut::<Box<SpanRecord>>()?;
+    record.truncated_values += captured.truncated;
+    if let Some(message) = &captured.error {
+        record.mark_error(Some(message));
     }
+    record.push_event(captured.record, is_error, limits);
+    Some(LogContext {
+        trace_id: record.trace_id,
+        span_id: record.span_id,
+        trace_flags: record.trace_flags,
+    })
 }
 
 /// Turns a sampled-out span and its sampled-out local ancestors into full records, so
@@ -607,13 +613,14 @@ where
             return;
         }
         let span = span_id.as_ref().and_then(|_| ctx.event_span(event));
+        let now = clock::now_nanos();
         let log = logs.filter(|logs| {
             let trace = match &span {
                 None => Trace::None,
                 Some(_) if sampled_out => Trace::SampledOut,
                 Some(_) => Trace::Recorded,
             };
-            logs.admits(metadata, trace, clock::now_nanos())
+            logs.admits(metadata, trace, now)
         });
         let Some(log) = log else {
             if let Some(span) = span.filter(|_| span_event) {
@@ -621,7 +628,6 @@ where
             }
             return;
         };
-        let now = clock::now_nanos();
         // One capture serves both: with the span's limits when it also becomes a span
         // event (the log's own are applied on the worker), else with the log's.
         let limits = if span_event {
@@ -632,28 +638,47 @@ where
         } else {
             log.limits
         };
-        let mut captured = capture_event(event, Rules::new(&limits, &recorder.policy), now);
-        let truncated_values = captured.truncated;
-        let (mut logged, for_span) = if span_event {
-            let logged = captured.record.clone();
-            let kept = recorder.limits.max_event_attributes;
-            captured.record.attributes.truncate(kept);
-            (logged, Some(captured))
+        let rules = Rules::new(&limits, &recorder.policy);
+        let mut record = log.new_record();
+        let for_span = if span_event {
+            let mut captured = capture_event(event, rules, now);
+            record.truncated_values = captured.truncated;
+            let span_limit = recorder.limits.max_event_attributes;
+            if captured.record.attributes.len() <= span_limit.min(log.max_attributes) {
+                // Within both limits: one record, shared.
+                record.event = HeldEvent::Shared(captured.record.share());
+            } else if let (Some(logged), Some(own)) =
+                (record.event.as_own_mut(), captured.record.as_own_mut())
+            {
+                logged.attributes.extend_from_slice(&own.attributes);
+                logged.name.clone_from(&own.name);
+                logged.metadata = own.metadata;
+                logged.time = own.time;
+                own.attributes.truncate(span_limit);
+            }
+            Some(captured)
         } else {
-            (captured.record, None)
+            let buffer = (record.event.as_own_mut())
+                .map(|event| std::mem::take(&mut event.attributes))
+                .unwrap_or_default();
+            let captured = capture_event_into(event, rules, now, buffer);
+            record.event = captured.record;
+            record.truncated_values = captured.truncated;
+            None
         };
-        let dropped_attributes = keep_attributes(&mut logged.attributes, log.max_attributes);
-        log.push(LogRecord {
-            event: logged,
-            context: span.as_ref().and_then(|span| self.log_context(span)),
-            thread_id: thread::current_id(),
-            dropped_attributes,
-            truncated_values,
-            queued_bytes: 0,
-        });
-        if let (Some(span), Some(captured)) = (span, for_span) {
-            add_span_event(recorder, &span, event, is_error, Some(captured));
+        if let Some(logged) = record.event.as_own_mut() {
+            record.dropped_attributes = keep_attributes(&mut logged.attributes, log.max_attributes);
         }
+        record.thread_id = thread::current_id();
+        // The span event first: it reads the record's ids under the lock it takes anyway.
+        let written = match (&span, for_span) {
+            (Some(span), Some(captured)) => {
+                add_span_event(recorder, span, event, is_error, Some(captured))
+            }
+            _ => None,
+        };
+        record.context = written.or_else(|| span.as_ref().and_then(|s| self.log_context(s)));
+        log.push(record);
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {

@@ -15,11 +15,14 @@ use crate::queue::LogQueue;
 use crate::record::log::LogRecord;
 use crate::record::Limits;
 use crate::sampling::RateLimiter;
+use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use tracing_core::{Level, LevelFilter, Metadata};
 
 /// Rate-limiter slots, shared by the callsites whose addresses fall in the same slot.
 const RATE_SLOTS: usize = 256;
+/// Records kept for reuse at most.
+const RECYCLED_RECORDS: usize = 1024;
 
 /// How the logs pipeline captures events.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,6 +56,10 @@ pub(crate) struct LogCapture {
     pub(crate) sampled_out: AtomicU64,
     /// Records refused because their callsite was over its rate.
     pub(crate) rate_limited: AtomicU64,
+    /// Records the worker is done with, handed back with their attributes' capacity,
+    /// so that the host's threads do not allocate (nor memory get freed across
+    /// threads) for each event.
+    recycled: ArrayQueue<Box<LogRecord>>,
 }
 
 /// Where an event stands towards the logs pipeline.
@@ -90,6 +97,7 @@ impl LogCapture {
             max_attributes: settings.max_attributes,
             sampled_out: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            recycled: ArrayQueue::new(RECYCLED_RECORDS),
         }
     }
 
@@ -121,8 +129,19 @@ impl LogCapture {
         true
     }
 
+    /// An empty record to fill: a recycled one when available.
+    pub(crate) fn new_record(&self) -> Box<LogRecord> {
+        self.recycled.pop().unwrap_or_default()
+    }
+
     /// Hands a record to the worker; a refused one is counted by the queue.
-    pub(crate) fn push(&self, record: LogRecord) {
-        self.queue.push(Box::new(record));
+    pub(crate) fn push(&self, record: Box<LogRecord>) {
+        self.queue.push(record);
+    }
+
+    /// Takes back a record the worker is done with, for reuse.
+    pub(crate) fn recycle(&self, mut record: Box<LogRecord>) {
+        record.clear();
+        let _ = self.recycled.push(record);
     }
 }

@@ -183,6 +183,11 @@ impl LogLane {
     async fn launch(&mut self, deadline: Option<Instant>) {
         let request = self.encoder.encode(&self.pending, &ClockAnchor::now());
         let count = request.spans();
+        if let Some(capture) = self.recorder.logs.as_ref() {
+            for record in self.pending.drain(..) {
+                capture.recycle(record);
+            }
+        }
         self.pending.clear();
         tokio::task::yield_now().await;
         let delivery = Rc::clone(&self.delivery);

@@ -7,7 +7,9 @@
 //! way tracing-opentelemetry understands them.
 
 use super::policy::{FieldPolicy, Verdict, REDACTED};
-use super::{Attribute, EventName, EventRecord, Limits, SpanKind, SpanRecord, StatusCode, Value};
+use super::{
+    Attribute, EventName, EventRecord, HeldEvent, Limits, SpanKind, SpanRecord, StatusCode, Value,
+};
 use crate::clock::Nanos;
 use crate::propagation::SpanContext;
 use compact_str::{CompactString, ToCompactString};
@@ -520,7 +522,7 @@ impl SpanFields {
         if let Some(error) = self.error {
             record.mark_error(Some(&error.message));
             let event = exception_event(record.metadata.target(), error, now);
-            record.push_event(event, true, limits);
+            record.push_event(event.into(), true, limits);
         }
     }
 }
@@ -574,7 +576,7 @@ fn exception_event(exception_type: &str, error: ErrorText, time: Nanos) -> Event
 
 /// A `tracing` event captured for its span.
 pub(crate) struct CapturedEvent {
-    pub(crate) record: EventRecord,
+    pub(crate) record: HeldEvent,
     /// The error message when the event marks its span failed (ERROR level).
     pub(crate) error: Option<CompactString>,
     pub(crate) truncated: u32,
@@ -641,9 +643,21 @@ pub(crate) fn is_exception_event(event: &Event<'_>) -> bool {
 /// `exception.type` is the `exception.type` field when there is one, else the
 /// event's target; only an ERROR-level event marks its span failed.
 pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> CapturedEvent {
+    let attributes = Vec::with_capacity(event.metadata().fields().len());
+    capture_event_into(event, rules, now, attributes)
+}
+
+/// [`capture_event`] into `attributes`, an empty buffer kept for reuse.
+pub(crate) fn capture_event_into(
+    event: &Event<'_>,
+    rules: Rules<'_>,
+    now: Nanos,
+    attributes: Vec<Attribute>,
+) -> CapturedEvent {
     let metadata = event.metadata();
+    debug_assert!(attributes.is_empty());
     let mut capture = Capture(EventSink {
-        attributes: Vec::with_capacity(metadata.fields().len()),
+        attributes,
         message: None,
         error: None,
         exception_type: None,
@@ -658,12 +672,12 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> 
             .message
             .map_or(EventName::Static(metadata.name()), EventName::Message);
         return CapturedEvent {
-            record: EventRecord {
+            record: HeldEvent::Own(EventRecord {
                 name,
                 metadata: Some(metadata),
                 time: now,
                 attributes,
-            },
+            }),
             error: None,
             truncated: sink.truncated,
         };
@@ -691,7 +705,7 @@ pub(crate) fn capture_event(event: &Event<'_>, rules: Rules<'_>, now: Nanos) -> 
     record.attributes.extend(sink.attributes);
     record.metadata = Some(metadata);
     CapturedEvent {
-        record,
+        record: HeldEvent::Own(record),
         error: failed,
         truncated: sink.truncated,
     }

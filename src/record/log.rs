@@ -5,7 +5,7 @@
 //! context of the span it happened in, and the thread. Severity, body and the
 //! semantic-convention attributes are derived from it on the worker.
 
-use super::{Attribute, EventName, EventRecord, Value};
+use super::{Attribute, EventName, HeldEvent, Value};
 use crate::ids::{SpanId, TraceId};
 use tracing_core::{Level, Metadata};
 
@@ -18,10 +18,11 @@ pub(crate) struct LogContext {
 }
 
 /// One event on its way to the logs exporter.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct LogRecord {
-    /// The event as captured; its `metadata` is always set.
-    pub(crate) event: EventRecord,
+    /// The event as captured (shared with its span's record when it is a span event
+    /// too); its `metadata` is always set.
+    pub(crate) event: HeldEvent,
     pub(crate) context: Option<LogContext>,
     pub(crate) thread_id: u64,
     /// Attributes the count limit cut at capture.
@@ -33,6 +34,21 @@ pub(crate) struct LogRecord {
 }
 
 impl LogRecord {
+    /// Empties the record for reuse, keeping its attributes' capacity.
+    pub(crate) fn clear(&mut self) {
+        match self.event.as_own_mut() {
+            Some(event) => {
+                event.attributes.clear();
+                event.name = EventName::Static("");
+                event.metadata = None;
+            }
+            None => self.event = HeldEvent::default(),
+        }
+        self.context = None;
+        self.dropped_attributes = 0;
+        self.truncated_values = 0;
+    }
+
     /// The event's callsite.
     pub(crate) fn metadata(&self) -> Option<&'static Metadata<'static>> {
         self.event.metadata

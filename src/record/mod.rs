@@ -79,7 +79,7 @@ pub(crate) enum StatusCode {
 }
 
 /// A span event: a `tracing` event inside the span, or an `exception`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct EventRecord {
     pub(crate) name: EventName,
     /// The callsite of a `tracing` event (its `level` and `target` are added on the
@@ -89,11 +89,68 @@ pub(crate) struct EventRecord {
     pub(crate) attributes: Vec<Attribute>,
 }
 
+/// An event as a span or a log record holds it: its own, or shared by the two (an
+/// event inside a recorded span that is also a log record is captured once).
+#[derive(Clone, Debug)]
+pub(crate) enum HeldEvent {
+    Own(EventRecord),
+    Shared(Arc<EventRecord>),
+}
+
+impl Default for HeldEvent {
+    fn default() -> Self {
+        Self::Own(EventRecord::default())
+    }
+}
+
+impl From<EventRecord> for HeldEvent {
+    fn from(event: EventRecord) -> Self {
+        Self::Own(event)
+    }
+}
+
+impl std::ops::Deref for HeldEvent {
+    type Target = EventRecord;
+
+    fn deref(&self) -> &EventRecord {
+        match self {
+            Self::Own(event) => event,
+            Self::Shared(event) => event,
+        }
+    }
+}
+
+impl HeldEvent {
+    /// Makes the event shared (if it is not yet) and returns a handle to it.
+    pub(crate) fn share(&mut self) -> Arc<EventRecord> {
+        let shared = match std::mem::take(self) {
+            Self::Own(event) => Arc::new(event),
+            Self::Shared(event) => event,
+        };
+        *self = Self::Shared(Arc::clone(&shared));
+        shared
+    }
+
+    /// The event to change, when it is not shared.
+    pub(crate) fn as_own_mut(&mut self) -> Option<&mut EventRecord> {
+        match self {
+            Self::Own(event) => Some(event),
+            Self::Shared(_) => None,
+        }
+    }
+}
+
 /// An event's name: its message when it has one, else its callsite name.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum EventName {
     Static(&'static str),
     Message(CompactString),
+}
+
+impl Default for EventName {
+    fn default() -> Self {
+        Self::Static("")
+    }
 }
 
 /// Wall-clock bookkeeping for one span, in readings of the crate's clock and
@@ -138,7 +195,7 @@ pub(crate) struct SpanRecord {
     pub(crate) timing: Timing,
     pub(crate) attributes: Vec<Attribute>,
     pub(crate) dropped_attributes: u32,
-    pub(crate) events: Vec<EventRecord>,
+    pub(crate) events: Vec<HeldEvent>,
     pub(crate) dropped_events: u32,
     pub(crate) links: Vec<SpanContext>,
     pub(crate) dropped_links: u32,
@@ -421,7 +478,7 @@ impl SpanRecord {
     }
 
     /// Adds an event, within the limit (errors have a reserve of the same size).
-    pub(crate) fn push_event(&mut self, event: EventRecord, is_error: bool, limits: &Limits) {
+    pub(crate) fn push_event(&mut self, event: HeldEvent, is_error: bool, limits: &Limits) {
         let cap = if is_error {
             limits.max_events.saturating_mul(2)
         } else {

@@ -7,7 +7,7 @@
 use super::reference;
 use super::*;
 use crate::ids::{SpanId, TraceId};
-use crate::record::{EventRecord, Limits, Lineage, Timing};
+use crate::record::{EventRecord, HeldEvent, Limits, Lineage, Timing};
 use crate::resources::ThreadAllocations;
 use compact_str::CompactString;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -232,7 +232,7 @@ fn record(rng: &mut Rng, thread_id: u64) -> Box<SpanRecord> {
     record.dropped_attributes = rng.pick(&[0, 0, 3, 300]);
     for _ in 0..rng.below(4) {
         let metadata = rng.pick(&[None, Some(&EVENT_ERROR), Some(&EVENT_DEBUG)]);
-        record.events.push(EventRecord {
+        let event = EventRecord {
             name: if rng.chance(50) {
                 EventName::Static(rng.pick(&["exception", "event", ""]))
             } else {
@@ -241,7 +241,13 @@ fn record(rng: &mut Rng, thread_id: u64) -> Box<SpanRecord> {
             metadata,
             time: start + rng.below(1_000_000),
             attributes: attributes(rng, 4),
-        });
+        };
+        // Owned, or shared with a log record: encoded alike.
+        let mut event = HeldEvent::from(event);
+        if rng.chance(50) {
+            let _log = event.share();
+        }
+        record.events.push(event);
     }
     record.dropped_events = rng.pick(&[0, 0, 1]);
     for _ in 0..rng.below(3) {
@@ -327,12 +333,15 @@ fn lengths_too_large_for_their_placeholder_widen_it() {
             key: "payload",
             value: Value::Str(CompactString::from("p".repeat(size))),
         }];
-        big.events.push(EventRecord {
-            name: EventName::Message(CompactString::from("m".repeat(size))),
-            metadata: None,
-            time: big.timing.start,
-            attributes: Vec::new(),
-        });
+        big.events.push(
+            EventRecord {
+                name: EventName::Message(CompactString::from("m".repeat(size))),
+                metadata: None,
+                time: big.timing.start,
+                attributes: Vec::new(),
+            }
+            .into(),
+        );
         records.push(big);
         records.push(record(&mut rng, 2));
     }
