@@ -301,3 +301,41 @@ fn a_client_certificate_without_its_key_is_a_build_error() {
         "{err}"
     );
 }
+
+/// The client certificate and key named by `OTEL_EXPORTER_OTLP_CLIENT_{CERTIFICATE,KEY}`
+/// and by the config file's `client_certificate` / `client_key`, over both transports.
+#[test]
+fn the_client_certificate_comes_from_the_environment_or_the_config_file() {
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+        let name = format!("sources-{protocol:?}");
+        let pki = Pki::new(&name);
+        let received = Received::default();
+        let addr = serve(&pki, protocol, &received);
+        let path = |name: &str| pki.file(name).display().to_string();
+        let report = run(observer_to(addr, &pki, protocol).environment([
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", path("client.pem")),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", path("client.key")),
+        ]));
+        assert_eq!(
+            report.stats.exported, SPANS as u64,
+            "environment, {protocol:?}: {report}"
+        );
+
+        let file = pki.file("observer.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "client_certificate = {:?}\nclient_key = {:?}\n",
+                path("client.pem"),
+                path("client.key")
+            ),
+        )
+        .unwrap();
+        let report = run(observer_to(addr, &pki, protocol).config_file(&file));
+        assert_eq!(
+            report.stats.exported, SPANS as u64,
+            "config file, {protocol:?}: {report}"
+        );
+        assert_eq!(received.spans(), 2 * SPANS, "{protocol:?}");
+    }
+}
