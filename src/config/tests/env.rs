@@ -1,6 +1,7 @@
 //! Reading the environment.
 use crate::config::env::Environment;
 use crate::config::{vars, EndpointPath};
+use crate::config::{Compression, ExporterConfig, Protocol};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -57,6 +58,16 @@ fn errors_name_the_variable_and_value() {
         ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
         ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4318"),
         ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "thrift"),
+        ("OTEL_LOGS_EXPORTER", "loki"),
+        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "collector:4318"),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "syslog"),
+        ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "0"),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "0"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "soon"),
+        ("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "0"),
+        ("OBSERVER_LOGS_LEVEL", "loud"),
+        ("OBSERVER_LOGS_RATE_LIMIT", "-1"),
+        ("OBSERVER_SPAN_EVENTS", "sometimes"),
     ];
     for (name, value) in cases {
         let err = env(&[(name, value)]).settings().unwrap_err().to_string();
@@ -261,4 +272,76 @@ fn metrics_variables_are_read() {
 fn empty_variables_are_unset() {
     let s = env(&[("OTEL_SERVICE_NAME", " ")]).settings().unwrap();
     assert_eq!(s.service_name, None);
+}
+
+#[test]
+fn the_logs_variables_configure_the_logs_pipeline() {
+    let config = env(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            "http://logs:4318/custom/logs",
+        ),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-scope-orgid=tenant-1"),
+        ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "1500"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
+        ("OTEL_BLRP_EXPORT_TIMEOUT", "4000"),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "500"),
+        ("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "7"),
+        ("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "99"),
+        ("OBSERVER_LOGS_LEVEL", "warn"),
+        ("OBSERVER_LOGS_RATE_LIMIT", "0"),
+        ("OBSERVER_SPAN_EVENTS", "false"),
+    ])
+    .settings()
+    .unwrap()
+    .resolve()
+    .unwrap();
+    assert!(!config.span_events);
+    let logs = config.logs.expect("logs follow the OTLP traces");
+    let ExporterConfig::Otlp(otlp) = &logs.exporter else {
+        panic!("{:?}", logs.exporter)
+    };
+    assert_eq!(
+        otlp.endpoint.as_str(),
+        "http://logs:4318/custom/logs",
+        "used as is"
+    );
+    assert_eq!(otlp.protocol, Protocol::HttpProtobuf);
+    assert_eq!(
+        otlp.headers,
+        vec![("x-scope-orgid".into(), "tenant-1".into())]
+    );
+    assert_eq!(otlp.compression, Compression::Gzip);
+    assert_eq!(otlp.timeout, Duration::from_millis(1500));
+    assert_eq!(logs.batch.scheduled_delay, Duration::from_millis(250));
+    assert_eq!(logs.batch.export_timeout, Duration::from_millis(4000));
+    assert_eq!(logs.batch.max_queue_size, 100);
+    assert_eq!(
+        logs.batch.max_export_batch_size, 100,
+        "clamped to the queue"
+    );
+    let capture = logs.capture;
+    assert_eq!(capture.max_attributes, 7);
+    assert_eq!(capture.max_value_bytes, 99);
+    assert_eq!(capture.level, tracing_core::LevelFilter::WARN);
+    assert_eq!(capture.per_callsite_rate, None);
+
+    let off = env(&[("OTEL_LOGS_EXPORTER", "none")]).settings().unwrap();
+    assert!(off.resolve().unwrap().logs.is_none());
+    let console = env(&[
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "console"),
+    ]);
+    let logs = console
+        .settings()
+        .unwrap()
+        .resolve()
+        .unwrap()
+        .logs
+        .expect("on");
+    assert!(matches!(logs.exporter, ExporterConfig::Console));
 }
