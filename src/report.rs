@@ -342,7 +342,7 @@ impl fmt::Display for ShutdownReport {
             write!(f, "\n  last export error: {last}")?;
         }
         let logs = &s.logs;
-        if logs.enabled {
+        if logs.enabled && logs.recorded + logs.sampled_out + logs.replayed > 0 {
             write!(
                 f,
                 "\n  logs: {} recorded, {} exported, {} spooled, {} dropped, {} sampled out",

@@ -1,4 +1,4 @@
-use super::{PipelineStats, ShutdownReport, SpoolStats};
+use super::{DroppedLogs, LogStats, PipelineStats, ShutdownReport, SpoolStats};
 use std::time::Duration;
 
 fn report(stats: PipelineStats) -> ShutdownReport {
@@ -42,4 +42,37 @@ fn spooled_spans_rejected_on_replay_are_a_loss() {
     });
     assert!(kept.is_lossless(), "{kept}");
     assert!(!kept.to_string().contains("lost"), "{kept}");
+}
+
+/// The logs line appears once the logs pipeline saw an event, with its drops by reason.
+#[test]
+fn the_report_has_a_logs_line_once_events_were_logged() {
+    let quiet = report(PipelineStats {
+        logs: LogStats {
+            enabled: true,
+            ..LogStats::default()
+        },
+        ..PipelineStats::default()
+    });
+    assert!(!quiet.to_string().contains("logs:"), "{quiet}");
+    let logged = report(PipelineStats {
+        logs: LogStats {
+            enabled: true,
+            recorded: 12,
+            exported: 9,
+            sampled_out: 4,
+            dropped: DroppedLogs {
+                rate_limited: 3,
+                ..DroppedLogs::default()
+            },
+            ..LogStats::default()
+        },
+        ..PipelineStats::default()
+    });
+    let text = logged.to_string();
+    assert!(
+        text.contains("\n  logs: 12 recorded, 9 exported, 0 spooled, 3 dropped, 4 sampled out"),
+        "{text}"
+    );
+    assert!(text.contains("rate_limited=3"), "{text}");
 }
