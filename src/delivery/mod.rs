@@ -18,8 +18,9 @@
 //! when another export succeeds.
 //!
 //! With no spool (`OBSERVER_SPOOL=off`) what would be spooled is dropped and counted.
-//! Replay of spooled batches (oldest first, one at a time, beside live traffic) is
-//! driven by the worker through [`Delivery::replay_one`]; a failed replay waits
+//! Replay of spooled batches (oldest first, several in flight in the export slots live
+//! traffic leaves free; the spool acknowledges them in order) is driven by the worker
+//! through [`Delivery::replay_one`]; a failed replay rewinds the spool and waits
 //! before the next (the collector's delay, or 100 ms doubling to 6.4 s). A replay
 //! waits for the breaker: the export breaker probes [`EXPORT_PROBE_INTERVAL`] after opening, then
 //! twice as long after each failed probe; while connections are refused, a TCP
@@ -115,6 +116,10 @@ pub(crate) struct Delivery {
     check_refused: Cell<bool>,
     /// Replays failed in a row: the next waits [`REPLAY_BACKOFF`] doubled as often.
     replay_failures: Cell<u32>,
+    /// After a failed replay, no replay starts before this (the wait it chose), also
+    /// the ones already waiting for a permit; and whether the collector asked for it
+    /// (a plain backoff also ends when an export succeeds).
+    replay_pause: Cell<Option<(Instant, bool)>>,
     seed: Cell<u64>,
 }
 
@@ -173,6 +178,7 @@ impl Delivery {
             unreachable: Cell::new(false),
             check_refused: Cell::new(false),
             replay_failures: Cell::new(0),
+            replay_pause: Cell::new(None),
             seed: Cell::new(seed ^ u64::from(std::process::id())),
         }
     }
@@ -297,6 +303,10 @@ impl Delivery {
     /// backoff are woken.
     fn succeeded(&self, permit: Permit) {
         permit.success();
+        // A plain replay pause ends with the collector taking exports again.
+        if matches!(self.replay_pause.get(), Some((_, false))) {
+            self.replay_pause.set(None);
+        }
         self.unreachable.set(false);
         self.check_refused.set(false);
         if self.failing.replace(false) {
@@ -408,6 +418,18 @@ impl Delivery {
         let Some(exporter) = &self.exporter else {
             return Replayed::NotMade;
         };
+        // A collector's delay holds every replay, not only the one it answered.
+        if let Some((until, throttled)) = self.replay_pause.get() {
+            let left = until.saturating_duration_since(Instant::now());
+            let class = if throttled {
+                RetryClass::Throttled(left)
+            } else {
+                RetryClass::Retryable
+            };
+            if !left.is_zero() {
+                self.backoff(left, class).await;
+            }
+        }
         let Some(permit) = self.replay_permit().await else {
             return Replayed::NotMade;
         };
@@ -429,9 +451,11 @@ impl Delivery {
             Ok(accepted) => {
                 self.succeeded(permit);
                 self.replay_failures.set(0);
-                self.ack(&batch);
                 let rejected = self.partly_rejected(accepted);
-                self.stats.replayed(u64::from(batch.spans), rejected);
+                // Delivered after a rewind handed it out again: counted when it is.
+                if self.ack(&batch) {
+                    self.stats.replayed(u64::from(batch.spans), rejected);
+                }
                 Replayed::Done
             }
             Err(error) => {
@@ -446,7 +470,7 @@ impl Delivery {
                     if let Delivered::Dropped(_) = kept {
                         self.stats.replay_lost(u64::from(batch.spans));
                     }
-                    self.ack(&batch);
+                    let _in_flight = self.ack(&batch);
                     return Replayed::Done;
                 }
                 permit.failure();
@@ -457,16 +481,18 @@ impl Delivery {
                     RetryClass::Throttled(delay) => delay,
                     _ => REPLAY_BACKOFF * (1 << failures.min(MAX_REPLAY_DOUBLINGS)),
                 };
+                let throttled = matches!(class, RetryClass::Throttled(_));
+                self.replay_pause
+                    .set(Some((Instant::now() + delay, throttled)));
                 self.backoff(delay, class).await;
                 Replayed::Failed
             }
         }
     }
 
-    fn ack(&self, batch: &Replay) {
-        if let Some(spool) = self.spool.borrow_mut().as_mut() {
-            spool.ack(batch);
-        }
+    /// Acknowledges a replayed batch; whether it was still in flight.
+    fn ack(&self, batch: &Replay) -> bool {
+        (self.spool.borrow_mut().as_mut()).is_some_and(|spool| spool.ack(batch))
     }
 
     fn rewind(&self) {

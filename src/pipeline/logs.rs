@@ -212,10 +212,9 @@ impl LogLane {
         }
     }
 
-    /// Starts replaying one spooled log batch if nothing stands in the way.
+    /// Starts replaying spooled log batches in the export slots live ones leave free.
     pub(super) fn start_replay(&mut self) {
-        if self.replaying.is_empty()
-            && self.in_flight.len() < self.batch.max_concurrent_exports
+        while self.replaying.len() + self.in_flight.len() < self.batch.max_concurrent_exports
             && self.delivery.can_replay()
         {
             (self.replaying).push(Box::pin(Rc::clone(&self.delivery).replay_one()));
@@ -231,19 +230,24 @@ impl LogLane {
     /// delivered or the deadline comes, then closes the spool and the exporter.
     pub(super) async fn finish(&mut self, deadline: Instant) {
         let wait = self.delivery.time_left().unwrap_or_default();
-        let delivery = Rc::clone(&self.delivery);
-        let replaying = std::mem::take(&mut self.replaying);
-        let _ = tokio::time::timeout(wait, async move {
-            replaying.for_each(|_| async {}).await;
-            while delivery.can_replay() {
-                if Rc::clone(&delivery).replay_one().await != Replayed::Done {
-                    return;
-                }
-            }
-        })
-        .await;
+        let _ = tokio::time::timeout(wait, self.replay_until_refused()).await;
+        self.replaying.clear();
         self.delivery.close();
         let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
+    }
+
+    /// Finishes the replays under way, then replays spooled batches, as many in flight
+    /// as exports may be, until one is not delivered (or none is left).
+    async fn replay_until_refused(&mut self) {
+        while self.replaying.next().await.is_some() {}
+        self.start_replay();
+        while let Some(replayed) = self.replaying.next().await {
+            if replayed != Replayed::Done {
+                while self.replaying.next().await.is_some() {}
+                return;
+            }
+            self.start_replay();
+        }
     }
 
     /// After the observer disabled itself: drop what is in flight (counted) and

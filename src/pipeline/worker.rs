@@ -7,8 +7,9 @@
 //! it), and counts what the deadline cut off as `dropped.shutdown`.
 //!
 //! Each batch goes through [`Delivery`] (retry, circuit breaker, spool). Spooled
-//! batches are replayed one at a time, oldest first, beside live exports (the replay
-//! branch comes last in the biased `select!`); a replay waits for the breaker itself.
+//! batches are replayed oldest first in the export slots live batches leave free (the
+//! replay branch comes last in the biased `select!`); a replay waits for the breaker
+//! itself.
 //! At shutdown, once the live batches are settled, spooled batches are replayed until
 //! the deadline while the collector takes them.
 //!
@@ -345,22 +346,26 @@ impl Worker {
         }
     }
 
-    /// At shutdown: finishes the replay under way (whatever became of it, it was
-    /// made before shutdown and says nothing of the collector now), then replays one
-    /// spooled batch after another until one is not delivered (or none is left).
+    /// At shutdown: finishes the replays under way (whatever became of them, they were
+    /// made before shutdown and say nothing of the collector now), then replays
+    /// spooled batches, as many in flight as exports may be, until one is not
+    /// delivered (or none is left).
     async fn replay_until_refused(&mut self) {
         while self.replaying.next().await.is_some() {}
-        while self.delivery.can_replay() {
-            if Rc::clone(&self.delivery).replay_one().await != Replayed::Done {
+        self.start_replay();
+        while let Some(replayed) = self.replaying.next().await {
+            if replayed != Replayed::Done {
+                // The rest in flight finish; no more start.
+                while self.replaying.next().await.is_some() {}
                 return;
             }
+            self.start_replay();
         }
     }
 
-    /// Starts replaying one spooled batch if nothing stands in the way.
+    /// Starts replaying spooled batches in the export slots live batches leave free.
     fn start_replay(&mut self) {
-        if self.replaying.is_empty()
-            && self.in_flight.len() < self.batch.max_concurrent_exports
+        while self.replaying.len() + self.in_flight.len() < self.batch.max_concurrent_exports
             && self.delivery.can_replay()
         {
             self.replaying

@@ -38,7 +38,7 @@ pub use segment::format_unix_ms;
 
 use lock::DirLock;
 use segment::{encode, Frame, Kind, Reader, SegmentName, FLAG_PRIORITY, MAGIC};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -167,6 +167,20 @@ pub(crate) struct Replay {
     pub(crate) payload: Vec<u8>,
 }
 
+/// A step of replay the cursor moves past once everything before it is acknowledged.
+#[derive(Debug)]
+enum Handed {
+    /// A batch handed out; `acked` once delivered.
+    Batch {
+        seq: u64,
+        end: u64,
+        spans: u32,
+        acked: bool,
+    },
+    /// The reader finished a segment: it can go once its batches are acknowledged.
+    SegmentEnd(u64),
+}
+
 #[derive(Debug)]
 struct Segment {
     name: SegmentName,
@@ -195,9 +209,14 @@ pub(crate) struct Spool {
     segments: BTreeMap<u64, Segment>,
     writers: BTreeMap<Kind, Writer>,
     next_seq: u64,
-    /// Where replay resumes: segment sequence and offset.
+    /// Where replay resumes after a restart: segment sequence and offset, past every
+    /// batch acknowledged in order (the ledger's).
     cursor: (u64, u64),
+    /// Where replay reads next: ahead of `cursor` while batches are in flight.
+    read: (u64, u64),
     reader: Option<(u64, Reader)>,
+    /// What replay handed out and the cursor has not passed yet, in reading order.
+    in_flight: VecDeque<Handed>,
     /// The ledger was updated since it was last made durable.
     ledger_unsynced: bool,
     counters: std::sync::Arc<SpoolCounters>,
@@ -227,8 +246,10 @@ impl Spool {
             writers: BTreeMap::new(),
             next_seq: 1,
             cursor,
+            read: cursor,
             ledger_unsynced: false,
             reader: None,
+            in_flight: VecDeque::new(),
             counters,
         };
         spool.recover()?;
@@ -308,11 +329,14 @@ impl Spool {
         Ok(())
     }
 
-    /// Whether there are batches to replay.
+    /// Whether there are batches to replay that are not in flight.
     pub(crate) fn has_replayable(&self) -> bool {
-        self.segments
-            .values()
-            .any(|s| s.name.kind != Kind::Rejected && s.records > 0)
+        self.segments.iter().any(|(&seq, s)| {
+            let in_flight = (self.in_flight.iter())
+                .filter(|h| matches!(h, Handed::Batch { seq: of, .. } if *of == seq))
+                .count();
+            s.name.kind != Kind::Rejected && s.records > in_flight as u64
+        })
     }
 
     /// Appends one encoded batch.
@@ -516,16 +540,18 @@ impl Spool {
         }
     }
 
-    /// The oldest batch not replayed yet; seals the segment it is in.
+    /// The oldest batch not handed out yet; seals the segment it is in. Several may be
+    /// in flight at once: [`ack`](Self::ack) each once delivered (in any order), or
+    /// [`rewind`](Self::rewind) to hand out again everything not acknowledged in order.
     pub(crate) fn next_replay(&mut self) -> Option<Replay> {
         loop {
             let seq = *self
                 .segments
-                .range(self.cursor.0..)
+                .range(self.read.0..)
                 .find(|(_, s)| s.name.kind != Kind::Rejected)?
                 .0;
-            if self.cursor.0 != seq {
-                self.cursor = (seq, 0);
+            if self.read.0 != seq {
+                self.read = (seq, 0);
             }
             if let Some(kind) = self.segments.get(&seq).map(|s| s.name.kind) {
                 if self.writers.get(&kind).is_some_and(|w| w.seq == seq) {
@@ -534,11 +560,11 @@ impl Spool {
             }
             if self.reader.as_ref().is_none_or(|(s, _)| *s != seq) {
                 let path = self.segments.get(&seq)?.name.path(&self.config.dir);
-                match Reader::open(&path, self.cursor.1) {
+                match Reader::open(&path, self.read.1) {
                     Ok(reader) => self.reader = Some((seq, reader)),
                     Err(e) => {
                         self.counters.error("reading a segment", &e);
-                        self.drop_segment(seq);
+                        self.finished_reading(seq);
                         continue;
                     }
                 }
@@ -546,75 +572,134 @@ impl Spool {
             let (_, reader) = self.reader.as_mut()?;
             match reader.next_frame() {
                 Ok(Frame::Record(record)) => {
+                    self.read = (seq, record.end);
+                    self.in_flight.push_back(Handed::Batch {
+                        seq,
+                        end: record.end,
+                        spans: record.spans,
+                        acked: false,
+                    });
                     return Some(Replay {
                         seq,
                         end: record.end,
                         spans: record.spans,
                         payload: record.payload,
-                    })
+                    });
                 }
                 Ok(Frame::Corrupt { end, .. }) => {
                     let counted = self.segments.get(&seq).is_some_and(|s| end <= s.checked);
                     if !counted {
                         self.counters.corrupt_records.fetch_add(1, Relaxed);
                     }
-                    self.cursor.1 = end;
+                    self.read.1 = end;
                 }
                 Ok(Frame::Broken { offset, .. }) => {
                     let len = self.segments.get(&seq).map_or(offset, |s| s.bytes);
                     self.counters
                         .truncated_bytes
                         .fetch_add(len.saturating_sub(offset), Relaxed);
-                    self.drop_segment(seq);
+                    self.finished_reading(seq);
                 }
-                Ok(Frame::End) => self.drop_segment(seq),
+                Ok(Frame::End) => self.finished_reading(seq),
                 Err(e) => {
                     self.counters.error("reading a segment", &e);
-                    self.drop_segment(seq);
+                    self.finished_reading(seq);
                 }
             }
         }
     }
 
-    /// Deletes a segment replay is done with, and moves the cursor past it.
-    fn drop_segment(&mut self, seq: u64) {
+    /// The reader is done with a segment: reading goes on with the next; the segment is
+    /// deleted once the batches handed out before are acknowledged.
+    fn finished_reading(&mut self, seq: u64) {
         self.reader = None;
+        self.read = (seq.saturating_add(1), 0);
+        self.in_flight.push_back(Handed::SegmentEnd(seq));
+        self.settle();
+    }
+
+    /// Deletes a segment replay is done with (what it still counts could not be read:
+    /// lost) and moves the cursor past it.
+    fn drop_segment(&mut self, seq: u64) {
+        if self.reader.as_ref().is_some_and(|(s, _)| *s == seq) {
+            self.reader = None;
+        }
         if let Some(segment) = self.segments.remove(&seq) {
-            // Records it still counts could not be read: they are lost.
             self.counters
                 .evicted_spans
                 .fetch_add(segment.spans, Relaxed);
             remove(&segment.name.path(&self.config.dir), &self.counters);
         }
-        self.cursor = (seq.saturating_add(1), 0);
-        self.write_ledger();
-        self.publish();
+        let past = (seq.saturating_add(1), 0);
+        self.cursor = self.cursor.max(past);
+        self.read = self.read.max(past);
     }
 
-    /// Forgets a batch handed out but not delivered: replay sends it again.
+    /// Forgets the batches handed out but not acknowledged in order: replay sends them
+    /// again, from the cursor (at least once: one delivered out of order goes twice).
     pub(crate) fn rewind(&mut self) {
         self.reader = None;
+        self.read = self.cursor;
+        self.in_flight.clear();
     }
 
-    /// Marks a replayed batch delivered: replay will not send it again.
-    pub(crate) fn ack(&mut self, replay: &Replay) {
-        if let Some(segment) = self.segments.get_mut(&replay.seq) {
-            segment.records = segment.records.saturating_sub(1);
-            segment.spans = segment.spans.saturating_sub(u64::from(replay.spans));
+    /// Marks a replayed batch delivered; the cursor moves past every batch delivered
+    /// in order, and replay will not send those again. An acknowledgement of a batch
+    /// no longer in flight (handed out before a rewind) counts for nothing: returns
+    /// whether this one counted.
+    pub(crate) fn ack(&mut self, replay: &Replay) -> bool {
+        let handed = self.in_flight.iter_mut().find_map(|h| match h {
+            Handed::Batch {
+                seq, end, acked, ..
+            } if *seq == replay.seq && *end == replay.end && !*acked => Some(acked),
+            _ => None,
+        });
+        let Some(acked) = handed else {
+            return false;
+        };
+        *acked = true;
+        self.settle();
+        true
+    }
+
+    /// Moves the cursor past the acknowledged front of what is in flight: each batch
+    /// leaves its segment's count, a finished segment (or a sealed one with nothing
+    /// left, the reader still in it) is deleted.
+    fn settle(&mut self) {
+        let mut moved = false;
+        while let Some(front) = self.in_flight.front() {
+            match *front {
+                Handed::Batch { acked: false, .. } => break,
+                Handed::Batch {
+                    seq, end, spans, ..
+                } => {
+                    self.in_flight.pop_front();
+                    moved = true;
+                    self.cursor = self.cursor.max((seq, end));
+                    let Some(segment) = self.segments.get_mut(&seq) else {
+                        continue;
+                    };
+                    segment.records = segment.records.saturating_sub(1);
+                    segment.spans = segment.spans.saturating_sub(u64::from(spans));
+                    let done = segment.records == 0
+                        && self.read.0 == seq
+                        && !self.writers.values().any(|w| w.seq == seq);
+                    if done {
+                        // Sealed with nothing left: it can go before its end is read.
+                        self.drop_segment(seq);
+                    }
+                }
+                Handed::SegmentEnd(seq) => {
+                    self.in_flight.pop_front();
+                    moved = true;
+                    self.drop_segment(seq);
+                }
+            }
         }
-        self.cursor = (replay.seq, replay.end);
-        let done = self
-            .segments
-            .get(&replay.seq)
-            .is_some_and(|s| s.records == 0)
-            && !self.writers.values().any(|w| w.seq == replay.seq);
-        if done {
-            // Replay sealed it: nothing more can be added, it can go now.
-            self.drop_segment(replay.seq);
-            return;
+        if moved {
+            self.write_ledger();
+            self.publish();
         }
-        self.write_ledger();
-        self.publish();
     }
 
     /// Records the cursor; `sync` makes it durable.

@@ -400,3 +400,82 @@ fn an_existing_open_directory_is_used_as_it_is_and_reported() {
     drop(spool);
     std::fs::remove_dir_all(&config.dir).unwrap();
 }
+
+/// Several batches in flight, acknowledged out of order: the cursor (and the ledger a
+/// restart resumes from) moves only past batches delivered in order, nothing is handed
+/// out twice while in flight, and a segment goes only once every batch in it is
+/// acknowledged.
+#[test]
+fn batches_in_flight_are_acknowledged_in_order() {
+    let config = config("in-flight");
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    for i in 0..4u8 {
+        spool.append(&[i; 8], 2, Kind::Normal, now).unwrap();
+    }
+    let before = spool.cursor;
+    let handed: Vec<Replay> = std::iter::from_fn(|| spool.next_replay()).collect();
+    let payloads: Vec<u8> = handed.iter().map(|r| r.payload[0]).collect();
+    assert_eq!(payloads, [0, 1, 2, 3], "each once, oldest first");
+    assert!(!spool.has_replayable(), "all in flight");
+    // The second and fourth delivered first: the cursor does not move.
+    spool.ack(&handed[1]);
+    spool.ack(&handed[3]);
+    assert_eq!(spool.cursor, before);
+    assert_eq!(spool.counters.pending_batches.load(Relaxed), 4);
+    // A restart now would send all four again (at least once).
+    drop(spool);
+    let mut spool = open(&config);
+    assert_eq!(spool.counters.pending_batches.load(Relaxed), 4);
+    let again: Vec<Replay> = std::iter::from_fn(|| spool.next_replay()).collect();
+    assert_eq!(again.len(), 4);
+    spool.ack(&again[1]);
+    spool.ack(&again[0]);
+    assert_eq!(
+        spool.cursor,
+        (again[1].seq, again[1].end),
+        "past the first two"
+    );
+    assert_eq!(spool.counters.pending_spans.load(Relaxed), 4);
+    assert_eq!(spool.segments.len(), 1, "the segment still holds two");
+    spool.ack(&again[3]);
+    spool.ack(&again[2]);
+    assert_eq!(spool.segments.len(), 0, "all acknowledged: deleted");
+    assert_eq!(spool.counters.pending_spans.load(Relaxed), 0);
+    assert_eq!(
+        spool.counters.evicted_spans.load(Relaxed),
+        0,
+        "nothing lost"
+    );
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
+
+/// A failed batch rewinds replay to the cursor: what was not acknowledged in order is
+/// handed out again, and an acknowledgement that arrives for a batch handed out
+/// before the rewind is not counted twice.
+#[test]
+fn a_rewind_hands_out_again_what_the_cursor_has_not_passed() {
+    let config = config("rewind");
+    let now = SystemTime::now();
+    let mut spool = open(&config);
+    for i in 0..3u8 {
+        spool.append(&[i; 8], 1, Kind::Normal, now).unwrap();
+    }
+    let first = spool.next_replay().unwrap();
+    let second = spool.next_replay().unwrap();
+    let third = spool.next_replay().unwrap();
+    spool.ack(&first);
+    // The second failed; the third was delivered, but after the failure was seen.
+    spool.rewind();
+    spool.ack(&third);
+    let again: Vec<u8> = std::iter::from_fn(|| spool.next_replay())
+        .map(|r| r.payload[0])
+        .collect();
+    assert_eq!(again, [1, 2], "from the cursor on");
+    assert_eq!(spool.counters.pending_batches.load(Relaxed), 2);
+    spool.ack(&second);
+    spool.ack(&third);
+    assert!(!spool.has_replayable());
+    assert_eq!(spool.segments.len(), 0);
+    std::fs::remove_dir_all(&config.dir).unwrap();
+}
