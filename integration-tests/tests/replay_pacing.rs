@@ -109,3 +109,45 @@ fn another_batch_accepted_does_not_cut_a_throttle_delay_short() {
     assert_eq!(report.stats.exported, 10, "{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Spooled batches replay several at once, in the export slots live traffic leaves
+/// free: against a collector that holds every call, as many replays are under way as
+/// exports may be (one at a time would show a single call); cut off by shutdown, they
+/// stay in the spool.
+#[test]
+fn spooled_batches_replay_several_at_once() {
+    let dir = spool_dir("replay-concurrent");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let observer = spool_builder(&dir)
+        .endpoint(down)
+        .retry_policy(RetryPolicy::none())
+        .max_export_batch_size(10)
+        .scheduled_delay(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    produce(&observer, 80);
+    let report = observer.shutdown(SHUTDOWN);
+    assert_eq!(report.stats.spooled, 80, "{report}");
+
+    let receiver = OtlpReceiver::start_with(Behavior::Hang);
+    let observer = spool_builder(&dir)
+        .endpoint(receiver.endpoint())
+        .max_concurrent_exports(3)
+        .export_timeout(Duration::from_secs(60))
+        .request_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while receiver.attempts() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // A moment more: a fourth would show now if the limit were not kept.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(receiver.attempts(), 3, "one replay per free export slot");
+    let report = observer.shutdown(Duration::from_millis(500));
+    assert_eq!(report.stats.replayed, 0, "{report}");
+    assert_eq!(report.stats.spool.pending_spans, 80, "left in the spool: {report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
