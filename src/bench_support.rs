@@ -80,9 +80,9 @@ impl SpoolBench {
         self.delivery.sync_spool();
     }
 
-    /// Replays spooled batches the way the worker does once the breaker lets it (oldest
-    /// first, one at a time: read and check, export as stored, acknowledge, delete the
-    /// segments done with) until none is left or one is not delivered; returns how many
+    /// Replays spooled batches as the worker does once the breaker lets it, one at a
+    /// time (the worker keeps several in flight): oldest first, read and check, export
+    /// as stored, acknowledge, delete the segments done with, until none is left or one is not delivered; returns how many
     /// were delivered.
     pub fn replay(&self) -> u64 {
         self.runtime.block_on(async {

@@ -148,6 +148,9 @@ fn spooled_batches_replay_several_at_once() {
     assert_eq!(receiver.attempts(), 3, "one replay per free export slot");
     let report = observer.shutdown(Duration::from_millis(500));
     assert_eq!(report.stats.replayed, 0, "{report}");
-    assert_eq!(report.stats.spool.pending_spans, 80, "left in the spool: {report}");
+    assert_eq!(
+        report.stats.spool.pending_spans, 80,
+        "left in the spool: {report}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
