@@ -184,6 +184,11 @@ fn a_collector_outage_spools_logs_and_the_next_run_replays_them() {
         dir.join("logs").is_dir(),
         "the logs spool lives in the spool's logs/"
     );
+    // The spool tool reads span spools: it refuses this one with a clear error.
+    let error = tracing_observer::spool::summary(&dir.join("logs")).unwrap_err();
+    assert!(error.to_string().contains("is a logs spool"), "{error}");
+    let spans = tracing_observer::spool::summary(&dir).map(|s| s.spans).ok();
+    assert_eq!(spans, Some(0), "the spans' spool beside it is readable");
 
     let receiver = OtlpReceiver::start();
     let mut rotel = Rotel::start(&receiver.endpoint());

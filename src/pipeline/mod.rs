@@ -92,6 +92,8 @@ struct LogsSetup {
     delivery: DeliveryConfig,
     reach: Reach,
     batch: BatchConfig,
+    /// The logs export breaker (the status holds a clone).
+    breaker: CircuitBreaker,
 }
 
 /// What the worker thread starts from.
@@ -169,7 +171,7 @@ impl Pipeline {
         let logs_config = (config.logs.clone()).filter(|l| !(custom_exporter && l.follows_traces));
         let logs_setup = logs_config
             .as_ref()
-            .map(|logs| logs_setup(logs, &config.delivery))
+            .map(|logs| logs_setup(logs, &config.delivery, &config.service_name))
             .transpose()?;
         let metrics_target = (config.metrics_export.as_ref())
             .map(MetricsTarget::new)
@@ -205,10 +207,7 @@ impl Pipeline {
             (CPU_TIME, CPU_TIME_BUCKETS_S),
         ]);
         let breaker_name = format!("{EXPORT_BREAKER}:{}", config.service_name);
-        let logs_breaker = logs_setup.as_ref().map(|setup| {
-            let name = format!("{LOGS_BREAKER}:{}", config.service_name);
-            CircuitBreaker::new(name, setup.delivery.breaker.clone())
-        });
+        let logs_breaker = logs_setup.as_ref().map(|setup| setup.breaker.clone());
         let status = Arc::new(Status::new(
             Arc::new(recorder),
             metrics,
@@ -369,6 +368,7 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
             &batch,
             status.export_breaker.clone(),
             &status.stats,
+            Signal::Traces,
         );
         let metrics_push = setup.metrics_target.map(|target| {
             let interval = target.interval();
@@ -386,10 +386,6 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
             SpanMetrics::new(setup.span_metrics, &setup.service_name, &status.metrics);
         let logs = setup.logs.map(|logs| {
             let exporter = (logs.exporter)();
-            let breaker = status
-                .logs_breaker
-                .clone()
-                .expect("a logs breaker with logs");
             let stats = Arc::clone(&status.log_stats);
             let delivery = open_delivery(
                 &status,
@@ -397,8 +393,9 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
                 logs.reach,
                 exporter,
                 &logs.batch,
-                breaker,
+                logs.breaker,
                 &stats,
+                Signal::Logs,
             );
             logs::LogLane::new(
                 Arc::clone(&status.recorder),
@@ -429,7 +426,8 @@ fn run_worker(status: Arc<Status>, setup: WorkerSetup, commands: UnboundedReceiv
 }
 
 /// Delivery with `breaker` and its spool (counted as failed when it cannot be opened:
-/// batches then go without it), counting into `stats`.
+/// batches then go without it), counting into `stats`; a spool of log batches is
+/// marked as one.
 #[allow(clippy::too_many_arguments, reason = "the parts of one delivery")]
 fn open_delivery(
     status: &Status,
@@ -439,6 +437,7 @@ fn open_delivery(
     batch: &BatchConfig,
     breaker: CircuitBreaker,
     stats: &Arc<Stats>,
+    signal: Signal,
 ) -> Delivery {
     let stats = Arc::clone(stats);
     let spool = config.spool.and_then(|config| {
@@ -455,6 +454,9 @@ fn open_delivery(
         if let Some(mode) = open_mode {
             status.recorder.diagnostics.spool_not_private(&dir, mode);
         }
+        if let (Some(spool), Signal::Logs) = (&spool, signal) {
+            spool.mark_as_logs();
+        }
         spool
     });
     Delivery::new(
@@ -470,8 +472,13 @@ fn open_delivery(
 
 /// The logs lane's exporter and delivery: the spans' retry and breaker settings, the
 /// spool's in its `logs` subdirectory (a budget of its own).
-fn logs_setup(logs: &LogsConfig, spans: &DeliveryConfig) -> Result<LogsSetup, BuildError> {
+fn logs_setup(
+    logs: &LogsConfig,
+    spans: &DeliveryConfig,
+    service_name: &str,
+) -> Result<LogsSetup, BuildError> {
     let mut delivery = spans.clone();
+    let delivery_breaker = delivery.breaker.clone();
     if let Some(spool) = &mut delivery.spool {
         spool.dir = spool.dir.join(LOGS_SPOOL_DIR);
         spool.archive_dir = spool.archive_dir.as_ref().map(|d| d.join(LOGS_SPOOL_DIR));
@@ -484,6 +491,7 @@ fn logs_setup(logs: &LogsConfig, spans: &DeliveryConfig) -> Result<LogsSetup, Bu
             _ => None,
         },
         batch: logs.batch,
+        breaker: CircuitBreaker::new(format!("{LOGS_BREAKER}:{service_name}"), delivery_breaker),
     })
 }
 

@@ -114,6 +114,23 @@ fn missing(dir: &Path) -> io::Error {
     )
 }
 
+/// A spool this tool reads: it exists and holds spans, not the logs pipeline's batches.
+fn spans_spool(dir: &Path) -> io::Result<()> {
+    if !dir.is_dir() {
+        return Err(missing(dir));
+    }
+    if super::holds_logs(dir) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a logs spool (OTLP log batches): the observer replays it at its next start",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads every valid batch of the spool at `dir`, oldest first, without locking
 /// or changing it; damaged records are skipped and counted in the summary.
 ///
@@ -126,11 +143,9 @@ fn missing(dir: &Path) -> io::Error {
 /// ```
 ///
 /// # Errors
-/// The directory is missing or unreadable.
+/// The directory is missing or unreadable, or it is a logs spool.
 pub fn read(dir: &Path, mut each: impl FnMut(SpooledBatch)) -> io::Result<SpoolSummary> {
-    if !dir.is_dir() {
-        return Err(missing(dir));
-    }
+    spans_spool(dir)?;
     let mut names: Vec<SegmentName> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok()?.file_name().to_str().and_then(SegmentName::parse))
         .collect();
@@ -232,9 +247,7 @@ pub fn replay(
     protocol: Protocol,
     timeout: Duration,
 ) -> io::Result<ReplaySummary> {
-    if !dir.is_dir() {
-        return Err(missing(dir));
-    }
+    spans_spool(dir)?;
     let config = SpoolConfig {
         dir: dir.to_owned(),
         max_bytes: u64::MAX,

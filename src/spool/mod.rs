@@ -222,6 +222,15 @@ pub(crate) struct Spool {
     counters: std::sync::Arc<SpoolCounters>,
 }
 
+/// The file that marks a spool of log batches (the logs pipeline's `<spool_dir>/logs`):
+/// its payloads are `ExportLogsServiceRequest`s, which the spool tool does not read.
+pub(crate) const LOGS_MARKER: &str = "logs-spool";
+
+/// Whether the spool at `dir` holds log batches.
+pub(crate) fn holds_logs(dir: &Path) -> bool {
+    dir.join(LOGS_MARKER).is_file()
+}
+
 // === impl Spool ===
 
 impl Spool {
@@ -327,6 +336,26 @@ impl Spool {
         // the cursor's number would be read from the old offset.
         self.next_seq = self.next_seq.max(self.cursor.0.saturating_add(1));
         Ok(())
+    }
+
+    /// Marks the spool as one of log batches (see [`holds_logs`]).
+    pub(crate) fn mark_as_logs(&self) {
+        let path = self.config.dir.join(LOGS_MARKER);
+        if path.is_file() {
+            return;
+        }
+        let written = private::file_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .and_then(|mut file| {
+                use std::io::Write;
+                file.write_all(b"OTLP log batches: the observer replays them at its next start\n")
+            });
+        if let Err(e) = written {
+            self.counters.error("marking the logs spool", &e);
+        }
     }
 
     /// Whether there are batches to replay that are not in flight.
