@@ -60,14 +60,62 @@ const SPAN_FLAGS_TAG: [u8; 2] = [0x85, 0x01];
 /// Writes export requests for one resource; lives on the worker.
 #[derive(Debug)]
 pub(crate) struct RequestEncoder {
-    /// `ResourceSpans.resource`, encoded.
-    resource_field: Vec<u8>,
-    /// `ScopeSpans.scope`, encoded.
-    scope_field: Vec<u8>,
+    envelope: Envelope,
     callsites: FxHashMap<usize, Callsite>,
     threads: FxHashMap<u64, ThreadPart>,
+}
+
+/// What wraps the records of a request, whatever its signal: the request's one
+/// `Resource{Spans,Logs}` (field 1) with the resource (its field 1, encoded once) and
+/// one `Scope{Spans,Logs}` (field 2) with the scope (field 1, encoded once); the records
+/// are the scope message's field 2.
+#[derive(Debug)]
+struct Envelope {
+    resource_field: Vec<u8>,
+    scope_field: Vec<u8>,
     /// The size of the last request, to reserve for the next.
     last_len: usize,
+}
+
+/// Where an open envelope's two length placeholders are.
+struct Opened {
+    resource: usize,
+    scope: usize,
+}
+
+impl Envelope {
+    fn new(resource: &ServiceResource) -> Self {
+        let mut resource_field = Vec::new();
+        length_delimited_field(&mut resource_field, 1, resource.resource());
+        let mut scope_field = Vec::new();
+        length_delimited_field(&mut scope_field, 1, resource.scope());
+        Self {
+            resource_field,
+            scope_field,
+            last_len: 0,
+        }
+    }
+
+    /// A buffer for `records` records, reserved at the last request's size (or
+    /// `per_record` bytes each the first time), with the envelope written up to them.
+    fn open(&self, records: usize, per_record: usize) -> (Vec<u8>, Opened) {
+        let guess = (self.last_len).max(records * per_record + self.resource_field.len() + 64);
+        let mut buf = Vec::with_capacity(guess);
+        buf.push(tag(1, LEN));
+        let resource = placeholder(&mut buf, OUTER_WIDTH);
+        buf.extend_from_slice(&self.resource_field);
+        buf.push(tag(2, LEN));
+        let scope = placeholder(&mut buf, OUTER_WIDTH);
+        buf.extend_from_slice(&self.scope_field);
+        (buf, Opened { resource, scope })
+    }
+
+    /// Writes the envelope's lengths once the records are in.
+    fn close(&mut self, buf: &mut Vec<u8>, opened: Opened) {
+        patch(buf, opened.scope, OUTER_WIDTH);
+        patch(buf, opened.resource, OUTER_WIDTH);
+        self.last_len = buf.len();
+    }
 }
 
 /// What a callsite fixes, encoded once.
@@ -92,16 +140,10 @@ struct ThreadPart {
 impl RequestEncoder {
     /// An encoder for requests under `resource`.
     pub(crate) fn new(resource: &ServiceResource) -> Self {
-        let mut resource_field = Vec::new();
-        length_delimited_field(&mut resource_field, 1, resource.resource());
-        let mut scope_field = Vec::new();
-        length_delimited_field(&mut scope_field, 1, resource.scope());
         Self {
-            resource_field,
-            scope_field,
+            envelope: Envelope::new(resource),
             callsites: FxHashMap::default(),
             threads: FxHashMap::default(),
-            last_len: 0,
         }
     }
 
@@ -111,24 +153,12 @@ impl RequestEncoder {
         records: &[Box<SpanRecord>],
         clock: &ClockAnchor,
     ) -> EncodedRequest {
-        let guess = self
-            .last_len
-            .max(records.len() * FIRST_GUESS_PER_SPAN + self.resource_field.len() + 64);
-        let mut out = Vec::with_capacity(guess);
+        // ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans.
+        let (mut out, opened) = self.envelope.open(records.len(), FIRST_GUESS_PER_SPAN);
         let buf = &mut out;
         let Self {
-            resource_field,
-            scope_field,
-            callsites,
-            threads,
-            ..
+            callsites, threads, ..
         } = self;
-        buf.push(tag(1, LEN)); // ExportTraceServiceRequest.resource_spans
-        let resource_spans = placeholder(buf, OUTER_WIDTH);
-        buf.extend_from_slice(resource_field);
-        buf.push(tag(2, LEN)); // ResourceSpans.scope_spans
-        let scope_spans = placeholder(buf, OUTER_WIDTH);
-        buf.extend_from_slice(scope_field);
         let mut has_errors = false;
         for record in records {
             has_errors |= record.status == StatusCode::Error;
@@ -146,9 +176,7 @@ impl RequestEncoder {
                 .or_insert_with(|| ThreadPart::new(record.thread_id));
             span(buf, record, clock, callsite, thread);
         }
-        patch(buf, scope_spans, OUTER_WIDTH);
-        patch(buf, resource_spans, OUTER_WIDTH);
-        self.last_len = out.len();
+        self.envelope.close(&mut out, opened);
         EncodedRequest::new(out.into(), records.len()).with_errors(has_errors)
     }
 }

@@ -11,7 +11,7 @@
 
 use super::{
     clamp, fixed64_field, key_value, length_delimited_field, patch, placeholder, str_field, tag,
-    uint32_field, Val, I32, INNER_WIDTH, LEN, MAX_CACHED, OUTER_WIDTH, VARINT,
+    uint32_field, Envelope, Val, I32, INNER_WIDTH, LEN, MAX_CACHED, VARINT,
 };
 use crate::export::request::EncodedRequest;
 use crate::export::resource::{callsite_attributes, ClockAnchor, ServiceResource};
@@ -30,30 +30,20 @@ const FIRST_GUESS_PER_RECORD: usize = 256;
 /// Writes logs export requests for one resource; lives on the worker.
 #[derive(Debug)]
 pub(crate) struct LogEncoder {
-    /// `ResourceLogs.resource`, encoded.
-    resource_field: Vec<u8>,
-    /// `ScopeLogs.scope`, encoded.
-    scope_field: Vec<u8>,
+    envelope: Envelope,
     /// Per callsite: its attributes, encoded, with their keys.
     callsites: FxHashMap<usize, Vec<(String, Vec<u8>)>>,
     /// Per thread: `thread.id` and `thread.name`, encoded, with their keys.
     threads: FxHashMap<u64, Vec<(&'static str, Vec<u8>)>>,
-    last_len: usize,
 }
 
 impl LogEncoder {
     /// An encoder for requests under `resource`.
     pub(crate) fn new(resource: &ServiceResource) -> Self {
-        let mut resource_field = Vec::new();
-        length_delimited_field(&mut resource_field, 1, resource.resource());
-        let mut scope_field = Vec::new();
-        length_delimited_field(&mut scope_field, 1, resource.scope());
         Self {
-            resource_field,
-            scope_field,
+            envelope: Envelope::new(resource),
             callsites: FxHashMap::default(),
             threads: FxHashMap::default(),
-            last_len: 0,
         }
     }
 
@@ -64,17 +54,9 @@ impl LogEncoder {
         records: &[Box<LogRecord>],
         clock: &ClockAnchor,
     ) -> EncodedRequest {
-        let guess = self
-            .last_len
-            .max(records.len() * FIRST_GUESS_PER_RECORD + self.resource_field.len() + 64);
-        let mut out = Vec::with_capacity(guess);
+        // ExportLogsServiceRequest.resource_logs, ResourceLogs.scope_logs.
+        let (mut out, opened) = self.envelope.open(records.len(), FIRST_GUESS_PER_RECORD);
         let buf = &mut out;
-        buf.push(tag(1, LEN)); // ExportLogsServiceRequest.resource_logs
-        let resource_logs = placeholder(buf, OUTER_WIDTH);
-        buf.extend_from_slice(&self.resource_field);
-        buf.push(tag(2, LEN)); // ResourceLogs.scope_logs
-        let scope_logs = placeholder(buf, OUTER_WIDTH);
-        buf.extend_from_slice(&self.scope_field);
         let mut has_errors = false;
         for record in records {
             let Some(metadata) = record.metadata() else {
@@ -97,9 +79,7 @@ impl LogEncoder {
                 .or_insert_with(|| thread_part(record.thread_id));
             log_record(buf, record, metadata, clock, callsite, thread);
         }
-        patch(buf, scope_logs, OUTER_WIDTH);
-        patch(buf, resource_logs, OUTER_WIDTH);
-        self.last_len = out.len();
+        self.envelope.close(&mut out, opened);
         EncodedRequest::new(out.into(), records.len()).with_errors(has_errors)
     }
 }
