@@ -7,8 +7,9 @@
 //! with the spans, by the same deadline. A panic while delivering a log batch
 //! counts the batch as failed; it does not restart the worker.
 
+use super::replays::Replays;
 use crate::config::BatchConfig;
-use crate::delivery::{Delivered, Delivery, DropReason, Replayed};
+use crate::delivery::{Delivered, Delivery, DropReason};
 use crate::export::encode::logs::LogEncoder;
 use crate::export::resource::ClockAnchor;
 use crate::logs::LogCapture;
@@ -49,7 +50,7 @@ pub(super) struct LogLane {
     pending: Vec<Box<LogRecord>>,
     in_flight: FuturesUnordered<LocalBoxFuture<'static, Outcome>>,
     in_flight_records: usize,
-    replaying: FuturesUnordered<LocalBoxFuture<'static, Replayed>>,
+    replays: Replays,
 }
 
 impl LogLane {
@@ -61,16 +62,17 @@ impl LogLane {
         stats: Arc<Stats>,
         batch: BatchConfig,
     ) -> Self {
+        let delivery = Rc::new(delivery);
         Self {
+            replays: Replays::new(Rc::clone(&delivery)),
             recorder,
             encoder,
-            delivery: Rc::new(delivery),
+            delivery,
             stats,
             pending: Vec::with_capacity(batch.max_export_batch_size),
             batch,
             in_flight: FuturesUnordered::new(),
             in_flight_records: 0,
-            replaying: FuturesUnordered::new(),
         }
     }
 
@@ -89,7 +91,7 @@ impl LogLane {
                 LogEvent::Finished(outcome)
             }
             () = capture.queue.wait_for_batch() => LogEvent::BatchReady,
-            Some(_) = self.replaying.next(), if !self.replaying.is_empty() => LogEvent::Replayed,
+            Some(_) = self.replays.next(), if !self.replays.is_empty() => LogEvent::Replayed,
         }
     }
 
@@ -214,11 +216,7 @@ impl LogLane {
 
     /// Starts replaying spooled log batches in the export slots live ones leave free.
     pub(super) fn start_replay(&mut self) {
-        while self.replaying.len() + self.in_flight.len() < self.batch.max_concurrent_exports
-            && self.delivery.can_replay()
-        {
-            (self.replaying).push(Box::pin(Rc::clone(&self.delivery).replay_one()));
-        }
+        (self.replays).start(self.in_flight.len(), self.batch.max_concurrent_exports);
     }
 
     /// Shutdown: from now on, retries stop in time to spool before `deadline`.
@@ -230,31 +228,18 @@ impl LogLane {
     /// delivered or the deadline comes, then closes the spool and the exporter.
     pub(super) async fn finish(&mut self, deadline: Instant) {
         let wait = self.delivery.time_left().unwrap_or_default();
-        let _ = tokio::time::timeout(wait, self.replay_until_refused()).await;
-        self.replaying.clear();
+        let (live, slots) = (self.in_flight.len(), self.batch.max_concurrent_exports);
+        let _ = tokio::time::timeout(wait, self.replays.until_refused(live, slots)).await;
+        self.replays.clear();
         self.delivery.close();
         let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
-    }
-
-    /// Finishes the replays under way, then replays spooled batches, as many in flight
-    /// as exports may be, until one is not delivered (or none is left).
-    async fn replay_until_refused(&mut self) {
-        while self.replaying.next().await.is_some() {}
-        self.start_replay();
-        while let Some(replayed) = self.replaying.next().await {
-            if replayed != Replayed::Done {
-                while self.replaying.next().await.is_some() {}
-                return;
-            }
-            self.start_replay();
-        }
     }
 
     /// After the observer disabled itself: drop what is in flight (counted) and
     /// close the spool.
     pub(super) fn abandon(&mut self) {
         self.abandon_in_flight();
-        self.replaying.clear();
+        self.replays.clear();
         self.delivery.close();
     }
 

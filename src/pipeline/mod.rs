@@ -17,6 +17,7 @@
 
 mod duties;
 mod logs;
+mod replays;
 mod status;
 mod supervisor;
 mod worker;

@@ -22,10 +22,11 @@
 
 use super::duties::{Duty, Schedule};
 use super::logs::{LogEvent, LogLane};
+use super::replays::Replays;
 use super::status::Status;
 use super::Control;
 use crate::config::BatchConfig;
-use crate::delivery::{Delivered, Delivery, DropReason, Replayed};
+use crate::delivery::{Delivered, Delivery, DropReason};
 use crate::error::{ExportError, ExportErrorKind};
 use crate::export::encode::RequestEncoder;
 use crate::export::resource::ClockAnchor;
@@ -86,7 +87,7 @@ pub(super) struct Worker {
     status: Arc<Status>,
     recorder: Arc<Recorder>,
     delivery: Rc<Delivery>,
-    replaying: FuturesUnordered<LocalBoxFuture<'static, Replayed>>,
+    replays: Replays,
     requests: RequestEncoder,
     batch: BatchConfig,
     commands: UnboundedReceiver<Control>,
@@ -110,6 +111,7 @@ pub(super) struct Worker {
 
 impl Worker {
     pub(super) fn new(parts: Parts, delivery: Delivery) -> Self {
+        let delivery = Rc::new(delivery);
         let mut duties = vec![
             (Duty::OverheadWindow, OVERHEAD_WINDOW),
             (Duty::ExportPartial, parts.batch.scheduled_delay),
@@ -128,8 +130,8 @@ impl Worker {
         Self {
             recorder: Arc::clone(&parts.status.recorder),
             status: parts.status,
-            delivery: Rc::new(delivery),
-            replaying: FuturesUnordered::new(),
+            replays: Replays::new(Rc::clone(&delivery)),
+            delivery,
             requests: parts.requests,
             pending: Vec::with_capacity(parts.batch.max_export_batch_size),
             batch: parts.batch,
@@ -191,7 +193,7 @@ impl Worker {
                 }
                 () = self.recorder.queue.wait_for_batch() => self.export_full_batches().await,
                 event = next_log_event(&mut self.logs) => self.handle_logs(event).await,
-                Some(_) = self.replaying.next(), if !self.replaying.is_empty() => {}
+                Some(_) = self.replays.next(), if !self.replays.is_empty() => {}
             }
         }
     }
@@ -279,7 +281,7 @@ impl Worker {
         };
         let finish_spans = async {
             let _ = tokio::time::timeout(wait, self.replay_until_refused()).await;
-            self.replaying.clear();
+            self.replays.clear();
             self.delivery.close();
             let _ = tokio::time::timeout_at(deadline.into(), self.delivery.shutdown()).await;
         };
@@ -334,7 +336,7 @@ impl Worker {
                 }
                 Control::Shutdown { reply, .. } => {
                     self.abandon_in_flight();
-                    self.replaying.clear();
+                    self.replays.clear();
                     self.delivery.close();
                     if let Some(logs) = &mut self.logs {
                         logs.abandon();
@@ -346,31 +348,15 @@ impl Worker {
         }
     }
 
-    /// At shutdown: finishes the replays under way (whatever became of them, they were
-    /// made before shutdown and say nothing of the collector now), then replays
-    /// spooled batches, as many in flight as exports may be, until one is not
-    /// delivered (or none is left).
+    /// At shutdown, once the live batches are settled: replays until refused.
     async fn replay_until_refused(&mut self) {
-        while self.replaying.next().await.is_some() {}
-        self.start_replay();
-        while let Some(replayed) = self.replaying.next().await {
-            if replayed != Replayed::Done {
-                // The rest in flight finish; no more start.
-                while self.replaying.next().await.is_some() {}
-                return;
-            }
-            self.start_replay();
-        }
+        let (live, slots) = (self.in_flight.len(), self.batch.max_concurrent_exports);
+        self.replays.until_refused(live, slots).await;
     }
 
     /// Starts replaying spooled batches in the export slots live batches leave free.
     fn start_replay(&mut self) {
-        while self.replaying.len() + self.in_flight.len() < self.batch.max_concurrent_exports
-            && self.delivery.can_replay()
-        {
-            self.replaying
-                .push(Box::pin(Rc::clone(&self.delivery).replay_one()));
-        }
+        (self.replays).start(self.in_flight.len(), self.batch.max_concurrent_exports);
     }
 
     /// Moves queued records into `pending`; returns whether a full batch is ready.
